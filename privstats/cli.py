@@ -1,0 +1,185 @@
+"""The command line: parses arguments, calls the package, prints one line per error.
+
+Errors privstats raises on purpose print their message; anything unexpected prints only its
+type (a library's message may quote input data), unless ``--debug`` asks for the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from privstats.config import CONFIG_FILE, Config, default_config_text, load_config
+from privstats.exceptions import ConfigError, PrivstatsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="privstats: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.run(args) or 0)
+    except PrivstatsError as exc:
+        print(f"privstats: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("privstats: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"privstats: internal error ({type(exc).__name__}); run with --debug for details",
+            file=sys.stderr,
+        )
+        return 70
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="privstats",
+        description="Aggregate statistics from web logs and CRM records that identify no one.",
+    )
+    parser.add_argument("--config", type=Path, help=f"configuration file (default ./{CONFIG_FILE})")
+    parser.add_argument("--store", type=Path, help="store folder (overrides the configuration)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    init = commands.add_parser("init", help="write a commented privstats.toml and a secret key")
+    init.add_argument("--path", type=Path, default=Path(CONFIG_FILE), help="where to write")
+    init.set_defaults(run=_init)
+
+    demo = commands.add_parser("demo", help="run the whole chain on generated data")
+    demo.add_argument("--days", type=int, default=3)
+    demo.add_argument("--visitors", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=_demo)
+
+    synth = commands.add_parser("synth", help="generate realistic synthetic inputs")
+    synth.add_argument("--out", type=Path, required=True)
+    synth.add_argument("--days", type=int, default=3)
+    synth.add_argument("--visitors", type=int, default=300)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(run=_synth)
+
+    ingest = commands.add_parser("ingest", help="ingest inputs into the store")
+    sources = ingest.add_subparsers(title="sources", required=True, metavar="SOURCE")
+    access = sources.add_parser("access", help="web-server access logs (plain, .gz or -)")
+    access.add_argument("paths", nargs="+", help="files, globs, or - for standard input")
+    access.add_argument("--format", help="format name or an Apache/nginx format string")
+    access.add_argument("--max-bad-ratio", type=_ratio, help="fail an input above this share")
+    access.set_defaults(run=_ingest_access)
+
+    store = commands.add_parser("store", help="inspect the store")
+    store_commands = store.add_subparsers(title="store commands", required=True, metavar="ACTION")
+    info = store_commands.add_parser("info", help="what is in the store (no identifiers)")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(run=_store_info)
+    return parser
+
+
+def _ratio(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number between 0 and 1") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be a number between 0 and 1")
+    return value
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    return config.with_store(args.store) if args.store else config
+
+
+def _init(args: argparse.Namespace) -> int:
+    from privstats.key import create_key
+
+    config_path: Path = args.path
+    if config_path.exists():
+        print(f"{config_path} exists; kept as it is")
+    else:
+        config_path.write_text(default_config_text(), encoding="utf-8")
+        print(f"wrote {config_path}")
+    key_path = load_config(config_path).key_path
+    if key_path.exists():
+        print(f"a key exists at {key_path}; kept as it is")
+    else:
+        create_key(key_path)
+        print(f"created a new secret key at {key_path} (mode 0600); back it up, never commit it")
+    return 0
+
+
+def _ingest_access(args: argparse.Namespace) -> int:
+    from privstats.ingest import ingest_access
+    from privstats.key import load_key
+
+    config = _config(args)
+    key = load_key(config.key_path)
+    results = ingest_access(
+        config, key, args.paths, log_format=args.format, max_bad_ratio=args.max_bad_ratio
+    )
+    for result in results:
+        print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise PrivstatsError(f"{len(failed)} of {len(results)} inputs failed; see above")
+    return 0
+
+
+def _store_info(args: argparse.Namespace) -> int:
+    from privstats.store import Store
+
+    config = _config(args)
+    store = Store(config.store_path)
+    if not store.exists():
+        raise ConfigError(f"no store at {config.store_path}; ingest something first")
+    info = store.info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"store: {info['path']}")
+    print(f"inputs: {len(info['inputs'])}")
+    for entry in info["inputs"]:
+        print(
+            f"  {entry['id'][:12]}  {entry['kind']:<7} {entry.get('format') or '-':<15}"
+            f" {entry['lines'] or 0:>10} lines {entry['rows'] or 0:>10} rows"
+            f" {entry['quarantined']:>7} quarantined  {entry['ingested_at']}"
+        )
+    for table, days in info["rows"].items():
+        print(f"table {table}: {sum(days.values())} rows over {len(days)} days")
+        for day, rows in days.items():
+            print(f"  {day}  {rows:>10}")
+    if info["quarantine"]:
+        print("quarantined lines by reason:")
+        for reason, count in sorted(info["quarantine"].items()):
+            print(f"  {count:>8}  {reason}")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from privstats.synth import generate
+
+    manifest = generate(args.out, days=args.days, visitors=args.visitors, seed=args.seed)
+    print(f"wrote synthetic inputs to {args.out} ({manifest.summary()})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from privstats.demo import run_demo
+
+    return run_demo(days=args.days, visitors=args.visitors, seed=args.seed)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""The typed configuration, loaded from one commented TOML file.
+
+The packaged ``privstats.toml`` is both the file ``privstats init`` writes and the documentation
+of every default; a test keeps it equal to the dataclass defaults below. Loading is strict:
+an unknown setting or a value of the wrong type is a ``ConfigError`` naming the setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from privstats.exceptions import ConfigError
+
+CONFIG_FILE = "privstats.toml"
+KEY_ENV = "PRIVSTATS_KEY_FILE"
+CONFIG_ENV = "PRIVSTATS_CONFIG"
+
+
+class Rotation(enum.StrEnum):
+    """How often the visitor-pseudonym key changes."""
+
+    DAY = "day"
+    MONTH = "month"
+    NEVER = "never"
+
+
+class LoginPolicy(enum.StrEnum):
+    """What happens to the ``%u`` login field of an access log."""
+
+    DROP = "drop"
+    PERSON = "person"
+
+
+@dataclass(frozen=True)
+class KeyConfig:
+    file: str = "~/.config/privstats/key"
+    rotation: Rotation = Rotation.DAY
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    path: str = "store"
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    format: str = "combined"
+    max_bad_ratio: float = 0.5
+    max_line_bytes: int = 65536
+    batch_lines: int = 1_000_000
+    formats: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.max_bad_ratio <= 1.0:
+            raise ConfigError("ingest.max_bad_ratio must lie between 0 and 1")
+        if self.max_line_bytes < 256:
+            raise ConfigError("ingest.max_line_bytes must be at least 256")
+        if self.batch_lines < 1000:
+            raise ConfigError("ingest.batch_lines must be at least 1000")
+
+
+_DEFAULT_ROUTE_WORDS = (
+    "api", "v1", "v2", "app", "crm", "contacts", "companies", "deals", "tasks", "calendar",
+    "invoices", "campaigns", "reports", "imports", "exports", "settings", "login", "logout",
+    "register", "signup", "password", "reset", "search", "static", "assets", "css", "js",
+    "img", "images", "fonts", "favicon.ico", "robots.txt", "sitemap.xml", "feed", "rss",
+    "blog", "pricing", "about", "contact", "help", "docs", "u", "users", "profile", "edit",
+    "new", "view", "delete", "admin", "dashboard", "health",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AnonymiseConfig:
+    site_domains: tuple[str, ...] = ()
+    network: bool = False
+    ipv4_prefix: int = 16
+    ipv6_prefix: int = 32
+    login: LoginPolicy = LoginPolicy.DROP
+    min_segment_clients: int = 10
+    route_words: tuple[str, ...] = _DEFAULT_ROUTE_WORDS
+    routes: tuple[str, ...] = ("/u/:user", "/users/:user")
+
+    def __post_init__(self) -> None:
+        if not 8 <= self.ipv4_prefix <= 24:
+            raise ConfigError("anonymise.ipv4_prefix must lie between 8 and 24")
+        if not 16 <= self.ipv6_prefix <= 48:
+            raise ConfigError("anonymise.ipv6_prefix must lie between 16 and 48")
+        if self.min_segment_clients < 1:
+            raise ConfigError("anonymise.min_segment_clients must be at least 1")
+        for route in self.routes:
+            if not route.startswith("/") or ":" not in route:
+                raise ConfigError(
+                    "anonymise.routes entries look like '/u/:user' (a path with a :name segment)"
+                )
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Disclosure-control parameters; every protected table records the set it used."""
+
+    threshold: int = 10
+    nk_n: int = 2
+    nk_k: float = 90.0
+    p_ratio: float = 10.0
+    round_base: int = 5
+    check_zeros: bool = False
+    check_negative: bool = True
+    check_missing: bool = True
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1:
+            raise ConfigError("disclosure.threshold must be at least 1")
+        if self.nk_n < 1:
+            raise ConfigError("disclosure.nk_n must be at least 1")
+        if not 0 < self.nk_k <= 100:
+            raise ConfigError("disclosure.nk_k is a percentage in (0, 100]")
+        if not 0 <= self.p_ratio <= 100:
+            raise ConfigError("disclosure.p_ratio is a percentage in [0, 100]")
+        if self.round_base < 1:
+            raise ConfigError("disclosure.round_base must be at least 1")
+
+    def is_at_least_as_strict_as(self, other: RuleSet) -> bool:
+        return (
+            self.threshold >= other.threshold
+            and self.nk_n >= other.nk_n
+            and self.nk_k <= other.nk_k
+            and self.p_ratio >= other.p_ratio
+            and self.round_base >= other.round_base
+        )
+
+
+@dataclass(frozen=True)
+class DisclosureConfig(RuleSet):
+    partners: dict[str, RuleSet] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        base = self.rules()
+        for name, rules in self.partners.items():
+            if not rules.is_at_least_as_strict_as(base):
+                raise ConfigError(
+                    f"disclosure.partners.{name} relaxes the default rules; it may only tighten them"
+                )
+
+    def rules(self, partner: str | None = None) -> RuleSet:
+        """The rules for ``partner`` (its own tighter ones if configured), else the defaults."""
+        if partner is not None and partner in self.partners:
+            return self.partners[partner]
+        return RuleSet(**{f.name: getattr(self, f.name) for f in dataclasses.fields(RuleSet)})
+
+
+@dataclass(frozen=True)
+class Config:
+    key: KeyConfig = field(default_factory=KeyConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+    anonymise: AnonymiseConfig = field(default_factory=AnonymiseConfig)
+    disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
+    # The folder relative paths are resolved against (the config file's folder).
+    root: Path = field(default_factory=Path.cwd, compare=False)
+
+    @property
+    def store_path(self) -> Path:
+        return (self.root / os.path.expanduser(self.store.path)).resolve()
+
+    @property
+    def key_path(self) -> Path:
+        raw = os.environ.get(KEY_ENV) or self.key.file
+        return (self.root / os.path.expanduser(raw)).resolve()
+
+    def with_store(self, path: Path) -> Config:
+        return dataclasses.replace(self, store=StoreConfig(path=str(Path(path).resolve())))
+
+
+def default_config_text() -> str:
+    """The commented default configuration, as ``privstats init`` writes it."""
+    return resources.files("privstats").joinpath(CONFIG_FILE).read_text(encoding="utf-8")
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Load the configuration.
+
+    Without ``path``: ``$PRIVSTATS_CONFIG``, else ``./privstats.toml`` if present, else defaults.
+    """
+    if path is None:
+        env = os.environ.get(CONFIG_ENV)
+        if env:
+            path = Path(env)
+        elif Path(CONFIG_FILE).is_file():
+            path = Path(CONFIG_FILE)
+        else:
+            return Config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc.strerror}") from None
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    _inherit_partner_rules(table)
+    config = _build(Config, table, "")
+    return dataclasses.replace(config, root=path.resolve().parent)
+
+
+def _inherit_partner_rules(table: dict[str, Any]) -> None:
+    """A partner's section names only what it tightens; the rest comes from [disclosure]."""
+    disclosure = table.get("disclosure")
+    if not isinstance(disclosure, dict) or not isinstance(disclosure.get("partners"), dict):
+        return
+    base = {k: v for k, v in disclosure.items() if k != "partners"}
+    for name, overrides in disclosure["partners"].items():
+        if isinstance(overrides, dict):
+            disclosure["partners"][name] = {**base, **overrides}
+
+
+def _build(cls: type, table: Any, where: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"setting '{where.rstrip('.')}' must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name != "root"}
+    kwargs = {}
+    for name, value in table.items():
+        if name not in fields:
+            raise ConfigError(f"unknown setting '{where}{name}'")
+        kwargs[name] = _convert(hints[name], value, f"{where}{name}")
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where + ".")
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        choices = [m.value for m in hint]
+        if value not in choices:
+            raise ConfigError(f"setting '{where}' must be one of {', '.join(choices)}")
+        return hint(value)
+    if origin is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"setting '{where}' must be a list of strings")
+        return tuple(value)
+    if origin is dict:
+        _, value_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ConfigError(f"setting '{where}' must be a table")
+        return {k: _convert(value_type, v, f"{where}.{k}") for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _convert(args[0], value, where)
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }.get(hint)
+    if ok is None:
+        raise ConfigError(f"setting '{where}' has an unsupported type")  # pragma: no cover
+    if not ok:
+        raise ConfigError(f"setting '{where}' must be of type {hint.__name__}")
+    return float(value) if hint is float else value

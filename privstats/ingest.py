@@ -1,0 +1,185 @@
+"""Ingest: the only stage that sees identifiers. Read, parse, anonymise, commit atomically.
+
+Each input is its own transaction: it is committed whole or not at all, so a failed input
+(damaged gzip, wrong format, too many bad lines) writes nothing and leaves the others alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from privstats.anonymise import AccessAnonymiser
+from privstats.config import Config
+from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBadLinesError
+from privstats.key import SecretKey
+from privstats.quarantine import Quarantine, Reason
+from privstats.sources.access import BlockReader, Input, expand_inputs, parse_block, raw_digest
+from privstats.sources.logformat import LogFormat, resolve_format
+from privstats.store import Store, utc_now
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    """What happened to one input; safe to print (no identifier, no file content)."""
+
+    label: str
+    status: str  # ingested | already ingested | empty | failed
+    lines: int = 0
+    rows: int = 0
+    quarantine: Quarantine = field(default_factory=Quarantine)
+    days: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+    def summary(self) -> str:
+        if self.status == "failed":
+            return f"{self.label}: failed: {self.error}"
+        if self.status != "ingested":
+            return f"{self.label}: {self.status}, nothing added"
+        text = f"{self.label}: {self.rows} of {self.lines} lines ingested over {len(self.days)} days"
+        if self.quarantine.total:
+            text += f"; {self.quarantine.summary()}"
+        if self.quarantine.non_utf8:
+            text += f"; {self.quarantine.non_utf8} lines not valid UTF-8 (decoded with replacement)"
+        return text
+
+
+def ingest_access(
+    config: Config,
+    key: SecretKey,
+    patterns: list[str],
+    *,
+    log_format: str | None = None,
+    max_bad_ratio: float | None = None,
+) -> list[IngestResult]:
+    """Ingest access logs (paths, globs or ``-``) into the configured store."""
+    fmt = resolve_format(log_format or config.ingest.format, config.ingest.formats)
+    ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
+    inputs = expand_inputs(patterns)
+    store = Store(config.store_path)
+    results = []
+    with store.locked():
+        for source in inputs:
+            try:
+                results.append(_ingest_one(config, key, store, source, fmt, ratio))
+            except PrivstatsError as exc:
+                log.warning("%s: %s", source.label, exc)
+                results.append(IngestResult(source.label, "failed", error=str(exc)))
+    return results
+
+
+def _ingest_one(
+    config: Config, key: SecretKey, store: Store, source: Input, fmt: LogFormat, ratio: float
+) -> IngestResult:
+    catalog = store.catalog()
+    raw = raw_digest(source)
+    if raw and catalog.input_with(raw=raw):
+        return IngestResult(source.label, "already ingested")
+    anonymiser = AccessAnonymiser(
+        config,
+        key,
+        learned_words=frozenset(catalog.vocabulary),
+        erased_persons=frozenset(catalog.tombstones),
+    )
+    quarantine = Quarantine()
+    reader = BlockReader(source)
+    transaction = store.transaction()
+    rows = 0
+    try:
+        for first_line, block in _prefetch(iter(reader)):
+            parsed = parse_block(block, first_line, fmt, config.ingest.max_line_bytes, quarantine)
+            if parsed.is_empty():
+                continue
+            table, erased_lines = anonymiser.apply(parsed)
+            quarantine.add(Reason.ERASED, erased_lines)
+            transaction.write("access", table)
+            rows += table.num_rows
+        lines = reader.lines_read
+        if lines == 0:
+            transaction.discard()
+            return IngestResult(source.label, "empty")
+        matched = lines - quarantine.total + quarantine.counts.get(Reason.ERASED.value, 0)
+        if matched == 0:
+            raise FormatMismatchError(
+                f"0 of {lines} lines matched format {fmt.name}; choose another with --format"
+            )
+        if quarantine.total / lines > ratio:
+            raise TooManyBadLinesError(
+                f"{quarantine.total} of {lines} lines are bad, over the allowed ratio {ratio:g}; "
+                f"nothing was written ({quarantine.summary()})"
+            )
+        content = reader.content.hexdigest()
+        if store.catalog().input_with(content=content):
+            transaction.discard()
+            return IngestResult(source.label, "already ingested", lines=lines)
+        staged = transaction.finish()
+        entry: dict[str, Any] = {
+            "id": content,
+            "raw_sha256": raw,
+            "kind": "access",
+            "format": fmt.name,
+            "lines": lines,
+            "rows": rows,
+            "quarantine": quarantine.to_dict(),
+            "days": transaction.rows_by_day(),
+            "rotation": config.key.rotation.value,
+            "ingested_at": utc_now(),
+        }
+        store.commit(
+            staged=staged,
+            staging=transaction.staging,
+            add_inputs=[entry],
+            vocabulary=anonymiser.paths.learned,
+            key_fingerprint=key.fingerprint(),
+        )
+    except BaseException:
+        transaction.discard()
+        raise
+    return IngestResult(
+        source.label, "ingested", lines, rows, quarantine, transaction.rows_by_day()
+    )
+
+
+def _prefetch(blocks: Iterator[tuple[int, bytes]], depth: int = 2) -> Iterator[tuple[int, bytes]]:
+    """Read (and decompress) the next blocks in a thread while this one is parsed."""
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in blocks:
+                if stop.is_set():
+                    return
+                slots.put(item)
+            slots.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(exc)
+
+    thread = threading.Thread(target=produce, name="privstats-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                slots.get(timeout=0.05)
+            except queue.Empty:
+                pass
