@@ -148,7 +148,8 @@ class DisclosureConfig(RuleSet):
         for name, rules in self.partners.items():
             if not rules.is_at_least_as_strict_as(base):
                 raise ConfigError(
-                    f"disclosure.partners.{name} relaxes the default rules; it may only tighten them"
+                    f"disclosure.partners.{name} relaxes the default rules; "
+                    "it may only tighten them"
                 )
 
     def rules(self, partner: str | None = None) -> RuleSet:

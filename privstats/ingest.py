@@ -6,6 +6,7 @@ Each input is its own transaction: it is committed whole or not at all, so a fai
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -46,7 +47,9 @@ class IngestResult:
             return f"{self.label}: failed: {self.error}"
         if self.status != "ingested":
             return f"{self.label}: {self.status}, nothing added"
-        text = f"{self.label}: {self.rows} of {self.lines} lines ingested over {len(self.days)} days"
+        text = (
+            f"{self.label}: {self.rows} of {self.lines} lines ingested over {len(self.days)} days"
+        )
         if self.quarantine.total:
             text += f"; {self.quarantine.summary()}"
         if self.quarantine.non_utf8:
@@ -179,7 +182,5 @@ def _prefetch(blocks: Iterator[tuple[int, bytes]], depth: int = 2) -> Iterator[t
     finally:
         stop.set()
         while thread.is_alive():
-            try:
+            with contextlib.suppress(queue.Empty):
                 slots.get(timeout=0.05)
-            except queue.Empty:
-                pass

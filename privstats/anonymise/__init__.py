@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from privstats.anonymise.networks import coarse_network
 from privstats.anonymise.pseudonyms import (
-    person_pseudonyms,
     period_format,
+    person_pseudonyms,
     visitor_pseudonyms,
 )
 from privstats.anonymise.referers import classify_referers

@@ -22,7 +22,7 @@ class RefererKind:
 
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-_HOST = r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?([^/:?#\[\]]+)"
+_HOST = r"^(?i:https?)://(?:[^@/?#]*@)?([^/:?#\[\]]+)"
 
 
 @lru_cache(maxsize=100_000)

@@ -26,9 +26,7 @@ _MAX_TRACKED = 2_000_000
 
 def strip_target(targets: pl.Expr) -> pl.Expr:
     """Request target -> path: drop scheme and host of absolute forms, query and fragment."""
-    return targets.str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*", "").str.replace(
-        r"[?#].*$", ""
-    )
+    return targets.str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*", "").str.replace(r"[?#].*$", "")
 
 
 class PathTemplater:

@@ -169,9 +169,7 @@ def block_lines(block: bytes, quarantine: Quarantine) -> pl.Series:
     offsets = np.empty(len(ends) + 1, dtype=np.int64)
     offsets[0] = 0
     offsets[1:] = ends + 1
-    array = pa.LargeStringArray.from_buffers(
-        len(ends), pa.py_buffer(offsets), pa.py_buffer(block)
-    )
+    array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(block))
     try:
         array.validate(full=True)
     except pa.ArrowInvalid:
@@ -196,7 +194,9 @@ def parse_block(
     _quarantine_where(frame, pl.col("n") > max_line_bytes, Reason.LINE_TOO_LONG, quarantine)
     _quarantine_where(frame, pl.col("n") == 0, Reason.EMPTY_LINE, quarantine)
     frame = frame.filter((pl.col("n") > 0) & (pl.col("n") <= max_line_bytes)).drop("n")
-    raw = _split_json(frame, fmt, quarantine) if fmt.is_json else _split_text(frame, fmt, quarantine)
+    raw = (
+        _split_json(frame, fmt, quarantine) if fmt.is_json else _split_text(frame, fmt, quarantine)
+    )
     return _typed(raw, fmt, quarantine)
 
 
@@ -283,7 +283,9 @@ def _typed(raw: pl.DataFrame, fmt: LogFormat, quarantine: Quarantine) -> pl.Data
     dash = {"-", ""}
     exprs: dict[str, pl.Expr] = {
         "client": text(Field.CLIENT),
-        "login": pl.when(text(Field.LOGIN).is_in(list(dash))).then(None).otherwise(text(Field.LOGIN)),
+        "login": pl.when(text(Field.LOGIN).is_in(list(dash)))
+        .then(None)
+        .otherwise(text(Field.LOGIN)),
         "status": text(Field.STATUS).str.to_integer(strict=False),
         "referer": text(Field.REFERER),
         "user_agent": text(Field.USER_AGENT),
@@ -301,8 +303,10 @@ def _typed(raw: pl.DataFrame, fmt: LogFormat, quarantine: Quarantine) -> pl.Data
         target = text(Field.TARGET)
         query = text(Field.QUERY)
         exprs["method"] = text(Field.METHOD)
-        exprs["target"] = pl.when(query.is_null() | query.is_in(["", "-"])).then(target).otherwise(
-            target + pl.lit("?") + query
+        exprs["target"] = (
+            pl.when(query.is_null() | query.is_in(["", "-"]))
+            .then(target)
+            .otherwise(target + pl.lit("?") + query)
         )
         exprs["protocol"] = text(Field.PROTOCOL)
     typed = raw.with_columns(ts=_timestamps(raw, fmt)).select("line", "ts", **exprs)
@@ -324,9 +328,7 @@ def _typed(raw: pl.DataFrame, fmt: LogFormat, quarantine: Quarantine) -> pl.Data
     for cause, numbers in bad.iter_rows():
         quarantine.add(Reason(cause), sorted(numbers))
     good = typed.filter(pl.col("reason").is_null())
-    return good.select(
-        [pl.col(name).cast(dtype) for name, dtype in PARSED_SCHEMA.items()]
-    )
+    return good.select([pl.col(name).cast(dtype) for name, dtype in PARSED_SCHEMA.items()])
 
 
 def _timestamps(raw: pl.DataFrame, fmt: LogFormat) -> pl.Expr:
@@ -342,7 +344,11 @@ def _timestamps(raw: pl.DataFrame, fmt: LogFormat) -> pl.Expr:
 
 def _response_us(raw: pl.DataFrame, cols: set[str]) -> pl.Expr:
     """Response time in microseconds; '-' is unknown (null), garbage is -1 (quarantined)."""
-    for field, scale in ((Field.RESPONSE_US, 1), (Field.RESPONSE_MS, 1000), (Field.RESPONSE_S, 10**6)):
+    for field, scale in (
+        (Field.RESPONSE_US, 1),
+        (Field.RESPONSE_MS, 1000),
+        (Field.RESPONSE_S, 10**6),
+    ):
         if field.value in cols:
             value = pl.col(field.value)
             number = value.cast(pl.Float64, strict=False)

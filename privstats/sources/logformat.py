@@ -175,7 +175,7 @@ def compile_format(spec: str, name: str = "custom") -> LogFormat:
 def _compile_json(spec: str, name: str) -> LogFormat:
     pairs = re.findall(r'"([^"]+)"\s*:\s*"?\$([a-z_][a-z0-9_]*)"?', spec)
     if not pairs:
-        raise ConfigError("a JSON log format needs '\"key\": \"$variable\"' pairs")
+        raise ConfigError('a JSON log format needs \'"key": "$variable"\' pairs')
     keys = tuple((key, _NGINX.get(var, Field.IGNORED)) for key, var in pairs)
     _check_fields([f for _, f in keys], spec)
     return LogFormat(

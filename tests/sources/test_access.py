@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from privstats.exceptions import InputError
+from privstats.quarantine import Quarantine, Reason
+from privstats.sources.access import BlockReader, Input, expand_inputs, parse_block
+from privstats.sources.logformat import resolve_format
+
+GOOD = (
+    b'203.0.113.9 - - [01/Oct/2026:12:00:03 +0200] "GET /crm/contacts/42 HTTP/1.1" 200 512 '
+    b'"https://www.google.com/search?q=crm" "Mozilla/5.0 (X11; Linux x86_64) Firefox/118.0"'
+)
+
+
+def parse(data: bytes, fmt: str = "combined") -> tuple[pl.DataFrame, Quarantine]:
+    quarantine = Quarantine()
+    return parse_block(data, 1, resolve_format(fmt), 65536, quarantine), quarantine
+
+
+def test_the_real_log_parses_completely_with_its_daily_counts(real_log: Path) -> None:
+    frame, quarantine = parse(real_log.read_bytes())
+    assert quarantine.total == 0
+    assert frame.height == 10_000
+    per_day = frame.group_by(pl.col("ts").dt.date().cast(pl.String)).len().sort("ts")
+    assert dict(per_day.iter_rows()) == {
+        "2015-05-17": 1632, "2015-05-18": 2893, "2015-05-19": 2896, "2015-05-20": 2579,
+    }  # fmt: skip
+    assert frame["client"].n_unique() == 1753
+
+
+def test_a_good_line_becomes_typed_fields_in_utc() -> None:
+    frame, _ = parse(GOOD + b"\n")
+    row = frame.row(0, named=True)
+    assert row["ts"].isoformat() == "2026-10-01T10:00:03+00:00"
+    assert (row["method"], row["target"], row["protocol"]) == (
+        "GET",
+        "/crm/contacts/42",
+        "HTTP/1.1",
+    )
+    assert (row["status"], row["bytes"], row["line"]) == (200, 512, 1)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (GOOD.replace(b" 512 ", b" 512 extra "), Reason.FIELD_COUNT),
+        (GOOD.replace(b'HTTP/1.1"', b"HTTP/1.1"), Reason.UNTERMINATED_QUOTE),
+        (GOOD.replace(b"01/Oct/2026", b"41/Oct/2026"), Reason.BAD_TIMESTAMP),
+        (GOOD.replace(b"[01/Oct/2026:12:00:03 +0200]", b"[-]"), Reason.BAD_TIMESTAMP),
+        (GOOD.replace(b" 200 ", b" OK "), Reason.BAD_STATUS),
+        (GOOD.replace(b" 200 ", b" - "), Reason.BAD_STATUS),
+        (GOOD.replace(b" 200 ", b" 999 "), Reason.BAD_STATUS),
+        (GOOD.replace(b" 512 ", b" 5x2 "), Reason.BAD_SIZE),
+        (GOOD.replace(b"203.0.113.9", b"-"), Reason.MISSING_CLIENT),
+        (b"", Reason.EMPTY_LINE),
+        (GOOD.replace(b"/crm/contacts/42", b"/" + b"a" * 1_000_000), Reason.LINE_TOO_LONG),
+    ],
+)
+def test_each_kind_of_bad_line_is_counted_with_its_line_number(line: bytes, reason: Reason) -> None:
+    frame, quarantine = parse(GOOD + b"\n" + line + b"\n" + GOOD + b"\n")
+    assert frame["line"].to_list() == [1, 3]
+    assert quarantine.counts == {reason.value: 1}
+    assert quarantine.lines == {reason.value: [2]}
+
+
+def test_a_dash_size_means_zero_bytes_and_crlf_ends_are_fine() -> None:
+    frame, quarantine = parse(GOOD.replace(b" 512 ", b" - ") + b"\r\n")
+    assert quarantine.total == 0
+    assert frame["bytes"].to_list() == [0]
+    assert frame["user_agent"].to_list()[0].endswith("Firefox/118.0")
+
+
+def test_invalid_utf8_and_latin1_agents_are_kept_and_counted() -> None:
+    latin1 = GOOD.replace(b"Firefox/118.0", "Żółw/1.0".encode("latin-1", "replace"))
+    broken = GOOD.replace(b"Firefox", b"Fire\xff\xfefox")
+    frame, quarantine = parse(latin1 + b"\n" + broken + b"\n")
+    assert frame.height == 2
+    assert quarantine.non_utf8 == 2
+    assert quarantine.total == 0
+
+
+def test_escaped_quotes_inside_fields_parse_through_the_strict_path() -> None:
+    line = GOOD.replace(b"Firefox/118.0", b'Firefox/118.0 \\"quoted\\"')
+    frame, quarantine = parse(line + b"\n")
+    assert quarantine.total == 0
+    assert frame["user_agent"][0].endswith('"quoted"')
+
+
+def test_a_truncated_last_quote_at_the_end_of_the_line_is_accepted() -> None:
+    frame, quarantine = parse(GOOD[:-1] + b"\n")
+    assert quarantine.total == 0 and frame.height == 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "line", "response_us"),
+    [
+        ("combined_D", GOOD + b" 153000", 153_000),
+        ("combined_T", GOOD + b" 2", 2_000_000),
+        ("nginx_timed", GOOD + b" 0.153", 153_000),
+        ("nginx_timed", GOOD + b" -", None),
+    ],
+)
+def test_response_times_become_microseconds(fmt: str, line: bytes, response_us: int | None) -> None:
+    frame, quarantine = parse(line + b"\n", fmt)
+    assert quarantine.total == 0
+    assert frame["response_us"].to_list() == [response_us]
+
+
+def test_vhost_and_common_formats() -> None:
+    common = GOOD.split(b' "https')[0]
+    frame, _ = parse(common + b"\n", "common")
+    assert frame["referer"].to_list() == [None]
+    frame, _ = parse(b"crm.example.com:443 " + GOOD + b"\n", "vhost_combined")
+    assert frame["site"].to_list() == ["crm.example.com"]
+
+
+def test_json_lines_with_a_bad_line() -> None:
+    good = (
+        b'{"time_iso8601":"2026-10-01T12:00:03+02:00","remote_addr":"2001:db8::1",'
+        b'"remote_user":"-","request":"GET /x?a=1 HTTP/2.0","status":404,"body_bytes_sent":0,'
+        b'"http_referer":"-","http_user_agent":"curl/8.0","request_time":0.002,"host":"crm"}'
+    )
+    frame, quarantine = parse(good + b"\n{not json\n[1,2]\n", "nginx_json")
+    assert frame["status"].to_list() == [404]
+    assert frame["response_us"].to_list() == [2000]
+    assert quarantine.counts == {Reason.BAD_JSON.value: 2}
+
+
+def test_the_reader_handles_gzip_and_a_missing_final_newline(tmp_path: Path) -> None:
+    path = tmp_path / "access.log.2.gz"
+    path.write_bytes(gzip.compress(GOOD + b"\n" + GOOD))
+    reader = BlockReader(Input(path, str(path)), block_bytes=64)
+    blocks = list(reader)
+    assert reader.lines_read == 2
+    assert b"".join(block for _, block in blocks).count(b"\n") == 2
+
+
+def test_a_truncated_gzip_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "rotated.gz"
+    path.write_bytes(gzip.compress((GOOD + b"\n") * 5000)[:-200])
+    with pytest.raises(InputError, match="damaged or truncated gzip") as caught:
+        list(BlockReader(Input(path, "rotated.gz")))
+    assert "203.0.113.9" not in str(caught.value)
+
+
+def test_a_binary_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "image.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    with pytest.raises(InputError, match="looks binary"):
+        list(BlockReader(Input(path, "image.png")))
+
+
+def test_missing_files_and_folders_are_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        expand_inputs([str(tmp_path / "absent.log")])
+    with pytest.raises(InputError, match="is a folder"):
+        expand_inputs([str(tmp_path)])
+    with pytest.raises(InputError, match="no file matches"):
+        expand_inputs([str(tmp_path / "*.log")])
+    (tmp_path / "b.log").write_text("x")
+    (tmp_path / "a.log").write_text("x")
+    assert [i.path.name for i in expand_inputs([str(tmp_path / "*.log")])] == ["a.log", "b.log"]

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import gzip
+import logging
+from pathlib import Path
+
+import pytest
+from canaries import canary_log_lines, leaks, texts_in
+
+from privstats.config import Config
+from privstats.exceptions import StoreError
+from privstats.ingest import ingest_access
+from privstats.key import SecretKey
+from privstats.store import Store
+
+LINE = (
+    '203.0.113.{n} - - [0{d}/Oct/2026:12:00:03 +0200] "GET /crm/contacts/{n} HTTP/1.1" 200 512 '
+    '"-" "Mozilla/5.0 (X11; Linux x86_64) Firefox/118.0"'
+)
+
+
+def write_log(path: Path, days: int = 2, per_day: int = 50) -> Path:
+    lines = [LINE.format(n=n, d=d) for d in range(1, days + 1) for n in range(per_day)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_canaries_never_reach_the_store_logs_or_messages(
+    tmp_path: Path,
+    config: Config,
+    key: SecretKey,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = tmp_path / "canary.log"
+    log.write_text("\n".join(canary_log_lines()) + "\n")
+    assert leaks(log.read_text()), "the canaries must be in the input to begin with"
+    caplog.set_level(logging.DEBUG)
+    [result] = ingest_access(config, key, [str(log)])
+    assert result.status == "ingested" and result.rows == 12 and result.quarantine.total == 2
+    store_texts = texts_in(config.store_path)
+    assert any(".parquet" in name for name in store_texts)
+    assert leaks(store_texts) == []
+    assert leaks(caplog.text + capsys.readouterr().out + result.summary()) == []
+    assert leaks(str(Store(config.store_path).info())) == []
+
+
+def test_reingesting_the_same_content_adds_nothing(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    log = write_log(tmp_path / "access.log")
+    [first] = ingest_access(config, key, [str(log)])
+    catalog_before = (config.store_path / "catalog.json").read_text()
+    # Same content under another name, and compressed as logrotate would: still the same input.
+    (tmp_path / "access.log.1.gz").write_bytes(gzip.compress(log.read_bytes()))
+    again = ingest_access(config, key, [str(log), str(tmp_path / "access.log.1.gz")])
+    assert first.rows == 100
+    assert [r.status for r in again] == ["already ingested", "already ingested"]
+    assert (config.store_path / "catalog.json").read_text() == catalog_before
+    assert len(Store(config.store_path).read("access")) == 100
+
+
+def test_a_crash_mid_ingest_leaves_the_store_as_it_was(
+    tmp_path: Path, config: Config, key: SecretKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_access(config, key, [str(write_log(tmp_path / "one.log", days=1))])
+    second = tmp_path / "two.log"
+    second.write_text(LINE.format(n=7, d=3) + "\n" + LINE.format(n=8, d=4) + "\n")
+    real_replace = __import__("os").replace
+    moves = []
+
+    def crash_after_first_move(src: object, dst: object) -> None:
+        moves.append(dst)
+        if len(moves) == 2:
+            raise OSError("simulated power cut")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("privstats.store.os.replace", crash_after_first_move)
+    with pytest.raises(OSError, match="power cut"):
+        ingest_access(config, key, [str(second)])
+    monkeypatch.undo()
+
+    store = Store(config.store_path)
+    assert len(store.read("access")) == 50
+    assert len(store.catalog().inputs) == 1
+    [result] = ingest_access(config, key, [str(second)])
+    assert result.rows == 2
+    assert len(store.read("access")) == 52
+    assert sorted(p.name for p in config.store_path.rglob("*.parquet")) == sorted(
+        Path(f["path"]).name for f in store.catalog().files
+    )
+
+
+def test_too_many_bad_lines_fail_the_input_and_write_nothing(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    log = tmp_path / "mixed.log"
+    log.write_text(LINE.format(n=1, d=1) + "\n" + "garbage\n" * 3)
+    [result] = ingest_access(config, key, [str(log)], max_bad_ratio=0.5)
+    assert result.status == "failed"
+    assert "3 of 4 lines are bad" in (result.error or "")
+    assert not Store(config.store_path).catalog().inputs
+    assert not list(config.store_path.rglob("*.parquet"))
+
+
+def test_a_format_that_does_not_match_says_so(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    log = write_log(tmp_path / "access.log", days=1, per_day=20)
+    [result] = ingest_access(config, key, [str(log)], log_format="nginx_json")
+    assert result.error == "0 of 20 lines matched format nginx_json; choose another with --format"
+
+
+def test_an_empty_file_is_reported_and_adds_nothing(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    (tmp_path / "empty.log").write_bytes(b"")
+    [result] = ingest_access(config, key, [str(tmp_path / "empty.log")])
+    assert result.status == "empty" and result.ok
+
+
+def test_one_bad_input_does_not_stop_the_others(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    broken = tmp_path / "broken.gz"
+    broken.write_bytes(gzip.compress(b"x" * 100_000)[:50])
+    good = write_log(tmp_path / "good.log", days=1)
+    results = ingest_access(config, key, [str(broken), str(good)])
+    assert [r.status for r in results] == ["failed", "ingested"]
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_lock(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    store = Store(config.store_path)
+    with store.locked(), pytest.raises(StoreError, match="locked by another privstats process"):
+        ingest_access(config, key, [str(write_log(tmp_path / "a.log"))])
+
+
+def test_a_store_refuses_a_different_key(
+    tmp_path: Path, config: Config, key: SecretKey, throwaway_key: SecretKey
+) -> None:
+    ingest_access(config, key, [str(write_log(tmp_path / "a.log", days=1))])
+    [result] = ingest_access(config, throwaway_key, [str(write_log(tmp_path / "b.log", days=2))])
+    assert result.status == "failed" and "different pseudonymisation key" in (result.error or "")
+
+
+def test_the_real_log_lands_in_the_store_by_day(
+    real_log: Path, config: Config, key: SecretKey
+) -> None:
+    [result] = ingest_access(config, key, [str(real_log)])
+    assert result.days == {
+        "2015-05-17": 1632, "2015-05-18": 2893, "2015-05-19": 2896, "2015-05-20": 2579,
+    }  # fmt: skip
+    frame = Store(config.store_path).read("access")
+    assert len(frame) == 10_000
+    assert frame.groupby("key_period", observed=True)["visitor"].nunique().sum() >= 1753
+    assert frame["is_bot"].any() and (frame["referer_kind"] == "external").any()
