@@ -1,0 +1,382 @@
+"""``report.html``: one self-contained file built from what the notebook published.
+
+Why not nbconvert: its default template loads require.js and MathJax from a public CDN (every
+reader's IP address would go to a third party), it renders every output of every cell (an
+accidental ``print`` would reach the partner), and it does not sanitise outputs. This module
+builds the page with its own Jinja2 template from the published items only:
+
+- autoescaping on, and every table built here cell by cell, so a browser name such as
+  ``<script>alert(1)</script>`` is shown as text;
+- no script at all, no external style, font or image; the CSS is inline, charts are inline SVG
+  (text kept as text), and a Content-Security-Policy forbids scripts and any load, as a second
+  wall should anything slip through;
+- each SVG is parsed and rebuilt from a whitelist of elements and attributes: no script, no
+  event handler, no reference outside the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from privstats.exceptions import ReportError
+from privstats.report.i18n import (
+    Language,
+    format_number,
+    format_period,
+    format_timestamp,
+    message,
+)
+from privstats.report.table import (
+    HIDDEN_MARKER,
+    MISSING_MARKER,
+    CellState,
+    ReportTable,
+)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+_BELOW = re.compile(r"^<\s*(\d+)$")
+
+
+@dataclass(frozen=True)
+class FigureItem:
+    name: str
+    title: str
+    svg: str
+    caption: str = ""
+    alt: str = ""
+    tables: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TextItem:
+    text: str
+    heading: bool = False
+
+
+Item = ReportTable | FigureItem | TextItem
+
+
+@dataclass(frozen=True)
+class ReportDocument:
+    """Everything ``report.html`` shows."""
+
+    report: str
+    title: str
+    partner: str | None
+    period: str
+    language: Language
+    generated_at: dt.datetime
+    version: str
+    items: tuple[Item, ...]
+    rules: dict[str, Any] = field(default_factory=dict)
+
+
+# --- SVG ------------------------------------------------------------------------------------
+
+_SVG_ELEMENTS = frozenset({
+    "svg", "g", "defs", "path", "use", "clipPath", "rect", "text", "tspan", "title", "desc",
+    "polyline", "polygon", "line", "circle", "ellipse", "linearGradient", "radialGradient",
+    "stop", "pattern", "mask", "symbol", "marker", "image",
+})  # fmt: skip
+_SVG_DROPPED = frozenset({"metadata", "style"})
+_LOCAL_REF = re.compile(r"^#[A-Za-z_][\w.-]*$")
+_URL_REF = re.compile(r"url\(\s*([^)]*?)\s*\)")
+_INLINE_PNG = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/=\s]+$")
+
+
+def _local(name: str) -> str:
+    return name.rsplit("}", 1)[-1]
+
+
+def sanitize_svg(svg: str | bytes, prefix: str, label: str) -> Markup:
+    """A matplotlib SVG rebuilt from a whitelist, its ids prefixed to stay unique in the page.
+
+    Anything outside the whitelist (a script, an event handler, a reference outside the file)
+    is a ``ReportError``: the chart is refused, never silently trimmed.
+    """
+    text = svg.decode("utf-8") if isinstance(svg, bytes) else svg
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    text = re.sub(r"^\s*<!DOCTYPE svg[^>\[]*>", "", text)
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise ReportError(f"figure '{prefix}' holds a document type declaration")
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError:
+        raise ReportError(f"figure '{prefix}' is not well-formed SVG") from None
+    if _local(root.tag) != "svg":
+        raise ReportError(f"figure '{prefix}' is not an SVG image")
+    ids = {el.get("id") for el in root.iter() if el.get("id")}
+    _clean(root, prefix, ids)
+    root.set("role", "img")
+    root.set("aria-label", label)
+    return Markup(ET.tostring(root, encoding="unicode", short_empty_elements=True))
+
+
+def _rename(value: str, prefix: str, ids: set[str | None]) -> str:
+    def url(match: re.Match[str]) -> str:
+        target = match.group(1).strip("'\"")
+        if not _LOCAL_REF.match(target) or target[1:] not in ids:
+            raise ReportError(f"figure '{prefix}' refers to something outside the file")
+        return f"url(#{prefix}-{target[1:]})"
+
+    return _URL_REF.sub(url, value)
+
+
+def _clean(element: ET.Element, prefix: str, ids: set[str | None]) -> None:
+    for child in list(element):
+        if not isinstance(child.tag, str):  # a comment or processing instruction
+            element.remove(child)
+            continue
+        tag = _local(child.tag)
+        if tag in _SVG_DROPPED:
+            element.remove(child)
+            continue
+        if tag not in _SVG_ELEMENTS:
+            raise ReportError(f"figure '{prefix}' holds an element an SVG chart does not need")
+        _clean(child, prefix, ids)
+    element.tag = _local(element.tag)
+    attributes = dict(element.attrib)
+    element.attrib.clear()
+    for key, value in attributes.items():
+        name = _local(key)
+        lowered = value.lower()
+        if name.lower().startswith("on") or "javascript:" in lowered or "@import" in lowered:
+            raise ReportError(f"figure '{prefix}' holds an active attribute")
+        if name == "id":
+            value = f"{prefix}-{value}"
+        elif name == "href":
+            if element.tag == "image" and _INLINE_PNG.match(value):
+                pass
+            elif _LOCAL_REF.match(value) and value[1:] in ids:
+                value = f"#{prefix}-{value[1:]}"
+            else:
+                raise ReportError(f"figure '{prefix}' refers to something outside the file")
+        elif "url(" in lowered:
+            value = _rename(value, prefix, ids)
+        element.set(name, value)
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Header:
+    label: str
+    span: int = 1
+
+
+def _header_rows(table: ReportTable) -> list[list[_Header]]:
+    """One header row per column level, adjacent equal labels (under equal parents) merged."""
+    levels = max((len(c) for c in table.columns), default=1)
+    rows: list[list[_Header]] = []
+    for level in range(levels):
+        row: list[_Header] = []
+        previous: tuple[str, ...] | None = None
+        for column in table.columns:
+            key = column[: level + 1]
+            if key == previous and level < levels - 1:
+                row[-1] = _Header(row[-1].label, row[-1].span + 1)
+            else:
+                row.append(_Header(column[level] if level < len(column) else ""))
+            previous = key
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class _ShownCell:
+    text: str
+    css: str
+
+
+def _shown_cells(table: ReportTable, language: Language) -> list[list[_ShownCell]]:
+    decimals = table.column_decimals()
+    shown = []
+    for row in table.cells:
+        out = []
+        for cell, places in zip(row, decimals, strict=True):
+            if cell.state is CellState.VALUE:
+                text = format_number(cell.value, language, places)  # type: ignore[arg-type]
+                out.append(_ShownCell(text, "num"))
+            elif cell.state is CellState.HIDDEN:
+                out.append(_ShownCell(HIDDEN_MARKER, "num marker"))
+            elif cell.state is CellState.MISSING:
+                out.append(_ShownCell(MISSING_MARKER, "num marker"))
+            else:
+                out.append(_ShownCell(str(cell.value), "text"))
+        shown.append(out)
+    return shown
+
+
+def _legend(table: ReportTable, language: Language) -> list[tuple[str, str]]:
+    """(marker, meaning) for each marker the table shows."""
+    entries = []
+    if CellState.HIDDEN in table.states:
+        entries.append((HIDDEN_MARKER, message("legend.hidden", language)))
+    if CellState.MISSING in table.states:
+        entries.append((MISSING_MARKER, message("legend.missing", language)))
+    for text in sorted(table.texts):
+        below = _BELOW.match(text)
+        if below:
+            meaning = message("legend.below", language, threshold=below.group(1))
+            entries.append((text, meaning))
+    return entries
+
+
+def _table_context(table: ReportTable, language: Language) -> dict[str, Any]:
+    corner = len(table.rows[0]) if table.rows else max(len(table.row_names), 1)
+    headers = _header_rows(table)
+    # As pandas lays it out: each column level's name in the corner of its header row, the row
+    # levels' names in a row of their own beneath.
+    names = list(table.column_names) + [""] * (len(headers) - len(table.column_names))
+    header_rows = [([""] * (corner - 1) + [names[i]], row) for i, row in enumerate(headers)]
+    row_names = list(table.row_names)[:corner]
+    return {
+        "table": table,
+        "header_rows": header_rows,
+        "row_names_row": row_names if any(row_names) else [],
+        "body": list(zip(table.rows, _shown_cells(table, language), strict=True)),
+        "legend": _legend(table, language),
+        "hidden_note": message("table.hidden_cells", language, count=table.hidden_count),
+        "legend_title": message("legend.title", language),
+        "download": message("table.download", language, file=f"{table.name}.csv"),
+    }
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("privstats.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+@cache
+def _stylesheet() -> Markup:
+    css = resources.files("privstats.report").joinpath("templates", "report.css")
+    text = css.read_text(encoding="utf-8")
+    if "url(" in text or "@import" in text or "</" in text:
+        raise ReportError("the report stylesheet must not load anything")
+    return Markup(text)
+
+
+def render_table_fragment(table: ReportTable, language: Language | str) -> str:
+    """One table as an HTML fragment (the notebook's preview, and the report's building block)."""
+    lang = Language.parse(language)
+    template = _environment().get_template("table.html.j2")
+    return template.render(**_table_context(table, lang))
+
+
+def _number(value: Any, language: Language) -> str:
+    number = float(value)
+    return format_number(number, language, 0 if number.is_integer() else 1)
+
+
+def _methodology(document: ReportDocument) -> list[str]:
+    language = document.language
+    paragraphs = [message("report.methodology.text", language)]
+    tables = [item for item in document.items if isinstance(item, ReportTable)]
+    thresholds = [t.rules["threshold"] for t in tables if "threshold" in t.rules]
+    if not thresholds and "threshold" in document.rules:
+        thresholds = [document.rules["threshold"]]
+    if thresholds:
+        # With several thresholds the smallest is the true statement for every table: a
+        # table with a stricter threshold hides cells below the smallest one too.
+        paragraphs.append(
+            message(
+                "report.disclosure.threshold",
+                language,
+                threshold=_number(min(thresholds), language),
+                marker=HIDDEN_MARKER,
+            )
+        )
+        paragraphs.append(message("report.disclosure.secondary", language))
+    rules = next((t.rules for t in tables if {"nk_n", "nk_k", "p_ratio"} <= t.rules.keys()), None)
+    if rules is None and {"nk_n", "nk_k", "p_ratio"} <= document.rules.keys():
+        rules = document.rules
+    if rules is not None:
+        paragraphs.append(
+            message(
+                "report.disclosure.dominance",
+                language,
+                nk_n=_number(rules["nk_n"], language),
+                nk_k=_number(rules["nk_k"], language),
+                p_ratio=_number(rules["p_ratio"], language),
+            )
+        )
+    return paragraphs
+
+
+def render_report(document: ReportDocument) -> str:
+    """The complete ``report.html``."""
+    language = document.language
+    blocks: list[dict[str, Any]] = []
+    for item in document.items:
+        if isinstance(item, ReportTable):
+            fragment = Markup(render_table_fragment(item, language))  # escaped by its template
+            blocks.append({"kind": "table", "table": item, "html": fragment})
+        elif isinstance(item, FigureItem):
+            note = (
+                message("figure.from_tables", language, tables=", ".join(item.tables))
+                if item.tables
+                else ""
+            )
+            blocks.append(
+                {
+                    "kind": "figure",
+                    "figure": item,
+                    "svg": sanitize_svg(item.svg, f"fig-{item.name}", item.alt or item.title),
+                    "note": note,
+                }
+            )
+        else:
+            blocks.append({"kind": "text", "text": item})
+    partner = document.partner or message("report.partner.all", language)
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        lang=language.value,
+        csp=CONTENT_SECURITY_POLICY,
+        css=_stylesheet(),
+        title=document.title,
+        facts=[
+            (message("report.partner", language), partner),
+            (message("report.period", language), format_period(document.period, language)),
+            (
+                message("report.generated", language),
+                format_timestamp(document.generated_at, language),
+            ),
+        ],
+        contents_title=message("report.contents", language),
+        contents=[
+            (f"{b['kind']}-{b[b['kind']].name}", b[b["kind"]].title)
+            for b in blocks
+            if b["kind"] in ("table", "figure")
+        ],
+        methodology_title=message("report.methodology.title", language),
+        methodology=_methodology(document),
+        blocks=blocks,
+        footer=[
+            message("footer.software", language, version=document.version),
+            message("footer.contact", language),
+        ],
+    )

@@ -1,0 +1,521 @@
+"""Run a report notebook with papermill and write its folder, all or nothing.
+
+For ``run_report("traffic_report", params={"partner": "acme", "period": "2026-10"})``:
+
+1. The parameters are checked against the notebook's ``parameters`` cell before any kernel
+   starts (see :mod:`privstats.report.parameters`).
+2. The notebook runs under papermill in a ``python3`` kernel of this environment, its working
+   folder the notebook's own. The runner inserts one first cell that binds the kernel to a
+   staging folder; the notebook publishes into it (see :mod:`privstats.report.session`).
+3. The executed notebook, which holds the parameters and any traceback, is written to the
+   private work folder ``<out>/.work/<name>/<partner>/<period>/executed.ipynb``; it is kept
+   for debugging and is never an artefact.
+4. ``report.html``, one CSV per table and ``manifest.json`` are written into a temporary
+   sibling of ``<out>/<name>/<partner>/<period>/``, which replaces the output folder only when
+   everything succeeded. A failing notebook raises a one-line ``ReportError`` naming the
+   notebook, the cell and the exception's type (never its message, which may carry data) and
+   leaves the output folder as it was. An existing output folder is replaced only with
+   ``overwrite=True`` (``--force``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import importlib.metadata
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from filelock import FileLock, Timeout
+from traitlets.config import Config
+
+import privstats
+from privstats.exceptions import DisclosureError, ParameterError, PrivstatsError, ReportError
+from privstats.report import session
+from privstats.report.csvout import write_csv
+from privstats.report.html import FigureItem, Item, ReportDocument, TextItem, render_report
+from privstats.report.i18n import Language, report_title
+from privstats.report.manifest import (
+    ManifestInput,
+    build_manifest,
+    sha256_file,
+    write_manifest,
+)
+from privstats.report.parameters import (
+    PARAMETERS_TAG,
+    convert_texts,
+    read_parameters,
+    validate,
+)
+from privstats.report.table import NAME_PATTERN, ReportTable
+
+log = logging.getLogger(__name__)
+
+KERNEL_NAME = "python3"
+SETUP_TAG = "privstats-setup"
+INJECTED_TAG = "injected-parameters"
+WORK_FOLDER = ".work"
+EXECUTED = "executed.ipynb"
+ALL_PARTNERS = "all"
+# Parameters that name places on this machine: passed to the notebook, kept out of the manifest.
+_LOCAL_SUFFIXES = ("_path", "_dir", "_folder")
+_TYPE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,100}$")
+_REFUSED_STATUSES = frozenset({"fail", "failed", "error"})
+
+
+@dataclass(frozen=True)
+class ReportOutput:
+    """A report folder written."""
+
+    report: str
+    partner: str | None
+    period: str
+    folder: Path
+    files: tuple[str, ...]
+    executed_notebook: Path
+    seconds: float
+
+
+def software_version() -> str:
+    version = getattr(privstats, "__version__", None)
+    if isinstance(version, str):
+        return version
+    try:
+        return importlib.metadata.version("privstats")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def notebook_path(name: str, notebooks_dir: Path) -> Path:
+    if not NAME_PATTERN.match(name):
+        raise ReportError("a report name is a notebook's file name without '.ipynb'")
+    path = notebooks_dir / f"{name}.ipynb"
+    if not path.is_file():
+        known = sorted(p.stem for p in notebooks_dir.glob("*.ipynb"))
+        listing = ", ".join(known) if known else "none"
+        raise ReportError(f"there is no report notebook '{name}' (reports: {listing})")
+    return path
+
+
+def _partner(values: Mapping[str, Any]) -> str | None:
+    partner = values.get("partner")
+    if partner is None:
+        return None
+    if not isinstance(partner, str) or not NAME_PATTERN.match(partner) or partner == ALL_PARTNERS:
+        raise ParameterError(
+            "parameter 'partner' must be a partner id: 1-64 characters of a-z, 0-9, '_' or '-'"
+        )
+    return partner
+
+
+def _period(name: str, values: Mapping[str, Any]) -> str:
+    if values.get("period"):
+        return str(values["period"])
+    if values.get("start") and values.get("end"):
+        if str(values["start"]) > str(values["end"]):
+            raise ParameterError("parameter 'start' must not come after 'end'")
+        return f"{values['start']}_{values['end']}"
+    raise ParameterError(f"report '{name}' needs a 'period' (or 'start' and 'end') parameter")
+
+
+def _setup_cell(staging: Path) -> nbformat.NotebookNode:
+    # The kernel imports the same privstats as the runner (its folder first on sys.path) and
+    # refuses to run in another Python environment than the runner's.
+    package_root = str(Path(__file__).resolve().parents[2])
+    source = "\n".join(
+        [
+            "# Inserted by the privstats report runner; not part of the notebook.",
+            "import sys as _sys",
+            f"if {package_root!r} not in _sys.path:",
+            f"    _sys.path.insert(0, {package_root!r})",
+            "import privstats.report.session as _privstats_session",
+            f"_privstats_session.begin({str(staging)!r}, expected_prefix={sys.prefix!r})",
+            "del _sys, _privstats_session",
+        ]
+    )
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["tags"] = [SETUP_TAG]
+    return cell
+
+
+def _failure(name: str, error: Any, notebook: nbformat.NotebookNode, executed: Path) -> str:
+    """The one-line message for a failed cell: notebook, cell, exception type; never its text."""
+    ename = error.ename if _TYPE_NAME.match(str(error.ename)) else "an exception"
+    index = error.cell_index
+    if index == 0:
+        return (
+            f"report notebook '{name}' could not start a privstats session in its kernel "
+            f"({ename}); the '{KERNEL_NAME}' kernel must run this environment's Python: "
+            f"{session.KERNEL_HINT}"
+        )
+    # Executed cells: [setup] + source cells, with papermill's injected cell after the
+    # parameters cell. Map back to the cell the author sees.
+    source_cells = notebook.cells
+    parameters_at = next(
+        (i for i, c in enumerate(source_cells) if PARAMETERS_TAG in c.metadata.get("tags", [])),
+        None,
+    )
+    position = index - 1
+    if parameters_at is not None and position == parameters_at + 1:
+        where = "the injected parameters cell"
+    else:
+        if parameters_at is not None and position > parameters_at + 1:
+            position -= 1
+        tags = [t for t in source_cells[position].metadata.get("tags", []) if NAME_PATTERN.match(t)]
+        tag = f" (tagged '{tags[0]}')" if tags else ""
+        where = f"cell {position + 1} of {len(source_cells)}{tag}"
+    return (
+        f"report notebook '{name}' failed in {where} with {ename}; "
+        f"the executed notebook is kept at {executed}"
+    )
+
+
+def _execute(
+    name: str,
+    notebook: nbformat.NotebookNode,
+    values: Mapping[str, Any],
+    staging: Path,
+    executed: Path,
+    cwd: Path,
+    timeout: int,
+    start_timeout: int,
+) -> None:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    runnable = nbformat.from_dict(notebook)
+    runnable.cells.insert(0, _setup_cell(staging))
+    # Kernel and runner talk over Unix sockets in a folder only this user can enter, rather
+    # than over loopback TCP ports, which any local user could connect to. The folder is
+    # short-named under the system's temporary folder: a socket path has at most 107 bytes.
+    sockets = Path(tempfile.mkdtemp(prefix="privstats-k"))
+    try:
+        papermill.execute_notebook(
+            runnable,
+            str(executed),
+            parameters=dict(values),
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=True,
+            start_timeout=start_timeout,
+            execution_timeout=timeout,
+            # The kernel's working folder, passed to nbclient rather than through papermill's
+            # ``cwd``, which changes the whole process's folder and races between threads.
+            resources={"metadata": {"path": str(cwd)}},
+            config=Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "k")}}),
+        )
+    except PapermillExecutionError as error:
+        raise ReportError(_failure(name, error, notebook, executed)) from None
+    except Exception as error:  # the kernel died, timed out or did not start
+        raise ReportError(
+            f"report notebook '{name}' did not complete ({type(error).__name__}); "
+            f"the executed notebook is kept at {executed}"
+        ) from None
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+def _collect(staging: Path, name: str) -> tuple[list[Item], str | None]:
+    """The published items in order, and the title the notebook set (if any)."""
+    items: list[Item] = []
+    try:
+        for path in sorted(staging.glob("[0-9]*.json")):
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            kind = payload.get("kind")
+            if kind == "table":
+                table = ReportTable.from_dict(payload["table"])
+                if table.status.lower() in _REFUSED_STATUSES:
+                    raise DisclosureError(f"table '{table.name}' failed its disclosure checks")
+                items.append(table)
+            elif kind == "figure":
+                svg_file = staging / Path(payload["file"]).name
+                items.append(
+                    FigureItem(
+                        name=payload["name"],
+                        title=payload["title"],
+                        svg=svg_file.read_text(encoding="utf-8"),
+                        caption=payload.get("caption", ""),
+                        alt=payload.get("alt", ""),
+                        tables=tuple(payload.get("tables", ())),
+                    )
+                )
+            elif kind == "text":
+                items.append(TextItem(payload["text"], bool(payload.get("heading", False))))
+            else:
+                raise ReportError(f"report '{name}' staged an item of unknown kind")
+        title_file = staging / ".title.json"
+        title = json.loads(title_file.read_text("utf-8"))["title"] if title_file.exists() else None
+    except PrivstatsError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ReportError(f"report '{name}' staged an item that cannot be read") from None
+    if not any(isinstance(item, ReportTable | FigureItem) for item in items):
+        raise ReportError(f"report notebook '{name}' published no table and no figure")
+    names = [item.name for item in items if isinstance(item, ReportTable)]
+    if len(names) != len(set(names)):
+        raise ReportError(f"report notebook '{name}' published two tables with the same name")
+    return items, title
+
+
+def _place(partial: Path, folder: Path, overwrite: bool) -> None:
+    """Move the finished ``partial`` folder into place (a rename: readers see old or new)."""
+    if folder.exists():
+        if not overwrite:
+            raise ReportError(f"report folder {folder} already exists; pass --force to replace it")
+        old = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.old")
+        os.replace(folder, old)
+        os.replace(partial, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(partial, folder)
+
+
+def _clear_leftovers(folder: Path) -> None:
+    """Remove partial folders a crashed earlier run of the same report left behind."""
+    for stale in folder.parent.glob(f".{folder.name}.*"):
+        if stale.is_dir() and stale.suffix in (".partial", ".old"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _rules_dict(rules: object) -> dict[str, Any] | None:
+    if rules is None:
+        return None
+    if dataclasses.is_dataclass(rules) and not isinstance(rules, type):
+        return dataclasses.asdict(rules)
+    if isinstance(rules, Mapping):
+        return dict(rules)
+    raise TypeError("rules must be a RuleSet or a mapping")
+
+
+def run_report(
+    name: str,
+    *,
+    params: Mapping[str, object] | None = None,
+    text_params: Mapping[str, str] | None = None,
+    out_root: Path | str = Path("reports"),
+    store_path: Path | str | None = None,
+    notebooks_dir: Path | str | None = None,
+    work_root: Path | str | None = None,
+    catalog_ids: Sequence[str] = (),
+    rules: object = None,
+    overwrite: bool = False,
+    timeout: int = 600,
+    start_timeout: int = 60,
+) -> ReportOutput:
+    """Run report notebook ``name`` and write ``<out_root>/<name>/<partner>/<period>/``.
+
+    ``params`` are typed values (from Python); ``text_params`` are ``-p name=value`` texts from
+    the command line, converted to the declared types. ``store_path`` is passed to the
+    notebook's ``store_path`` parameter when it declares one. ``catalog_ids`` (the store's
+    catalog ids of the inputs read) and ``rules`` (the partner's ``RuleSet``) go to the
+    manifest. ``timeout`` bounds each cell, in seconds.
+    """
+    started = time.monotonic()
+    out_root = Path(out_root)
+    notebooks = Path(notebooks_dir) if notebooks_dir is not None else Path.cwd() / "notebooks"
+    path = notebook_path(name, notebooks)
+    declared = read_parameters(path)
+    given: dict[str, object] = dict(params or {})
+    if text_params:
+        both = given.keys() & text_params.keys()
+        if both:
+            raise ParameterError(f"parameter '{sorted(both)[0]}' is given twice")
+        given.update(convert_texts(declared, text_params, notebook=name))
+    if store_path is not None and "store_path" in declared and "store_path" not in given:
+        given["store_path"] = str(Path(store_path).resolve())
+    values = validate(declared, given, notebook=name)
+    if "language" not in declared:
+        raise ReportError(f"report notebook '{name}' declares no 'language' parameter")
+    language = Language.parse(values["language"])
+    partner = _partner(values)
+    period = _period(name, values)
+    folder = out_root / name / (partner or ALL_PARTNERS) / period
+    if folder.exists() and not overwrite:
+        raise ReportError(f"report folder {folder} already exists; pass --force to replace it")
+
+    work = Path(work_root) if work_root is not None else out_root / WORK_FOLDER
+    work = work / name / (partner or ALL_PARTNERS) / period
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = FileLock(work / ".lock", timeout=0)
+        lock.acquire()
+    except Timeout:
+        raise ReportError(
+            f"another run of report '{name}' for this partner and period is in progress"
+        ) from None
+    try:
+        staging = work / "staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        executed = work / EXECUTED
+        executed.unlink(missing_ok=True)
+        notebook = nbformat.read(path, as_version=4)
+        _execute(name, notebook, values, staging, executed, path.parent, timeout, start_timeout)
+        items, set_title = _collect(staging, name)
+
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        _clear_leftovers(folder)
+        partial = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.partial")
+        partial.mkdir()
+        try:
+            files = _render(
+                partial,
+                items,
+                ManifestInput(
+                    report=name,
+                    notebook_sha256=sha256_file(path),
+                    partner=partner,
+                    period=period,
+                    language=language.value,
+                    parameters={k: v for k, v in values.items() if not k.endswith(_LOCAL_SUFFIXES)},
+                    rules=_rules_dict(rules),
+                    catalog_ids=tuple(catalog_ids),
+                    version=software_version(),
+                    generated_at=dt.datetime.now(dt.UTC),
+                    title=set_title or report_title(name, language),
+                ),
+                language,
+            )
+            _place(partial, folder, overwrite)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        lock.release()
+    seconds = time.monotonic() - started
+    log.info(
+        "report %s for %s, %s written in %.1f s", name, partner or ALL_PARTNERS, period, seconds
+    )
+    return ReportOutput(name, partner, period, folder, files, executed, seconds)
+
+
+def _render(
+    folder: Path, items: Sequence[Item], run: ManifestInput, language: Language
+) -> tuple[str, ...]:
+    tables = [item for item in items if isinstance(item, ReportTable)]
+    figures = [item for item in items if isinstance(item, FigureItem)]
+    for table in tables:
+        write_csv(table, folder)
+    document = ReportDocument(
+        report=run.report,
+        title=run.title,
+        partner=run.partner,
+        period=run.period,
+        language=language,
+        generated_at=run.generated_at,
+        version=run.version,
+        items=tuple(items),
+        rules=dict(run.rules or {}),
+    )
+    (folder / "report.html").write_text(render_report(document), encoding="utf-8")
+    write_manifest(build_manifest(run, tables, figures, folder), folder)
+    return tuple(sorted(p.name for p in folder.iterdir()))
+
+
+# --- many partners --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchFailure:
+    partner: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of one report for many partners."""
+
+    report: str
+    succeeded: tuple[ReportOutput, ...]
+    failed: tuple[BatchFailure, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        lines = [
+            f"report {self.report}: {len(self.succeeded)} written, {len(self.failed)} failed "
+            f"in {self.seconds:.1f} s"
+        ]
+        lines += [f"  ok      {o.partner}: {o.folder}" for o in self.succeeded]
+        lines += [f"  FAILED  {f.partner}: {f.message}" for f in self.failed]
+        return "\n".join(lines)
+
+
+def run_all_partners(
+    name: str,
+    partners: Sequence[str],
+    period: str | None = None,
+    *,
+    workers: int = 2,
+    params: Mapping[str, object] | None = None,
+    text_params: Mapping[str, str] | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> BatchResult:
+    """Run report ``name`` once per partner, ``workers`` at a time, and collect every outcome.
+
+    Each run is independent: one partner's failure does not stop the others, and its folder is
+    left as it was. Threads suffice, since each run's kernel is its own process. A progress bar
+    goes to standard error; the result's ``summary()`` lists successes and failures, and its
+    ``ok`` is false when any run failed (the command exits non-zero then).
+    """
+    from tqdm import tqdm
+
+    if workers < 1:
+        raise ParameterError("workers must be at least 1")
+    if not partners:
+        raise ParameterError("there are no partners to run the report for")
+    if len(set(partners)) != len(partners):
+        raise ParameterError("a partner is listed twice")
+    started = time.monotonic()
+    succeeded: list[ReportOutput] = []
+    failed: list[BatchFailure] = []
+
+    def one(partner: str) -> ReportOutput:
+        given = {**(params or {}), "partner": partner}
+        if period is not None:
+            given["period"] = period
+        return run_report(name, params=given, text_params=text_params, **options)
+
+    with (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool,
+        tqdm(
+            total=len(partners), desc=name, unit="report", file=sys.stderr, disable=not progress
+        ) as bar,
+    ):
+        futures = {pool.submit(one, partner): partner for partner in partners}
+        for future in as_completed(futures):
+            partner = futures[future]
+            try:
+                succeeded.append(future.result())
+            except PrivstatsError as error:
+                failed.append(BatchFailure(partner, str(error)))
+            except Exception as error:  # report it by type only: its text may carry data
+                failed.append(BatchFailure(partner, f"unexpected {type(error).__name__}"))
+            bar.update(1)
+            bar.set_postfix(failed=len(failed))
+    order = {partner: i for i, partner in enumerate(partners)}
+    return BatchResult(
+        report=name,
+        succeeded=tuple(sorted(succeeded, key=lambda o: order[o.partner or ""])),
+        failed=tuple(sorted(failed, key=lambda f: order[f.partner])),
+        seconds=time.monotonic() - started,
+    )

@@ -1,0 +1,321 @@
+"""A published table as the report sees it: labels, cells with their state, and the table's record.
+
+A notebook hands the runner *protected* tables only (anything with a ``.shown`` DataFrame whose
+values are already protected, and a ``.record``); :func:`ReportTable.from_protected` turns one into
+this plain, JSON-serialisable form, which is all that crosses from the kernel to the runner. A
+plain ``DataFrame`` is refused: it has not been through the disclosure rules.
+
+A hidden cell carries no value at all here, only its state; every hidden cell gets the same
+marker whatever hid it, so that the marker does not tell a small cell (primary suppression)
+from one hidden to protect it (secondary suppression).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import math
+import numbers
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from privstats.exceptions import DisclosureError, ReportError
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+# The markers follow Statistics Poland (GUS): "#" for data withheld for confidentiality,
+# "." for no information. Both are plain ASCII so that they survive any CSV reader.
+HIDDEN_MARKER = "#"
+MISSING_MARKER = "."
+
+_REFUSED_STATUSES = frozenset({"fail", "failed", "error"})
+
+
+class CellState(enum.StrEnum):
+    VALUE = "value"  # a number, shown
+    TEXT = "text"  # a text the protection chose to show, e.g. "<10"
+    HIDDEN = "hidden"  # withheld by the disclosure rules
+    MISSING = "missing"  # nothing to count
+
+
+@dataclass(frozen=True)
+class Cell:
+    state: CellState
+    value: int | float | str | None = None
+
+    def __post_init__(self) -> None:
+        if self.state in (CellState.HIDDEN, CellState.MISSING) and self.value is not None:
+            raise ValueError("a hidden or missing cell carries no value")
+        if self.state is CellState.VALUE and not isinstance(self.value, int | float):
+            raise ValueError("a value cell carries a number")
+        if self.state is CellState.TEXT and not isinstance(self.value, str):
+            raise ValueError("a text cell carries a text")
+
+
+def check_name(name: object, what: str = "a published item") -> str:
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise ReportError(
+            f"the name of {what} must be 1-64 characters of a-z, 0-9, '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def record_dict(record: object) -> dict[str, Any]:
+    """A protected table's record as a JSON-ready dict (it may be a dict or have ``to_dict()``)."""
+    if hasattr(record, "to_dict"):
+        record = record.to_dict()
+    elif dataclasses.is_dataclass(record) and not isinstance(record, type):
+        record = dataclasses.asdict(record)
+    if not isinstance(record, Mapping):
+        raise ReportError("a protected table's record must be a mapping or have to_dict()")
+    # A round trip through JSON proves the record serialisable now, in the kernel, where the
+    # error names the cell that published it, rather than later in the runner.
+    return json.loads(json.dumps(record, default=json_default, allow_nan=False))
+
+
+def json_default(value: object) -> object:
+    """JSON encoding for the types records and tables carry (numpy scalars, enums, dates)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"cannot write a {type(value).__name__} to JSON")
+
+
+def _label(value: object) -> str:
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        stamp = pd.Timestamp(value)
+        return stamp.date().isoformat() if stamp == stamp.normalize() else stamp.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _labels(index: pd.Index) -> tuple[tuple[str, ...], ...]:
+    if isinstance(index, pd.MultiIndex):
+        return tuple(tuple(_label(part) for part in key) for key in index)
+    return tuple((_label(key),) for key in index)
+
+
+def _names(index: pd.Index) -> tuple[str, ...]:
+    return tuple(_label(name) for name in index.names)
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def _cell(value: object, hidden: bool | None) -> Cell:
+    if _is_missing(value):
+        # Without a mask from the protection, a missing value is taken as hidden: of the two,
+        # that claim is the one that cannot mislead a reader into reading a hidden cell as empty.
+        return Cell(CellState.MISSING if hidden is False else CellState.HIDDEN)
+    if hidden:
+        return Cell(CellState.HIDDEN)
+    if isinstance(value, bool | np.bool_):
+        return Cell(CellState.TEXT, str(bool(value)).lower())
+    if isinstance(value, numbers.Integral):
+        return Cell(CellState.VALUE, int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isinf(number):
+            return Cell(CellState.TEXT, "∞" if number > 0 else "-∞")
+        return Cell(CellState.VALUE, number)
+    return Cell(CellState.TEXT, str(value))
+
+
+def _hidden_mask(table: object, shown: pd.DataFrame) -> pd.DataFrame | None:
+    """The protection's own mask of hidden cells, when the table offers one."""
+    for attribute in ("hidden", "mask", "suppressed"):
+        mask = getattr(table, attribute, None)
+        if isinstance(mask, pd.Series):
+            mask = mask.to_frame()
+        if isinstance(mask, pd.DataFrame) and mask.shape == shown.shape:
+            return mask.astype(bool)
+    return None
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A protected table, flattened for rendering: what the kernel stages for the runner."""
+
+    name: str
+    title: str
+    columns: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[str, ...], ...]
+    cells: tuple[tuple[Cell, ...], ...]
+    record: dict[str, Any]
+    status: str
+    row_names: tuple[str, ...] = ()
+    column_names: tuple[str, ...] = ()
+    caption: str = ""
+    unit: str = ""
+    decimals: int | None = None
+    # Rules the record states, lifted out so the report can explain them in words.
+    rules: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "a table")
+        if len(self.cells) != len(self.rows):
+            raise ValueError("one row of cells per row label")
+        if any(len(row) != len(self.columns) for row in self.cells):
+            raise ValueError("one cell per column label in every row")
+        if self.decimals is not None and not 0 <= self.decimals <= 6:
+            raise ReportError("a table's decimals must lie between 0 and 6")
+
+    @classmethod
+    def from_protected(
+        cls,
+        table: object,
+        *,
+        name: str,
+        title: str,
+        caption: str = "",
+        unit: str = "",
+        decimals: int | None = None,
+    ) -> ReportTable:
+        if isinstance(table, pd.DataFrame | pd.Series):
+            raise DisclosureError(
+                "publish() takes a protected table; a plain DataFrame has not passed the "
+                "disclosure rules"
+            )
+        shown = getattr(table, "shown", None)
+        if isinstance(shown, pd.Series):
+            shown = shown.to_frame()
+        if not isinstance(shown, pd.DataFrame) or not hasattr(table, "record"):
+            raise DisclosureError(
+                "publish() takes a protected table (an object with .shown and .record)"
+            )
+        record = record_dict(table.record)
+        status = _status(table, record)
+        if status.lower() in _REFUSED_STATUSES:
+            raise DisclosureError(
+                f"table '{name}' failed its disclosure checks; it is not published"
+            )
+        mask = _hidden_mask(table, shown)
+        cells = tuple(
+            tuple(
+                _cell(shown.iat[r, c], None if mask is None else bool(mask.iat[r, c]))
+                for c in range(shown.shape[1])
+            )
+            for r in range(shown.shape[0])
+        )
+        return cls(
+            name=name,
+            title=title,
+            caption=caption,
+            unit=unit,
+            decimals=decimals,
+            columns=_labels(shown.columns),
+            rows=_labels(shown.index),
+            cells=cells,
+            record=record,
+            status=status,
+            row_names=_names(shown.index),
+            column_names=_names(shown.columns),
+            rules=_rules(record),
+        )
+
+    @property
+    def hidden_count(self) -> int:
+        return sum(cell.state is CellState.HIDDEN for row in self.cells for cell in row)
+
+    @property
+    def states(self) -> frozenset[CellState]:
+        return frozenset(cell.state for row in self.cells for cell in row)
+
+    @property
+    def texts(self) -> frozenset[str]:
+        return frozenset(
+            cell.value for row in self.cells for cell in row if isinstance(cell.value, str)
+        )
+
+    def column_decimals(self) -> tuple[int, ...]:
+        """Decimals to show per column: as given, else none for whole numbers, else enough."""
+        if self.decimals is not None:
+            return (self.decimals,) * len(self.columns)
+        places = []
+        for column in range(len(self.columns)):
+            values = [
+                float(row[column].value)  # type: ignore[arg-type]
+                for row in self.cells
+                if row[column].state is CellState.VALUE
+            ]
+            if all(v.is_integer() for v in values):
+                places.append(0)
+            else:
+                places.append(1 if max(abs(v) for v in values) >= 100 else 2)
+        return tuple(places)
+
+    def to_json(self) -> str:
+        payload = dataclasses.asdict(self)
+        payload["cells"] = [[[c.state.value, c.value] for c in row] for row in self.cells]
+        return json.dumps(payload, ensure_ascii=False, allow_nan=False, default=json_default)
+
+    @classmethod
+    def from_json(cls, text: str) -> ReportTable:
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ReportTable:
+        payload = dict(data)
+        payload["cells"] = tuple(
+            tuple(Cell(CellState(state), value) for state, value in row) for row in payload["cells"]
+        )
+        for key in ("columns", "rows"):
+            payload[key] = tuple(tuple(label) for label in payload[key])
+        for key in ("row_names", "column_names"):
+            payload[key] = tuple(payload[key])
+        return cls(**payload)
+
+    def _repr_html_(self) -> str:
+        # A preview when an analyst runs the notebook in JupyterLab, outside the runner.
+        from privstats.report.html import render_table_fragment
+
+        return render_table_fragment(self, "en")
+
+
+def _status(table: object, record: Mapping[str, Any]) -> str:
+    status = getattr(table, "status", None)
+    if status is None:
+        status = record.get("status", "unknown")
+    if isinstance(status, enum.Enum):
+        status = status.value
+    return str(status)
+
+
+_RULE_KEYS = ("threshold", "nk_n", "nk_k", "p_ratio", "round_base")
+
+
+def _rules(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The disclosure parameters a record states (under ``rules`` or at its top level)."""
+    source = record.get("rules")
+    if not isinstance(source, Mapping):
+        source = record
+    return {key: source[key] for key in _RULE_KEYS if key in source}

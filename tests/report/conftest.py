@@ -1,0 +1,58 @@
+"""Report fixtures: real papermill runs of the test notebooks, shared across the report tests.
+
+Each kernel start costs about two seconds, so the two runs of the tiny report (Polish and
+English) are made once per session and read by many tests; tests that change a folder copy it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from privstats.report import ReportOutput, run_report
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+CATALOG_IDS = ("catalog-2026-10-01-a1", "catalog-2026-10-02-b2")
+RULES = {"threshold": 10, "nk_n": 2, "nk_k": 90.0, "p_ratio": 10.0, "round_base": 5}
+PRINTED_CANARY = "PRINTED-CANARY-7f3a"
+PLANTED_MARKUP = ("<script>alert(1)</script>", "<img src=x onerror=alert(2)>")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    output: ReportOutput
+    out_root: Path
+
+    @property
+    def folder(self) -> Path:
+        return self.output.folder
+
+    @property
+    def html(self) -> str:
+        return (self.folder / "report.html").read_text(encoding="utf-8")
+
+
+def _render(tmp_path_factory: pytest.TempPathFactory, language: str) -> Rendered:
+    out_root = tmp_path_factory.mktemp(f"reports-{language}")
+    output = run_report(
+        "tiny",
+        params={"partner": "acme", "period": "2026-10", "language": language},
+        out_root=out_root,
+        store_path=out_root / "store",
+        notebooks_dir=NOTEBOOKS,
+        catalog_ids=CATALOG_IDS,
+        rules=RULES,
+    )
+    return Rendered(output, out_root)
+
+
+@pytest.fixture(scope="session")
+def tiny_pl(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return _render(tmp_path_factory, "pl")
+
+
+@pytest.fixture(scope="session")
+def tiny_en(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
+    return _render(tmp_path_factory, "en")
