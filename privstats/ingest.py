@@ -19,7 +19,14 @@ from privstats.config import Config
 from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBadLinesError
 from privstats.key import SecretKey
 from privstats.quarantine import Quarantine, Reason
-from privstats.sources.access import BlockReader, Input, expand_inputs, parse_block, raw_digest
+from privstats.sources.access import (
+    BlockReader,
+    Input,
+    expand_inputs,
+    parse_block,
+    quick_fingerprint,
+    raw_digest,
+)
 from privstats.sources.logformat import LogFormat, resolve_format
 from privstats.store import Store, utc_now
 
@@ -85,8 +92,9 @@ def _ingest_one(
     config: Config, key: SecretKey, store: Store, source: Input, fmt: LogFormat, ratio: float
 ) -> IngestResult:
     catalog = store.catalog()
-    raw = raw_digest(source)
-    if raw and catalog.input_with(raw=raw):
+    quick = quick_fingerprint(source)
+    known = [e for e in catalog.inputs if quick and e.get("quick") == quick]
+    if known and any(e.get("raw_sha256") == raw_digest(source) for e in known):
         return IngestResult(source.label, "already ingested")
     anonymiser = AccessAnonymiser(
         config,
@@ -99,8 +107,10 @@ def _ingest_one(
     transaction = store.transaction()
     rows = 0
     try:
-        for first_line, block in _prefetch(iter(reader)):
-            parsed = parse_block(block, first_line, fmt, config.ingest.max_line_bytes, quarantine)
+        for first_line, block, index in _prefetch(iter(reader)):
+            parsed = parse_block(
+                block, first_line, fmt, config.ingest.max_line_bytes, quarantine, index
+            )
             if parsed.is_empty():
                 continue
             table, erased_lines = anonymiser.apply(parsed)
@@ -122,13 +132,14 @@ def _ingest_one(
                 f"nothing was written ({quarantine.summary()})"
             )
         content = reader.content.hexdigest()
-        if store.catalog().input_with(content=content):
+        if store.catalog().input_with(content):
             transaction.discard()
             return IngestResult(source.label, "already ingested", lines=lines)
         staged = transaction.finish()
         entry: dict[str, Any] = {
             "id": content,
-            "raw_sha256": raw,
+            "raw_sha256": reader.raw_sha256,
+            "quick": quick,
             "kind": "access",
             "format": fmt.name,
             "lines": lines,
@@ -153,7 +164,7 @@ def _ingest_one(
     )
 
 
-def _prefetch(blocks: Iterator[tuple[int, bytes]], depth: int = 2) -> Iterator[tuple[int, bytes]]:
+def _prefetch(blocks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
     """Read (and decompress) the next blocks in a thread while this one is parsed."""
     slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
     done = object()

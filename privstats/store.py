@@ -69,11 +69,8 @@ class Catalog:
             "tombstones": sorted(self.tombstones),
         }
 
-    def input_with(self, *, content: str | None = None, raw: str | None = None) -> dict | None:
-        for entry in self.inputs:
-            if (content and entry.get("id") == content) or (raw and entry.get("raw_sha256") == raw):
-                return entry
-        return None
+    def input_with(self, content: str) -> dict[str, Any] | None:
+        return next((entry for entry in self.inputs if entry.get("id") == content), None)
 
 
 class Store:

@@ -11,17 +11,19 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
+import io
 import json
 import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from privstats.exceptions import InputError
 from privstats.quarantine import Quarantine, Reason
@@ -81,18 +83,54 @@ def expand_inputs(patterns: list[str]) -> list[Input]:
     return inputs
 
 
-def raw_digest(source: Input) -> str | None:
-    """SHA-256 of the file's bytes as stored (None for stdin), to skip known files early."""
+def quick_fingerprint(source: Input) -> str | None:
+    """Size plus the first and last MiB, hashed: finds a likely re-ingest without a full read."""
     if source.path is None:
         return None
     digest = hashlib.sha256()
     try:
         with source.path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            digest.update(str(size).encode())
+            handle.seek(0)
+            digest.update(handle.read(1 << 20))
+            handle.seek(max(0, size - (1 << 20)))
+            digest.update(handle.read(1 << 20))
+    except OSError as exc:
+        raise InputError(f"cannot read {source.label}: {exc.strerror}") from None
+    return digest.hexdigest()
+
+
+def raw_digest(source: Input) -> str:
+    """SHA-256 of a file's bytes as stored."""
+    digest = hashlib.sha256()
+    try:
+        with source.path.open("rb") as handle:  # type: ignore[union-attr]
             while chunk := handle.read(1 << 22):
                 digest.update(chunk)
     except OSError as exc:
         raise InputError(f"cannot read {source.label}: {exc.strerror}") from None
     return digest.hexdigest()
+
+
+class _Hashing(io.RawIOBase):
+    """Hashes the compressed bytes of a file while gzip reads them."""
+
+    def __init__(self, handle: BinaryIO, digest: Any) -> None:
+        self.handle = handle
+        self.digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.handle.readinto(buffer)
+        self.digest.update(memoryview(buffer)[:n])
+        return n
+
+    def close(self) -> None:
+        self.handle.close()
+        super().close()
 
 
 class BlockReader:
@@ -102,7 +140,12 @@ class BlockReader:
         self.source = source
         self.block_bytes = block_bytes
         self.content = hashlib.sha256()
+        self.compressed: Any = None  # the file's own SHA-256 when it is gzip, else None
         self.lines_read = 0
+
+    @property
+    def raw_sha256(self) -> str:
+        return (self.compressed or self.content).hexdigest()
 
     def _open(self) -> BinaryIO:
         if self.source.path is None:
@@ -114,10 +157,12 @@ class BlockReader:
         except OSError as exc:
             raise InputError(f"cannot read {self.source.label}: {exc.strerror}") from None
         if magic == _GZIP_MAGIC:
-            return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
+            self.compressed = hashlib.sha256()
+            hashing = io.BufferedReader(_Hashing(handle, self.compressed), 1 << 20)
+            return gzip.GzipFile(fileobj=hashing, mode="rb")  # type: ignore[return-value]
         return handle
 
-    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+    def __iter__(self) -> Iterator[tuple[int, bytes, LineIndex]]:
         label = self.source.label
         handle = self._open()
         carry = b""
@@ -145,17 +190,43 @@ class BlockReader:
                     carry = data
                     continue
                 carry = data[cut:]
-                block = data[:cut]
-                start = self.lines_read + 1
-                self.lines_read += block.count(b"\n")
-                yield start, block
+                yield self._indexed(data[:cut])
             if carry:
-                start = self.lines_read + 1
-                self.lines_read += 1
-                yield start, carry + b"\n"
+                yield self._indexed(carry + b"\n")
         finally:
             if handle is not sys.stdin.buffer:
                 handle.close()
+
+    def _indexed(self, block: bytes) -> tuple[int, bytes, LineIndex]:
+        index = LineIndex.of(block)
+        start = self.lines_read + 1
+        self.lines_read += len(index.ends)
+        return start, block, index
+
+
+@dataclass(frozen=True)
+class LineIndex:
+    """Where a block's lines end, and which lines have an odd number of unescaped quotes.
+
+    Computed in the reader thread (numpy releases the GIL), so it overlaps with parsing. An odd
+    quote count would let a CSV reader run a quoted field into the next line; such lines are
+    taken out and parsed on their own.
+    """
+
+    ends: np.ndarray  # offset of each line's "\n"
+    odd_quotes: np.ndarray  # bool per line
+
+    @classmethod
+    def of(cls, block: bytes) -> LineIndex:
+        buf = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero(buf == 10)
+        quotes = np.flatnonzero(buf == 34)
+        if len(quotes):
+            escaped = np.zeros(len(quotes), dtype=bool)
+            escaped[quotes > 0] = buf[quotes[quotes > 0] - 1] == 92
+            quotes = quotes[~escaped]
+        per_line = np.bincount(np.searchsorted(ends, quotes), minlength=len(ends))
+        return cls(ends, (per_line[: len(ends)] & 1).astype(bool))
 
 
 def block_lines(block: bytes, quarantine: Quarantine) -> pl.Series:
@@ -185,9 +256,18 @@ def block_lines(block: bytes, quarantine: Quarantine) -> pl.Series:
 
 
 def parse_block(
-    block: bytes, first_line: int, fmt: LogFormat, max_line_bytes: int, quarantine: Quarantine
+    block: bytes,
+    first_line: int,
+    fmt: LogFormat,
+    max_line_bytes: int,
+    quarantine: Quarantine,
+    index: LineIndex | None = None,
 ) -> pl.DataFrame:
     """Parse one block into typed canonical columns; bad lines go to ``quarantine``."""
+    if fmt.columns is not None:
+        raw = _split_csv(block, first_line, fmt, max_line_bytes, quarantine, index)
+        if raw is not None:
+            return _typed(raw, fmt, quarantine)
     lines = block_lines(block, quarantine)
     frame = pl.DataFrame({"l": lines}).with_row_index("line", offset=first_line)
     frame = frame.with_columns(pl.col("line").cast(pl.Int64), n=pl.col("l").str.len_bytes())
@@ -198,6 +278,123 @@ def parse_block(
         _split_json(frame, fmt, quarantine) if fmt.is_json else _split_text(frame, fmt, quarantine)
     )
     return _typed(raw, fmt, quarantine)
+
+
+def _split_csv(
+    block: bytes,
+    first_line: int,
+    fmt: LogFormat,
+    max_line_bytes: int,
+    quarantine: Quarantine,
+    index: LineIndex | None,
+) -> pl.DataFrame | None:
+    """Split a block with Arrow's CSV reader (both cores); None if the block needs the regex.
+
+    Empty, over-long and odd-quote lines are cut out first, so that every line the reader sees
+    is one row; rows it still rejects go through the strict regex, one by one.
+    """
+    index = index or LineIndex.of(block)
+    ends = index.ends
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = ends - starts
+    numbers = np.arange(first_line, first_line + len(ends), dtype=np.int64)
+    empty = lengths == 0
+    long = lengths > max_line_bytes
+    odd = index.odd_quotes & ~empty & ~long
+    quarantine.add(Reason.EMPTY_LINE, numbers[empty].tolist())
+    quarantine.add(Reason.LINE_TOO_LONG, numbers[long].tolist())
+    skip = empty | long | odd
+    kept = numbers[~skip]
+    data = block if not skip.any() else b"".join(_runs(block, starts, ends, ~skip))
+    rejected: list[str] = []
+
+    def reject(row: pa_csv.InvalidRow) -> str:
+        rejected.append(row.text)
+        return "skip"
+
+    width = fmt.columns[-1].first + fmt.columns[-1].width  # type: ignore[index]
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(column_names=names, block_size=8 << 20),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=" ",
+                quote_char='"',
+                escape_char="\\",
+                double_quote=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=reject,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None  # not valid UTF-8 somewhere: the line-by-line path counts and repairs it
+    if rejected:
+        kept_ends = np.cumsum(lengths[~skip] + 1) - 1
+        positions = _locate(data, rejected, kept_ends)
+        if positions is None:
+            return None
+        retry = np.zeros(len(kept), dtype=bool)
+        retry[positions] = True
+        odd[np.flatnonzero(~skip)[retry]] = True
+        kept = kept[~retry]
+    if table.num_rows != len(kept):
+        return None  # the reader joined or split lines after all: take the careful path
+    frame = pl.from_arrow(table).with_columns(line=pl.Series(kept))  # type: ignore[union-attr]
+    columns: dict[str, pl.Expr] = {}
+    for column in fmt.columns:  # type: ignore[union-attr]
+        source = pl.col(f"c{column.first}")
+        if column.width == 2:
+            source = (source + " " + pl.col(f"c{column.first + 1}")).str.strip_chars("[]")
+        if column.pattern is None:
+            targets = [(column.fields[0], source)]
+        else:
+            groups = source.str.extract_groups(column.pattern)
+            targets = [(f, groups.struct.field(str(i + 1))) for i, f in enumerate(column.fields)]
+        for field, expr in targets:
+            if field is not Field.IGNORED and field.value not in columns:
+                columns[field.value] = expr
+    parsed = frame.select(pl.col("line"), **columns)
+    if odd.any():
+        texts = [block[starts[i] : ends[i]].decode("utf-8", "replace") for i in np.flatnonzero(odd)]
+        rescued = _strict_fallback(numbers[odd].tolist(), texts, fmt, quarantine)
+        if rescued:
+            parsed = pl.concat([parsed, _fields_frame(rescued, fmt).select(parsed.columns)])
+    return parsed
+
+
+def _runs(
+    block: bytes, starts: np.ndarray, ends: np.ndarray, keep: np.ndarray
+) -> Iterator[memoryview]:
+    """The bytes of the kept lines, as few views as possible (joined once, by the caller)."""
+    view = memoryview(block)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.astype(np.int8), [0]))))
+    for first, stop in zip(edges[::2], edges[1::2], strict=True):
+        yield view[starts[first] : ends[stop - 1] + 1]
+
+
+def _locate(data: bytes, texts: list[str], ends: np.ndarray) -> np.ndarray | None:
+    """Line indexes (within ``data``) of rows the CSV reader rejected, found by their text."""
+    found = []
+    seen: dict[bytes, int] = {}
+    for text in texts:
+        needle = text.encode("utf-8")
+        at = data.find(needle, seen.get(needle, 0))
+        while at > 0 and data[at - 1] != 10:
+            at = data.find(needle, at + 1)
+        if at < 0:
+            return None
+        seen[needle] = at + 1
+        found.append(int(np.searchsorted(ends, at)))
+    return np.asarray(sorted(found), dtype=np.int64)
 
 
 def _split_text(frame: pl.DataFrame, fmt: LogFormat, quarantine: Quarantine) -> pl.DataFrame:
@@ -215,11 +412,23 @@ def _split_text(frame: pl.DataFrame, fmt: LogFormat, quarantine: Quarantine) -> 
             matched = pl.concat(
                 [matched, pl.DataFrame(rescued, schema=matched.schema, orient="row")]
             )
+    return _named(matched, fmt)
+
+
+def _fields_frame(rows: list[tuple[object, ...]], fmt: LogFormat) -> pl.DataFrame:
+    """Rows of (line, group 1, group 2, ...) from the strict regex, as named fields."""
+    names = ["line", *[f"g{i}" for i in range(len(fmt.fields))]]
+    schema = {name: pl.String for name in names} | {"line": pl.Int64}
+    return _named(pl.DataFrame(rows, schema=schema, orient="row"), fmt)
+
+
+def _named(groups: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
+    """Columns g0, g1, ... -> canonical field names (the first group wins a repeated field)."""
     columns = {}
-    for name, field in zip(names, fmt.fields, strict=True):
+    for i, field in enumerate(fmt.fields):
         if field is not Field.IGNORED and field.value not in columns:
-            columns[field.value] = pl.col(name)
-    return matched.select(pl.col("line"), **columns)
+            columns[field.value] = pl.col(f"g{i}")
+    return groups.select(pl.col("line"), **columns)
 
 
 def _strict_fallback(

@@ -93,6 +93,21 @@ _TOKEN = re.compile(
 
 
 @dataclass(frozen=True)
+class Column:
+    """How one space-separated token of a line becomes fields.
+
+    ``width`` CSV columns make up the token (2 for a ``[time zone]`` token, whose value holds a
+    space); ``pattern`` splits a token holding several directives (``%v:%p``), else the token is
+    the one field ``fields[0]``.
+    """
+
+    first: int
+    width: int
+    fields: tuple[Field, ...]
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
 class LogFormat:
     """A compiled log format: which field each group of its line regex captures."""
 
@@ -103,6 +118,9 @@ class LogFormat:
     strict_pattern: re.Pattern[str]
     # For JSON-lines logs: JSON key -> field; the regexes are unused.
     json_keys: tuple[tuple[str, Field], ...] = ()
+    # For formats made of space-separated tokens: how to read a line as space-delimited CSV
+    # with quoted fields (Arrow's multi-threaded reader), or None to use the regex.
+    columns: tuple[Column, ...] | None = None
 
     @property
     def is_json(self) -> bool:
@@ -169,7 +187,47 @@ def compile_format(spec: str, name: str = "custom") -> LogFormat:
         fields=tuple(fields),
         fast_pattern="".join(fast),
         strict_pattern=re.compile("".join(strict)),
+        columns=_columns(spec),
     )
+
+
+def _columns(spec: str) -> tuple[Column, ...] | None:
+    """Plan a line as space-delimited CSV, or None when the format does not split that way."""
+    tokens = re.findall(r'"[^"]*"|\[[^\]]*\]|\S+', spec)
+    if " ".join(tokens) != spec:
+        return None  # runs of spaces, or quotes that do not enclose whole tokens
+    plan: list[Column] = []
+    first = 0
+    for token in tokens:
+        inner = token[1:-1] if token[0] in '"[' else token
+        if token[0] != '"' and '"' in token:
+            return None
+        directives = list(_TOKEN.finditer(inner))
+        fields = tuple(_field_of(m) for m in directives if m.group(0) != "%%")
+        is_time = Field.TIME_CLF in fields
+        width = 2 if is_time else 1
+        if is_time and (len(fields) != 1 or (token[0] != "[" and inner != "%t")):
+            return None
+        whole = len(directives) == 1 and directives[0].span() == (0, len(inner))
+        if token[0] == '"' and not whole:
+            return None
+        pattern = None
+        if not whole and fields:
+            pattern = _literal_pattern(inner)
+        plan.append(Column(first, width, fields or (Field.IGNORED,), pattern))
+        first += width
+    return tuple(plan)
+
+
+def _literal_pattern(inner: str) -> str:
+    """Regex splitting one unquoted token of several directives, e.g. '%v:%p'."""
+    parts, pos = ["^"], 0
+    for match in _TOKEN.finditer(inner):
+        parts.append(re.escape(inner[pos : match.start()]))
+        parts.append("%" if match.group(0) == "%%" else "(.*?)" if pos else "(.*)")
+        pos = match.end()
+    parts.append(re.escape(inner[pos:]) + "$")
+    return "".join(parts)
 
 
 def _compile_json(spec: str, name: str) -> LogFormat:

@@ -137,7 +137,8 @@ def test_the_reader_handles_gzip_and_a_missing_final_newline(tmp_path: Path) -> 
     reader = BlockReader(Input(path, str(path)), block_bytes=64)
     blocks = list(reader)
     assert reader.lines_read == 2
-    assert b"".join(block for _, block in blocks).count(b"\n") == 2
+    assert b"".join(block for _, block, _ in blocks).count(b"\n") == 2
+    assert [first for first, _, _ in blocks] == [1, 2]
 
 
 def test_a_truncated_gzip_is_a_one_line_error(tmp_path: Path) -> None:
