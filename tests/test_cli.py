@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from canaries import canary_log_lines, leaks
+
+from privstats.cli import main
+
+
+def run(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "privstats.cli", *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_init_ingest_and_info_from_the_shell(tmp_path: Path) -> None:
+    env = {"PRIVSTATS_KEY_FILE": str(tmp_path / "keys" / "key")}
+    log = tmp_path / "canary.log"
+    log.write_text("\n".join(canary_log_lines()) + "\n")
+
+    first = run("init", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "privstats.toml").is_file()
+    assert stat.S_IMODE((tmp_path / "keys" / "key").stat().st_mode) == 0o600
+
+    ingested = run("ingest", "access", str(log), cwd=tmp_path, env=env)
+    assert ingested.returncode == 0, ingested.stderr
+    assert "12 of 14 lines ingested" in ingested.stdout
+    assert "quarantined: 1 wrong field count, 1 bad timestamp" in ingested.stdout
+
+    info = run("store", "info", cwd=tmp_path, env=env)
+    assert info.returncode == 0
+    assert "table access: 12 rows over 1 days" in info.stdout
+    assert leaks(ingested.stdout + ingested.stderr + info.stdout + info.stderr) == []
+
+
+def test_without_a_key_the_error_is_one_line_with_the_remedy(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text("x\n")
+    result = run(
+        "ingest",
+        "access",
+        str(log),
+        cwd=tmp_path,
+        env={"PRIVSTATS_KEY_FILE": str(tmp_path / "none")},
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "run 'privstats init'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_file_is_one_line_and_no_traceback(
+    tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--store", str(tmp_path / "s"), "ingest", "access", str(tmp_path / "nope.log")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == f"privstats: error: {tmp_path / 'nope.log'}: no such file\n"
+
+
+def test_a_failed_input_makes_the_command_fail_after_the_others(
+    tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.log"
+    good.write_text("\n".join(canary_log_lines()) + "\n")
+    bad = tmp_path / "bad.log"
+    bad.write_text("not a log line\n" * 10)
+    code = main(["--store", str(tmp_path / "s"), "ingest", "access", str(good), str(bad)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "good.log: 12 of 14 lines ingested" in captured.out
+    assert "0 of 10 lines matched format combined" in captured.err
+    assert "not a log line" not in captured.err
+
+
+def test_unexpected_errors_show_only_their_type(
+    tmp_path: Path,
+    key_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def explode(*args: object, **kwargs: object) -> None:
+        raise ValueError("could not parse 198.51.100.77")
+
+    monkeypatch.setattr("privstats.ingest.ingest_access", explode)
+    log = tmp_path / "a.log"
+    log.write_text("x\n")
+    code = main(["--store", str(tmp_path / "s"), "ingest", "access", str(log)])
+    err = capsys.readouterr().err
+    assert code == 70
+    assert err == "privstats: internal error (ValueError); run with --debug for details\n"
+
+
+def test_store_info_without_a_store_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--store", str(tmp_path / "none"), "store", "info"]) == 2
+    assert "no store at" in capsys.readouterr().err
