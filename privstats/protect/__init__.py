@@ -1,0 +1,214 @@
+"""Disclosure control for tables: primary rules, secondary suppression, rounding, the audit.
+
+::
+
+    table = Table.from_frame(cells, dims=["day", "hour"], kind="count", margins=True)
+    result = protect(table, rules, method="suppress", query={"measure": "visitors"})
+    result.shown        # keys, value (NaN where not shown), marker ("x", "<10" or "")
+    result.status       # Status.PASS / SUPPRESSED / FAIL
+    result.record       # ProtectionRecord: rules, reasons, audit, checksum
+
+The result never holds a value that is not shown; the true table stays with the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from privstats.config import RuleSet
+from privstats.exceptions import DisclosureError
+from privstats.protect.audit import AuditResult, Knowledge, audit
+from privstats.protect.cells import TOTAL, Additivity, CellKind, Hierarchy, Table
+from privstats.protect.protection import ProtectionPolicy, Requirement, requirement
+from privstats.protect.record import (
+    SECONDARY,
+    CellNote,
+    Method,
+    ProtectionRecord,
+    Status,
+    checksum,
+    rules_dict,
+)
+from privstats.protect.rounding import (
+    controlled_round,
+    less_than_bounds,
+    less_than_cells,
+    less_than_requirement,
+    rounded_knowledge,
+    rounded_requirement,
+)
+from privstats.protect.rules import Rule, Verdicts, assess
+from privstats.protect.suppression import CostModel, SuppressionOptions, suppress
+
+HIDDEN_MARKER = "x"
+
+__all__ = [
+    "TOTAL",
+    "Additivity",
+    "AuditResult",
+    "CellKind",
+    "CostModel",
+    "Hierarchy",
+    "Knowledge",
+    "Method",
+    "ProtectedTable",
+    "ProtectionPolicy",
+    "ProtectionRecord",
+    "Requirement",
+    "Rule",
+    "Status",
+    "SuppressionOptions",
+    "Table",
+    "assess",
+    "audit",
+    "protect",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class ProtectedTable:
+    """A table as it may be shown, with its record. Holds no value that is not shown."""
+
+    dims: tuple[str, ...]
+    shown: pd.DataFrame
+    status: Status
+    record: ProtectionRecord
+    audit: AuditResult | None
+
+    def to_frame(self, marker: str = HIDDEN_MARKER) -> pd.DataFrame:
+        """Keys and one ``value`` column where cells not shown carry their marker."""
+        out = self.shown[list(self.dims)].copy()
+        values = self.shown["value"].astype(object)
+        marks = self.shown["marker"]
+        values[marks == HIDDEN_MARKER] = marker
+        other = (marks != "") & (marks != HIDDEN_MARKER)
+        values[other] = marks[other]
+        out["value"] = values
+        return out
+
+    def pivot(self, index: str | None = None, columns: str | None = None) -> pd.DataFrame:
+        """A two-dimensional table shaped like ``pandas.crosstab`` (NaN where not shown)."""
+        if len(self.dims) != 2 and (index is None or columns is None):
+            raise DisclosureError("pivot needs a two-dimensional table or explicit dimensions")
+        index = index or self.dims[0]
+        columns = columns or self.dims[1]
+        wide = self.shown.pivot(index=index, columns=columns, values="value")
+        rows = pd.unique(self.shown[index])
+        cols = pd.unique(self.shown[columns])
+        return wide.reindex(index=rows, columns=cols)
+
+
+def protect(
+    table: Table,
+    rules: RuleSet | None = None,
+    *,
+    method: Method | str = Method.SUPPRESS,
+    query: Mapping[str, Any] | None = None,
+    policy: ProtectionPolicy | None = None,
+    options: SuppressionOptions | None = None,
+) -> ProtectedTable:
+    """Apply the rules, protect the table by ``method``, audit it, and record all of it.
+
+    A table that cannot be protected, or fails its audit, comes back with status ``FAIL``
+    and nothing shown.
+    """
+    rules = rules or RuleSet()
+    method = Method(method)
+    policy = policy or ProtectionPolicy()
+    verdicts = assess(table, rules)
+    base = requirement(table, verdicts, rules, policy)
+    values = np.nan_to_num(table.values)
+    n = table.n
+    marker = np.full(n, "", dtype=object)
+    shown = values.astype(float)
+    message = None
+    try:
+        if method is Method.ROUND:
+            rounded = controlled_round(table, rules.round_base)
+            knowledge = rounded_knowledge(table, rounded, rules.round_base)
+            required = rounded_requirement(table, verdicts, knowledge)
+            result = audit(table, knowledge, required, targets=verdicts.primary)
+            shown = rounded
+            noted = verdicts.primary
+        else:
+            small = np.zeros(n, bool)
+            floor = ceiling = None
+            required = base
+            if method is Method.LESS_THAN:
+                small = less_than_cells(table, verdicts)
+                floor, ceiling = less_than_bounds(table, small, rules)
+                required = less_than_requirement(table, small, base, rules)
+            pattern = suppress(
+                table, verdicts.primary, required, options,
+                bounds=None if floor is None else (floor, ceiling),
+            )  # fmt: skip
+            knowledge = Knowledge.suppressed(table, pattern.hidden, floor, ceiling)
+            result = audit(table, knowledge, required)
+            shown = np.where(pattern.hidden, np.nan, values)
+            marker[pattern.hidden] = HIDDEN_MARKER
+            marker[small] = f"<{rules.threshold}"
+            noted = pattern.hidden
+    except DisclosureError as exc:
+        result, noted, message = None, verdicts.primary, str(exc)
+
+    if result is None or not result.passed:
+        status = Status.FAIL
+        shown = np.full(n, np.nan)
+        marker[:] = HIDDEN_MARKER
+        message = message or "the audit found hidden cells an attacker can narrow too far"
+    elif noted.any():
+        status = Status.SUPPRESSED
+    else:
+        status = Status.PASS
+
+    frame = table.keys.copy()
+    frame["value"] = shown
+    frame["marker"] = marker
+    notes = _notes(table, verdicts, noted, result if status is not Status.FAIL else None)
+    record = ProtectionRecord(
+        query=dict(query or {}),
+        method=method,
+        rules=rules_dict(rules),
+        protection=asdict(policy) | {"effective_ratio": policy.effective_ratio(rules)},
+        status=status,
+        cells=notes,
+        rule_counts=verdicts.count(),
+        audit=result.summary() if result is not None else {"passed": False},
+        checksum="",
+        message=message,
+    )
+    unsigned = ProtectedTable(
+        dims=table.dims, shown=frame, status=status, record=record, audit=None
+    )
+    record = _with_checksum(record, checksum(unsigned.to_frame()))
+    return ProtectedTable(
+        dims=table.dims,
+        shown=frame,
+        status=status,
+        record=record,
+        audit=result if status is not Status.FAIL else None,
+    )
+
+
+def _notes(
+    table: Table, verdicts: Verdicts, noted: np.ndarray, result: AuditResult | None
+) -> list[CellNote]:
+    keys = table.keys
+    notes = []
+    for cell in np.flatnonzero(noted):
+        fired = verdicts.fired(int(cell))
+        reasons = tuple(r.value for r in fired) if fired else (SECONDARY,)
+        interval = None
+        if result is not None and result.targets[cell]:
+            interval = (float(result.lo[cell]), float(result.hi[cell]))
+        notes.append(CellNote(key=keys.iloc[cell].to_dict(), reasons=reasons, interval=interval))
+    return notes
+
+
+def _with_checksum(record: ProtectionRecord, digest: str) -> ProtectionRecord:
+    return replace(record, checksum=digest)

@@ -1,0 +1,151 @@
+"""The machine-readable record every protected table carries, for the reviewer.
+
+It says what was asked (the query, as the caller describes it), under which rules and
+protection parameters, what came out (status, the cells hidden and why, the audit), with the
+code version and a SHA-256 checksum of the data as shown. It never holds a hidden value or a
+protection level (which would give the value back).
+
+Two views: ``to_dict()`` is the reviewer's, with per-cell reasons; ``public_dict()`` is fit to
+travel with a released table. It leaves out which rule hid which cell, because "hidden by the
+threshold rule" tells a reader that the cell counts fewer persons than the threshold, which
+the audit's intervals do not account for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import pandas as pd
+
+SECONDARY = "secondary"
+
+
+class Status(enum.StrEnum):
+    # Nothing needed protecting: every cell is shown as it is.
+    PASS = "pass"
+    # Cells are hidden, rounded or shown as "<N", and the audit proves the table safe.
+    SUPPRESSED = "suppressed"
+    # No safe table could be made or the audit refused it: nothing may be shown.
+    FAIL = "fail"
+
+
+class Method(enum.StrEnum):
+    SUPPRESS = "suppress"
+    ROUND = "round"
+    LESS_THAN = "less_than"
+
+
+def code_version() -> str:
+    try:
+        return version("privstats")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def checksum(shown: pd.DataFrame) -> str:
+    """SHA-256 of the shown table, serialised canonically (CSV, fixed float format)."""
+    text = shown.to_csv(index=False, float_format="%.17g", lineterminator="\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CellNote:
+    """A cell not shown as it is: its key and why (primary rule names, or ``secondary``)."""
+
+    key: Mapping[str, Any]
+    reasons: tuple[str, ...]
+    # The attacker's interval from everything published (released tables only).
+    interval: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class ProtectionRecord:
+    query: Mapping[str, Any]
+    method: Method
+    rules: Mapping[str, Any]
+    protection: Mapping[str, Any]
+    status: Status
+    cells: Sequence[CellNote]
+    rule_counts: Mapping[str, int]
+    audit: Mapping[str, Any]
+    checksum: str
+    code_version: str = field(default_factory=code_version)
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The reviewer's view, JSON-serialisable."""
+        out = self._base()
+        out["cells"] = [
+            {
+                "key": _jsonable(dict(note.key)),
+                "reasons": list(note.reasons),
+                **({"interval": _interval(note.interval)} if note.interval is not None else {}),
+            }
+            for note in self.cells
+        ]
+        out["rule_counts"] = dict(self.rule_counts)
+        return out
+
+    def public_dict(self) -> dict[str, Any]:
+        """What may travel with the released table: no per-cell reasons."""
+        out = self._base()
+        out["cells_protected"] = len(self.cells)
+        return out
+
+    def to_json(self, *, public: bool = False) -> str:
+        data = self.public_dict() if public else self.to_dict()
+        return json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+
+    def _base(self) -> dict[str, Any]:
+        return {
+            "query": _jsonable(dict(self.query)),
+            "method": self.method.value,
+            "rules": _jsonable(dict(self.rules)),
+            "protection": _jsonable(dict(self.protection)),
+            "status": self.status.value,
+            "audit": _jsonable(dict(self.audit)),
+            "checksum_sha256": self.checksum,
+            "code_version": self.code_version,
+            **({"message": self.message} if self.message else {}),
+        }
+
+
+def rules_dict(rules: Any) -> dict[str, Any]:
+    return dataclasses.asdict(rules) if dataclasses.is_dataclass(rules) else dict(rules)
+
+
+def _interval(bounds: tuple[float, float]) -> list[float | str]:
+    return [_number(bounds[0]), _number(bounds[1])]
+
+
+def _number(x: float) -> float | str:
+    # JSON has no infinity; an unbounded side is written as a word.
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return float(x)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return value.item()
+    if isinstance(value, float) and math.isinf(value):
+        return _number(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
