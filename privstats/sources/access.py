@@ -303,8 +303,6 @@ def _split_csv(
     empty = lengths == 0
     long = lengths > max_line_bytes
     odd = index.odd_quotes & ~empty & ~long
-    quarantine.add(Reason.EMPTY_LINE, numbers[empty].tolist())
-    quarantine.add(Reason.LINE_TOO_LONG, numbers[long].tolist())
     skip = empty | long | odd
     kept = numbers[~skip]
     data = block if not skip.any() else b"".join(_runs(block, starts, ends, ~skip))
@@ -363,6 +361,9 @@ def _split_csv(
             if field is not Field.IGNORED and field.value not in columns:
                 columns[field.value] = expr
     parsed = frame.select(pl.col("line"), **columns)
+    # Counted only now: a block that falls back to the line-by-line path counts them there.
+    quarantine.add(Reason.EMPTY_LINE, numbers[empty].tolist())
+    quarantine.add(Reason.LINE_TOO_LONG, numbers[long].tolist())
     if odd.any():
         texts = [block[starts[i] : ends[i]].decode("utf-8", "replace") for i in np.flatnonzero(odd)]
         rescued = _strict_fallback(numbers[odd].tolist(), texts, fmt, quarantine)

@@ -84,6 +84,15 @@ def test_invalid_utf8_and_latin1_agents_are_kept_and_counted() -> None:
     assert quarantine.total == 0
 
 
+def test_a_block_that_falls_back_to_the_line_path_counts_each_bad_line_once() -> None:
+    too_long = GOOD.replace(b"/crm/contacts/42", b"/" + b"a" * 70_000)
+    latin1 = GOOD.replace(b"Firefox", b"Fire\xe9fox")
+    frame, quarantine = parse(GOOD + b"\n" + too_long + b"\n\n" + latin1 + b"\n")
+    assert frame["line"].to_list() == [1, 4]
+    assert quarantine.lines == {Reason.LINE_TOO_LONG.value: [2], Reason.EMPTY_LINE.value: [3]}
+    assert quarantine.non_utf8 == 1
+
+
 def test_escaped_quotes_inside_fields_parse_through_the_strict_path() -> None:
     line = GOOD.replace(b"Firefox/118.0", b'Firefox/118.0 \\"quoted\\"')
     frame, quarantine = parse(line + b"\n")
