@@ -257,7 +257,7 @@ class ReportTable:
         )
 
     def column_decimals(self) -> tuple[int, ...]:
-        """Decimals to show per column: as given, else none for whole numbers, else enough."""
+        """Decimals to show per column: as given, else as few as show the values (at most 2)."""
         if self.decimals is not None:
             return (self.decimals,) * len(self.columns)
         places = []
@@ -267,10 +267,10 @@ class ReportTable:
                 for row in self.cells
                 if row[column].state is CellState.VALUE
             ]
-            if all(v.is_integer() for v in values):
-                places.append(0)
-            else:
-                places.append(1 if max(abs(v) for v in values) >= 100 else 2)
+            # The fewest decimals (at most two) that show every value of the column exactly.
+            places.append(
+                next((d for d in (0, 1) if all(abs(round(v, d) - v) < 1e-9 for v in values)), 2)
+            )
         return tuple(places)
 
     def to_json(self) -> str:

@@ -1,0 +1,271 @@
+"""A real headless Chromium opens a rendered report with the network blocked.
+
+It records every request the page tries, every console message and exception, and every
+dialog; the report must ask for nothing but its own file, log no error, and leave the markup
+planted in its data inert. A control page with an outside image and an inline script proves
+that the harness does see such things. Chromium is driven over the DevTools protocol with the
+``websocket-client`` package; Debian's ``chromium`` is installed by ``.ci/run``. The
+screenshot is written under the test's tmp_path, and copied to ``$PRIVSTATS_REPORT_SCREENSHOT``
+when that is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import struct
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websocket
+
+SCREENSHOT_ENV = "PRIVSTATS_REPORT_SCREENSHOT"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
+    ),
+]
+
+FLAGS = (
+    "--headless",
+    "--no-sandbox",  # the tests run as root, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--mute-audio",
+    # The network is blocked three times over: no proxy answers, no host name resolves, and
+    # the page's network is emulated offline (below). Requests are still *attempted*, and
+    # recorded, which is what the test looks at.
+    "--proxy-server=http://127.0.0.1:9",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--remote-debugging-port=0",
+    "--window-size=1100,900",
+)
+
+
+@dataclass
+class PageVisit:
+    """What a page did while it loaded."""
+
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    title: str = ""
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+class DevTools:
+    """A minimal DevTools-protocol client: commands in, events collected."""
+
+    def __init__(self, url: str) -> None:
+        self.socket = websocket.create_connection(url, timeout=30, suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+
+    def send(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        self.socket.send(json.dumps(message))
+        while True:
+            reply = json.loads(self.socket.recv())
+            if reply.get("id") == self.next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self._event(reply)
+
+    def wait_for(self, method: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        if any(e["method"] == method for e in self.events):
+            return
+        while time.monotonic() < deadline:
+            self.socket.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                event = json.loads(self.socket.recv())
+            except websocket.WebSocketTimeoutException:
+                break
+            self._event(event)
+            if event.get("method") == method:
+                return
+        raise TimeoutError(f"no {method} within {timeout} s")
+
+    def drain(self, seconds: float) -> None:
+        """Collect events for a while (late requests, late errors)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.socket.settimeout(left)
+            try:
+                self._event(json.loads(self.socket.recv()))
+            except websocket.WebSocketTimeoutException:
+                return
+
+    def _event(self, event: dict[str, Any]) -> None:
+        if "method" not in event:
+            return
+        self.events.append(event)
+        if event["method"] == "Page.javascriptDialogOpening":
+            # Answer the dialog, or the page would wait for it for ever.
+            message = {
+                "id": 10**6 + len(self.events),
+                "method": "Page.handleJavaScriptDialog",
+                "params": {"accept": False},
+                "sessionId": event.get("sessionId"),
+            }
+            self.socket.send(json.dumps(message))
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    log = (profile.parent / "chromium.log").open("wb")
+    process = subprocess.Popen(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or len(port_file.read_text().split()) < 2:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Chromium did not start (see {profile.parent / 'chromium.log'})")
+            time.sleep(0.05)
+        port, path = port_file.read_text().split()[:2]
+        client = DevTools(f"ws://127.0.0.1:{port}{path}")
+        yield client
+        client.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def visit(client: DevTools, url: str, screenshot: Path | None = None) -> PageVisit:
+    target = client.send("Target.createTarget", url="about:blank")["targetId"]
+    session = client.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+    client.events.clear()
+    for domain in ("Page", "Network", "Runtime", "Log"):
+        client.send(f"{domain}.enable", session)
+    client.send(
+        "Network.emulateNetworkConditions",
+        session,
+        offline=True,
+        latency=0,
+        downloadThroughput=-1,
+        uploadThroughput=-1,
+    )
+    client.send("Page.navigate", session, url=url)
+    client.wait_for("Page.loadEventFired", timeout=30)
+    client.drain(0.5)
+    result = PageVisit()
+    for event in client.events:
+        method, params = event["method"], event.get("params", {})
+        if event.get("sessionId") not in (None, session):
+            continue
+        if method == "Network.requestWillBeSent":
+            result.requests.append(params["request"]["url"])
+        elif method == "Runtime.exceptionThrown":
+            result.errors.append(params["exceptionDetails"].get("text", "exception"))
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            result.errors.append("console " + params["type"])
+        elif method == "Log.entryAdded" and params["entry"].get("level") == "error":
+            result.errors.append(params["entry"].get("text", "log error"))
+        elif method == "Page.javascriptDialogOpening":
+            result.dialogs.append(params.get("type", "dialog"))
+    probe = """JSON.stringify({
+        title: document.title,
+        active: document.querySelectorAll(
+            'script, img, iframe, object, embed, link, base, [onerror], [onload]').length,
+        headers: Array.from(document.querySelectorAll('tbody th')).map(th => th.textContent),
+        svgText: Array.from(document.querySelectorAll('svg text')).map(t => t.textContent),
+        bodyText: document.body.innerText,
+        width: document.documentElement.scrollWidth,
+        height: document.documentElement.scrollHeight,
+    })"""
+    value = client.send("Runtime.evaluate", session, expression=probe, returnByValue=True)
+    result.checks = json.loads(value["result"]["value"])
+    result.title = result.checks["title"]
+    if screenshot is not None:
+        client.send(
+            "Emulation.setDeviceMetricsOverride",
+            session,
+            width=1100,
+            height=min(int(result.checks["height"]), 6000),
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+        shot = client.send("Page.captureScreenshot", session, format="png")
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+    client.send("Target.closeTarget", targetId=target)
+    return result
+
+
+def test_the_harness_sees_requests_and_scripts_on_a_control_page(browser, tmp_path) -> None:
+    control = tmp_path / "control.html"
+    control.write_text(
+        "<!DOCTYPE html><title>control</title>"
+        '<img src="http://example.invalid/pixel.png" alt="">'
+        "<script>document.title = 'script ran'; console.error('boom');</script>",
+        encoding="utf-8",
+    )
+    seen = visit(browser, control.as_uri())
+    assert any(url.startswith("http://example.invalid/") for url in seen.requests)
+    assert seen.title == "script ran"
+    assert seen.errors  # the console error, and the blocked image
+    assert seen.checks["active"] >= 2
+
+
+def test_the_report_loads_nothing_and_runs_nothing(browser, tiny_pl, tmp_path) -> None:
+    report = tiny_pl.folder / "report.html"
+    screenshot = tmp_path / "report.png"
+    seen = visit(browser, report.as_uri(), screenshot)
+    assert seen.requests == [report.as_uri()]
+    assert seen.errors == []
+    assert seen.dialogs == []
+    assert seen.title == "Mały raport testowy"
+    assert seen.checks["active"] == 0
+    for planted in ("<script>alert(1)</script>", "<img src=x onerror=alert(2)>"):
+        assert planted in seen.checks["headers"]  # shown to the reader as text
+        assert planted in seen.checks["svgText"]  # and on the chart's axis
+        assert planted in seen.checks["bodyText"]
+    assert "PRINTED-CANARY-7f3a" not in seen.checks["bodyText"]
+    assert "Metodologia i ochrona danych" in seen.checks["bodyText"]
+    png = screenshot.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", png[16:24])
+    assert width == 1100 and height > 900
+    if copy_to := os.environ.get(SCREENSHOT_ENV):  # e.g. for the README's picture
+        shutil.copyfile(screenshot, copy_to)
+
+
+def test_the_english_report_renders_without_errors(browser, tiny_en) -> None:
+    report = tiny_en.folder / "report.html"
+    seen = visit(browser, report.as_uri())
+    assert seen.requests == [report.as_uri()]
+    assert seen.errors == [] and seen.dialogs == []
+    assert "Methodology and data protection" in seen.checks["bodyText"]

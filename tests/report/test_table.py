@@ -1,0 +1,100 @@
+"""A protected table becomes a plain, JSON-serialisable ReportTable; hidden cells keep no value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from privstats.exceptions import DisclosureError, ReportError
+from privstats.report.table import Cell, CellState, ReportTable
+
+
+class Status(enum.Enum):
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Record:
+    rules: dict
+    when: dt.date
+
+    def to_dict(self) -> dict:
+        return {"rules": self.rules, "when": self.when, "status": Status.SUPPRESSED}
+
+
+@dataclass(frozen=True)
+class Protected:
+    shown: pd.DataFrame
+    record: object
+    hidden: pd.DataFrame | None = None
+
+
+def test_cells_take_their_state_from_the_mask() -> None:
+    shown = pd.DataFrame(
+        {"persons": [np.int64(12), np.nan, np.nan], "note": ["<10", "x", None]},
+        index=pd.Index([dt.date(2026, 10, 1), dt.date(2026, 10, 2), dt.date(2026, 10, 3)]),
+    )
+    hidden = pd.DataFrame({"persons": [False, True, False], "note": [False, False, False]})
+    table = ReportTable.from_protected(
+        Protected(shown, Record({"threshold": 10, "nk_n": 2}, dt.date(2026, 11, 1)), hidden),
+        name="days",
+        title="Days",
+    )
+    assert table.cells == (
+        (Cell(CellState.VALUE, 12), Cell(CellState.TEXT, "<10")),
+        (Cell(CellState.HIDDEN), Cell(CellState.TEXT, "x")),
+        (Cell(CellState.MISSING), Cell(CellState.MISSING)),
+    )
+    assert table.rows == (("2026-10-01",), ("2026-10-02",), ("2026-10-03",))
+    assert table.status == "suppressed"
+    assert table.rules == {"threshold": 10, "nk_n": 2}
+    assert table.record["when"] == "2026-11-01"
+    assert table.hidden_count == 1
+
+
+def test_without_a_mask_a_missing_value_counts_as_hidden() -> None:
+    table = ReportTable.from_protected(
+        Protected(pd.DataFrame({"n": [1.5, np.nan]}), {"status": "suppressed"}),
+        name="t",
+        title="T",
+    )
+    assert table.cells[1] == (Cell(CellState.HIDDEN),)
+
+
+def test_a_round_trip_through_json_keeps_everything() -> None:
+    columns = pd.MultiIndex.from_product([["desktop"], ["hits", "visitors"]], names=["d", "m"])
+    shown = pd.DataFrame([[1, np.nan]], columns=columns, index=pd.Index([0], name="hour"))
+    table = ReportTable.from_protected(
+        Protected(shown, {"status": "pass"}), name="t", title="T", unit="persons", decimals=1
+    )
+    again = ReportTable.from_json(table.to_json())
+    assert again == table
+    assert again.columns == (("desktop", "hits"), ("desktop", "visitors"))
+    assert again.column_names == ("d", "m")
+    assert again.row_names == ("hour",)
+
+
+def test_hidden_cells_carry_no_value() -> None:
+    with pytest.raises(ValueError, match="carries no value"):
+        Cell(CellState.HIDDEN, 3)
+
+
+def test_a_record_that_cannot_be_written_is_refused() -> None:
+    with pytest.raises(ReportError, match="mapping"):
+        ReportTable.from_protected(Protected(pd.DataFrame({"n": [1]}), [1, 2]), name="t", title="T")
+
+
+def test_a_series_is_refused_like_a_dataframe() -> None:
+    with pytest.raises(DisclosureError):
+        ReportTable.from_protected(pd.Series([1, 2]), name="t", title="T")
+
+
+def test_decimals_per_column_show_every_value_exactly() -> None:
+    shown = pd.DataFrame({"a": [1.0, 2.0], "b": [0.5, 1234.0], "c": [0.25, 1.125]})
+    table = ReportTable.from_protected(Protected(shown, {}), name="t", title="T")
+    assert table.column_decimals() == (0, 1, 2)
