@@ -68,9 +68,8 @@ def malformed_line(kind: MalformedKind, fmt: LogFormatName, hit: Hit, tz: object
             return line.replace(f' "{hit.agent}"', "", 1)
         return line.rsplit(" ", 1)[0]
     if kind is MalformedKind.UNTERMINATED_QUOTE:
-        # A write cut short inside a quoted field.
-        if fmt.has_agent:
-            return line[: line.rindex('"') - max(1, len(hit.agent) // 2)]
+        # A write cut short inside the request field. (Cut inside the last field, the user
+        # agent, a lenient parser may still accept the line, so the count would be ambiguous.)
         return line[: line.index('"') + 1 + len(f"{hit.method} {hit.target}") // 2 + 1]
     if kind is MalformedKind.BAD_TIMESTAMP:
         return _CLF_TIME.sub("[2026-10-01 25:61:00]", line, count=1)
