@@ -148,7 +148,7 @@ def test_day_week_month_hierarchy_is_protected_and_audited():
     assert result.audit.passed
     marks = result.shown.set_index("day")["marker"]
     assert marks["2026-09-30"] == "x" and marks["2026-10-05"] == "x"
-    reasons = {tuple(n.key.values())[0]: n.reasons for n in result.record.cells}
+    reasons = {n.key["day"]: n.reasons for n in result.record.cells}
     assert sum(r == ("secondary",) for r in reasons.values()) >= 2
     # A month or week with a single hidden day would give it away: the audit says no.
     for agg, parts in hierarchy.relations:
