@@ -105,6 +105,10 @@ def audit(
     n = table.n
     if knowledge.lo.shape != (n,):
         raise DisclosureError("published bounds do not match the table")
+    values = np.nan_to_num(table.values)
+    tol = 1e-6 * np.maximum(1.0, np.abs(values))
+    if np.any(values < knowledge.lo - tol) or np.any(values > knowledge.hi + tol):
+        raise DisclosureError("the audit found the true table outside its own published bounds")
     free = ~knowledge.exact
     targets = free.copy() if targets is None else (np.asarray(targets, bool) & free)
     lo = np.full(n, np.nan)
@@ -113,8 +117,6 @@ def audit(
     hi[targets] = knowledge.hi[targets]
     if targets.any() and len(table.relations) and table.additive:
         _bound(table, knowledge, free, targets, lo, hi)
-    values = np.nan_to_num(table.values)
-    tol = 1e-6 * np.maximum(1.0, np.abs(values))
     inside = (lo <= values + tol) & (hi >= values - tol)
     if not inside[targets].all():
         raise DisclosureError("the audit found the true table outside its own published bounds")

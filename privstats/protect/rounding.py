@@ -86,7 +86,6 @@ def controlled_round(table: Table, base: int) -> np.ndarray:
     model = highspy.Highs()
     model.setOptionValue("output_flag", False)
     model.setOptionValue("random_seed", 0)
-    model.setOptionValue("threads", 1)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = free.size, row
     lp.col_cost_ = cost

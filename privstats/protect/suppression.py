@@ -26,8 +26,9 @@ large total that analysts rely on, and the added one breaks ties toward fewer hi
 ``UNIT`` minimises the number of hidden cells; ``LOG`` weighs ``1 + log(1 + |v|)``, between.
 
 Reproducibility: cells are in the table's canonical order, targets are visited in index
-order, and HiGHS runs single-threaded with a fixed seed, so the same table always gives the
-same pattern.
+order, and HiGHS runs with a fixed seed, so the same table always gives the same pattern.
+(The thread count is left alone: HiGHS fixes it process-wide at its first solve, and a later
+model asking for another count fails to run.)
 """
 
 from __future__ import annotations
@@ -335,7 +336,6 @@ def _lp_model(
     model = highspy.Highs()
     model.setOptionValue("output_flag", False)
     model.setOptionValue("random_seed", 0)
-    model.setOptionValue("threads", 1)
     if not integer:
         model.setOptionValue("presolve", "off")
     lp = highspy.HighsLp()
