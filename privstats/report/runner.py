@@ -32,7 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,6 +217,9 @@ def _execute(
             # ``cwd``, which changes the whole process's folder and races between threads.
             resources={"metadata": {"path": str(cwd)}},
             config=Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "k")}}),
+            # Every output has arrived when the last cell is done; a graceful shutdown would
+            # first interrupt the kernel, which then logs a KeyboardInterrupt to our terminal.
+            shutdown_kernel="immediate",
         )
     except PapermillExecutionError as error:
         raise ReportError(_failure(name, error, notebook, executed)) from None
@@ -468,6 +471,7 @@ def run_all_partners(
     params: Mapping[str, object] | None = None,
     text_params: Mapping[str, str] | None = None,
     progress: bool = True,
+    rules_for: Callable[[str], object] | None = None,
     **options: Any,
 ) -> BatchResult:
     """Run report ``name`` once per partner, ``workers`` at a time, and collect every outcome.
@@ -475,7 +479,8 @@ def run_all_partners(
     Each run is independent: one partner's failure does not stop the others, and its folder is
     left as it was. Threads suffice, since each run's kernel is its own process. A progress bar
     goes to standard error; the result's ``summary()`` lists successes and failures, and its
-    ``ok`` is false when any run failed (the command exits non-zero then).
+    ``ok`` is false when any run failed (the command exits non-zero then). ``rules_for`` gives
+    each partner's rules for its manifest (e.g. ``config.disclosure.rules``).
     """
     from tqdm import tqdm
 
@@ -493,7 +498,10 @@ def run_all_partners(
         given = {**(params or {}), "partner": partner}
         if period is not None:
             given["period"] = period
-        return run_report(name, params=given, text_params=text_params, **options)
+        own = dict(options)  # each thread its own: the rules differ by partner
+        if rules_for is not None:
+            own["rules"] = rules_for(partner)
+        return run_report(name, params=given, text_params=text_params, **own)
 
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool,

@@ -1,0 +1,106 @@
+"""``privstats report``: the command-line glue around the runner, for ``privstats/cli.py``.
+
+::
+
+    privstats report NAME [--partner P | --all-partners] [--period 2026-10] [-p key=value ...]
+                          [--language pl|en] [--workers N] [--out DIR] [--force]
+
+``--partner``, ``--period`` and ``--language`` are shorthands for ``-p partner=...`` and so on;
+every value goes through the same checks against the notebook's ``parameters`` cell. The
+command exits 0 when every report was written, non-zero otherwise (a ``ParameterError`` exits 2
+before anything runs; a failed notebook, or any failed partner of a batch, exits 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from privstats.config import Config
+from privstats.exceptions import ParameterError, ReportError
+from privstats.report.parameters import parse_assignments
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``report`` command's arguments on its sub-parser."""
+    parser.add_argument("name", help="the report notebook, e.g. traffic_report")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--partner", help="the partner id")
+    who.add_argument(
+        "--all-partners", action="store_true", help="one report per partner, in parallel"
+    )
+    parser.add_argument("--period", help="the month, YYYY-MM")
+    parser.add_argument("--language", choices=("pl", "en"), help="the report's language")
+    parser.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a notebook parameter (repeatable); unknown or mistyped names are errors",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="parallel reports (default 2)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output root (default ./reports)"
+    )
+    parser.add_argument(
+        "--notebooks", type=Path, help="folder of report notebooks (default <config>/notebooks)"
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=600, help="seconds a single cell may take (default 600)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing report folder")
+
+
+def run_report_command(
+    args: argparse.Namespace,
+    *,
+    config: Config,
+    partners: Callable[[], Sequence[str]] | None = None,
+    catalog_ids: Sequence[str] = (),
+) -> int:
+    """Run what ``args`` asks for; ``partners`` lists every partner id for ``--all-partners``."""
+    from privstats.report.runner import run_all_partners, run_report
+
+    # papermill and nbclient narrate every step at INFO; the runner says what matters.
+    for name in ("papermill", "nbclient", "traitlets"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    texts = parse_assignments(args.param)
+    for option in ("partner", "period", "language"):
+        value = getattr(args, option)
+        if value is None:
+            continue
+        if option in texts:
+            raise ParameterError(f"parameter '{option}' is given twice")
+        texts[option] = value
+    options = {
+        "out_root": args.out,
+        "store_path": config.store_path,
+        "notebooks_dir": args.notebooks or config.root / "notebooks",
+        "catalog_ids": tuple(catalog_ids),
+        "overwrite": args.force,
+        "timeout": args.timeout,
+    }
+    if not args.all_partners:
+        partner = texts.get("partner")
+        output = run_report(
+            args.name, text_params=texts, rules=config.disclosure.rules(partner), **options
+        )
+        print(f"wrote {output.folder} in {output.seconds:.1f} s")
+        return 0
+    if "partner" in texts:
+        raise ParameterError("--all-partners runs every partner; do not name one")
+    if partners is None:
+        raise ReportError("no list of partners is available for --all-partners")
+    result = run_all_partners(
+        args.name,
+        list(partners()),
+        workers=args.workers,
+        text_params=texts,
+        rules_for=config.disclosure.rules,
+        **options,
+    )
+    print(result.summary())
+    return 0 if result.ok else 1
