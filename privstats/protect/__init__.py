@@ -13,41 +13,30 @@ The result never holds a value that is not shown; the true table stays with the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from collections.abc import Mapping as _Mapping
+from dataclasses import asdict as _asdict
+from dataclasses import dataclass as _dataclass
+from dataclasses import replace as _replace
+from typing import Any as _Any
 
-import numpy as np
-import pandas as pd
+import numpy as _np
+import pandas as _pd
 
 from privstats.config import RuleSet
-from privstats.exceptions import DisclosureError
+from privstats.exceptions import DisclosureError as _DisclosureError
+from privstats.protect import record as _record
+from privstats.protect import rounding as _rounding
 from privstats.protect.audit import AuditResult, Knowledge, audit
 from privstats.protect.cells import TOTAL, Additivity, CellKind, Hierarchy, Table
 from privstats.protect.protection import ProtectionPolicy, Requirement, requirement
-from privstats.protect.record import (
-    SECONDARY,
-    CellNote,
-    Method,
-    ProtectionRecord,
-    Status,
-    checksum,
-    rules_dict,
-)
-from privstats.protect.rounding import (
-    controlled_round,
-    less_than_bounds,
-    less_than_cells,
-    less_than_requirement,
-    rounded_knowledge,
-    rounded_requirement,
-)
+from privstats.protect.record import Method, ProtectionRecord, Status
 from privstats.protect.rules import Rule, Verdicts, assess
 from privstats.protect.suppression import CostModel, SuppressionOptions, suppress
 
 HIDDEN_MARKER = "x"
 
 __all__ = [
+    "HIDDEN_MARKER",
     "TOTAL",
     "Additivity",
     "AuditResult",
@@ -61,26 +50,30 @@ __all__ = [
     "ProtectionRecord",
     "Requirement",
     "Rule",
+    "RuleSet",
     "Status",
     "SuppressionOptions",
     "Table",
+    "Verdicts",
     "assess",
     "audit",
     "protect",
+    "requirement",
+    "suppress",
 ]
 
 
-@dataclass(frozen=True, eq=False)
+@_dataclass(frozen=True, eq=False)
 class ProtectedTable:
     """A table as it may be shown, with its record. Holds no value that is not shown."""
 
     dims: tuple[str, ...]
-    shown: pd.DataFrame
+    shown: _pd.DataFrame
     status: Status
     record: ProtectionRecord
     audit: AuditResult | None
 
-    def to_frame(self, marker: str = HIDDEN_MARKER) -> pd.DataFrame:
+    def to_frame(self, marker: str = HIDDEN_MARKER) -> _pd.DataFrame:
         """Keys and one ``value`` column where cells not shown carry their marker."""
         out = self.shown[list(self.dims)].copy()
         values = self.shown["value"].astype(object)
@@ -91,15 +84,15 @@ class ProtectedTable:
         out["value"] = values
         return out
 
-    def pivot(self, index: str | None = None, columns: str | None = None) -> pd.DataFrame:
+    def pivot(self, index: str | None = None, columns: str | None = None) -> _pd.DataFrame:
         """A two-dimensional table shaped like ``pandas.crosstab`` (NaN where not shown)."""
         if len(self.dims) != 2 and (index is None or columns is None):
-            raise DisclosureError("pivot needs a two-dimensional table or explicit dimensions")
+            raise _DisclosureError("pivot needs a two-dimensional table or explicit dimensions")
         index = index or self.dims[0]
         columns = columns or self.dims[1]
         wide = self.shown.pivot(index=index, columns=columns, values="value")
-        rows = pd.unique(self.shown[index])
-        cols = pd.unique(self.shown[columns])
+        rows = _pd.unique(self.shown[index])
+        cols = _pd.unique(self.shown[columns])
         return wide.reindex(index=rows, columns=cols)
 
 
@@ -108,7 +101,7 @@ def protect(
     rules: RuleSet | None = None,
     *,
     method: Method | str = Method.SUPPRESS,
-    query: Mapping[str, Any] | None = None,
+    query: _Mapping[str, _Any] | None = None,
     policy: ProtectionPolicy | None = None,
     options: SuppressionOptions | None = None,
 ) -> ProtectedTable:
@@ -122,43 +115,43 @@ def protect(
     policy = policy or ProtectionPolicy()
     verdicts = assess(table, rules)
     base = requirement(table, verdicts, rules, policy)
-    values = np.nan_to_num(table.values)
+    values = _np.nan_to_num(table.values)
     n = table.n
-    marker = np.full(n, "", dtype=object)
+    marker = _np.full(n, "", dtype=object)
     shown = values.astype(float)
     message = None
     try:
         if method is Method.ROUND:
-            rounded = controlled_round(table, rules.round_base)
-            knowledge = rounded_knowledge(table, rounded, rules.round_base)
-            required = rounded_requirement(table, verdicts, knowledge)
+            rounded = _rounding.controlled_round(table, rules.round_base)
+            knowledge = _rounding.rounded_knowledge(table, rounded, rules.round_base)
+            required = _rounding.rounded_requirement(table, verdicts, knowledge)
             result = audit(table, knowledge, required, targets=verdicts.primary)
             shown = rounded
             noted = verdicts.primary
         else:
-            small = np.zeros(n, bool)
+            small = _np.zeros(n, bool)
             floor = ceiling = None
             required = base
             if method is Method.LESS_THAN:
-                small = less_than_cells(table, verdicts)
-                floor, ceiling = less_than_bounds(table, small, rules)
-                required = less_than_requirement(table, small, base, rules)
+                small = _rounding.less_than_cells(table, verdicts)
+                floor, ceiling = _rounding.less_than_bounds(table, small, rules)
+                required = _rounding.less_than_requirement(table, small, base, rules)
             pattern = suppress(
                 table, verdicts.primary, required, options,
                 bounds=None if floor is None else (floor, ceiling),
             )  # fmt: skip
             knowledge = Knowledge.suppressed(table, pattern.hidden, floor, ceiling)
             result = audit(table, knowledge, required)
-            shown = np.where(pattern.hidden, np.nan, values)
+            shown = _np.where(pattern.hidden, _np.nan, values)
             marker[pattern.hidden] = HIDDEN_MARKER
             marker[small] = f"<{rules.threshold}"
             noted = pattern.hidden
-    except DisclosureError as exc:
+    except _DisclosureError as exc:
         result, noted, message = None, verdicts.primary, str(exc)
 
     if result is None or not result.passed:
         status = Status.FAIL
-        shown = np.full(n, np.nan)
+        shown = _np.full(n, _np.nan)
         marker[:] = HIDDEN_MARKER
         message = message or "the audit found hidden cells an attacker can narrow too far"
     elif noted.any():
@@ -173,8 +166,8 @@ def protect(
     record = ProtectionRecord(
         query=dict(query or {}),
         method=method,
-        rules=rules_dict(rules),
-        protection=asdict(policy) | {"effective_ratio": policy.effective_ratio(rules)},
+        rules=_record.rules_dict(rules),
+        protection=_asdict(policy) | {"effective_ratio": policy.effective_ratio(rules)},
         status=status,
         cells=notes,
         rule_counts=verdicts.count(),
@@ -185,7 +178,7 @@ def protect(
     unsigned = ProtectedTable(
         dims=table.dims, shown=frame, status=status, record=record, audit=None
     )
-    record = _with_checksum(record, checksum(unsigned.to_frame()))
+    record = _with_checksum(record, _record.checksum(unsigned.to_frame()))
     return ProtectedTable(
         dims=table.dims,
         shown=frame,
@@ -196,19 +189,21 @@ def protect(
 
 
 def _notes(
-    table: Table, verdicts: Verdicts, noted: np.ndarray, result: AuditResult | None
-) -> list[CellNote]:
+    table: Table, verdicts: Verdicts, noted: _np.ndarray, result: AuditResult | None
+) -> list[_record.CellNote]:
     keys = table.keys
     notes = []
-    for cell in np.flatnonzero(noted):
+    for cell in _np.flatnonzero(noted):
         fired = verdicts.fired(int(cell))
-        reasons = tuple(r.value for r in fired) if fired else (SECONDARY,)
+        reasons = tuple(r.value for r in fired) if fired else (_record.SECONDARY,)
         interval = None
         if result is not None and result.targets[cell]:
             interval = (float(result.lo[cell]), float(result.hi[cell]))
-        notes.append(CellNote(key=keys.iloc[cell].to_dict(), reasons=reasons, interval=interval))
+        notes.append(
+            _record.CellNote(key=keys.iloc[cell].to_dict(), reasons=reasons, interval=interval)
+        )
     return notes
 
 
 def _with_checksum(record: ProtectionRecord, digest: str) -> ProtectionRecord:
-    return replace(record, checksum=digest)
+    return _replace(record, checksum=digest)
