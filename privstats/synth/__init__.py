@@ -23,10 +23,19 @@ from typing import Any
 
 from privstats.exceptions import ConfigError
 from privstats.synth.accesslog import FAMILIES, AccessLogFile, AccessTruth, write_access_logs
+from privstats.synth.benchmark import write_benchmark_log
 from privstats.synth.crm import CrmFile, CrmTruth, write_crm
 from privstats.synth.world import build_world
 
-__all__ = ["AccessLogFile", "CrmFile", "SynthManifest", "SynthParams", "generate", "load_manifest"]
+__all__ = [
+    "AccessLogFile",
+    "CrmFile",
+    "SynthManifest",
+    "SynthParams",
+    "generate",
+    "load_manifest",
+    "write_benchmark_log",
+]
 
 MANIFEST = "manifest.json"
 TRUTH = "truth.json"

@@ -361,7 +361,6 @@ def _malformed(
     email = f"{nm.slugify(first, last).replace('-', '.')}.{rng.randrange(100, 999)}@example.pl"
     if "email" in row:
         row.update(email=email, first_name=first, last_name=last)
-        truth.planted[Planted.EMAIL].add(email)
         truth.planted[Planted.NAME].add(f"{first} {last}")
     if "account_id" in row and kind is RecordKind.ACCOUNTS:
         row["account_id"] = 900_000 + rng.randrange(99_999)
@@ -380,6 +379,8 @@ def _malformed(
             RecordKind.ACTIVITY: "org_id",
         }[kind]
         row[required] = None
+    if row.get("email"):
+        truth.planted[Planted.EMAIL].add(row["email"])
     return row
 
 
