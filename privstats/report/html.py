@@ -16,6 +16,7 @@ builds the page with its own Jinja2 template from the published items only:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
@@ -38,6 +39,7 @@ from privstats.report.i18n import (
 from privstats.report.table import (
     HIDDEN_MARKER,
     MISSING_MARKER,
+    TOTAL_CODE,
     CellState,
     ReportTable,
 )
@@ -236,7 +238,19 @@ def _legend(table: ReportTable, language: Language) -> list[tuple[str, str]]:
     return entries
 
 
+def _localise_totals(table: ReportTable, language: Language) -> ReportTable:
+    """The engine's margin code shown as the language's word for a total."""
+    total = message("table.total", language)
+
+    def swap(labels: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(total if p == TOTAL_CODE else p for p in label) for label in labels)
+
+    return dataclasses.replace(table, rows=swap(table.rows), columns=swap(table.columns))
+
+
 def _table_context(table: ReportTable, language: Language) -> dict[str, Any]:
+    total_rows = [TOTAL_CODE in labels for labels in table.rows]
+    table = _localise_totals(table, language)
     corner = len(table.rows[0]) if table.rows else max(len(table.row_names), 1)
     headers = _header_rows(table)
     # As pandas lays it out: each column level's name in the corner of its header row, the row
@@ -248,7 +262,7 @@ def _table_context(table: ReportTable, language: Language) -> dict[str, Any]:
         "table": table,
         "header_rows": header_rows,
         "row_names_row": row_names if any(row_names) else [],
-        "body": list(zip(table.rows, _shown_cells(table, language), strict=True)),
+        "body": list(zip(table.rows, _shown_cells(table, language), total_rows, strict=True)),
         "legend": _legend(table, language),
         "hidden_note": message("table.hidden_cells", language, count=table.hidden_count),
         "legend_title": message("legend.title", language),

@@ -110,6 +110,7 @@ MESSAGES: dict[str, dict[Language, str]] = {
         Language.PL: "Ukryte komórki: {count}.",
         Language.EN: "Hidden cells: {count}.",
     },
+    "table.total": {Language.PL: "Ogółem", Language.EN: "Total"},
     "table.download": {
         Language.PL: "Dane tej tabeli: plik {file} obok raportu.",
         Language.EN: "This table's data: file {file} next to the report.",

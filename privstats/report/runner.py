@@ -60,7 +60,7 @@ from privstats.report.parameters import (
     read_parameters,
     validate,
 )
-from privstats.report.table import NAME_PATTERN, ReportTable
+from privstats.report.table import NAME_PATTERN, ReportTable, json_default
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ SETUP_TAG = "privstats-setup"
 INJECTED_TAG = "injected-parameters"
 WORK_FOLDER = ".work"
 EXECUTED = "executed.ipynb"
+REVIEW_RECORDS = "records.json"
 ALL_PARTNERS = "all"
 # Parameters that name places on this machine: passed to the notebook, kept out of the manifest.
 _LOCAL_SUFFIXES = ("_path", "_dir", "_folder")
@@ -394,6 +395,7 @@ def run_report(
                 language,
             )
             _place(partial, folder, overwrite)
+            _keep_review_records(work, items)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
@@ -405,6 +407,21 @@ def run_report(
         "report %s for %s, %s written in %.1f s", name, partner or ALL_PARTNERS, period, seconds
     )
     return ReportOutput(name, partner, period, folder, files, executed, seconds)
+
+
+def _keep_review_records(work: Path, items: Sequence[Item]) -> None:
+    """The reviewer's full records (which rule hid which cell), beside the executed notebook.
+
+    They stay out of the report folder: a partner must not learn that a cell was hidden by the
+    threshold rule, which says it counts fewer persons than the threshold.
+    """
+    records = {
+        item.name: item.review_record or item.record
+        for item in items
+        if isinstance(item, ReportTable)
+    }
+    text = json.dumps(records, ensure_ascii=False, indent=2, default=json_default)
+    (work / REVIEW_RECORDS).write_text(text + "\n", encoding="utf-8")
 
 
 def _render(

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,11 +120,30 @@ def publish(
     caption: str = "",
     unit: str = "",
     decimals: int | None = None,
+    index: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    value_label: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> ReportTable:
-    """Put a protected table into the report (and its CSV file ``<name>.csv``)."""
+    """Put a protected table into the report (and its CSV file ``<name>.csv``).
+
+    ``index`` and ``columns`` lay out an engine table's dimensions (default: the last one
+    across); ``value_label`` heads the column of a one-dimensional table (default: the query's
+    measure); ``labels`` renames dimensions for display; ``decimals`` fixes the decimals shown
+    (default: as few as show every value).
+    """
     check_name(name, "a table")
     staged = ReportTable.from_protected(
-        table, name=name, title=title, caption=caption, unit=unit, decimals=decimals
+        table,
+        name=name,
+        title=title,
+        caption=caption,
+        unit=unit,
+        decimals=decimals,
+        index=index,
+        columns=columns,
+        value_label=value_label,
+        labels=labels,
     )
     _stage("table", name, {"kind": "table", "table": json.loads(staged.to_json())})
     return staged

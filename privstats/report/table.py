@@ -19,7 +19,7 @@ import json
 import math
 import numbers
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +30,14 @@ from privstats.exceptions import DisclosureError, ReportError
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
-# The markers follow Statistics Poland (GUS): "#" for data withheld for confidentiality,
-# "." for no information. Both are plain ASCII so that they survive any CSV reader.
-HIDDEN_MARKER = "#"
+# The hidden-cell marker is the disclosure engine's (privstats.protect.HIDDEN_MARKER; a test
+# keeps them equal), so that a table reads the same in every export. "." marks "no data", as
+# in the tables of Statistics Poland. Both are plain ASCII and survive any CSV reader.
+HIDDEN_MARKER = "x"
 MISSING_MARKER = "."
+# The engine's code for a margin ("Total"), shown in the report's language.
+TOTAL_CODE = "Total"
+_LONG_COLUMNS = frozenset({"value", "marker"})
 
 _REFUSED_STATUSES = frozenset({"fail", "failed", "error"})
 
@@ -68,9 +72,16 @@ def check_name(name: object, what: str = "a published item") -> str:
     return name
 
 
-def record_dict(record: object) -> dict[str, Any]:
-    """A protected table's record as a JSON-ready dict (it may be a dict or have ``to_dict()``)."""
-    if hasattr(record, "to_dict"):
+def record_dict(record: object, *, public: bool = True) -> dict[str, Any]:
+    """A protected table's record as a JSON-ready dict.
+
+    The record may be a mapping, a dataclass, or have ``to_dict()``; when it also has
+    ``public_dict()`` that is the view that travels with a report (the engine's public view
+    leaves out which rule hid which cell: "hidden by the threshold" says "fewer than N").
+    """
+    if public and hasattr(record, "public_dict"):
+        record = record.public_dict()
+    elif hasattr(record, "to_dict"):
         record = record.to_dict()
     elif dataclasses.is_dataclass(record) and not isinstance(record, type):
         record = dataclasses.asdict(record)
@@ -162,6 +173,87 @@ def _hidden_mask(table: object, shown: pd.DataFrame) -> pd.DataFrame | None:
 
 
 @dataclass(frozen=True)
+class _Grid:
+    rows: tuple[tuple[str, ...], ...]
+    columns: tuple[tuple[str, ...], ...]
+    cells: tuple[tuple[Cell, ...], ...]
+    row_names: tuple[str, ...]
+    column_names: tuple[str, ...]
+
+
+def _wide_grid(table: object, shown: pd.DataFrame) -> _Grid:
+    """A table already laid out for display: its index are the rows, its columns the columns."""
+    mask = _hidden_mask(table, shown)
+    cells = tuple(
+        tuple(
+            _cell(shown.iat[r, c], None if mask is None else bool(mask.iat[r, c]))
+            for c in range(shown.shape[1])
+        )
+        for r in range(shown.shape[0])
+    )
+    return _Grid(
+        _labels(shown.index), _labels(shown.columns), cells, _names(shown.index),
+        _names(shown.columns),
+    )  # fmt: skip
+
+
+def _long_cell(value: object, marker: object) -> Cell:
+    marker = "" if _is_missing(marker) else str(marker)
+    if marker == HIDDEN_MARKER:
+        return Cell(CellState.HIDDEN)
+    if marker:
+        return Cell(CellState.TEXT, marker)  # "<10", as the engine chose to show it
+    return _cell(value, False)
+
+
+def _long_grid(
+    dims: tuple[str, ...],
+    shown: pd.DataFrame,
+    index: Sequence[str] | None,
+    columns: Sequence[str] | None,
+    value_label: str,
+) -> _Grid:
+    """The engine's long form (one row per cell: keys, value, marker) pivoted for display."""
+    if index is None and columns is None:
+        index, columns = (dims, ()) if len(dims) == 1 else (dims[:-1], dims[-1:])
+    elif index is None:
+        index = tuple(d for d in dims if d not in (columns or ()))
+    elif columns is None:
+        columns = tuple(d for d in dims if d not in index)
+    index, columns = tuple(index), tuple(columns or ())
+    if sorted(index + columns) != sorted(dims) or not index:
+        raise ReportError(
+            "index and columns must name each of the table's dimensions once, index at least one"
+        )
+    row_keys = list(dict.fromkeys(zip(*(shown[d] for d in index), strict=True)))
+    col_keys = (
+        list(dict.fromkeys(zip(*(shown[d] for d in columns), strict=True))) if columns else [()]
+    )
+    found = {
+        (tuple(r[d] for d in index), tuple(r[d] for d in columns)): (r["value"], r["marker"])
+        for r in shown.to_dict("records")
+    }
+    cells = tuple(
+        tuple(
+            _long_cell(*found[(row, col)]) if (row, col) in found else Cell(CellState.MISSING)
+            for col in col_keys
+        )
+        for row in row_keys
+    )
+    return _Grid(
+        rows=tuple(tuple(_label(part) for part in key) for key in row_keys),
+        columns=(
+            tuple(tuple(_label(part) for part in key) for key in col_keys)
+            if columns
+            else ((value_label,),)
+        ),
+        cells=cells,
+        row_names=index,
+        column_names=columns,
+    )
+
+
+@dataclass(frozen=True)
 class ReportTable:
     """A protected table, flattened for rendering: what the kernel stages for the runner."""
 
@@ -179,6 +271,8 @@ class ReportTable:
     decimals: int | None = None
     # Rules the record states, lifted out so the report can explain them in words.
     rules: dict[str, Any] = field(default_factory=dict)
+    # The reviewer's full record (which rule hid which cell); kept in the work folder only.
+    review_record: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_name(self.name, "a table")
@@ -199,7 +293,20 @@ class ReportTable:
         caption: str = "",
         unit: str = "",
         decimals: int | None = None,
+        index: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
+        value_label: str | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> ReportTable:
+        """Flatten a protected table.
+
+        The engine's ``ProtectedTable`` (``.dims`` and a long ``.shown`` with ``value`` and
+        ``marker`` columns) is pivoted: ``index`` and ``columns`` name its dimensions (default:
+        the last dimension across, the others down; a one-dimensional table gets one column,
+        headed ``value_label`` or the record's query measure). Any other object with a
+        ``.shown`` DataFrame is taken as laid out already, with an optional ``.hidden`` mask.
+        ``labels`` renames dimensions for display (``{"device": "urządzenie"}``).
+        """
         if isinstance(table, pd.DataFrame | pd.Series):
             raise DisclosureError(
                 "publish() takes a protected table; a plain DataFrame has not passed the "
@@ -218,28 +325,31 @@ class ReportTable:
             raise DisclosureError(
                 f"table '{name}' failed its disclosure checks; it is not published"
             )
-        mask = _hidden_mask(table, shown)
-        cells = tuple(
-            tuple(
-                _cell(shown.iat[r, c], None if mask is None else bool(mask.iat[r, c]))
-                for c in range(shown.shape[1])
-            )
-            for r in range(shown.shape[0])
-        )
+        dims = getattr(table, "dims", None)
+        if dims and set(shown.columns) >= _LONG_COLUMNS:
+            query = record.get("query")
+            measure = query.get("measure") if isinstance(query, Mapping) else None
+            label = value_label or (str(measure) if measure else "value")
+            grid = _long_grid(tuple(dims), shown, index, columns, label)
+        elif index is not None or columns is not None:
+            raise ReportError("index and columns apply to the engine's protected tables only")
+        else:
+            grid = _wide_grid(table, shown)
         return cls(
             name=name,
             title=title,
             caption=caption,
             unit=unit,
             decimals=decimals,
-            columns=_labels(shown.columns),
-            rows=_labels(shown.index),
-            cells=cells,
+            columns=grid.columns,
+            rows=grid.rows,
+            cells=grid.cells,
             record=record,
             status=status,
-            row_names=_names(shown.index),
-            column_names=_names(shown.columns),
+            row_names=tuple((labels or {}).get(n, n) for n in grid.row_names),
+            column_names=tuple((labels or {}).get(n, n) for n in grid.column_names),
             rules=_rules(record),
+            review_record=record_dict(table.record, public=False),
         )
 
     @property

@@ -116,8 +116,8 @@ def test_polish_report(tiny_pl) -> None:
     assert f"1{NBSP}234,50" in html
     assert ">0,25<" in html
     assert "mniej niż 10 osób" in html
-    assert "oznaczone jako „#”" in html
-    assert "<dt>#</dt><dd>komórka ukryta w celu ochrony prywatności</dd>" in html
+    assert "oznaczone jako „x”" in html
+    assert "<dt>x</dt><dd>komórka ukryta w celu ochrony prywatności</dd>" in html
     assert "<dt>.</dt><dd>brak danych (nic do policzenia)</dd>" in html
     assert "<dt>&lt;10</dt><dd>mniej niż 10 osób; dokładna liczba nie jest podawana</dd>" in html
     assert "Ukryte komórki: 1." in html
@@ -131,8 +131,8 @@ def test_english_report(tiny_en) -> None:
     assert "October 2026" in html
     assert "1,234,567" in html
     assert "1,234.50" in html
-    assert "Cells with fewer than 10 persons are hidden and shown as “#”" in html
-    assert "<dt>#</dt><dd>cell hidden to protect privacy</dd>" in html
+    assert "Cells with fewer than 10 persons are hidden and shown as “x”" in html
+    assert "<dt>x</dt><dd>cell hidden to protect privacy</dd>" in html
     assert "Hidden cells: 1." in html
     assert "Generated" in html
 
@@ -147,6 +147,17 @@ def test_column_headers_of_several_levels_are_merged(tiny_en) -> None:
     assert '<th scope="col" colspan="2">desktop</th>' in html
     assert '<th scope="col" colspan="2">mobile</th>' in html
     assert '<th scope="col" class="corner">device</th>' in html
+
+
+def test_an_engine_table_is_pivoted_with_localised_totals(tiny_pl, tiny_en) -> None:
+    for rendered, total in ((tiny_pl, "Ogółem"), (tiny_en, "Total")):
+        html = rendered.html
+        section = html[html.index('id="table-devices"') :]
+        section = section[: section.index("</section>")]
+        assert f'<th scope="col">{total}</th>' in section
+        assert f'<tr class="total">\n      <th scope="row">{total}</th>' in section
+        assert section.count('<td class="num marker">x</td>') == 4
+        assert '<th scope="col" class="corner">device</th>' in section
 
 
 def _table(**overrides) -> ReportTable:

@@ -38,7 +38,7 @@ def test_the_manifest_records_the_run(tiny_pl) -> None:
     assert manifest["input_catalog_ids"] == ["catalog-2026-10-01-a1", "catalog-2026-10-02-b2"]
     assert manifest["software"]["privstats"]
     assert len(manifest["notebook_sha256"]) == 64
-    assert manifest["markers"] == {"hidden": "#", "missing": "."}
+    assert manifest["markers"] == {"hidden": "x", "missing": "."}
     browsers = manifest["tables"][0]
     assert browsers["name"] == "browsers"
     assert browsers["file"] == "browsers.csv"
@@ -47,6 +47,12 @@ def test_the_manifest_records_the_run(tiny_pl) -> None:
     assert browsers["shape"] == [6, 3]
     assert browsers["record"]["rules"]["threshold"] == 10
     assert browsers["record"]["hidden_cells"] == [{"row": 1, "column": 0, "rule": "threshold"}]
+    devices = manifest["tables"][2]
+    assert devices["name"] == "devices"
+    assert devices["record"]["status"] == "suppressed"
+    assert devices["record"]["cells_protected"] == 4  # the engine's public view: a count only
+    assert "cells" not in devices["record"]
+    assert len(devices["record"]["checksum_sha256"]) == 64
     assert manifest["figures"] == [
         {"name": "browsers-chart", "title": "Osoby według przeglądarki", "tables": ["browsers"]}
     ]

@@ -24,13 +24,20 @@ def _run(name: str, out_root: Path, **kwargs):
 def test_the_report_folder_holds_html_csv_and_manifest(tiny_pl) -> None:
     folder = tiny_pl.folder
     assert folder == tiny_pl.out_root / "tiny" / "acme" / "2026-10"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "browsers.csv",
-        "hours.csv",
-        "manifest.json",
-        "report.html",
-    ]
-    assert tiny_pl.output.files == ("browsers.csv", "hours.csv", "manifest.json", "report.html")
+    files = ("browsers.csv", "devices.csv", "hours.csv", "manifest.json", "report.html")
+    assert tuple(sorted(p.name for p in folder.iterdir())) == files
+    assert tiny_pl.output.files == files
+
+
+def test_the_reviewers_full_records_stay_in_the_work_folder(tiny_pl) -> None:
+    records = json.loads(
+        (tiny_pl.output.executed_notebook.parent / "records.json").read_text(encoding="utf-8")
+    )
+    assert set(records) == {"browsers", "hours", "devices"}
+    reasons = {tuple(c["reasons"]) for c in records["devices"]["cells"]}
+    assert ("threshold",) in reasons and ("secondary",) in reasons
+    manifest = (tiny_pl.folder / "manifest.json").read_text(encoding="utf-8")
+    assert "secondary" not in manifest and '"reasons"' not in manifest
 
 
 def test_the_executed_notebook_stays_in_the_work_folder(tiny_pl) -> None:

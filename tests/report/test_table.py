@@ -98,3 +98,60 @@ def test_decimals_per_column_show_every_value_exactly() -> None:
     shown = pd.DataFrame({"a": [1.0, 2.0], "b": [0.5, 1234.0], "c": [0.25, 1.125]})
     table = ReportTable.from_protected(Protected(shown, {}), name="t", title="T")
     assert table.column_decimals() == (0, 1, 2)
+
+
+def _engine_table():
+    from privstats.protect import TOTAL, Table, protect
+
+    counts = {("a", "x1"): 120, ("a", "x2"): 3, ("b", "x1"): 200, ("b", "x2"): 150}
+    cells = [{"g": g, "h": h, "value": v} for (g, h), v in counts.items()]
+    cells += [
+        {"g": g, "h": TOTAL, "value": sum(v for k, v in counts.items() if k[0] == g)}
+        for g in ("a", "b")
+    ]
+    cells += [
+        {"g": TOTAL, "h": h, "value": sum(v for k, v in counts.items() if k[1] == h)}
+        for h in ("x1", "x2")
+    ]
+    cells.append({"g": TOTAL, "h": TOTAL, "value": sum(counts.values())})
+    frame = pd.DataFrame(cells)
+    return protect(Table.from_frame(frame, ["g", "h"], kind="count"), query={"measure": "people"})
+
+
+def test_the_engines_markers_and_total_code_are_the_reports() -> None:
+    import privstats.protect as protect
+    from privstats.report.table import HIDDEN_MARKER, TOTAL_CODE
+
+    assert HIDDEN_MARKER == protect.HIDDEN_MARKER
+    assert TOTAL_CODE == protect.TOTAL
+
+
+def test_an_engine_table_is_pivoted_last_dimension_across() -> None:
+    table = ReportTable.from_protected(_engine_table(), name="t", title="T")
+    assert table.row_names == ("g",) and table.column_names == ("h",)
+    assert table.rows == (("a",), ("b",), ("Total",))
+    assert table.columns == (("x1",), ("x2",), ("Total",))
+    hidden = [[c.state is CellState.HIDDEN for c in row] for row in table.cells]
+    assert sum(map(sum, hidden)) == table.hidden_count >= 2  # the small cell and its partner
+    assert hidden[0][1]  # a / x2 counts 3 persons
+    assert table.cells[2][2] == Cell(CellState.VALUE, 473.0)
+    assert table.status == "suppressed"
+    assert table.rules["threshold"] == 10
+    assert "cells" not in table.record and table.record["cells_protected"] == table.hidden_count
+    assert {tuple(c["reasons"]) for c in table.review_record["cells"]} >= {("threshold",)}
+
+
+def test_an_engine_table_can_be_laid_out_the_other_way() -> None:
+    table = ReportTable.from_protected(
+        _engine_table(), name="t", title="T", index=["h"], columns=["g"]
+    )
+    assert table.rows == (("x1",), ("x2",), ("Total",))
+    renamed = ReportTable.from_protected(
+        _engine_table(), name="t", title="T", labels={"g": "grupa", "h": "godzina"}
+    )
+    assert (renamed.row_names, renamed.column_names) == (("grupa",), ("godzina",))
+    one = ReportTable.from_protected(_engine_table(), name="t", title="T", index=["g", "h"])
+    assert one.columns == (("people",),)  # the query's measure heads the single column
+    assert len(one.rows) == 9
+    with pytest.raises(ReportError, match="each of the table's dimensions once"):
+        ReportTable.from_protected(_engine_table(), name="t", title="T", index=["g"], columns=[])
