@@ -123,6 +123,8 @@ class _Pools:
 
     @classmethod
     def build(cls, lines: int, seed: int) -> _Pools:
+        # Pools shrink with small logs, so that tests stay fast; from 2 million lines on they
+        # are full size.
         rng = random.Random(f"privstats-benchmark-{seed}")
         nprng = np.random.default_rng([seed, 2**31])
         # 6 % of lines' worth of clients; the heavy-tailed draw leaves about 120,000 of them
@@ -151,9 +153,11 @@ class _Pools:
         uuids = [
             f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-"
             f"{8 + rng.getrandbits(2):x}{rng.getrandbits(12):03x}-{rng.getrandbits(48):012x}"
-            for _ in range(200_000)
+            for _ in range(min(200_000, max(1_000, lines // 10)))
         ]
-        tokens40 = [f"{rng.getrandbits(160):040x}" for _ in range(20_000)]
+        tokens40 = [
+            f"{rng.getrandbits(160):040x}" for _ in range(min(20_000, max(100, lines // 100)))
+        ]
         assets = [f"img/{kind}-{i}.webp" for kind in ("hero", "avatar", "logo") for i in range(300)]
         searches = ["crm+dla+ma%C5%82ej+firmy", "darmowy+crm", "crm+opinie", "best+crm+2026"]
         referers = ["-"] * 4 + [
@@ -172,7 +176,8 @@ class _Pools:
             f"&h=AT{rng.getrandbits(120):030x}"
             for _ in range(500)
         ]
-        ids = pl.Series(np.arange(1_000, 1_000_000)).cast(pl.Utf8).to_list()
+        ids = pl.Series(np.arange(1_000, 1_000 + min(999_000, max(10_000, lines // 2))))
+        ids = ids.cast(pl.Utf8).to_list()
         # One pool for every variable path part; a template kind owns a slice of it.
         variable_pools = {
             "": [""], "id": ids, "uuid": uuids, "slug": slugs, "query": queries,
