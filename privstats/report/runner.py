@@ -70,6 +70,8 @@ INJECTED_TAG = "injected-parameters"
 WORK_FOLDER = ".work"
 EXECUTED = "executed.ipynb"
 REVIEW_RECORDS = "records.json"
+# The Python environment the kernel must run in: the runner's own.
+RUNNER_PREFIX = sys.prefix
 ALL_PARTNERS = "all"
 # Parameters that name places on this machine: passed to the notebook, kept out of the manifest.
 _LOCAL_SUFFIXES = ("_path", "_dir", "_folder")
@@ -143,7 +145,7 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
             f"if {package_root!r} not in _sys.path:",
             f"    _sys.path.insert(0, {package_root!r})",
             "import privstats.report.session as _privstats_session",
-            f"_privstats_session.begin({str(staging)!r}, expected_prefix={sys.prefix!r})",
+            f"_privstats_session.begin({str(staging)!r}, expected_prefix={RUNNER_PREFIX!r})",
             "del _sys, _privstats_session",
         ]
     )
@@ -152,18 +154,12 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
     return cell
 
 
-def _failure(name: str, error: Any, notebook: nbformat.NotebookNode, executed: Path) -> str:
-    """The one-line message for a failed cell: notebook, cell, exception type; never its text."""
-    ename = error.ename if _TYPE_NAME.match(str(error.ename)) else "an exception"
-    index = error.cell_index
-    if index == 0:
-        return (
-            f"report notebook '{name}' could not start a privstats session in its kernel "
-            f"({ename}); the '{KERNEL_NAME}' kernel must run this environment's Python: "
-            f"{session.KERNEL_HINT}"
-        )
+def _where(index: int, notebook: nbformat.NotebookNode) -> str:
+    """The author's view of executed cell ``index``: "cell 4 of 9 (tagged 'browsers')"."""
     # Executed cells: [setup] + source cells, with papermill's injected cell after the
     # parameters cell. Map back to the cell the author sees.
+    if index == 0:
+        return "the runner's setup cell"
     source_cells = notebook.cells
     parameters_at = next(
         (i for i, c in enumerate(source_cells) if PARAMETERS_TAG in c.metadata.get("tags", [])),
@@ -171,17 +167,41 @@ def _failure(name: str, error: Any, notebook: nbformat.NotebookNode, executed: P
     )
     position = index - 1
     if parameters_at is not None and position == parameters_at + 1:
-        where = "the injected parameters cell"
-    else:
-        if parameters_at is not None and position > parameters_at + 1:
-            position -= 1
-        tags = [t for t in source_cells[position].metadata.get("tags", []) if NAME_PATTERN.match(t)]
-        tag = f" (tagged '{tags[0]}')" if tags else ""
-        where = f"cell {position + 1} of {len(source_cells)}{tag}"
+        return "the injected parameters cell"
+    if parameters_at is not None and position > parameters_at + 1:
+        position -= 1
+    tags = [t for t in source_cells[position].metadata.get("tags", []) if NAME_PATTERN.match(t)]
+    tag = f" (tagged '{tags[0]}')" if tags else ""
+    return f"cell {position + 1} of {len(source_cells)}{tag}"
+
+
+def _failure(name: str, error: Any, notebook: nbformat.NotebookNode, executed: Path) -> str:
+    """The one-line message for a failed cell: notebook, cell, exception type; never its text."""
+    ename = error.ename if _TYPE_NAME.match(str(error.ename)) else "an exception"
+    if error.cell_index == 0:
+        return (
+            f"report notebook '{name}' could not start a privstats session in its kernel "
+            f"({ename}); the '{KERNEL_NAME}' kernel must run this environment's Python: "
+            f"{session.KERNEL_HINT}"
+        )
     return (
-        f"report notebook '{name}' failed in {where} with {ename}; "
+        f"report notebook '{name}' failed in {_where(error.cell_index, notebook)} with {ename}; "
         f"the executed notebook is kept at {executed}"
     )
+
+
+def _stopped_at(executed: Path) -> int | None:
+    """The executed cell a run stopped in (the last one papermill started), if any started."""
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:  # not written yet, or cut short: no cell to name
+        return None
+    started = [
+        i
+        for i, cell in enumerate(cells)
+        if cell.metadata.get("papermill", {}).get("status", "pending") != "pending"
+    ]
+    return started[-1] if started else None
 
 
 def _execute(
@@ -225,8 +245,10 @@ def _execute(
     except PapermillExecutionError as error:
         raise ReportError(_failure(name, error, notebook, executed)) from None
     except Exception as error:  # the kernel died, timed out or did not start
+        stopped = _stopped_at(executed)
+        where = f" in {_where(stopped, notebook)}" if stopped is not None else ""
         raise ReportError(
-            f"report notebook '{name}' did not complete ({type(error).__name__}); "
+            f"report notebook '{name}' did not complete{where} ({type(error).__name__}); "
             f"the executed notebook is kept at {executed}"
         ) from None
     finally:

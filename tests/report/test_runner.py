@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from privstats.exceptions import ReportError
-from privstats.report import run_all_partners, run_report
+from privstats.report import run_all_partners, run_report, runner
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 LEAKED = ("203.0.113.7", "kowalski")
@@ -107,6 +107,24 @@ def test_a_failing_notebook_names_notebook_cell_and_exception_type_only(tmp_path
     executed = tmp_path / ".work" / "failing" / "acme" / "2026-10" / "executed.ipynb"
     assert str(executed) in message
     assert "ValueError" in executed.read_text(encoding="utf-8")
+
+
+def test_a_kernel_that_dies_is_reported_with_its_cell(tmp_path) -> None:
+    with pytest.raises(ReportError) as caught:
+        _run("failing", tmp_path, params={"how": "die"})
+    message = str(caught.value)
+    assert "did not complete in cell 3 of 3 (tagged 'boom') (DeadKernelError)" in message
+    assert "\n" not in message
+    assert not (tmp_path / "failing").exists()
+
+
+def test_a_kernel_of_another_environment_is_refused_with_the_fix(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(runner, "RUNNER_PREFIX", str(tmp_path / "another-venv"))
+    with pytest.raises(ReportError) as caught:
+        _run("typed", tmp_path)
+    assert "could not start a privstats session in its kernel (ReportError)" in str(caught.value)
+    assert "python -m ipykernel install --sys-prefix --name python3" in str(caught.value)
+    assert not (tmp_path / "typed").exists()
 
 
 def test_publishing_a_plain_dataframe_fails_the_run(tmp_path) -> None:
