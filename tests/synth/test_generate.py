@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 from types import SimpleNamespace
@@ -50,6 +53,18 @@ def test_the_same_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path: 
     generate(tmp_path / "c", days=1, visitors=40, seed=6)
     assert digests(tmp_path / "a") == digests(tmp_path / "b")
     assert digests(tmp_path / "a") != digests(tmp_path / "c")
+
+
+def test_the_output_does_not_depend_on_string_hashing(tmp_path: Path) -> None:
+    # Python salts str hashes per process: set or dict order must never reach the output.
+    script = (
+        "import sys; from pathlib import Path; from privstats.synth import generate; "
+        "generate(Path(sys.argv[1]), days=1, visitors=30, seed=9)"
+    )
+    for salt in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": salt}
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / salt)], env=env, check=True)
+    assert digests(tmp_path / "1") == digests(tmp_path / "2")
 
 
 def test_the_committed_sample_is_what_the_generator_writes(
