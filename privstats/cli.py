@@ -7,6 +7,7 @@ type (a library's message may quote input data), unless ``--debug`` asks for the
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -65,10 +66,20 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
 
     synth = commands.add_parser("synth", help="generate realistic synthetic inputs")
-    synth.add_argument("--out", type=Path, required=True)
+    synth.add_argument("--out", type=Path, required=True, help="folder (or file with --lines)")
     synth.add_argument("--days", type=int, default=3)
     synth.add_argument("--visitors", type=int, default=300)
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--start", type=_date, default=dt.date(2026, 10, 1), help="first day")
+    synth.add_argument("--bad-ratio", type=_ratio, default=0.01, help="share of malformed lines")
+    synth.add_argument("--no-crm", dest="crm", action="store_false", help="access logs only")
+    synth.add_argument(
+        "--no-huge-line", dest="huge_line", action="store_false", help="omit the ~1 MB line"
+    )
+    synth.add_argument(
+        "--lines", type=int, help="instead: write one big benchmark log of this many lines"
+    )
+    synth.add_argument("--format", default="combined_D", help="format of the --lines log")
     synth.set_defaults(run=_synth)
 
     ingest = commands.add_parser("ingest", help="ingest inputs into the store")
@@ -85,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(run=_store_info)
     return parser
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a date like 2026-10-01") from None
 
 
 def _ratio(text: str) -> float:
@@ -168,9 +186,22 @@ def _store_info(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from privstats.synth import generate
+    from privstats.synth import generate, write_benchmark_log
 
-    manifest = generate(args.out, days=args.days, visitors=args.visitors, seed=args.seed)
+    if args.lines:
+        write_benchmark_log(args.out, args.lines, seed=args.seed, fmt=args.format)
+        print(f"wrote {args.lines} lines of {args.format} to {args.out}")
+        return 0
+    manifest = generate(
+        args.out,
+        days=args.days,
+        visitors=args.visitors,
+        seed=args.seed,
+        start=args.start,
+        bad_ratio=args.bad_ratio,
+        crm=args.crm,
+        huge_line=args.huge_line,
+    )
     print(f"wrote synthetic inputs to {args.out} ({manifest.summary()})")
     return 0
 

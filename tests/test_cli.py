@@ -107,3 +107,10 @@ def test_store_info_without_a_store_says_so(
 ) -> None:
     assert main(["--store", str(tmp_path / "none"), "store", "info"]) == 2
     assert "no store at" in capsys.readouterr().err
+
+
+def test_synth_writes_a_world_or_one_big_log(tmp_path: Path) -> None:
+    assert main(["synth", "--out", str(tmp_path / "w"), "--days", "1", "--no-huge-line"]) == 0
+    assert (tmp_path / "w" / "manifest.json").is_file()
+    assert main(["synth", "--out", str(tmp_path / "big.log"), "--lines", "2000"]) == 0
+    assert (tmp_path / "big.log").read_text().count("\n") == 2000
