@@ -95,7 +95,7 @@ _SVG_ELEMENTS = frozenset({
 })  # fmt: skip
 _SVG_DROPPED = frozenset({"metadata", "style"})
 _LOCAL_REF = re.compile(r"^#[A-Za-z_][\w.-]*$")
-_URL_REF = re.compile(r"url\(\s*([^)]*?)\s*\)")
+_URL_REF = re.compile(r"url\(\s*([^)]*?)\s*\)", re.IGNORECASE)
 _INLINE_PNG = re.compile(r"^data:image/png;base64,[A-Za-z0-9+/=\s]+$")
 
 
@@ -155,7 +155,9 @@ def _clean(element: ET.Element, prefix: str, ids: set[str | None]) -> None:
     for key, value in attributes.items():
         name = _local(key)
         lowered = value.lower()
-        if name.lower().startswith("on") or "javascript:" in lowered or "@import" in lowered:
+        # A backslash could spell "url(" in a CSS escape; matplotlib never writes one.
+        active = ("javascript:", "@import", "\\", "expression(")
+        if name.lower().startswith("on") or any(word in lowered for word in active):
             raise ReportError(f"figure '{prefix}' holds an active attribute")
         if name == "id":
             value = f"{prefix}-{value}"

@@ -70,6 +70,7 @@ INJECTED_TAG = "injected-parameters"
 WORK_FOLDER = ".work"
 EXECUTED = "executed.ipynb"
 REVIEW_RECORDS = "records.json"
+KERNEL_LOG = "kernel.log"
 # The Python environment the kernel must run in: the runner's own.
 RUNNER_PREFIX = sys.prefix
 ALL_PARTNERS = "all"
@@ -217,6 +218,8 @@ def _execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from privstats.report.kernel import ReportKernelManager
+
     runnable = nbformat.from_dict(notebook)
     runnable.cells.insert(0, _setup_cell(staging))
     # Kernel and runner talk over Unix sockets in a folder only this user can enter, rather
@@ -237,7 +240,13 @@ def _execute(
             # The kernel's working folder, passed to nbclient rather than through papermill's
             # ``cwd``, which changes the whole process's folder and races between threads.
             resources={"metadata": {"path": str(cwd)}},
-            config=Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "k")}}),
+            kernel_manager_class=ReportKernelManager,
+            config=Config(
+                {
+                    "KernelManager": {"transport": "ipc", "ip": str(sockets / "k")},
+                    "ReportKernelManager": {"output_file": str(executed.parent / KERNEL_LOG)},
+                }
+            ),
             # Every output has arrived when the last cell is done; a graceful shutdown would
             # first interrupt the kernel, which then logs a KeyboardInterrupt to our terminal.
             shutdown_kernel="immediate",
@@ -389,6 +398,7 @@ def run_report(
         staging.mkdir()
         executed = work / EXECUTED
         executed.unlink(missing_ok=True)
+        (work / KERNEL_LOG).unlink(missing_ok=True)
         notebook = nbformat.read(path, as_version=4)
         _execute(name, notebook, values, staging, executed, path.parent, timeout, start_timeout)
         items, set_title = _collect(staging, name)

@@ -54,6 +54,8 @@ def test_the_executed_notebook_stays_in_the_work_folder(tiny_pl) -> None:
     # The notebook did print the canary; it must not have gone further than this file.
     assert any("PRINTED-CANARY-7f3a" in text for text in printed)
     assert not (executed.parent / "staging").exists()
+    # What native code wrote straight to the kernel's stdout went to a private log too.
+    assert "HiGHS" in (executed.parent / "kernel.log").read_text(encoding="utf-8")
 
 
 def test_printed_output_never_reaches_the_report_folder(tiny_pl, tiny_en) -> None:
