@@ -1,0 +1,311 @@
+"""Canaries: known identifying values of the inputs, held only as keyed hashes.
+
+The gate must find the CRM's names and e-mail addresses and the logs' IP addresses in a report
+without a list of them lying next to it: such a list would itself be the leak. A ``CanarySet``
+keeps HMAC-SHA-256 digests (truncated to 128 bits) of each value's forms under a key derived
+from the secret (``SecretKey.derive("canary")``); the file it saves holds digests only, and
+without the key no one can test a guess against them.
+
+The forms of a value, all normalised (Unicode NFC, lower case, runs of white space as one
+space), so that the way a report writes a value does not hide it:
+
+- as given, and with Polish and other diacritics removed (``Łukasz`` → ``lukasz``);
+- its words joined by single spaces (``Anna-Maria Nowak`` → ``anna maria nowak``), and for a
+  two-word value also reversed (``kowalski jan``), to match names across markup and
+  punctuation; an IPv4 address also as its reversed octets (the ``in-addr.arpa`` order);
+- URL-encoded (``jan%40example.com``, ``jan+kowalski``), hexadecimal, base64;
+- its unkeyed MD5, SHA-1 and SHA-256 in hex: a report that "anonymised" an address by hashing
+  it without a key still gives it away.
+
+Scanning tokenises the text three ways and looks every token up: words and runs of up to
+``max_words`` adjacent words (names such as "Jan Kowalski", or "83 149 9 216" inside a host
+name), compound tokens between white space and quotes (e-mail addresses, IP addresses, URLs),
+and the parts of compound tokens between ``/ ? & = # :``, percent-decoded (query values).
+Values shorter than four characters are skipped (counted in ``skipped``): they would match
+ordinary words ("Jan" is also January).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
+
+from privstats.exceptions import ConfigError, InputError
+
+FORMAT = "privstats.canaries"
+FORMAT_VERSION = 1
+DIGEST_BYTES = 16
+MIN_LENGTH = 4
+MAX_WORDS = 8
+_KEY_CHECK = b"privstats canary key check"
+_CACHE_LIMIT = 1_000_000
+
+_WORD = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
+_WORD_GAP = re.compile(r"[\s\-.,'’:/]{1,3}")
+_COMPOUND = re.compile(r"[^\s\"'<>()\[\]{}|,;`]+")
+_PART_SPLIT = re.compile(r"[/?&=#:]")
+_EDGE_PUNCT = ".:!?*"
+_LATIN_EXTRA = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe"})
+
+
+def normalise(value: str) -> str:
+    """The one form every value and every token is compared in."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", value).lower()).strip()
+
+
+def _plain_letters(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LATIN_EXTRA))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _word_form(text: str) -> str:
+    return " ".join(_WORD.findall(text))
+
+
+def _forms(value: str) -> tuple[set[str], set[str]]:
+    """(whole-token forms, word forms) of one value; both empty when the value is too short."""
+    raw = value.strip()
+    norm = normalise(raw)
+    if len(norm) < MIN_LENGTH:
+        return set(), set()
+    exact = {norm, _plain_letters(norm)}
+    words = {_word_form(norm), _word_form(_plain_letters(norm))}
+    for form in [w for w in words if w.count(" ") == 1]:
+        words.add(" ".join(reversed(form.split(" "))))
+    try:
+        address = ipaddress.ip_address(norm)
+    except ValueError:
+        address = None
+    if isinstance(address, ipaddress.IPv4Address):
+        words.add(" ".join(reversed(norm.split("."))))
+    elif isinstance(address, ipaddress.IPv6Address):
+        exact |= {address.compressed, address.exploded}
+        words |= {_word_form(address.compressed), _word_form(address.exploded)}
+    for text in (norm, raw):
+        data = text.encode("utf-8")
+        exact |= {
+            quote(text, safe=""),
+            quote(text, safe="@"),
+            quote_plus(text),
+            data.hex(),
+            base64.b64encode(data).decode("ascii"),
+            base64.urlsafe_b64encode(data).decode("ascii").rstrip("="),
+            hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+            hashlib.sha256(data).hexdigest(),
+        }
+    exact = {f.lower() for f in exact if f}
+    words = {w for w in words if w and w.count(" ") < MAX_WORDS}
+    return exact, words
+
+
+class CanarySet:
+    """Keyed digests of known identifying values; finds them in text, never reveals them."""
+
+    __slots__ = ("_cache", "_digests", "_heads", "_key", "count", "max_words", "skipped")
+
+    def __init__(
+        self,
+        key: bytes,
+        digests: frozenset[bytes],
+        heads: frozenset[bytes],
+        max_words: int,
+        count: int,
+        skipped: int = 0,
+    ) -> None:
+        if len(key) < 16:
+            raise ConfigError("the canary key is too short: derive it from the secret key")
+        self._key = key
+        self._digests = digests
+        self._heads = heads
+        self.max_words = max(1, min(max_words, MAX_WORDS))
+        self.count = count
+        self.skipped = skipped
+        self._cache: dict[str, bool] = {}
+
+    def __repr__(self) -> str:
+        return f"CanarySet({self.count} values, {len(self._digests)} digests)"
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _digest(self, text: str) -> bytes:
+        return hmac.digest(self._key, text.encode("utf-8", "surrogatepass"), "sha256")[
+            :DIGEST_BYTES
+        ]
+
+    @classmethod
+    def build(cls, values: Iterable[str], key: bytes) -> CanarySet:
+        """Digest the forms of ``values``; the values themselves are not kept."""
+        empty = cls(key, frozenset(), frozenset(), 1, 0)
+        digests: set[bytes] = set()
+        heads: set[bytes] = set()
+        max_words = 1
+        count = skipped = 0
+        for value in values:
+            exact, words = _forms(value)
+            if not exact:
+                skipped += 1
+                continue
+            count += 1
+            digests.update(empty._digest(form) for form in exact | words)
+            for form in words:
+                parts = form.split(" ")
+                if len(parts) > 1:
+                    heads.add(empty._digest(parts[0]))
+                    max_words = max(max_words, len(parts))
+        return cls(key, frozenset(digests), frozenset(heads), max_words, count, skipped)
+
+    def union(self, other: CanarySet) -> CanarySet:
+        if not hmac.compare_digest(self._key, other._key):
+            raise ConfigError("canary sets built with different keys cannot be joined")
+        return CanarySet(
+            self._key,
+            self._digests | other._digests,
+            self._heads | other._heads,
+            max(self.max_words, other.max_words),
+            self.count + other.count,
+            self.skipped + other.skipped,
+        )
+
+    # --- files ------------------------------------------------------------------------------
+
+    def _key_check(self) -> str:
+        return hmac.digest(self._key, _KEY_CHECK, "sha256")[:8].hex()
+
+    def save(self, path: Path) -> Path:
+        """Write the digests (sorted, so their order tells nothing) atomically to ``path``."""
+        path = Path(path)
+        document = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "mac": f"hmac-sha256/{DIGEST_BYTES * 8}",
+            "key_check": self._key_check(),
+            "count": self.count,
+            "max_words": self.max_words,
+            "digests": sorted(d.hex() for d in self._digests),
+            "heads": sorted(d.hex() for d in self._heads),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".canaries-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                json.dump(document, handle, separators=(",", ":"))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: Path, key: bytes) -> CanarySet:
+        """Read a canary file; one built under another key is refused, not silently useless."""
+        path = Path(path)
+        try:
+            document = json.loads(path.read_text(encoding="ascii"))
+            if document.get("format") != FORMAT or document.get("version") != FORMAT_VERSION:
+                raise ValueError
+            digests = frozenset(bytes.fromhex(d) for d in document["digests"])
+            heads = frozenset(bytes.fromhex(d) for d in document["heads"])
+            loaded = cls(
+                key, digests, heads, int(document["max_words"]), int(document["count"])
+            )
+            expected = str(document["key_check"])
+        except FileNotFoundError:
+            raise InputError(f"no canary file at {path}") from None
+        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise InputError(f"the canary file {path} is damaged or not a canary file") from None
+        if not hmac.compare_digest(loaded._key_check(), expected):
+            raise ConfigError(f"the canary file {path} was built with another key")
+        return loaded
+
+    # --- matching ---------------------------------------------------------------------------
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and self._known(normalise(value))
+
+    def _known(self, form: str) -> bool:
+        found = self._cache.get(form)
+        if found is None:
+            if len(self._cache) > _CACHE_LIMIT:
+                self._cache.clear()
+            found = self._cache[form] = self._digest(form) in self._digests
+        return found
+
+    def _is_head(self, word: str) -> bool:
+        return self._digest(word) in self._heads
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """Spans of ``text`` that are canaries, in any of the forms the module describes."""
+        if not self._digests:
+            return []
+        spans = list(self._find_words(text))
+        spans += self._find_compounds(text)
+        return spans
+
+    def _find_words(self, text: str) -> Iterator[tuple[int, int]]:
+        words = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(text)]
+        heads: dict[str, bool] = {}
+        for i, (start, end, word) in enumerate(words):
+            if self._known(word):
+                yield start, end
+            if self.max_words < 2:
+                continue
+            is_head = heads.get(word)
+            if is_head is None:
+                is_head = heads[word] = self._is_head(word)
+            if not is_head:
+                continue
+            joined = word
+            last_end = end
+            for next_start, next_end, next_word in words[i + 1 : i + self.max_words]:
+                if not _WORD_GAP.fullmatch(text, last_end, next_start):
+                    break
+                joined = f"{joined} {next_word}"
+                last_end = next_end
+                if self._known(joined):
+                    yield start, next_end
+
+    def _find_compounds(self, text: str) -> Iterator[tuple[int, int]]:
+        for match in _COMPOUND.finditer(text):
+            token = match.group()
+            offset = match.start()
+            stripped = token.strip(_EDGE_PUNCT)
+            if not stripped:
+                continue
+            offset += token.index(stripped)
+            if self._token_known(stripped):
+                yield offset, offset + len(stripped)
+                continue
+            if _PART_SPLIT.search(stripped) is None:
+                continue
+            cursor = 0
+            for part in _PART_SPLIT.split(stripped):
+                part_offset = cursor
+                cursor += len(part) + 1
+                part = part.strip(_EDGE_PUNCT)
+                if len(part) >= MIN_LENGTH and self._token_known(part):
+                    begin = offset + part_offset + stripped[part_offset:].index(part)
+                    yield begin, begin + len(part)
+
+    def _token_known(self, token: str) -> bool:
+        form = normalise(token)
+        if self._known(form):
+            return True
+        if "%" in form or "+" in form:
+            return any(
+                decoded != form and self._known(normalise(decoded))
+                for decoded in (unquote(form), unquote_plus(form))
+            )
+        return False
