@@ -52,7 +52,7 @@ _CACHE_LIMIT = 1_000_000
 
 _WORD = re.compile(r"\w+")
 _SPACE = re.compile(r"\s+")
-_WORD_GAP = re.compile(r"[\s\-.,'’:/]{1,3}")
+_WORD_GAP = re.compile(r"\s{1,8}|\s{0,4}[\-.,'’:/]{1,2}\s{0,4}")
 _COMPOUND = re.compile(r"[^\s\"'<>()\[\]{}|,;`]+")
 _PART_SPLIT = re.compile(r"[/?&=#:]")
 _EDGE_PUNCT = ".:!?*"

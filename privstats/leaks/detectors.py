@@ -474,7 +474,10 @@ _UA_MARKERS = re.compile(
     r"Mozilla/[0-9]+\.[0-9]+|AppleWebKit/[0-9]+|\(KHTML, like Gecko\)|Gecko/[0-9]{8}"
     r"|\(compatible;"
 )
-_UA_PRODUCTS = re.compile(r"/[0-9][\w.]*+(?: \([^()\n]{1,200}+\))? [A-Za-z][\w.-]*+/[0-9][\w.]*+")
+# The second product is a look-ahead, so that it can start the next match (a third product).
+_UA_PRODUCTS = re.compile(
+    r"/[0-9][\w.]*+(?: \([^()\n]{1,200}+\))?(?= ([A-Za-z][\w.-]*+/[0-9][\w.]*+))"
+)
 _PRODUCT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _UA_GAP = 120
 
@@ -487,8 +490,8 @@ def detect_user_agent(text: Text) -> Iterator[Hit]:
         start = match.start()
         while start > 0 and source[start - 1] in _PRODUCT_CHARS:
             start -= 1
-        if start < match.start() and source[start].isalpha():
-            spans.append((start, match.end()))
+        if start < match.start() and source[start].isalpha() and source[start - 1 : start] != "/":
+            spans.append((start, match.end(1)))
     yield from _merged(Kind.USER_AGENT, spans, _UA_GAP, source, stop_at_newline=True)
 
 
@@ -615,6 +618,7 @@ def resolve(hits: list[Hit]) -> list[Hit]:
     ordered = sorted(unique.values(), key=lambda h: (h.start, -h.end, h.kind.value))
     kept: list[Hit] = []
     active: list[Hit] = []  # hits seen so far that may still contain the next ones
+    kept_end: dict[Kind, int] = {}  # where the last kept hit of each kind ends
     for index, hit in enumerate(ordered):
         active = [other for other in active if other.end > hit.start]
         peers = []  # same span, sorted after this one
@@ -622,8 +626,12 @@ def resolve(hits: list[Hit]) -> list[Hit]:
             if (other.start, other.end) != (hit.start, hit.end):
                 break
             peers.append(other)
-        if not any(_covers(other, hit) for other in (*active, *peers)):
+        covered = any(_covers(other, hit) for other in (*active, *peers))
+        # a hit overlapping the last one of its kind ('Kanarek Zofia' read across two cells
+        # that each hold 'Zofia Kanarek') is the same finding again
+        if not covered and hit.start >= kept_end.get(hit.kind, -1):
             kept.append(hit)
+            kept_end[hit.kind] = hit.end
         active.append(hit)
     return kept
 
