@@ -67,10 +67,10 @@ def value_tag(value: str) -> str:
 def redact(value: str) -> str:
     """``'83…(12 chars, #5be0a1)'``: a preview that cannot give the value back.
 
-    Values of six characters or fewer show only their first character, so that no short value
-    is ever shown in full (or nearly: a short value with two shown would be half shown).
+    Values of six characters or fewer show only their first character, and of two or fewer
+    none, so that no short value is ever shown in full or nearly.
     """
-    shown = value[:2] if len(value) > 6 else value[:1]
+    shown = value[:2] if len(value) > 6 else value[:1] if len(value) > 2 else ""
     shown = "".join(ch if ch.isprintable() and not ch.isspace() else "?" for ch in shown)
     return f"{shown}…({len(value)} chars, #{value_tag(value)})"
 

@@ -12,7 +12,8 @@ NIP's checksum. A checksum hit in such a cell is therefore reported only when it
 like a column of identifiers: its header or key names one (``pesel``, ``nip``, ``regon``,
 ``phone``, ``tax``, ``id``, ...), or at least two of its numbers of that length pass the checksum
 and they are at least 80 % of them (a column of measures passes about one time in ten, a column
-of identifiers every time). A single identifier alone in a column of measures is the case this
+of identifiers every time). A plain number of 9 to 15 digits under a header such as ``phone``
+or ``tel`` is a phone number. A single identifier alone in a column of measures is the case this
 does not catch. Numbers shown as text (in prose, or in HTML formatted with a thousands
 separator) are not cells and are always checked.
 
@@ -63,6 +64,7 @@ _ID_LABEL = re.compile(
     r"|(?:^|[\W_])id(?:$|[\W_])",
     re.IGNORECASE,
 )
+_PHONE_LABEL = re.compile(r"phone|tel|mobile|fax|gsm|komórk", re.IGNORECASE)
 _KIND_LENGTHS = {Kind.PESEL: (11,), Kind.NIP: (10,), Kind.REGON: (9, 14), Kind.PHONE: ()}
 
 
@@ -281,13 +283,20 @@ class LeakScanner:
             ):
                 continue
             raws.append(self._raw(text, hit, piece))
+        for piece in content.pieces:  # a bare number under a phone header is a phone number
+            if piece.numeric and piece.label and _PHONE_LABEL.search(piece.label):
+                digits = piece.text.strip().lstrip("+")
+                if digits.isdigit() and 9 <= len(digits) <= 15:
+                    hit = Hit(Kind.PHONE, piece.start, piece.start + len(piece.text))
+                    held[(piece.column or "", Kind.PHONE)].append((hit, piece))
         for (column, kind), items in held.items():
             total = sum(content.numeric_lengths[(column, n)] for n in _KIND_LENGTHS[kind])
             named = any(_ID_LABEL.search(piece.label) for _, piece in items)
             behaves = kind is not Kind.PHONE and len(items) >= 2 and len(items) >= 0.8 * total
             if named or behaves:
+                unique = {(hit.start, hit.end): (hit, piece) for hit, piece in items}
                 raws += [self._raw(text, hit, piece, "in a column of identifiers")
-                         for hit, piece in items]
+                         for hit, piece in unique.values()]
         return raws
 
     @staticmethod
