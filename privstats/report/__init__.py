@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from privstats.report.parameters import period_days
 from privstats.report.session import publish, publish_figure, publish_text, set_title
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ __all__ = [
     "BatchFailure",
     "BatchResult",
     "ReportOutput",
+    "period_days",
     "publish",
     "publish_figure",
     "publish_text",

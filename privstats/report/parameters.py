@@ -358,3 +358,12 @@ def _refuse_unknown(
             else "it declares: " + ", ".join(sorted(declared))
         )
         raise ParameterError(f"report '{notebook}' has no parameter '{name}'; {hint}")
+
+
+def period_days(period: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of a ``YYYY-MM`` period (for ``crosstab(start=..., end=...)``)."""
+    if not isinstance(period, str) or not _PERIOD.match(period):
+        raise ParameterError("a period is a month written YYYY-MM")
+    first = dt.date.fromisoformat(period + "-01")
+    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return first, following - dt.timedelta(days=1)

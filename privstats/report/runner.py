@@ -64,6 +64,17 @@ from privstats.report.table import NAME_PATTERN, ReportTable, json_default
 
 log = logging.getLogger(__name__)
 
+
+class _CheckedParameters(logging.Filter):
+    """Drop papermill's "unknown parameter" warning: its regex-based reading of the parameters
+    cell misses annotations such as ``str | None``, and every name was checked here already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Passed unknown parameter")
+
+
+logging.getLogger("papermill").addFilter(_CheckedParameters())
+
 KERNEL_NAME = "python3"
 SETUP_TAG = "privstats-setup"
 INJECTED_TAG = "injected-parameters"

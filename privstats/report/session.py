@@ -124,13 +124,16 @@ def publish(
     columns: Sequence[str] | None = None,
     value_label: str | None = None,
     labels: Mapping[str, str] | None = None,
+    categories: Mapping[str, Mapping[Any, str]] | None = None,
+    top: int | None = None,
 ) -> ReportTable:
     """Put a protected table into the report (and its CSV file ``<name>.csv``).
 
     ``index`` and ``columns`` lay out an engine table's dimensions (default: the last one
     across); ``value_label`` heads the column of a one-dimensional table (default: the query's
-    measure); ``labels`` renames dimensions for display; ``decimals`` fixes the decimals shown
-    (default: as few as show every value).
+    measure); ``labels`` renames dimensions and ``categories`` their values for display;
+    ``top`` keeps the N rows with the largest first-column values (not with totals);
+    ``decimals`` fixes the decimals shown (default: as few as show every value).
     """
     check_name(name, "a table")
     staged = ReportTable.from_protected(
@@ -144,6 +147,8 @@ def publish(
         columns=columns,
         value_label=value_label,
         labels=labels,
+        categories=categories,
+        top=top,
     )
     _stage("table", name, {"kind": "table", "table": json.loads(staged.to_json())})
     return staged

@@ -206,14 +206,37 @@ def _long_cell(value: object, marker: object) -> Cell:
     return _cell(value, False)
 
 
+def _order(key: tuple[Any, ...]) -> tuple[tuple[int, float, str], ...]:
+    """Natural order for display: numbers as numbers ("2" before "10"), totals last."""
+
+    def part(value: Any) -> tuple[int, float, str]:
+        text = _label(value)
+        if text == TOTAL_CODE:
+            return (2, 0.0, "")
+        try:
+            return (0, float(text), "")
+        except ValueError:
+            return (1, 0.0, text.casefold())
+
+    return tuple(part(value) for value in key)
+
+
 def _long_grid(
     dims: tuple[str, ...],
     shown: pd.DataFrame,
     index: Sequence[str] | None,
     columns: Sequence[str] | None,
     value_label: str,
+    categories: Mapping[str, Mapping[Any, str]],
 ) -> _Grid:
     """The engine's long form (one row per cell: keys, value, marker) pivoted for display."""
+    if categories:
+        shown = shown.copy()
+        for dim, names in categories.items():
+            # Keys match by their shown text, so True matches the engine's "true".
+            by_text = {_label(key).casefold(): name for key, name in names.items()}
+            if dim in shown.columns:
+                shown[dim] = [by_text.get(_label(key).casefold(), key) for key in shown[dim]]
     if index is None and columns is None:
         index, columns = (dims, ()) if len(dims) == 1 else (dims[:-1], dims[-1:])
     elif index is None:
@@ -225,9 +248,11 @@ def _long_grid(
         raise ReportError(
             "index and columns must name each of the table's dimensions once, index at least one"
         )
-    row_keys = list(dict.fromkeys(zip(*(shown[d] for d in index), strict=True)))
+    row_keys = sorted(dict.fromkeys(zip(*(shown[d] for d in index), strict=True)), key=_order)
     col_keys = (
-        list(dict.fromkeys(zip(*(shown[d] for d in columns), strict=True))) if columns else [()]
+        sorted(dict.fromkeys(zip(*(shown[d] for d in columns), strict=True)), key=_order)
+        if columns
+        else [()]
     )
     found = {
         (tuple(r[d] for d in index), tuple(r[d] for d in columns)): (r["value"], r["marker"])
@@ -250,6 +275,24 @@ def _long_grid(
         cells=cells,
         row_names=index,
         column_names=columns,
+    )
+
+
+def _top_rows(grid: _Grid, top: int) -> _Grid:
+    if top < 1:
+        raise ReportError("top must be at least 1")
+    if any(TOTAL_CODE in labels for labels in (*grid.rows, *grid.columns)):
+        raise ReportError("top is refused for a table with totals: they give the rest away")
+
+    def rank(row: int) -> float:
+        cell = grid.cells[row][0] if grid.cells[row] else Cell(CellState.MISSING)
+        return float(cell.value) if cell.state is CellState.VALUE else float("-inf")  # type: ignore[arg-type]
+
+    keep = sorted(range(len(grid.rows)), key=rank, reverse=True)[:top]  # stable on ties
+    return dataclasses.replace(
+        grid,
+        rows=tuple(grid.rows[i] for i in keep),
+        cells=tuple(grid.cells[i] for i in keep),
     )
 
 
@@ -297,6 +340,8 @@ class ReportTable:
         columns: Sequence[str] | None = None,
         value_label: str | None = None,
         labels: Mapping[str, str] | None = None,
+        categories: Mapping[str, Mapping[Any, str]] | None = None,
+        top: int | None = None,
     ) -> ReportTable:
         """Flatten a protected table.
 
@@ -305,7 +350,10 @@ class ReportTable:
         the last dimension across, the others down; a one-dimensional table gets one column,
         headed ``value_label`` or the record's query measure). Any other object with a
         ``.shown`` DataFrame is taken as laid out already, with an optional ``.hidden`` mask.
-        ``labels`` renames dimensions for display (``{"device": "urządzenie"}``).
+        ``labels`` renames dimensions for display (``{"device": "urządzenie"}``), ``categories``
+        their values (``{"is_bot": {True: "boty", False: "ludzie"}}``). ``top`` keeps the rows
+        with the largest shown values in the first column (hidden cells rank last); it is
+        refused for a table with totals, whose rows left out could be worked out from them.
         """
         if isinstance(table, pd.DataFrame | pd.Series):
             raise DisclosureError(
@@ -330,11 +378,15 @@ class ReportTable:
             query = record.get("query")
             measure = query.get("measure") if isinstance(query, Mapping) else None
             label = value_label or (str(measure) if measure else "value")
-            grid = _long_grid(tuple(dims), shown, index, columns, label)
-        elif index is not None or columns is not None:
-            raise ReportError("index and columns apply to the engine's protected tables only")
+            grid = _long_grid(tuple(dims), shown, index, columns, label, categories or {})
+        elif index is not None or columns is not None or categories:
+            raise ReportError(
+                "index, columns and categories apply to the engine's protected tables only"
+            )
         else:
             grid = _wide_grid(table, shown)
+        if top is not None:
+            grid = _top_rows(grid, top)
         return cls(
             name=name,
             title=title,

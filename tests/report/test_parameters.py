@@ -13,6 +13,7 @@ from privstats.report.parameters import (
     convert_texts,
     declared_parameters,
     parse_assignments,
+    period_days,
     read_parameters,
     validate,
 )
@@ -196,3 +197,13 @@ def test_a_partner_id_that_is_not_a_slug_is_refused(tmp_path, monkeypatch) -> No
 def test_an_unknown_report_lists_the_known_ones(tmp_path) -> None:
     with pytest.raises(ReportError, match=r"no report notebook 'tiy' \(reports: .*tiny"):
         runner.run_report("tiy", out_root=tmp_path, notebooks_dir=NOTEBOOKS)
+
+
+def test_a_period_spans_its_month() -> None:
+    import datetime as dt
+
+    assert period_days("2026-10") == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    assert period_days("2028-02") == (dt.date(2028, 2, 1), dt.date(2028, 2, 29))
+    assert period_days("2026-12") == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
+    with pytest.raises(ParameterError):
+        period_days("2026-13")

@@ -155,3 +155,17 @@ def test_an_engine_table_can_be_laid_out_the_other_way() -> None:
     assert len(one.rows) == 9
     with pytest.raises(ReportError, match="each of the table's dimensions once"):
         ReportTable.from_protected(_engine_table(), name="t", title="T", index=["g"], columns=[])
+
+
+def test_categories_relabel_values_and_top_keeps_the_largest_rows() -> None:
+    from privstats.protect import Table, protect
+
+    counts = {"a": 40, "b": 300, "c": 3, "d": 120}
+    frame = pd.DataFrame([{"k": k, "value": v} for k, v in counts.items()])
+    engine = protect(Table.from_frame(frame, ["k"], kind="count", margins=False), query={})
+    table = ReportTable.from_protected(
+        engine, name="t", title="T", categories={"k": {"b": "bee"}}, top=3
+    )
+    assert table.rows == (("bee",), ("d",), ("a",))  # c counts 3 persons: hidden, ranked last
+    with pytest.raises(ReportError, match="totals"):
+        ReportTable.from_protected(_engine_table(), name="t", title="T", top=2)

@@ -1,0 +1,96 @@
+"""notebooks/traffic_report.ipynb runs through papermill on the synthetic sample, in both
+languages, and no identifier of the raw logs reaches its report folder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+from privstats.demo import demo_config, ingest_generated
+from privstats.key import SecretKey
+from privstats.report import run_report
+from privstats.report.manifest import verify_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "data" / "sample"
+TABLES = {
+    "visitors-by-day", "requests-by-hour", "browsers", "operating-systems", "devices",
+    "sections", "referring-domains", "status-classes", "response-time-median",
+    "response-time-p90", "response-time-p99",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("traffic")
+    config = demo_config(root / "store")
+    results = ingest_generated(config, SecretKey(secrets.token_bytes(32)), SAMPLE)
+    assert all(r.ok for r in results)
+    return config.store_path
+
+
+@pytest.fixture(scope="module", params=["pl", "en"])
+def report(request, store, tmp_path_factory):
+    out = tmp_path_factory.mktemp(f"traffic-{request.param}")
+    return run_report(
+        "traffic_report",
+        params={"period": "2026-10", "language": request.param},
+        out_root=out,
+        store_path=store,
+        notebooks_dir=REPO / "notebooks",
+        catalog_ids=["sample"],
+    )
+
+
+def _raw_identifiers() -> set[str]:
+    """Client addresses and e-mail addresses as they stand in the raw sample logs."""
+    found: set[str] = set()
+    for path in (SAMPLE / "access").rglob("*"):
+        if not path.is_file():
+            continue
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        text = raw.decode("latin-1")
+        found |= set(re.findall(r"^(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]*:[0-9a-f:]+)\s", text, re.M))
+        found |= set(re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", text))
+    return found
+
+
+def test_every_table_is_published_and_protected(report) -> None:
+    manifest = json.loads((report.folder / "manifest.json").read_text(encoding="utf-8"))
+    tables = {t["name"]: t for t in manifest["tables"]}
+    assert set(tables) == TABLES
+    assert all(t["status"] in ("pass", "suppressed") for t in tables.values())
+    assert all(t["record"]["rules"]["threshold"] == 10 for t in tables.values())
+    assert any(t["hidden_cells"] > 0 for t in tables.values())
+    assert len(manifest["figures"]) == 2
+    assert verify_manifest(report.folder) == []
+
+
+def test_the_hours_run_in_natural_order(report) -> None:
+    lines = (report.folder / "requests-by-hour.csv").read_text(encoding="utf-8-sig").splitlines()
+    hours = [line.split(",")[0] for line in lines[1:]]
+    assert hours == [str(h) for h in range(24)] + ["Total"]
+
+
+def test_no_identifier_of_the_raw_logs_reaches_the_report(report) -> None:
+    identifiers = _raw_identifiers()
+    assert len(identifiers) > 50  # the canaries are there to be found
+    for path in report.folder.iterdir():
+        text = path.read_text(encoding="utf-8-sig")
+        leaked = [value for value in identifiers if value in text]
+        assert leaked == [], path.name
+
+
+def test_the_report_is_in_its_language(report) -> None:
+    html = (report.folder / "report.html").read_text(encoding="utf-8")
+    if 'lang="pl"' in html:
+        assert "<h1>Ruch w serwisie</h1>" in html and "Urządzenia i boty" in html
+        assert ">ludzie<" in html
+    else:
+        assert "<h1>Website traffic</h1>" in html and "Devices and bots" in html
+        assert ">people<" in html
