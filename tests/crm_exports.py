@@ -24,7 +24,9 @@ PHONES = ["+48 601 202 303"]
 ORG_NAMES = ["Kanarek Sp. z o.o."]
 # The objecting account's e-mail: present in the input, never in the store.
 OBJECTOR = "objecting.kanarek@example.org"
-PLANTED = [*EMAILS, *NAMES, *IPS, *MESSAGES, *PHONES, *ORG_NAMES, OBJECTOR]
+# A contact form's sender with no account: stays in the store as a pseudonym.
+STRANGER = "obcy.kanarek@example.net"
+PLANTED = [*EMAILS, *NAMES, *IPS, *MESSAGES, *PHONES, *ORG_NAMES, OBJECTOR, STRANGER]
 
 KINDS = ("organisations", "accounts", "contact_forms", "activity")
 
@@ -85,7 +87,7 @@ def crm_rows() -> dict[str, list[dict[str, Any]]]:
     contact_forms = [
         {"submitted_at": "2026-10-01T10:00:00+02:00", "email": EMAILS[0], "first_name": "Zofia",
          "last_name": "Kanarek", "client_ip": IPS[0], "topic": "sales", "message": MESSAGES[0]},
-        {"submitted_at": "2026-10-01T11:30:00+02:00", "email": "stranger@example.net",
+        {"submitted_at": "2026-10-01T11:30:00+02:00", "email": STRANGER,
          "first_name": "Obcy", "last_name": "Kanarek", "client_ip": IPS[1], "topic": "support",
          "message": MESSAGES[1] + " " + "x" * 120},
         {"submitted_at": "2026-10-02T09:00:00+02:00", "email": OBJECTOR, "first_name": "Jan",

@@ -106,7 +106,7 @@ _TIMESTAMP = (
 # Liberal enough for every address a mail server accepts, strict enough that a name or a
 # sentence in the e-mail column is recognised as not being one.
 _ATOM = r'[^@\s<>(),;:"\[\]\\' + "\ufffd]+"  # U+FFFD: the address had invalid bytes
-_EMAIL = rf"^{_ATOM}@{_ATOM}\.{_ATOM}$"
+EMAIL_PATTERN = rf"^{_ATOM}@{_ATOM}\.{_ATOM}$"
 _INTEGER = r"^[+-]?\d{1,18}$"
 _TRUE = ("true", "t", "1", "yes", "y")
 _FALSE = ("false", "f", "0", "no", "n")
@@ -219,7 +219,9 @@ class Validator:
                 known = code.str.contains(self._vocab.patterns[name])
             return code, self._fault(column, text, ~known, CrmReason.UNKNOWN_VALUE)
         if column.type is ColumnType.EMAIL:
-            return text, self._fault(column, text, ~text.str.contains(_EMAIL), CrmReason.BAD_EMAIL)
+            return text, self._fault(
+                column, text, ~text.str.contains(EMAIL_PATTERN), CrmReason.BAD_EMAIL
+            )
         if column.type is ColumnType.ADDRESS:
             # Whatever the form wrote down (an IPv4 or IPv6 address, a host name) is only ever
             # turned into a pseudonym; "-" is how web servers write an unknown client.
@@ -345,6 +347,10 @@ class CrmSource(abc.ABC):
     @abc.abstractmethod
     def cells(self, kind: CrmKind, tally: Tally) -> Iterator[pl.DataFrame]:
         """Batches of cells; records unreadable as such go straight to ``tally``."""
+
+    def format_of(self, kind: CrmKind) -> str:
+        """The format ``kind`` is read in (a folder may mix CSV and JSON lines)."""
+        return self.format
 
     def content_digest(self, kind: CrmKind) -> str | None:
         """The content's digest if it is known before reading (files), else None."""
