@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     access.add_argument("--format", help="format name or an Apache/nginx format string")
     access.add_argument("--max-bad-ratio", type=_ratio, help="fail an input above this share")
     access.set_defaults(run=_ingest_access)
+
+    report = commands.add_parser("report", help="run a report notebook and write its folder")
+    from privstats.report.command import add_report_arguments
+
+    add_report_arguments(report)
+    report.set_defaults(run=_report)
 
     store = commands.add_parser("store", help="inspect the store")
     store_commands = store.add_subparsers(title="store commands", required=True, metavar="ACTION")
@@ -183,6 +190,26 @@ def _store_info(args: argparse.Namespace) -> int:
         for reason, count in sorted(info["quarantine"].items()):
             print(f"  {count:>8}  {reason}")
     return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from privstats.report.command import run_report_command
+    from privstats.store import Store
+
+    if args.config:
+        # Report kernels load the configuration themselves.
+        os.environ["PRIVSTATS_CONFIG"] = str(Path(args.config).resolve())
+    config = _config(args)
+    store = Store(config.store_path)
+    ids = [entry["id"] for entry in store.catalog().inputs]
+    return run_report_command(
+        args, config=config, partners=lambda: known_partners(config, store), catalog_ids=ids
+    )
+
+
+def known_partners(config: Config, store: object) -> list[str]:
+    """Partners with their own rules in the configuration."""
+    return sorted(config.disclosure.partners)
 
 
 def _synth(args: argparse.Namespace) -> int:

@@ -62,7 +62,7 @@ def run_report_command(
     catalog_ids: Sequence[str] = (),
 ) -> int:
     """Run what ``args`` asks for; ``partners`` lists every partner id for ``--all-partners``."""
-    from privstats.report.runner import run_all_partners, run_report
+    from privstats.report.runner import default_notebooks_dir, run_all_partners, run_report
 
     # papermill and nbclient narrate every step at INFO; the runner says what matters.
     for name in ("papermill", "nbclient", "traitlets"):
@@ -78,7 +78,7 @@ def run_report_command(
     options = {
         "out_root": args.out,
         "store_path": config.store_path,
-        "notebooks_dir": args.notebooks or config.root / "notebooks",
+        "notebooks_dir": args.notebooks or default_notebooks_dir(config.root),
         "catalog_ids": tuple(catalog_ids),
         "overwrite": args.force,
         "timeout": args.timeout,

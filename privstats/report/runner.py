@@ -114,6 +114,12 @@ def software_version() -> str:
         return "unknown"
 
 
+def default_notebooks_dir(root: Path | None = None) -> Path:
+    """``<root>/notebooks`` when it exists, else the project's own ``notebooks/``."""
+    local = (root or Path.cwd()) / "notebooks"
+    return local if local.is_dir() else Path(__file__).resolve().parents[2] / "notebooks"
+
+
 def notebook_path(name: str, notebooks_dir: Path) -> Path:
     if not NAME_PATTERN.match(name):
         raise ReportError("a report name is a notebook's file name without '.ipynb'")
@@ -372,7 +378,7 @@ def run_report(
     """
     started = time.monotonic()
     out_root = Path(out_root)
-    notebooks = Path(notebooks_dir) if notebooks_dir is not None else Path.cwd() / "notebooks"
+    notebooks = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     path = notebook_path(name, notebooks)
     declared = read_parameters(path)
     given: dict[str, object] = dict(params or {})
