@@ -27,6 +27,7 @@ import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,11 +37,12 @@ import pyarrow as pa
 from privstats.anonymise import person_pseudonyms, visitor_pseudonyms
 from privstats.anonymise.pseudonyms import period_format
 from privstats.config import Config, Rotation
-from privstats.exceptions import InputError, StoreError, TooManyBadLinesError
+from privstats.exceptions import ConfigError, InputError, StoreError, TooManyBadLinesError
 from privstats.key import SecretKey
 from privstats.quarantine import Quarantine, Reason
 from privstats.schema import PERSON_KEYS, TABLES
 from privstats.sources import crm_schema
+from privstats.sources.crm_files import CrmFiles, ExportFormat
 from privstats.sources.crm_records import CrmReason, CrmSource, Problem, Tally
 from privstats.sources.crm_schema import (
     MESSAGE_BANDS,
@@ -49,6 +51,7 @@ from privstats.sources.crm_schema import (
     CrmConfig,
     CrmKind,
 )
+from privstats.sources.crm_sql import CrmDatabase
 from privstats.store import Store, Transaction, utc_now
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,27 @@ class CrmIngestResult:
 
     def problems(self) -> list[Problem]:
         return [p for result in self.kinds.values() for p in result.problems]
+
+
+def open_source(
+    *,
+    folder: Path | str | None = None,
+    dsn: str | None = None,
+    fmt: str | None = None,
+    crm: CrmConfig | None = None,
+) -> CrmSource:
+    """The CRM source the command line names: a folder of exports or a database DSN."""
+    if (folder is None) == (dsn is None):
+        raise ConfigError("name the CRM input: either --from FOLDER or --dsn postgresql://...")
+    if dsn is not None:
+        if fmt is not None:
+            raise ConfigError("--format applies to export folders, not to a database")
+        return CrmDatabase(dsn, crm)
+    try:
+        chosen = ExportFormat(fmt) if fmt is not None else None
+    except ValueError:
+        raise ConfigError("--format must be csv or jsonl") from None
+    return CrmFiles(Path(folder), chosen, crm)  # type: ignore[arg-type]
 
 
 def ingest_crm(

@@ -13,11 +13,12 @@ from crm_exports import OBJECTOR, crm_rows, write_exports
 
 from privstats.anonymise import person_pseudonyms, visitor_pseudonyms
 from privstats.config import AnonymiseConfig, Config, LoginPolicy
-from privstats.crm import ingest_crm, organisation_pseudonyms
-from privstats.exceptions import InputError, StoreError, TooManyBadLinesError
+from privstats.crm import ingest_crm, open_source, organisation_pseudonyms
+from privstats.exceptions import ConfigError, InputError, StoreError, TooManyBadLinesError
 from privstats.ingest import ingest_access
 from privstats.key import SecretKey
 from privstats.sources.crm_files import CrmFiles
+from privstats.sources.crm_sql import CrmDatabase
 from privstats.store import Store
 
 
@@ -239,3 +240,17 @@ def test_a_store_of_another_key_is_refused(
     rows["accounts"] = rows["accounts"][:5]
     with pytest.raises(StoreError, match="different pseudonymisation key"):
         ingest(config, throwaway_key, write_exports(tmp_path / "other", rows=rows))
+
+
+def test_open_source_takes_a_folder_or_a_dsn(tmp_path: Path) -> None:
+    folder = write_exports(tmp_path / "crm")
+    assert isinstance(open_source(folder=folder), CrmFiles)
+    assert open_source(folder=folder, fmt="csv").format == "csv"
+    # A database source connects only when used.
+    assert isinstance(open_source(dsn="postgresql://crm@db.internal/crm"), CrmDatabase)
+    with pytest.raises(ConfigError, match="either --from FOLDER or --dsn"):
+        open_source()
+    with pytest.raises(ConfigError, match="either --from FOLDER or --dsn"):
+        open_source(folder=folder, dsn="postgresql://crm@db.internal/crm")
+    with pytest.raises(ConfigError, match="csv or jsonl"):
+        open_source(folder=folder, fmt="xml")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 
 import polars as pl
 import pytest
@@ -209,3 +210,25 @@ def test_table_names_default_to_the_kind() -> None:
     crm = CrmConfig(tables={"accounts": "crm.konta"})
     assert crm.table(CrmKind.ACCOUNTS) == "crm.konta"
     assert crm.table(CrmKind.ACTIVITY) == "activity"
+
+
+def test_the_crm_section_loads_with_the_configuration_loader() -> None:
+    # The lead's loader builds [crm] the way it builds every other section.
+    from privstats.config import _build
+
+    text = """
+    timezone = "Europe/Warsaw"
+    external_systems = ["comarch", "hubspot"]
+    batch_rows = 20000
+    [tables]
+    accounts = "crm.konta"
+    """
+    crm = _build(CrmConfig, tomllib.loads(text), "crm.")
+    assert crm == CrmConfig(
+        tables={"accounts": "crm.konta"},
+        timezone="Europe/Warsaw",
+        external_systems=("comarch", "hubspot"),
+        batch_rows=20000,
+    )
+    with pytest.raises(ConfigError, match=r"unknown setting 'crm\.time_zone'"):
+        _build(CrmConfig, {"time_zone": "UTC"}, "crm.")
