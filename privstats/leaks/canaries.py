@@ -64,6 +64,11 @@ def normalise(value: str) -> str:
     return _SPACE.sub(" ", unicodedata.normalize("NFC", value).lower()).strip()
 
 
+def _fold(word: str) -> str:
+    """``normalise`` for one word (no white space in it), the fast way for ASCII."""
+    return word.lower() if word.isascii() else unicodedata.normalize("NFC", word).lower()
+
+
 def _plain_letters(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.translate(_LATIN_EXTRA))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -92,7 +97,7 @@ def _forms(value: str) -> tuple[set[str], set[str]]:
     elif isinstance(address, ipaddress.IPv6Address):
         exact |= {address.compressed, address.exploded}
         words |= {_word_form(address.compressed), _word_form(address.exploded)}
-    for text in (norm, raw):
+    for text in {norm, raw}:
         data = text.encode("utf-8")
         exact |= {
             quote(text, safe=""),
@@ -113,7 +118,9 @@ def _forms(value: str) -> tuple[set[str], set[str]]:
 class CanarySet:
     """Keyed digests of known identifying values; finds them in text, never reveals them."""
 
-    __slots__ = ("_cache", "_digests", "_heads", "_key", "count", "max_words", "skipped")
+    __slots__ = (
+        "_cache", "_digests", "_heads", "_heads_cache", "_key", "count", "max_words", "skipped",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -133,6 +140,7 @@ class CanarySet:
         self.count = count
         self.skipped = skipped
         self._cache: dict[str, bool] = {}
+        self._heads_cache: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return f"CanarySet({self.count} values, {len(self._digests)} digests)"
@@ -244,7 +252,12 @@ class CanarySet:
         return found
 
     def _is_head(self, word: str) -> bool:
-        return self._digest(word) in self._heads
+        found = self._heads_cache.get(word)
+        if found is None:
+            if len(self._heads_cache) > _CACHE_LIMIT:
+                self._heads_cache.clear()
+            found = self._heads_cache[word] = self._digest(word) in self._heads
+        return found
 
     def find(self, text: str) -> list[tuple[int, int]]:
         """Spans of ``text`` that are canaries, in any of the forms the module describes."""
@@ -255,17 +268,14 @@ class CanarySet:
         return spans
 
     def _find_words(self, text: str) -> Iterator[tuple[int, int]]:
-        words = [(m.start(), m.end(), normalise(m.group())) for m in _WORD.finditer(text)]
-        heads: dict[str, bool] = {}
+        words = [(m.start(), m.end(), _fold(m.group())) for m in _WORD.finditer(text)]
+        multi = self.max_words >= 2
         for i, (start, end, word) in enumerate(words):
-            if self._known(word):
+            # a one-word canary has at least MIN_LENGTH characters; shorter words can only
+            # begin a longer one ("jan kowalski", "83 149 9 216")
+            if len(word) >= MIN_LENGTH and self._known(word):
                 yield start, end
-            if self.max_words < 2:
-                continue
-            is_head = heads.get(word)
-            if is_head is None:
-                is_head = heads[word] = self._is_head(word)
-            if not is_head:
+            if not multi or not self._is_head(word):
                 continue
             joined = word
             last_end = end
@@ -285,6 +295,8 @@ class CanarySet:
             if not stripped:
                 continue
             offset += token.index(stripped)
+            if stripped.isalnum():
+                continue  # one word: looked up as a word already
             if self._token_known(stripped):
                 yield offset, offset + len(stripped)
                 continue

@@ -98,6 +98,7 @@ _GEOMETRY_ATTRS = frozenset({
     "stroke-dashoffset", "stroke-miterlimit", "font-size", "opacity", "fill-opacity",
     "stroke-opacity", "gradienttransform", "patterntransform", "pathlength",
 })  # fmt: skip
+_GEOMETRY_CHARS = re.compile(r"[^\s0-9.,eE+\-%MmLlHhVvCcSsQqTtAaZz]")  # one fast pass
 _GEOMETRY_VALUE = re.compile(
     r"(?:[\s0-9.,eE+\-%]|[MmLlHhVvCcSsQqTtAaZz](?![A-Za-z])"
     r"|(?:translate|rotate|scale|matrix|skewX|skewY)\(|\)|px|pt|em)*"
@@ -158,10 +159,15 @@ class _MarkupExtractor(HTMLParser):
         self._tables: list[_Table] = []
         self._table_count = 0
         self._cell: _Cell | None = None
+        self._names: dict[str, str] = {}
 
     # names from markup are shown in locations only when they are plain and hold no finding
     def _name(self, name: str) -> str:
-        return name if _NAME.fullmatch(name) and self.sink.safe(name) else "?"
+        shown = self._names.get(name)
+        if shown is None:
+            safe = _NAME.fullmatch(name) and self.sink.safe(name)
+            shown = self._names[name] = name if safe else "?"
+        return shown
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._element(tag, attrs)
@@ -197,7 +203,10 @@ class _MarkupExtractor(HTMLParser):
                 self._attribute(tag, name, key.lower(), value, f"{line}:{col + 1}")
 
     def _attribute(self, tag: str, name: str, key: str, value: str, place: str) -> None:
-        if key in _GEOMETRY_ATTRS and _GEOMETRY_VALUE.fullmatch(value):
+        if key in _GEOMETRY_ATTRS and (
+            _GEOMETRY_CHARS.search(value) is None
+            or (len(value) < 500 and _GEOMETRY_VALUE.fullmatch(value))
+        ):
             return
         where = f"{place} <{name} {self._name(key)}>"
         what = f"<{name} {self._name(key)}>"
