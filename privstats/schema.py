@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from privstats.sources import crm_schema
+
 _dict = pa.dictionary(pa.int32(), pa.string())
 
 ACCESS = pa.schema(
@@ -38,7 +40,11 @@ ACCESS = pa.schema(
     metadata={"privstats.table": "access", "privstats.schema_version": "1"},
 )
 
-TABLES: dict[str, pa.Schema] = {"access": ACCESS}
+TABLES: dict[str, pa.Schema] = {"access": ACCESS, **crm_schema.STORE_TABLES}
 
-# The columns a visitor-level threshold counts distinct values of, per table.
-PERSON_KEYS: dict[str, tuple[str, ...]] = {"access": ("key_period", "visitor")}
+# The columns a person-level threshold counts distinct values of, per table: a key period and
+# the pseudonym within it. CRM person pseudonyms never rotate: one period for all time.
+PERSON_KEYS: dict[str, tuple[str, ...]] = {
+    "access": ("key_period", "visitor"),
+    **{table: ("-", *keys) for table, keys in crm_schema.PERSON_KEYS.items()},
+}

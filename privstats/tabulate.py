@@ -237,7 +237,7 @@ def _rows(
             pl.col(d).cast(pl.String).fill_null("(none)") if d in dims else pl.col(d)
             for d in picked
         ],
-        pl.col(period).cast(pl.String).alias("_period"),
+        (pl.lit("-") if period == "-" else pl.col(period).cast(pl.String)).alias("_period"),
         pl.col(person).alias("_person"),
     ).collect()
     return frame
