@@ -23,6 +23,8 @@ from html.parser import HTMLParser
 from privstats.leaks.findings import Kind
 from privstats.leaks.pieces import PLAIN_NUMBER, FileType, Fixed, LineCol, Sink, embed
 
+_C0_AND_SPACE = "".join(chr(code) for code in range(0x21))
+
 
 def check_url(
     sink: Sink, value: str, where: str, *, resource: bool, what: str
@@ -32,7 +34,8 @@ def check_url(
     A ``data:`` URI's content is handed on as a blob and blanked in the returned text, so its
     base64 is not scanned as words.
     """
-    url = value.strip()
+    # as browsers do (the URL standard): no tabs or line breaks, no spaces or controls around
+    url = re.sub(r"[\t\n\r]", "", value).strip(_C0_AND_SPACE)
     lowered = url.lower()
     if not url or url.startswith("#") or lowered == "about:blank":
         return value
@@ -70,16 +73,27 @@ def check_css(css: str, locate: Callable[[int], str], sink: Sink) -> str:
     for image_set in _CSS_IMAGE_SET.finditer(visible):
         for string in _CSS_STRING.finditer(visible, image_set.start(1), image_set.end(1)):
             references.append((string, "CSS image-set()"))
+    seen: set[tuple[int, int]] = set()
     for match, what in references:
         groups = range(1, match.re.groups + 1)
         group = next((g for g in groups if match.group(g) is not None), 0)
         start, end = match.span(group)
+        if (start, end) in seen or _in_namespace_rule(visible, match.start()):
+            continue
+        seen.add((start, end))
         checked = check_url(sink, css[start:end], locate(start), resource=True, what=what)
         if checked != css[start:end]:
             blanks.append((start, end, checked))
     for start, end, checked in sorted(blanks, reverse=True):
         css = css[:start] + checked + css[end:]
     return css
+
+
+def _in_namespace_rule(css: str, position: int) -> bool:
+    """``@namespace svg url(http://www.w3.org/2000/svg);`` names a namespace, loads nothing."""
+    statement = max(css.rfind(";", 0, position), css.rfind("}", 0, position),
+                    css.rfind("{", 0, position)) + 1
+    return css[statement:position].lstrip().lower().startswith("@namespace")
 
 
 # --- HTML and SVG --------------------------------------------------------------------------

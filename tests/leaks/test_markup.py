@@ -54,6 +54,8 @@ EXTERNAL = {
     "event handler": ('<img src="data:," onerror="alert(1)">', Kind.SCRIPT),
     "javascript url": ('<a href="javascript:alert(1)">x</a>', Kind.SCRIPT),
     "svg script": ("<svg><script>alert(1)</script></svg>", Kind.SCRIPT),
+    "javascript url split by a tab": ('<a href="java&#9;script:alert(1)">x</a>', Kind.SCRIPT),
+    "javascript url as entities": ('<a href="&#106;avascript:alert(1)">x</a>', Kind.SCRIPT),
 }  # fmt: skip
 
 
@@ -80,6 +82,16 @@ def test_in_page_anchors_and_data_uris_are_allowed() -> None:
     assert [(f.kind, f.note) for f in findings] == [
         (Kind.UNSCANNABLE, "a GIF image: cannot be checked")
     ]
+
+
+def test_a_css_namespace_rule_loads_nothing() -> None:
+    css = "<style>@namespace svg url(http://www.w3.org/2000/svg); a { color: red }</style>"
+    assert scan(css) == []
+
+
+def test_a_reference_named_twice_is_one_finding() -> None:
+    css = "<style>a { background: image-set(url('https://x.example/a.png') 1x) }</style>"
+    assert [f.kind for f in scan(css)] == [Kind.EXTERNAL_RESOURCE]
 
 
 def test_a_standalone_matplotlib_svg_is_clean(chart_svg: str, tmp_path: Path) -> None:
