@@ -97,10 +97,31 @@ def _parser() -> argparse.ArgumentParser:
     add_report_arguments(report)
     report.set_defaults(run=_report)
 
+    crm = sources.add_parser("crm", help="CRM records: an export folder or a PostgreSQL database")
+    where = crm.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--from", dest="folder", type=Path, help="folder of CSV or JSON-lines exports"
+    )
+    where.add_argument(
+        "--dsn", help="postgresql://user@host/db (password from PGPASSWORD or .pgpass)"
+    )
+    crm.add_argument("--format", choices=["csv", "jsonl"], help="export format (default: found)")
+    crm.add_argument("--max-bad-ratio", type=_ratio, help="fail a kind above this share")
+    crm.set_defaults(run=_ingest_crm)
+
+    erase = commands.add_parser("erase", help="erase persons from the store (right to erasure)")
+    who = erase.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email", action="append", help="an e-mail address (repeatable)")
+    who.add_argument(
+        "--from", dest="requests", type=Path, help="CSV of requests with an email column"
+    )
+    erase.set_defaults(run=_erase)
+
     store = commands.add_parser("store", help="inspect the store")
     store_commands = store.add_subparsers(title="store commands", required=True, metavar="ACTION")
     info = store_commands.add_parser("info", help="what is in the store (no identifiers)")
     info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.add_argument("--days", action="store_true", help="rows of every day of every table")
     info.set_defaults(run=_store_info)
     return parser
 
@@ -162,6 +183,31 @@ def _ingest_access(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest_crm(args: argparse.Namespace) -> int:
+    from privstats.crm import ingest_crm, open_source
+    from privstats.key import load_key
+
+    config = _config(args)
+    key = load_key(config.key_path)
+    source = open_source(folder=args.folder, dsn=args.dsn, fmt=args.format, crm=config.crm)
+    result = ingest_crm(config, key, source, max_bad_ratio=args.max_bad_ratio)
+    print(result.summary())
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from privstats.erasure import erase, read_erasure_requests
+    from privstats.key import load_key
+    from privstats.store import Store
+
+    config = _config(args)
+    key = load_key(config.key_path)
+    emails = args.email or read_erasure_requests(args.requests)
+    result = erase(Store(config.store_path), key, emails)
+    print(result.summary())
+    return 0
+
+
 def _store_info(args: argparse.Namespace) -> int:
     from privstats.store import Store
 
@@ -182,9 +228,11 @@ def _store_info(args: argparse.Namespace) -> int:
             f" {entry['quarantined']:>7} quarantined  {entry['ingested_at']}"
         )
     for table, days in info["rows"].items():
-        print(f"table {table}: {sum(days.values())} rows over {len(days)} days")
-        for day, rows in days.items():
-            print(f"  {day}  {rows:>10}")
+        span = f", {min(days)} to {max(days)}" if len(days) > 1 else ""
+        print(f"table {table}: {sum(days.values())} rows over {len(days)} days{span}")
+        if args.days or len(days) <= 7:
+            for day, rows in days.items():
+                print(f"  {day}  {rows:>10}")
     if info["quarantine"]:
         print("quarantined lines by reason:")
         for reason, count in sorted(info["quarantine"].items()):

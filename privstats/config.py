@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from privstats.exceptions import ConfigError
+from privstats.sources.crm_schema import CrmConfig
 
 CONFIG_FILE = "privstats.toml"
 KEY_ENV = "PRIVSTATS_KEY_FILE"
@@ -166,6 +167,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     anonymise: AnonymiseConfig = field(default_factory=AnonymiseConfig)
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
+    crm: CrmConfig = field(default_factory=CrmConfig)
     # The folder relative paths are resolved against (the config file's folder).
     root: Path = field(default_factory=Path.cwd, compare=False)
 

@@ -114,3 +114,17 @@ def test_synth_writes_a_world_or_one_big_log(tmp_path: Path) -> None:
     assert (tmp_path / "w" / "manifest.json").is_file()
     assert main(["synth", "--out", str(tmp_path / "big.log"), "--lines", "2000"]) == 0
     assert (tmp_path / "big.log").read_text().count("\n") == 2000
+
+
+def test_crm_ingest_and_erasure_from_the_command_line(
+    tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "crm"
+    store = ["--store", str(tmp_path / "s")]
+    assert main([*store, "ingest", "crm", "--from", str(sample), "--format", "csv"]) == 0
+    assert "CRM snapshot ingested" in capsys.readouterr().out
+    requests = sample / "erasure_requests.csv"
+    assert main([*store, "erase", "--from", str(requests)]) == 0
+    out = capsys.readouterr().out
+    assert "tombstones recorded" in out
+    assert "@" not in out, "the erasure summary names no address"
