@@ -45,6 +45,7 @@ import numpy as np
 
 from privstats.exceptions import ConfigError, InputError
 
+CANARY_PURPOSE = "canary"  # the key: SecretKey.derive(CANARY_PURPOSE)
 FORMAT = "privstats.canaries"
 FORMAT_VERSION = 1
 DIGEST_BYTES = 8

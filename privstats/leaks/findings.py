@@ -115,3 +115,17 @@ class Finding:
             "redacted": self.redacted,
             "note": self.note,
         }
+
+
+def summarise(findings: list[Finding]) -> str:
+    """One line for the end of a gate's output: how many findings of which kind, in how many
+    files (``"3 findings in 2 files: 2 ipv4, 1 script"``, or ``"no findings"``)."""
+    if not findings:
+        return "no findings"
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.kind.value] = counts.get(finding.kind.value, 0) + 1
+    files = len({finding.file for finding in findings})
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items(), key=lambda i: -i[1]))
+    noun = "finding" if len(findings) == 1 else "findings"
+    return f"{len(findings)} {noun} in {files} file{'s' if files != 1 else ''}: {kinds}"

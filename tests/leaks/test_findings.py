@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import privstats.leaks
-from privstats.leaks import Category, Finding, Kind, redact
+from privstats.leaks import Category, Finding, Kind, redact, summarise
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,15 @@ def test_the_public_names_are_what_all_says() -> None:
     modules = {"canaries", "detectors", "files", "findings", "images", "markup", "pieces",
                "scan", "workbooks", "annotations"}  # fmt: skip
     assert public - modules == set(privstats.leaks.__all__)
+
+
+def test_a_summary_counts_findings_by_kind_and_file() -> None:
+    findings = [
+        Finding.of("a.html", "1:1", Kind.IPV4, "83.149.9.216"),
+        Finding.of("a.html", "2:1", Kind.IPV4, "83.149.9.217"),
+        Finding.of("b.csv", "row 2, col 1", Kind.SCRIPT, ""),
+    ]
+    assert summarise(findings) == "3 findings in 2 files: 2 ipv4, 1 script"
+    assert summarise(findings[:1]) == "1 finding in 1 file: 1 ipv4"
+    assert summarise([]) == "no findings"
+
