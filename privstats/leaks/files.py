@@ -61,6 +61,8 @@ _MAGIC = (
     (b"SQLite format 3", "an SQLite database"),
     (b"PAR1", "a Parquet file"),
 )
+
+
 def describe_binary(data: bytes) -> str:
     for magic, name in _MAGIC:
         if data.startswith(magic):

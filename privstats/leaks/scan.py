@@ -357,17 +357,6 @@ def _walk(root: Path) -> Iterator[tuple[Path | None, str]]:
             yield (path if path.is_file() else None), name
 
 
-def _readable(path: Path) -> bool:
-    return os.access(path, os.R_OK)
-
-
-def _read(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return b"\0" * (MAX_FILE_BYTES + 1)  # never read: scan_bytes reports it as too large
-    return path.read_bytes()
-
-
 def scan_path(
     path: Path | str,
     canaries: CanarySet | None = None,

@@ -1,9 +1,9 @@
 """XLSX workbooks: every cell of every sheet, the document properties, and every other part.
 
-openpyxl reads the cells (``Sheet!B3``) and properties; the parts it does not show are read from
-the archive directly: comments, custom properties, drawings, shared strings no cell uses,
-relationships to outside the file, embedded media (scanned as blobs), and macro projects (a
-script: reports hold none).
+openpyxl reads the cells (``Sheet!B3``) and properties; everything else is read from the archive
+directly: worksheets' headers, footers and validations, comments, custom properties, drawings,
+shared strings no cell uses, relationships to outside the file, embedded media (scanned as
+blobs), and macro projects (a script: reports hold none).
 """
 
 from __future__ import annotations
@@ -57,18 +57,19 @@ def extract_xlsx(data: bytes, sink: Sink) -> None:
         for field in _PROPERTIES:
             value = getattr(properties, field, None)
             if isinstance(value, str) and value:
+                strings.add(value)
                 sink.text(value, Fixed(f"document property {field}"), label=field)
     finally:
         workbook.close()
     _xlsx_parts(data, strings, sink)
 
 
-def _xlsx_parts(data: bytes, strings: set[str], sink: Sink) -> None:
+def _xlsx_parts(data: bytes, seen: set[str], sink: Sink) -> None:
     """The parts openpyxl does not show: comments, custom properties, links, media, macros."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for number, info in enumerate(archive.infolist(), 1):
             name = info.filename
-            if info.is_dir() or _SHEET_PART.fullmatch(name) or name == "docProps/core.xml":
+            if info.is_dir():
                 continue
             label = f"part {name}" if sink.safe(name) and len(name) < 120 else f"part {number}"
             if info.file_size > MAX_INFLATED:
@@ -80,8 +81,10 @@ def _xlsx_parts(data: bytes, strings: set[str], sink: Sink) -> None:
                 sink.issue(Kind.SCRIPT, "", label, "a macro project: reports hold no script")
             elif lowered.endswith(".rels"):
                 _relationships(content, label, sink)
+            elif _SHEET_PART.fullmatch(name):  # headers, footers, validations: not the cells
+                _xml_text(content, label, sink, skip=seen, cells=False)
             elif lowered.endswith((".xml", ".vml")):
-                _xml_text(content, label, sink, skip=strings if name in _COVERED_PARTS else None)
+                _xml_text(content, label, sink, skip=seen if name in _COVERED_PARTS else None)
             else:
                 sink.blob(content, label)
 
@@ -95,9 +98,17 @@ def _relationships(content: bytes, label: str, sink: Sink) -> None:
             check_url(sink, target, label, resource=not link, what="a workbook relationship")
 
 
-def _xml_text(content: bytes, label: str, sink: Sink, skip: set[str] | None = None) -> None:
-    root = ElementTree.fromstring(content)
-    for element in root.iter():
+def _xml_text(
+    content: bytes, label: str, sink: Sink, skip: set[str] | None = None, cells: bool = True
+) -> None:
+    """Every text and attribute value of an XML part; ``skip``: values already scanned;
+    ``cells=False``: not inside ``<c>`` (a worksheet's cells, which openpyxl has read)."""
+    stack = [ElementTree.fromstring(content)]
+    while stack:
+        element = stack.pop()
+        if not cells and element.tag.rsplit("}", 1)[-1] == "c":
+            continue
         for text in (element.text, element.tail, *element.attrib.values()):
             if text and text.strip() and (skip is None or text not in skip):
                 sink.text(text, Fixed(label))
+        stack.extend(reversed(element))

@@ -74,6 +74,17 @@ def test_properties_comments_and_formulas_are_read(tmp_path: Path) -> None:
     assert all(EMAIL not in str(f) for f in scan(path))
 
 
+def test_a_page_header_is_read_and_cells_are_not_read_twice(tmp_path: Path) -> None:
+    path = tmp_path / "t.xlsx"
+    book = workbook(path)
+    book.active.oddHeader.center.text = f"Prepared for {EMAIL}"
+    book.active["C5"] = f"seen {IP}"
+    book.save(path)
+    assert [(f.kind, f.location) for f in scan(path)] == [
+        (Kind.IPV4, "daily!C5"), (Kind.EMAIL, "part xl/worksheets/sheet1.xml"),
+    ]  # fmt: skip
+
+
 def test_an_external_link_and_a_macro_project_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "t.xlsx"
     book = workbook(path)
