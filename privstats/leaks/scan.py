@@ -149,7 +149,8 @@ class _Content:
         self.blobs.append((self.length, data, where, file_type))
 
     def safe(self, name: str) -> bool:
-        return self._scanner.is_clean(name)
+        # one short printable line that raises no finding of its own
+        return len(name) <= 80 and name.isprintable() and self._scanner.is_clean(name)
 
 
 def _media_type(media: str) -> FileType | None:
@@ -240,7 +241,7 @@ class LeakScanner:
         """The file's name as findings show it: redacted where it holds a finding itself."""
         for hit in sorted(self.hits(name), key=lambda h: h.start, reverse=True):
             name = name[: hit.start] + redact(name[hit.start : hit.end]) + name[hit.end :]
-        return name
+        return "".join(c if c.isprintable() else "?" for c in name)  # one line, always
 
     def _scan_content(
         self, data: bytes, name: str, file_type: FileType | None, depth: int

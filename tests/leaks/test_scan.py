@@ -199,6 +199,12 @@ def test_a_json_key_holding_an_identifier_is_not_used_in_locations(tmp_path: Pat
     assert_redacted(findings, EMAIL)
 
 
+def test_a_finding_stays_on_one_line_whatever_the_names_in_the_file(tmp_path: Path) -> None:
+    (tmp_path / "t.json").write_text(json.dumps({"a\nb": {"note": f"via {IP}"}}))
+    (finding,) = scan_path(tmp_path)
+    assert finding.location == "/{key 1}/note" and "\n" not in str(finding)
+
+
 def test_known_pseudonyms_are_found_as_printed_integers(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("visitor,hits\n123456789012,5\n-98765432109,7\n")
     assert scan_path(tmp_path) == []
