@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import io
 import json
+import operator
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -151,33 +152,46 @@ def _open_text(path: Path) -> IO[str]:
 
 
 class _Batch:
-    """Cells collected column by column until a batch is full."""
+    """Records collected as tuples of the read columns' cells until a batch is full."""
 
     def __init__(self, kind: CrmKind) -> None:
         self.kind = kind
         self.columns = read_columns(kind)
         self.lines: list[int] = []
-        self.values: dict[str, list[object]] = {c.name: [] for c in self.columns}
+        self.rows: list[tuple[object, ...]] = []
 
     def __len__(self) -> int:
         return len(self.lines)
 
-    def add(self, line: int, values: list[object]) -> None:
+    def add(self, line: int, values: tuple[object, ...]) -> None:
         self.lines.append(line)
-        for column, value in zip(self.columns, values, strict=True):
-            self.values[column.name].append(value)
+        self.rows.append(values)
 
     def flush(self) -> pl.DataFrame:
-        frame = cells_frame(self.kind, self.lines, self.values)
-        self.lines = []
-        self.values = {c.name: [] for c in self.columns}
+        data: dict[str, list[object]] = {}
+        for column, values in zip(self.columns, zip(*self.rows, strict=True), strict=True):
+            if column.type is ColumnType.TEXT:
+                # Only the length of a free text goes on; the text itself goes no further.
+                data[column.name] = [len(v) or None if isinstance(v, str) else None for v in values]
+            else:
+                data[column.name] = list(values)
+        frame = cells_frame(self.kind, self.lines, data)
+        self.lines, self.rows = [], []
         return frame
+
+
+def _counting(handle: IO[str], tally: Tally) -> Iterator[str]:
+    """The handle's lines, counting those that held bytes invalid in UTF-8 (now U+FFFD)."""
+    for line in handle:
+        if "\ufffd" in line:
+            tally.quarantine.non_utf8 += 1
+        yield line
 
 
 def _csv_cells(
     handle: IO[str], name: str, kind: CrmKind, tally: Tally, batch_rows: int
 ) -> Iterator[pl.DataFrame]:
-    reader = csv.reader(handle, strict=True)
+    reader = csv.reader(_counting(handle, tally), strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -191,9 +205,11 @@ def _csv_cells(
     missing = [c.name for c in columns if c.name not in header]
     if missing:
         raise InputError(f"{name}: the header lacks the column {', '.join(missing)}")
-    positions = [header.index(c.name) for c in columns]
-    is_text = [c.type is ColumnType.TEXT for c in columns]
+    pick = operator.itemgetter(*(header.index(c.name) for c in columns))
+    width = len(header)
     batch = _Batch(kind)
+    # The hot loop of CSV reading: bound methods and locals, one branch per record.
+    lines, rows = batch.lines, batch.rows
     while True:
         start = reader.line_num + 1
         try:
@@ -210,25 +226,15 @@ def _csv_cells(
             else:
                 tally.reject(Reason.BAD_ROW, [start])
             continue
-        if not row:
+        if len(row) != width:
             tally.records += 1
-            tally.reject(Reason.EMPTY_LINE, [start])
+            tally.reject(Reason.FIELD_COUNT if row else Reason.EMPTY_LINE, [start])
             continue
-        if len(row) != len(header):
-            tally.records += 1
-            tally.reject(Reason.FIELD_COUNT, [start])
-            continue
-        if any("\ufffd" in field for field in row):
-            tally.quarantine.non_utf8 += 1
-        batch.add(
-            start,
-            [
-                (len(row[p]) or None) if text else row[p]
-                for p, text in zip(positions, is_text, strict=True)
-            ],
-        )
-        if len(batch) >= batch_rows:
+        lines.append(start)
+        rows.append(pick(row))
+        if len(lines) >= batch_rows:
             yield batch.flush()
+            lines, rows = batch.lines, batch.rows
     if len(batch):
         yield batch.flush()
 
@@ -240,7 +246,7 @@ def _jsonl_cells(
     seen: set[str] = set()
     objects = 0
     batch = _Batch(kind)
-    for number, line in enumerate(_lines(handle), start=1):
+    for number, line in enumerate(_lines(handle, tally), start=1):
         if line is None:
             tally.records += 1
             tally.reject(Reason.LINE_TOO_LONG, [number])
@@ -264,21 +270,16 @@ def _jsonl_cells(
         wrong: str | None = None
         for column in columns:
             value = record.get(column.name)
-            if isinstance(value, dict | list):
+            if isinstance(value, dict | list) or (
+                column.type is ColumnType.TEXT and not isinstance(value, str | None)
+            ):
                 wrong = wrong or column.name
-            elif column.type is ColumnType.TEXT:
-                if value is not None and not isinstance(value, str):
-                    wrong = wrong or column.name
-                values.append((len(value) or None) if isinstance(value, str) else None)
-                continue
-            values.append(_scalar(value))
+            values.append(value if column.type is ColumnType.TEXT else _scalar(value))
         if wrong is not None:
             tally.records += 1
             tally.reject(CrmReason.BAD_TYPE, [number], wrong)
             continue
-        if "\ufffd" in text:
-            tally.quarantine.non_utf8 += 1
-        batch.add(number, values)
+        batch.add(number, tuple(values))
         if len(batch) >= batch_rows:
             yield batch.flush()
     if len(batch):
@@ -296,12 +297,14 @@ def _scalar(value: object) -> str | None:
     return str(value)
 
 
-def _lines(handle: IO[str]) -> Iterator[str | None]:
+def _lines(handle: IO[str], tally: Tally) -> Iterator[str | None]:
     """Lines of a text file, each at most MAX_RECORD_CHARS long (None for a longer one)."""
     while True:
         line = handle.readline(MAX_RECORD_CHARS)
         if not line:
             return
+        if "\ufffd" in line:
+            tally.quarantine.non_utf8 += 1
         if len(line) == MAX_RECORD_CHARS and not line.endswith("\n"):
             while (rest := handle.readline(MAX_RECORD_CHARS)) and not rest.endswith("\n"):
                 pass

@@ -113,7 +113,12 @@ _FALSE = ("false", "f", "0", "no", "n")
 
 
 class Validator:
-    """Checks and types the cells of one record kind; remembers keys across batches."""
+    """Checks and types the cells of one record kind; remembers keys across batches.
+
+    The checks run in stages, each materialising its columns (``t:`` trimmed text, ``g:`` the
+    parts of a timestamp, ``v:`` typed values, ``p:`` problems), so that no expression is
+    evaluated twice however often later stages refer to it.
+    """
 
     def __init__(self, kind: CrmKind, crm: CrmConfig) -> None:
         self.kind = kind
@@ -126,27 +131,23 @@ class Validator:
     def validate(self, cells: pl.DataFrame, tally: Tally) -> pl.DataFrame:
         """The valid records of ``cells`` as a typed raw frame; the others go to ``tally``."""
         tally.records += cells.height
-        checks = [self._check(c) for c in self.columns]
-        frame = cells.select(
-            pl.col("line").cast(pl.Int64),
-            *(
-                value.alias(f"v:{c.name}")
-                for c, (value, _) in zip(self.columns, checks, strict=True)
-            ),
-            *(
-                fault.alias(f"p:{c.name}")
-                for c, (_, fault) in zip(self.columns, checks, strict=True)
-            ),
-        )
+        texts = [c for c in self.columns if c.type is not ColumnType.TEXT]
+        times = [c for c in self.columns if c.type is ColumnType.TIMESTAMP]
+        frame = cells.with_columns(pl.col("line").cast(pl.Int64), *(_trimmed(c) for c in texts))
+        if times:
+            frame = frame.with_columns(
+                pl.col(f"t:{c.name}").str.extract_groups(_TIMESTAMP).alias(f"g:{c.name}")
+                for c in times
+            ).with_columns(part for c in times for part in _timestamp_parts(c.name))
+        frame = frame.with_columns(self._value(c).alias(f"v:{c.name}") for c in self.columns)
         problems = [f"p:{c.name}" for c in self.columns]
+        frame = frame.with_columns(self._problem(c).alias(f"p:{c.name}") for c in self.columns)
         frame = frame.with_columns(reason=pl.coalesce(problems))
         bad = frame.filter(pl.col("reason").is_not_null())
         if bad.height:
             self._quarantine(bad, problems, tally)
-        good = frame.filter(pl.col("reason").is_null())
-        good = good.select(
-            "line",
-            *(pl.col(f"v:{c.name}").alias(self._raw_name(c)) for c in self.columns),
+        good = frame.filter(pl.col("reason").is_null()).select(
+            "line", *(pl.col(f"v:{c.name}").alias(self._raw_name(c)) for c in self.columns)
         )
         good = self._drop_repeated_keys(good, tally)
         return pl.DataFrame(good.to_arrow().cast(self.schema))
@@ -158,25 +159,29 @@ class Validator:
     def _quarantine(self, bad: pl.DataFrame, problems: list[str], tally: Tally) -> None:
         for (reason,), rows in bad.group_by("reason", maintain_order=True):
             tally.quarantine.add(_REASONS[str(reason)], rows["line"].to_list())  # type: ignore[arg-type]
+        room = MAX_PROBLEMS - len(tally.problems)
+        if room <= 0:
+            return
+        order = {c.name: i for i, c in enumerate(self.columns)}
         located = (
-            bad.select("line", *problems)
+            bad.head(room)
+            .select("line", *problems)
             .unpivot(index="line", variable_name="column", value_name="problem")
             .drop_nulls("problem")
             .with_columns(pl.col("column").str.strip_prefix("p:"))
+            .with_columns(order=pl.col("column").replace_strict(order, return_dtype=pl.Int32))
+            .sort("line", "order")
         )
-        order = {c.name: i for i, c in enumerate(self.columns)}
-        located = located.with_columns(
-            pl.col("column").replace_strict(order, return_dtype=pl.Int32).alias("order")
-        ).sort("line", "order")
-        room = MAX_PROBLEMS - len(tally.problems)
-        if room > 0:
-            tally.locate(list(located.head(room).select("line", "column", "problem").iter_rows()))
+        tally.locate(list(located.head(room).select("line", "column", "problem").iter_rows()))
 
     def _drop_repeated_keys(self, good: pl.DataFrame, tally: Tally) -> pl.DataFrame:
         key = KEY_COLUMN.get(self.kind)
         if key is None or good.height == 0:
             return good
-        repeated = ~good[key].is_first_distinct() | good[key].is_in(list(self._seen_keys))
+        repeated = ~good[key].is_first_distinct()
+        if self._seen_keys:
+            seen = pl.Series(list(self._seen_keys), dtype=pl.Int64).implode()
+            repeated = repeated | good.select(pl.col(key).is_in(seen))[key]
         if repeated.any():
             tally.reject(CrmReason.DUPLICATE_KEY, good.filter(repeated)["line"].to_list(), key)
             good = good.filter(~repeated)
@@ -185,84 +190,61 @@ class Validator:
 
     # -- one column ------------------------------------------------------------------------
 
-    def _check(self, column: Column) -> tuple[pl.Expr, pl.Expr]:
-        """(typed value, problem or null) expressions for one column."""
-        raw = pl.col(column.name)
+    def _value(self, column: Column) -> pl.Expr:
+        """The typed value of one column (null where missing or malformed)."""
         if column.type is ColumnType.TEXT:
             # An empty text and no text are the same (a database's '' is a CSV's empty field).
-            value = pl.when(raw.cast(pl.Int64) > 0).then(raw.cast(pl.Int64))
-            return value, self._missing(column, value)
-        text = raw.str.strip_chars()
-        text = pl.when(text == "").then(None).otherwise(text)
+            length = pl.col(column.name).cast(pl.Int64)
+            return pl.when(length > 0).then(length)
+        text = pl.col(f"t:{column.name}")
         if column.type in (ColumnType.ID, ColumnType.COUNT):
             number = pl.when(text.str.contains(_INTEGER)).then(text.cast(pl.Int64, strict=False))
-            wrong = text.is_not_null() & number.is_null()
             if column.type is ColumnType.COUNT:
-                wrong = wrong | (number < 0)
-            return number, self._fault(column, text, wrong, CrmReason.BAD_NUMBER)
+                number = pl.when(number >= 0).then(number)
+            return number
         if column.type is ColumnType.TIMESTAMP:
-            moment = self._timestamp(text)
-            return moment, self._fault(column, text, moment.is_null(), Reason.BAD_TIMESTAMP)
+            return self._timestamp(column.name)
         if column.type is ColumnType.FLAG:
             lower = text.str.to_lowercase()
-            flag = pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
-            return flag, self._fault(column, text, flag.is_null(), CrmReason.BAD_FLAG)
+            return pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
         if column.type is ColumnType.CODE:
             assert column.vocabulary is not None
             name = column.vocabulary
-            code = (
-                text.str.to_uppercase() if self._vocab.uppercase(name) else text.str.to_lowercase()
-            )
+            upper = self._vocab.uppercase(name)
+            code = text.str.to_uppercase() if upper else text.str.to_lowercase()
             if name in self._vocab.closed:
                 known = code.is_in(sorted(self._vocab.closed[name]))
             else:
                 known = code.str.contains(self._vocab.patterns[name])
-            return code, self._fault(column, text, ~known, CrmReason.UNKNOWN_VALUE)
+            return pl.when(known).then(code)
         if column.type is ColumnType.EMAIL:
-            return text, self._fault(
-                column, text, ~text.str.contains(EMAIL_PATTERN), CrmReason.BAD_EMAIL
-            )
+            return pl.when(text.str.contains(EMAIL_PATTERN)).then(text)
         if column.type is ColumnType.ADDRESS:
             # Whatever the form wrote down (an IPv4 or IPv6 address, a host name) is only ever
             # turned into a pseudonym; "-" is how web servers write an unknown client.
-            address = pl.when(text == "-").then(None).otherwise(text)
-            return address, self._missing(column, address)
+            return pl.when(text != "-").then(text)
         raise AssertionError(f"unhandled column type {column.type}")  # pragma: no cover
 
     @staticmethod
-    def _missing(column: Column, value: pl.Expr) -> pl.Expr:
-        if not column.required:
-            return pl.lit(None, dtype=pl.String)
-        return pl.when(value.is_null()).then(pl.lit(CrmReason.MISSING_VALUE.value))
+    def _problem(column: Column) -> pl.Expr:
+        """What is wrong with one column's cell, or null: missing, or present but not valid."""
+        value = pl.col(f"v:{column.name}")
+        if column.type in (ColumnType.TEXT, ColumnType.ADDRESS):
+            given = value.is_not_null()  # never wrong: at most missing
+        else:
+            given = pl.col(f"t:{column.name}").is_not_null()
+        missing = pl.lit(CrmReason.MISSING_VALUE.value)
+        wrong = pl.lit(_WRONG[column.type].value)
+        problem = pl.when(given & value.is_null()).then(wrong)
+        if column.required:
+            problem = pl.when(~given).then(missing).otherwise(problem)
+        return problem
 
-    def _fault(
-        self, column: Column, text: pl.Expr, wrong: pl.Expr, reason: Reason | CrmReason
-    ) -> pl.Expr:
-        missing = pl.lit(column.required) & text.is_null()
-        return (
-            pl.when(missing)
-            .then(pl.lit(CrmReason.MISSING_VALUE.value))
-            .when(text.is_not_null() & wrong.fill_null(True))
-            .then(pl.lit(reason.value))
-        )
-
-    def _timestamp(self, text: pl.Expr) -> pl.Expr:
+    def _timestamp(self, name: str) -> pl.Expr:
         """ISO 8601 (``T`` or space, optional seconds and fraction, ``Z``/±hh[:mm] or none)."""
-        parts = text.str.extract_groups(_TIMESTAMP)
-        date, time, offset = (parts.struct.field(n) for n in ("date", "time", "offset"))
-        time = pl.when(time.str.len_chars() == 5).then(time + ":00").otherwise(time)
-        time = time.fill_null("00:00:00")
-        offset = (
-            pl.when(offset.str.to_lowercase() == "z")
-            .then(pl.lit("+00:00"))
-            .when(offset.str.len_chars() == 3)
-            .then(offset + ":00")
-            .when(offset.str.len_chars() == 5)
-            .then(offset.str.slice(0, 3) + ":" + offset.str.slice(3, 2))
-            .otherwise(offset)
-        )
-        local = date + "T" + time
-        aware = (local + offset).str.to_datetime(
+        local = pl.col(f"g:{name}:local")
+        offset = pl.col(f"g:{name}:offset")
+        aware = pl.concat_str([local, offset]).str.to_datetime(
             "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us", time_zone="UTC"
         )
         naive = (
@@ -271,6 +253,42 @@ class Validator:
             .dt.convert_time_zone("UTC")
         )
         return pl.when(offset.is_not_null()).then(aware).otherwise(naive)
+
+
+_WRONG: dict[ColumnType, Reason | CrmReason] = {
+    ColumnType.ID: CrmReason.BAD_NUMBER,
+    ColumnType.COUNT: CrmReason.BAD_NUMBER,
+    ColumnType.TIMESTAMP: Reason.BAD_TIMESTAMP,
+    ColumnType.FLAG: CrmReason.BAD_FLAG,
+    ColumnType.CODE: CrmReason.UNKNOWN_VALUE,
+    ColumnType.EMAIL: CrmReason.BAD_EMAIL,
+    ColumnType.ADDRESS: CrmReason.MISSING_VALUE,  # never wrong, at most missing
+    ColumnType.TEXT: CrmReason.MISSING_VALUE,  # never wrong, at most missing
+}
+
+
+def _trimmed(column: Column) -> pl.Expr:
+    """``t:<name>``: the cell without surrounding blanks; empty means missing."""
+    text = pl.col(column.name).str.strip_chars()
+    return pl.when(text != "").then(text).alias(f"t:{column.name}")
+
+
+def _timestamp_parts(name: str) -> list[pl.Expr]:
+    """``g:<name>:local`` (date and time, seconds always written) and ``g:<name>:offset``."""
+    parts = pl.col(f"g:{name}")
+    date, time, offset = (parts.struct.field(n) for n in ("date", "time", "offset"))
+    time = pl.when(time.str.len_chars() == 5).then(time + ":00").otherwise(time)
+    local = pl.concat_str([date, pl.lit("T"), time.fill_null("00:00:00")])
+    offset = (
+        pl.when(offset.is_in(["z", "Z"]))
+        .then(pl.lit("+00:00"))
+        .when(offset.str.len_chars() == 3)
+        .then(offset + ":00")
+        .when(offset.str.len_chars() == 5)
+        .then(pl.concat_str([offset.str.slice(0, 3), pl.lit(":"), offset.str.slice(3, 2)]))
+        .otherwise(offset)
+    )
+    return [local.alias(f"g:{name}:local"), offset.alias(f"g:{name}:offset")]
 
 
 def cells_frame(kind: CrmKind, lines: list[int], columns: dict[str, list[object]]) -> pl.DataFrame:
