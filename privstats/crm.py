@@ -43,8 +43,6 @@ from privstats.config import Config, Rotation
 from privstats.exceptions import ConfigError, InputError, StoreError, TooManyBadLinesError
 from privstats.key import SecretKey
 from privstats.quarantine import Quarantine, Reason
-from privstats.schema import PERSON_KEYS, TABLES
-from privstats.sources import crm_schema
 from privstats.sources.crm_files import CrmFiles, ExportFormat
 from privstats.sources.crm_records import CrmReason, CrmSource, Problem, Tally
 from privstats.sources.crm_schema import (
@@ -69,19 +67,6 @@ NEEDED = (CrmKind.ORGANISATIONS, CrmKind.ACCOUNTS)
 EVENT_TIME = {CrmKind.ACTIVITY: "occurred_at", CrmKind.CONTACT_FORMS: "submitted_at"}
 
 
-def register_tables() -> None:
-    """Make the store know the CRM tables.
-
-    Until ``privstats.schema.TABLES`` lists them itself, the CRM modules add them on import.
-    """
-    for name, schema in STORE_TABLES.items():
-        TABLES.setdefault(name, schema)
-        PERSON_KEYS.setdefault(name, crm_schema.PERSON_KEYS[name])
-
-
-register_tables()
-
-
 @dataclass
 class KindResult:
     """What happened to one record kind of the snapshot; safe to print."""
@@ -95,7 +80,7 @@ class KindResult:
     days: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        text = f"{self.location}: {self.rows} of {self.records} records stored"
+        text = f"{self.location}: {self.rows} of {self.records} records kept"
         if self.days:
             text += f" over {len(self.days)} days"
         if self.quarantine.total:

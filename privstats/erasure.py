@@ -28,14 +28,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from privstats.anonymise import person_pseudonyms
-from privstats.crm import register_tables
 from privstats.exceptions import InputError, StoreError
 from privstats.key import SecretKey
 from privstats.schema import TABLES
 from privstats.sources.crm_records import EMAIL_PATTERN
 from privstats.store import Store
-
-register_tables()
 
 _EMAIL = re.compile(EMAIL_PATTERN)  # the CRM ingest's own test of an address
 _SHOWN_LINES = 5
