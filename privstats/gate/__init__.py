@@ -1,0 +1,51 @@
+"""The reviewer's gate: nothing reaches a partner unless it passes here.
+
+::
+
+    report = audit_path("reports/traffic_report/acme/2026-10", store=store, canaries=canaries,
+                        ledger="reports/released")
+    report.passed            # the verdict
+    print("\\n".join(report.lines()))   # one line per finding, no found value in full
+    done = release("reports/traffic_report/acme/2026-10", "anna", store=store)
+    done.folder              # reports/released/traffic_report/acme/2026-10/<release-id>/
+
+``audit_path`` runs the leak scan and the self-containment check over every file, verifies a
+report folder's manifest (checksums, file list), holds every table's CSV to the rules its
+record claims and, with the store, recomputes each table and runs the independent LP audit on
+the pattern as published; then it looks for pairs of tables whose difference isolates fewer
+persons than the threshold (``privstats.gate.differencing`` says which cases it covers).
+``release`` does all that and, only when it passes, copies the report into the release area
+and appends an entry to the append-only ``ledger.jsonl`` (``ReleaseLedger``), which erasure
+asks which releases held a person's data.
+"""
+
+from __future__ import annotations
+
+from privstats.gate.audit import audit_path
+from privstats.gate.findings import (
+    AuditReport,
+    Check,
+    DifferencingPair,
+    GateFinding,
+    Severity,
+    TableVerdict,
+)
+from privstats.gate.ledger import LedgerEntry, LedgerProblem, LedgerState, ReleaseLedger
+from privstats.gate.release import AuditFailed, Release, release
+
+__all__ = [
+    "AuditFailed",
+    "AuditReport",
+    "Check",
+    "DifferencingPair",
+    "GateFinding",
+    "LedgerEntry",
+    "LedgerProblem",
+    "LedgerState",
+    "Release",
+    "ReleaseLedger",
+    "Severity",
+    "TableVerdict",
+    "audit_path",
+    "release",
+]

@@ -1,0 +1,382 @@
+"""``audit_path``: every check of the gate over a report folder, or any file or folder.
+
+For any path: the leak scan and the self-containment check (``privstats.leaks``) over every
+file. For each report folder found (a folder with ``manifest.json``: the path itself, or any
+folder under it): the manifest against the files (every file listed, every SHA-256 equal,
+nothing else in the folder), the threshold audit of each table (``thresholds``), with the store
+when one is given, and the differencing check (``differencing``) among the report's tables and
+against the released tables of the ledger.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from privstats.config import RuleSet
+from privstats.exceptions import InputError
+from privstats.gate.differencing import TableRef, cell_keys, find_pairs
+from privstats.gate.findings import (
+    AuditReport,
+    Check,
+    GateFinding,
+    Severity,
+    TableVerdict,
+    note,
+    sort_findings,
+)
+from privstats.gate.ledger import LEDGER_FILE, LedgerEntry, ReleaseLedger, content_sha256
+from privstats.gate.published import HTML, MANIFEST, PublishedTable, ReportFolder, read_report
+from privstats.gate.recompute import RecomputeError, place, true_table
+from privstats.gate.thresholds import Verified, check_claims, check_with_store
+from privstats.leaks import CanarySet, Finding, Kind, scan_path
+from privstats.report.manifest import file_hashes, sha256_file
+from privstats.report.table import CellState
+from privstats.schema import PERSON_KEYS
+from privstats.store import Store
+
+RequiredRules = RuleSet | Callable[[str | None], RuleSet] | None
+# Pseudonyms handed to the leak scanner are read from the store for the reports' periods; a
+# store with more than this many in those periods is not loaded (the scanner still finds
+# pseudonym-shaped numbers by their form).
+MAX_PSEUDONYMS = 5_000_000
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def audit_path(
+    path: Path | str,
+    *,
+    store: Store | Path | str | None = None,
+    canaries: CanarySet | None = None,
+    ledger: ReleaseLedger | Path | str | None = None,
+    required_rules: RequiredRules = None,
+) -> AuditReport:
+    """Audit ``path`` (see the module's notes); the report's ``passed`` is the verdict.
+
+    ``store``: the store the reports were made from (omit it to check the folder alone);
+    ``canaries``: known identifying values of the inputs, as keyed digests; ``ledger``: the
+    release ledger (or its folder) whose released tables the differencing check compares
+    with; ``required_rules``: the rules the configuration requires, or a function of the
+    partner giving them.
+    """
+    started = time.perf_counter()
+    root = Path(path)
+    if not root.exists():
+        raise InputError(f"nothing to audit at {root}: no such file or folder")
+    findings: list[GateFinding] = []
+    the_store = _open_store(store, findings)
+    the_ledger = ReleaseLedger(ledger) if isinstance(ledger, Path | str) else ledger
+    folders = _report_folders(root)
+    reports: list[ReportFolder] = []
+    for folder in folders:
+        relative = folder.relative_to(root).as_posix() if folder != root else "."
+        report, problems = read_report(folder, relative)
+        findings += problems
+        findings += check_manifest(folder, relative, report)
+        if report is not None:
+            reports.append(report)
+
+    pseudonyms = _pseudonyms(the_store, reports, findings)
+    leaks = scan_path(root, canaries, pseudonyms=pseudonyms)
+    findings += [GateFinding.from_leak(leak) for leak in _without_catalog_ids(leaks, reports)]
+    hashes = {root.name: sha256_file(root)} if root.is_file() else file_hashes_all(root)
+    if not folders:
+        findings.append(note(root.name, Check.MANIFEST, "no-manifest",
+                             "not a report folder: only the leak scan and the self-containment "
+                             "check ran"))  # fmt: skip
+
+    verdicts: list[TableVerdict] = []
+    refs: list[TableRef] = []
+    for report in reports:
+        rules = required_rules(report.partner) if callable(required_rules) else required_rules
+        for table in report.tables:
+            verdict, found, ref = _table(report, table, the_store, rules)
+            verdicts.append(verdict)
+            findings += found
+            refs.append(ref)
+        if the_store is None and report.tables:
+            findings.append(note(report.display(MANIFEST), Check.RECOMPUTE, "no-store",
+                                 "tables not recomputed: the persons behind each shown cell and "
+                                 "the protection of hidden cells are proven only with the store"))
+
+    released = _released_refs(the_ledger, the_store, refs, hashes, findings)
+    pairs, problems = find_pairs(refs, released, the_store)
+    findings += problems
+    for pair in pairs:
+        findings.append(GateFinding(
+            _file_of(refs, pair.table), "; ".join(pair.locations[:5]), Check.DIFFERENCING,
+            "small-difference", f"with {pair.other}: {pair.relation}; shown cells that differ by "
+            f"fewer than {pair.threshold} persons: {pair.cells}",
+        ))  # fmt: skip
+    if refs and the_store is None:
+        findings.append(note(root.name, Check.DIFFERENCING, "no-store",
+                             "differencing across filters needs the store; only re-released "
+                             "queries were compared"))  # fmt: skip
+    return AuditReport(
+        path=root,
+        findings=sort_findings(findings),
+        tables=tuple(verdicts),
+        pairs=tuple(pairs),
+        reports=tuple(r.relative for r in reports),
+        store_checked=the_store is not None,
+        seconds=time.perf_counter() - started,
+        files_scanned=len(hashes),
+        file_hashes=hashes,
+    )
+
+
+def file_hashes_all(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, the manifest included."""
+    hashes = file_hashes(folder)
+    if (folder / MANIFEST).is_file():
+        hashes[MANIFEST] = sha256_file(folder / MANIFEST)
+    return dict(sorted(hashes.items()))
+
+
+def _without_catalog_ids(leaks: list[Finding], reports: Sequence[ReportFolder]) -> list[Finding]:
+    """The leak findings, less the scanner's reading of a manifest's input catalog ids.
+
+    The scanner reads a JSON list of strings as one text (a notebook's ``source`` lines), so
+    the catalog ids, each a SHA-256 in hexadecimal, run together into one long hexadecimal
+    token that it reports as a pseudonym. Here that finding is dropped only when every id of
+    that manifest is exactly a SHA-256, which this function checks itself; any other content
+    of the list still fails. (Until the scanner keeps list items apart; see the gate's notes.)
+    """
+    digests_only = {
+        report.display(MANIFEST)
+        for report in reports
+        if isinstance(ids := report.manifest.get("input_catalog_ids"), list)
+        and all(isinstance(i, str) and _SHA256.match(i) for i in ids)
+    }
+    return [
+        leak for leak in leaks
+        if not (leak.file in digests_only and leak.kind is Kind.PSEUDONYM
+                and leak.location.startswith("/input_catalog_ids/")
+                and leak.note == "long hexadecimal token")
+    ]  # fmt: skip
+
+
+def _open_store(store: Store | Path | str | None, findings: list[GateFinding]) -> Store | None:
+    if store is None:
+        return None
+    the_store = store if isinstance(store, Store) else Store(Path(store))
+    if not the_store.exists():
+        findings.append(note(str(the_store.root.name), Check.RECOMPUTE, "no-store",
+                             "no store there: tables are checked from the folder alone"))
+        return None
+    return the_store
+
+
+def _report_folders(root: Path) -> list[Path]:
+    """``root`` if it holds a manifest, and every folder under it that does (none hidden)."""
+    if root.is_file():
+        return []
+    found = [root] if (root / MANIFEST).is_file() else []
+    found += sorted(
+        path.parent for path in root.rglob(MANIFEST)
+        if path.parent != root and path.is_file()
+        and not any(part.startswith(".") for part in path.parent.relative_to(root).parts)
+    )  # fmt: skip
+    return found
+
+
+def check_manifest(folder: Path, relative: str, report: ReportFolder | None) -> list[GateFinding]:
+    """The manifest's file list against the folder: every file listed, every checksum equal,
+    and nothing in the folder but the report's artefacts."""
+    def display(name: str) -> str:
+        return name if relative == "." else f"{relative}/{name}"
+
+    if report is None:
+        return []
+    listed = report.manifest["files"]
+    actual = file_hashes(folder)
+    found = []
+    for name in sorted(actual.keys() - listed.keys()):
+        found.append(GateFinding(display(name), "", Check.MANIFEST, "unlisted",
+                                 f"a file {MANIFEST} does not list"))
+    for name in sorted(listed.keys() - actual.keys()):
+        found.append(GateFinding(display(name), "", Check.MANIFEST, "absent",
+                                 f"listed in {MANIFEST} but not in the folder"))
+    for name in sorted(actual.keys() & listed.keys()):
+        expected = listed[name]
+        if not isinstance(expected, str) or not _SHA256.match(expected):
+            found.append(GateFinding(display(MANIFEST), f"/files/{name}", Check.MANIFEST,
+                                     "malformed", "not a SHA-256 in hexadecimal"))
+        elif actual[name] != expected:
+            found.append(GateFinding(display(name), "", Check.MANIFEST, "wrong-sha256",
+                                     f"its SHA-256 is not the one {MANIFEST} states: changed "
+                                     "after the report was made"))  # fmt: skip
+    artefacts = {HTML, *(t.get("file") for t in report.manifest["tables"] if isinstance(t, dict))}
+    for name in sorted(actual):
+        if name not in artefacts:
+            found.append(GateFinding(display(name), "", Check.MANIFEST, "not-an-artefact",
+                                     "a report folder holds only report.html, the tables' CSV "
+                                     f"files and {MANIFEST}"))  # fmt: skip
+    return found
+
+
+def _pseudonyms(
+    store: Store | None, reports: Sequence[ReportFolder], findings: list[GateFinding]
+) -> set[int] | None:
+    """The store's pseudonyms in the periods the reports cover, for the leak scanner."""
+    if store is None:
+        return None
+    wanted: dict[str, tuple[str | None, str | None]] = {}
+    for report in reports:
+        for table in report.tables:
+            name = str(table.query.get("table") or "")
+            if name in PERSON_KEYS:
+                start, end = table.query.get("start"), table.query.get("end")
+                old = wanted.get(name)
+                if old is not None:
+                    start = None if None in (start, old[0]) else min(start, old[0])
+                    end = None if None in (end, old[1]) else max(end, old[1])
+                wanted[name] = (start, end)
+    known: set[int] = set()
+    import datetime as dt
+
+    for name, (start, end) in wanted.items():
+        person = PERSON_KEYS[name][-1]
+        pad = dt.timedelta(days=1)
+        first = dt.date.fromisoformat(start) - pad if start else None
+        last = dt.date.fromisoformat(end) + pad if end else None
+        column = store.scan(name, first, last).select(pl.col(person).unique()).collect()
+        if len(known) + column.height > MAX_PSEUDONYMS:
+            findings.append(note(name, Check.LEAK, "pseudonyms-not-loaded",
+                                 "too many pseudonyms to look up one by one; found by their "
+                                 "form only"))  # fmt: skip
+            return known or None
+        known.update(v for v in column[person].to_list() if v is not None)
+    return known
+
+
+def _table(
+    report: ReportFolder, table: PublishedTable, store: Store | None, rules: RuleSet | None
+) -> tuple[TableVerdict, list[GateFinding], TableRef]:
+    found = check_claims(report, table, rules)
+    verified: Verified | None = None
+    if store is not None:
+        store_found, verified = check_with_store(report, table, store)
+        found += store_found
+    threshold = table.rules.get("threshold")
+    verdict = TableVerdict(
+        report=report.relative,
+        name=table.name,
+        file=report.display(table.file),
+        measure=table.measure,
+        method=table.method,
+        status=str(table.record.get("status")) if table.record.get("status") else None,
+        threshold=threshold if isinstance(threshold, int) else None,
+        shown_cells=table.count(CellState.VALUE),
+        hidden_cells=table.count(CellState.HIDDEN),
+        claims_checked=True,
+        store_checked=verified is not None and verified.placement.exact,
+        lp_cells_audited=verified.lp_cells_audited if verified else 0,
+        lp_cells_unsafe=verified.lp_cells_unsafe if verified else 0,
+        lp_tightest_margin=verified.lp_tightest_margin if verified else None,
+        failures=sum(f.severity is Severity.FAIL for f in found),
+    )
+    return verdict, found, _ref(report, table, verified)
+
+
+def _ref(report: ReportFolder, table: PublishedTable, verified: Verified | None) -> TableRef:
+    threshold = table.rules.get("threshold")
+    shown = locations = None
+    if verified is not None:
+        keys = cell_keys(verified.truth)
+        locations = {
+            keys[cell]: table.cells[r][c].location
+            for (r, c), cell in verified.placement.cell_of.items()
+            if table.cells[r][c].state is CellState.VALUE
+        }
+        shown = frozenset(locations)
+    return TableRef(
+        label=report.display(table.file),
+        query=table.query,
+        threshold=threshold if isinstance(threshold, int) else 10,
+        shown=shown,
+        published=table,
+        locations=locations,
+        file=report.display(table.file),
+    )
+
+
+def _file_of(refs: Sequence[TableRef], label: str) -> str:
+    return next((ref.file for ref in refs if ref.label == label), label)
+
+
+def _released_refs(
+    ledger: ReleaseLedger | None,
+    store: Store | None,
+    audited: Sequence[TableRef],
+    hashes: Mapping[str, str],
+    findings: list[GateFinding],
+) -> list[TableRef]:
+    """The released tables comparable with an audited one, with the cells they show."""
+    if ledger is None:
+        return []
+    state = ledger.read()
+    for problem in state.problems:
+        severity = Severity.FAIL if problem.kind == "chain" else Severity.NOTE
+        findings.append(GateFinding(LEDGER_FILE, f"line {problem.line}", Check.LEDGER,
+                                    problem.kind, problem.message, severity))  # fmt: skip
+    own = content_sha256(hashes)
+    signatures = {ref.signature() for ref in audited}
+    refs: list[TableRef] = []
+    for entry in state.entries:
+        if entry.data.get("content_sha256") == own:
+            continue  # this very report, released already: not a second table
+        published = _released_tables(ledger, entry)
+        for table in entry.tables:
+            query = table.get("query")
+            if not isinstance(query, Mapping):
+                continue
+            ref = _released_ref(entry, table, query, published.get(str(table.get("name"))), store)
+            if ref.signature() in signatures:
+                refs.append(ref)
+    return refs
+
+
+def _released_tables(ledger: ReleaseLedger, entry: LedgerEntry) -> dict[str, PublishedTable]:
+    folder = ledger.root / entry.folder
+    if not entry.folder or not (folder / MANIFEST).is_file():
+        return {}
+    report, _ = read_report(folder, entry.folder)
+    return {t.name: t for t in report.tables} if report is not None else {}
+
+
+def _released_ref(
+    entry: LedgerEntry,
+    table: Mapping[str, Any],
+    query: Mapping[str, Any],
+    published: PublishedTable | None,
+    store: Store | None,
+) -> TableRef:
+    rules = table.get("rules") if isinstance(table.get("rules"), Mapping) else {}
+    threshold = rules.get("threshold") if isinstance(rules, Mapping) else None
+    shown = None
+    if published is not None and store is not None:
+        try:
+            truth = true_table(query, store)
+            placement = place(published, truth, published.method or "suppress", published.rules)
+        except RecomputeError:
+            placement = None
+        if placement is not None:
+            cells = {
+                cell for (r, c), cell in placement.cell_of.items()
+                if published.cells[r][c].state is CellState.VALUE
+            }  # fmt: skip
+            keys = cell_keys(truth)
+            shown = frozenset(keys[cell] for cell in cells)
+    return TableRef(
+        label=f"release {entry.release_id}: {entry.name}/{table.get('name')}",
+        query=query,
+        threshold=threshold if isinstance(threshold, int) else 10,
+        shown=shown,
+        published=published,
+    )

@@ -1,0 +1,114 @@
+"""``privstats audit`` and ``privstats release``: the command-line glue, for ``privstats/cli.py``.
+
+::
+
+    privstats audit PATH [--canaries FILE] [--no-store] [--released DIR] [--json]
+    privstats release PATH --reviewer NAME [--canaries FILE] [--released DIR]
+
+``audit`` prints the verdict and one line per finding and exits 0 when the path passes, 1 when
+anything fails. ``release`` prints the same when the audit fails and exits 1 with nothing
+written; any other refusal is a ``GateError`` (one line, exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from privstats.config import Config
+from privstats.exceptions import GateError
+from privstats.gate.audit import audit_path
+from privstats.gate.findings import AuditReport
+from privstats.gate.ledger import ReleaseLedger
+from privstats.gate.release import RELEASED, AuditFailed, release
+from privstats.leaks import CanarySet
+from privstats.store import Store
+
+
+def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="a report folder, or any file or folder")
+    _common(parser)
+    parser.add_argument(
+        "--no-store", action="store_true",
+        help="check the folder alone: do not recompute the tables from the store",
+    )  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print the audit as JSON")
+
+
+def add_release_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "path", type=Path, help="the report folder, reports/<name>/<partner>/<period>"
+    )
+    parser.add_argument("--reviewer", required=True, help="who reviewed and releases it")
+    _common(parser)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--canaries", type=Path, help="canary file (keyed digests of inputs)")
+    parser.add_argument(
+        "--released", type=Path,
+        help="the release area with ledger.jsonl (default: reports/released beside the report)",
+    )  # fmt: skip
+
+
+def _canaries(path: Path | None, config: Config) -> CanarySet | None:
+    if path is None:
+        return None
+    from privstats.key import load_key
+
+    return CanarySet.load(path, load_key(config.key_path).derive("canary"))
+
+
+def _released_root(args: argparse.Namespace) -> Path:
+    if args.released is not None:
+        return Path(args.released)
+    path = Path(args.path).resolve()
+    # reports/<name>/<partner>/<period> -> reports/released
+    return path.parents[2] / RELEASED if len(path.parents) > 2 else Path("reports") / RELEASED
+
+
+def print_report(report: AuditReport, *, as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    lines = report.lines()
+    print(lines[0])
+    for line in lines[1:]:
+        print(line, file=sys.stdout if report.passed else sys.stderr)
+
+
+def run_audit_command(args: argparse.Namespace, *, config: Config) -> int:
+    """``privstats audit``: 0 when the path passes, 1 when anything fails."""
+    store = None if args.no_store else Store(config.store_path)
+    report = audit_path(
+        args.path,
+        store=store,
+        canaries=_canaries(args.canaries, config),
+        ledger=ReleaseLedger(_released_root(args)),
+        required_rules=config.disclosure.rules,
+    )
+    print_report(report, as_json=args.json)
+    return 0 if report.passed else 1
+
+
+def run_release_command(args: argparse.Namespace, *, config: Config) -> int:
+    """``privstats release``: 0 when released; 1 (nothing written) when the audit fails."""
+    store = Store(config.store_path)
+    if not store.exists():
+        raise GateError(f"no store at {config.store_path}: a release re-verifies every table")
+    try:
+        done = release(
+            args.path,
+            args.reviewer,
+            released_root=args.released,
+            store=store,
+            canaries=_canaries(args.canaries, config),
+            required_rules=config.disclosure.rules,
+        )
+    except AuditFailed as failed:
+        print_report(failed.report)
+        raise
+    print(done.summary())
+    return 0

@@ -1,0 +1,218 @@
+"""What the gate reports: one-line findings, a verdict per table, and the audit as a whole.
+
+A finding is read by a reviewer, printed in a terminal, pasted into a ticket: it says which
+file, where in it (``line 8, col 2``, a JSON pointer, a table name) and what kind of problem,
+never the value it found. Leak findings carry the scanner's redacted preview (first characters,
+length, a per-process tag); the gate's own findings name cells by position only, because a row
+label may itself be the leak, and carry counts and rule names, never a cell's value.
+
+``Severity.NOTE`` is for what the gate could not check and why (no store, no manifest): a note
+never fails an audit, but it is shown, so that "nothing found" is never mistaken for "checked".
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privstats.leaks import Category, Finding
+
+
+class Check(enum.StrEnum):
+    """Which of the gate's checks raised a finding."""
+
+    LEAK = "leak"  # identifying data in a file (the leak scanner)
+    SELF_CONTAINMENT = "self-containment"  # the file would load or run something
+    UNSCANNABLE = "unscannable"  # a file the scanner could not prove clean
+    MANIFEST = "manifest"  # manifest.json: missing, malformed, checksums, file list
+    CLAIMS = "claims"  # a table's shown cells against the rules its record claims
+    CONSISTENCY = "consistency"  # report.html and the CSV files disagree
+    RECOMPUTE = "recompute"  # the CSV against the table recomputed from the store
+    LP_AUDIT = "lp-audit"  # the independent audit of the shown pattern
+    DIFFERENCING = "differencing"  # two tables differ by fewer persons than the threshold
+    LEDGER = "ledger"  # the release ledger
+
+
+class Severity(enum.StrEnum):
+    FAIL = "fail"  # the path must not be released
+    NOTE = "note"  # something was not checked, and why; never fails the audit
+
+
+@dataclass(frozen=True, slots=True)
+class GateFinding:
+    """One line of the audit. ``detail`` is a fixed text with counts and rule names only."""
+
+    file: str
+    location: str
+    check: Check
+    kind: str
+    detail: str = ""
+    severity: Severity = Severity.FAIL
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.location}" if self.location else self.file
+        line = f"{where}: {self.check.value} {self.kind}"
+        line = f"{line} — {self.detail}" if self.detail else line
+        return f"note: {line}" if self.severity is Severity.NOTE else line
+
+    @classmethod
+    def from_leak(cls, finding: Finding, prefix: str = "") -> GateFinding:
+        """A leak scanner's finding (already redacted) in the gate's form."""
+        check = {
+            Category.IDENTIFIER: Check.LEAK,
+            Category.SELF_CONTAINMENT: Check.SELF_CONTAINMENT,
+            Category.UNSCANNABLE: Check.UNSCANNABLE,
+        }[finding.category]
+        detail = " ".join(part for part in (finding.redacted, finding.note) if part)
+        file = f"{prefix}{finding.file}" if prefix else finding.file
+        return cls(file, finding.location, check, finding.kind.value, detail)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "file": self.file,
+            "location": self.location,
+            "check": self.check.value,
+            "kind": self.kind,
+            "detail": self.detail,
+            "severity": self.severity.value,
+        }
+
+
+def note(file: str, check: Check, kind: str, detail: str, location: str = "") -> GateFinding:
+    return GateFinding(file, location, check, kind, detail, Severity.NOTE)
+
+
+@dataclass(frozen=True)
+class TableVerdict:
+    """How far one published table was verified, for the reviewer's overview."""
+
+    report: str  # the report folder, relative to the audited path ("." for the path itself)
+    name: str
+    file: str
+    measure: str | None
+    method: str | None
+    status: str | None
+    threshold: int | None
+    shown_cells: int
+    hidden_cells: int
+    claims_checked: bool  # the CSV against the rules the record claims
+    store_checked: bool  # recomputed from the store and compared cell by cell
+    lp_cells_audited: int = 0  # hidden cells whose attacker interval the gate computed
+    lp_cells_unsafe: int = 0
+    # The narrowest attacker interval around a hidden cell, relative to its required
+    # protection (1.0: exactly as wide as required); None when nothing was audited.
+    lp_tightest_margin: float | None = None
+    failures: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class DifferencingPair:
+    """Two tables whose difference isolates fewer persons than the threshold in some cells."""
+
+    table: str  # "<report folder>/<table name>" of the audited path
+    other: str  # the same for a table of this path, or "release <id>: <report>/<table>"
+    relation: str  # how their populations differ, in words ("period 2026-10-01..31 ⊃ ...")
+    cells: int  # cells where the difference group is non-empty and below the threshold
+    threshold: int
+    locations: tuple[str, ...] = ()  # where in the audited table's CSV ("line 3, col 2")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.table} vs {self.other}: {self.relation}; shown cells whose difference is "
+            f"fewer than {self.threshold} persons: {self.cells}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["locations"] = list(self.locations)
+        return out
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The gate's verdict on a path: every finding, each table's verification, the pairs."""
+
+    path: Path
+    findings: tuple[GateFinding, ...]
+    tables: tuple[TableVerdict, ...] = ()
+    pairs: tuple[DifferencingPair, ...] = ()
+    reports: tuple[str, ...] = ()  # report folders found (relative), "." for the path itself
+    store_checked: bool = False
+    seconds: float = 0.0
+    files_scanned: int = 0
+    # SHA-256 of every file audited, relative to ``path``: release copies exactly these.
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> tuple[GateFinding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.FAIL)
+
+    @property
+    def notes(self) -> tuple[GateFinding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.NOTE)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def by_check(self, *checks: Check) -> tuple[GateFinding, ...]:
+        return tuple(f for f in self.findings if f.check in checks)
+
+    def verdict(self) -> str:
+        """One line: PASS or FAIL, with what was checked."""
+        word = "PASS" if self.passed else "FAIL"
+        tables = len(self.tables)
+        store = sum(t.store_checked for t in self.tables)
+        parts = [
+            f"{self.files_scanned} files scanned",
+            f"{tables} tables checked against their rules"
+            + (f", {store} recomputed from the store" if self.store_checked else ", no store"),
+            f"{len(self.pairs)} differencing pairs",
+        ]
+        counts = f"{len(self.failures)} failures, {len(self.notes)} notes"
+        return f"{word}: {self.path.name or self.path} — {counts} ({'; '.join(parts)})"
+
+    def lines(self) -> list[str]:
+        """The verdict, then failures, then notes: what ``privstats audit`` prints."""
+        out = [self.verdict()]
+        out += [f"  {finding}" for finding in self.failures]
+        out += [f"  differencing pair: {pair}" for pair in self.pairs]
+        out += [f"  {finding}" for finding in self.notes]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "passed": self.passed,
+            "verdict": self.verdict(),
+            "seconds": round(self.seconds, 3),
+            "store_checked": self.store_checked,
+            "reports": list(self.reports),
+            "files_scanned": self.files_scanned,
+            "findings": [f.to_dict() for f in self.findings],
+            "tables": [t.to_dict() for t in self.tables],
+            "pairs": [p.to_dict() for p in self.pairs],
+        }
+
+
+def capped(findings: Sequence[GateFinding], limit: int, file: str, check: Check,
+           kind: str) -> list[GateFinding]:
+    """At most ``limit`` findings of one kind in one table, and a line saying how many more."""
+    if len(findings) <= limit:
+        return list(findings)
+    more = len(findings) - limit
+    rest = GateFinding(file, "", check, kind, f"and {more} more cells like the above")
+    return [*findings[:limit], rest]
+
+
+def sort_findings(findings: Iterable[GateFinding]) -> tuple[GateFinding, ...]:
+    """Failures first, then by file; the order of findings within a file is kept."""
+    indexed = list(enumerate(findings))
+    indexed.sort(key=lambda item: (item[1].severity is Severity.NOTE, item[1].file, item[0]))
+    return tuple(finding for _, finding in indexed)
