@@ -5,8 +5,7 @@ and committed whole, in one store transaction:
 
 * organisations and accounts are the CRM's current state: each ingest replaces the stored
   ``crm_accounts`` table entirely (a re-sent export cannot double the accounts); its ``ts`` is
-  the moment of the snapshot (``as_of``), sign-up and closing are the ``created`` and ``closed``
-  days;
+  the sign-up day, ``closed`` the closing day;
 * activity and contact forms are events: an ingest replaces the days its input covers and
   leaves the other days alone, so daily incremental exports and full exports both work.
 
@@ -24,7 +23,6 @@ writes nothing: the store stays as it was.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -137,13 +135,8 @@ def ingest_crm(
     source: CrmSource,
     *,
     max_bad_ratio: float | None = None,
-    as_of: dt.datetime | None = None,
 ) -> CrmIngestResult:
-    """Ingest one CRM snapshot from ``source`` (files or database) into the configured store.
-
-    ``as_of`` (default: now) is when the snapshot was taken; it becomes ``crm_accounts.ts``.
-    """
-    taken = (as_of or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(microsecond=0)
+    """Ingest one CRM snapshot from ``source`` (files or database) into the configured store."""
     ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
     missing = [k.value for k in NEEDED if k not in source.kinds()]
     if missing:
@@ -163,7 +156,7 @@ def ingest_crm(
         with source:
             if _unchanged(catalog.inputs, source, fingerprint, known_only=True):
                 return CrmIngestResult(source.label, "already ingested")
-            snapshot = _Snapshot(config, key, source, frozenset(catalog.tombstones), taken)
+            snapshot = _Snapshot(config, key, source, frozenset(catalog.tombstones))
             transaction = store.transaction()
             try:
                 snapshot.read_into(transaction, ratio)
@@ -197,15 +190,9 @@ class _Snapshot:
     """Reads every kind of one source and writes its anonymised rows into a transaction."""
 
     def __init__(
-        self,
-        config: Config,
-        key: SecretKey,
-        source: CrmSource,
-        erased: frozenset[int],
-        taken: dt.datetime,
+        self, config: Config, key: SecretKey, source: CrmSource, erased: frozenset[int]
     ) -> None:
         self.anonymiser = CrmAnonymiser(key, config.key.rotation, erased)
-        self.taken = taken
         self.source = source
         self.results: dict[CrmKind, KindResult] = {}
         self.digests: dict[CrmKind, str | None] = {}
@@ -217,7 +204,7 @@ class _Snapshot:
         self.anonymiser.learn_organisations(organisations)
 
         accounts, tally = self._whole(CrmKind.ACCOUNTS)
-        table = self.anonymiser.accounts(accounts, tally, self.taken)
+        table = self.anonymiser.accounts(accounts, tally)
         transaction.write("crm_accounts", table)
         self.covered_days["crm_accounts"] = set()
         self._finish(CrmKind.ACCOUNTS, tally, rows=table.num_rows, ratio=ratio)
@@ -331,7 +318,7 @@ class CrmAnonymiser:
             partner="partner",
         )
 
-    def accounts(self, frame: pl.DataFrame, tally: Tally, taken: dt.datetime) -> pa.Table:
+    def accounts(self, frame: pl.DataFrame, tally: Tally) -> pa.Table:
         frame = frame.with_columns(person=self._persons(frame["email"]))
         objecting = frame.filter(~pl.col("consent_statistics"))["person"]
         self._objecting = set(objecting.to_list())
@@ -348,7 +335,7 @@ class CrmAnonymiser:
         frame = self._with_organisation(frame, tally)
         self._accounts = frame.select("account_id", "person")
         rows = frame.select(
-            ts=pl.lit(taken, dtype=pl.Datetime("us", "UTC")),
+            ts=pl.col("created_at").dt.truncate("1d"),
             person="person",
             org="org",
             size_band="size_band",
@@ -357,7 +344,6 @@ class CrmAnonymiser:
             signup_channel="signup_channel",
             plan="plan",
             country="country",
-            created=pl.col("created_at").dt.date(),
             closed=pl.col("closed_at").dt.date(),
         )
         return _arrow(rows, "crm_accounts")

@@ -281,17 +281,14 @@ _ORGANISATION = [
 
 CRM_ACCOUNTS = pa.schema(
     [
-        # When the snapshot was taken: accounts are the CRM's state, replaced whole by each
-        # ingest, so the table is one partition rather than one per sign-up day.
+        # The sign-up day (UTC midnight): a second-exact time could single out the account's
+        # registration request in the web log. Registrations of a period filter on it.
         pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("person", pa.int64(), nullable=False),
         *_ORGANISATION,
         pa.field("signup_channel", _dict, nullable=False),
         pa.field("plan", _dict, nullable=False),
         pa.field("country", _dict),
-        # Days, not times: a second-exact sign-up could single out the account's registration
-        # request in the web log.
-        pa.field("created", pa.date32(), nullable=False),
         pa.field("closed", pa.date32()),
     ],
     metadata={"privstats.table": "crm_accounts", "privstats.schema_version": "1"},

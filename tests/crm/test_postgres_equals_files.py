@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,6 @@ from privstats.sources.crm_sql import CrmDatabase
 from privstats.store import Store
 from privstats.synth import generate
 
-AS_OF = dt.datetime(2026, 10, 4, tzinfo=dt.UTC)
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "crm"
 TYPES = {
     "org_id": "bigint",
@@ -54,8 +52,8 @@ def test_the_synthetic_sample_from_postgresql_equals_its_csv_export(
         load_csv(crm_database, kind.value, SAMPLE / f"{kind.value}.csv")
     files = config.with_store(tmp_path / "from_files")
     database = config.with_store(tmp_path / "from_database")
-    by_file = ingest_crm(files, key, CrmFiles(SAMPLE, ExportFormat.CSV), as_of=AS_OF)
-    by_database = ingest_crm(database, key, CrmDatabase(reader_dsn(crm_database)), as_of=AS_OF)
+    by_file = ingest_crm(files, key, CrmFiles(SAMPLE, ExportFormat.CSV))
+    by_database = ingest_crm(database, key, CrmDatabase(reader_dsn(crm_database)))
     assert_same_store(files, database)
     for kind in CrmKind:
         left, right = by_file.kinds[kind], by_database.kinds[kind]
@@ -80,9 +78,9 @@ def test_a_typed_database_of_a_fresh_world_equals_its_csv_export(
         load_csv(crm_database, f"crm.{kind.value}", folder / f"{kind.value}.csv", TYPES)
     files = config.with_store(tmp_path / "from_files")
     database = config.with_store(tmp_path / "from_database")
-    ingest_crm(files, key, CrmFiles(folder, ExportFormat.CSV), as_of=AS_OF)
+    ingest_crm(files, key, CrmFiles(folder, ExportFormat.CSV))
     crm = CrmConfig(tables={k.value: f"crm.{k.value}" for k in CrmKind}, batch_rows=100)
-    result = ingest_crm(database, key, CrmDatabase(reader_dsn(crm_database), crm), as_of=AS_OF)
+    result = ingest_crm(database, key, CrmDatabase(reader_dsn(crm_database), crm))
     assert all(r.quarantine.total == r.quarantine.counts.get("person objected to statistics", 0)
                for r in result.kinds.values())  # fmt: skip
     assert_same_store(files, database)
