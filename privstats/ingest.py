@@ -20,10 +20,10 @@ from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBad
 from privstats.key import SecretKey
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources.access import (
+    BlockParser,
     BlockReader,
     Input,
     expand_inputs,
-    parse_block,
     quick_fingerprint,
     raw_digest,
 )
@@ -104,14 +104,14 @@ def _ingest_one(
     )
     quarantine = Quarantine()
     reader = BlockReader(source)
+    parser = BlockParser(fmt, config.ingest.max_line_bytes)
     transaction = store.transaction()
     rows = 0
     try:
-        for first_line, block, index in _prefetch(iter(reader)):
-            parsed = parse_block(
-                block, first_line, fmt, config.ingest.max_line_bytes, quarantine, index
-            )
-            if parsed.is_empty():
+        for first_line, block, _ in _prefetch(iter(reader)):
+            parsed, tally = parser.parse(block, first_line)
+            tally.into(quarantine)
+            if not len(parsed):
                 continue
             table, erased_lines = anonymiser.apply(parsed)
             quarantine.add(Reason.ERASED, erased_lines)

@@ -21,10 +21,10 @@ import uuid
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
-import pandas as pd
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,9 +32,19 @@ import pyarrow.parquet as pq
 from privstats.exceptions import StoreError
 from privstats.schema import TABLES
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 CATALOG = "catalog.json"
 FORMAT_VERSION = 1
-_FLUSH_ROWS = 2_000_000
+# Rows of one day are written as a row group once this many are buffered; all buffers together
+# hold at most _BUFFERED_ROWS rows (about 100 bytes each), so memory stays flat on any input.
+_ROW_GROUP_ROWS = 1 << 20
+_BUFFERED_ROWS = 1_500_000
+# Writers kept open at once; a log spanning more days starts another file for a day later.
+_OPEN_FILES = 16
+_US_PER_DAY = 86_400_000_000
+_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass
@@ -236,7 +246,11 @@ class Store:
 
 
 class Transaction:
-    """Stages data files for one commit; buffers rows so files get large row groups."""
+    """Stages data files for one commit: one file per table and day, in large sorted row groups.
+
+    Rows are buffered per day; a day's buffer becomes a row group of its file when it is large
+    enough, or when all buffers together pass a bound (largest first), so memory stays flat.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -244,7 +258,9 @@ class Transaction:
         self.staging = store.root / ".staging" / self.id
         self.staged: list[dict[str, Any]] = []
         self._buffers: dict[tuple[str, str], list[pa.Table]] = {}
+        self._counts: dict[tuple[str, str], int] = {}
         self._buffered = 0
+        self._writers: dict[tuple[str, str], _PartitionFile] = {}
         self._seq = 0
 
     def write(self, table: str, data: pa.Table) -> None:
@@ -252,21 +268,25 @@ class Transaction:
         schema = _schema(table)
         if data.num_rows == 0:
             return
-        data = data.cast(schema)
-        days = pl.from_arrow(data.select(["ts"]))["ts"].dt.date()  # type: ignore[index]
-        frame = pl.DataFrame({"day": days}).with_row_index("i")
-        for (day,), part in frame.group_by("day"):
-            piece = data.take(pa.array(part["i"].to_numpy()))
-            self._buffers.setdefault((table, day.isoformat()), []).append(piece)
-            self._buffered += piece.num_rows
-        while self._buffered > _FLUSH_ROWS:
-            largest = max(self._buffers, key=lambda k: sum(t.num_rows for t in self._buffers[k]))
-            self._flush(largest)
+        if data.schema != schema:
+            data = data.cast(schema)
+        micros = data.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+        days = micros // _US_PER_DAY
+        first, last = int(days.min()), int(days.max())
+        if first == last:
+            self._add((table, _day(first)), data)
+        else:
+            for day in np.unique(days).tolist():
+                self._add((table, _day(day)), data.filter(pa.array(days == day)))
+        while self._buffered > _BUFFERED_ROWS:
+            self._flush(max(self._counts, key=self._counts.__getitem__))
 
     def finish(self) -> list[dict[str, Any]]:
-        """Flush every buffer; the staged file entries, ready for ``Store.commit``."""
+        """Flush every buffer and close every file; the staged entries for ``Store.commit``."""
         for key in list(self._buffers):
             self._flush(key)
+        for key in list(self._writers):
+            self._close(key)
         return self.staged
 
     def rows_by_day(self) -> dict[str, int]:
@@ -277,21 +297,77 @@ class Transaction:
 
     def discard(self) -> None:
         self._buffers.clear()
+        self._counts.clear()
+        for writer in self._writers.values():
+            writer.abandon()
+        self._writers.clear()
         shutil.rmtree(self.staging, ignore_errors=True)
 
+    def _add(self, key: tuple[str, str], piece: pa.Table) -> None:
+        self._buffers.setdefault(key, []).append(piece)
+        self._counts[key] = self._counts.get(key, 0) + piece.num_rows
+        self._buffered += piece.num_rows
+        if self._counts[key] >= _ROW_GROUP_ROWS:
+            self._flush(key)
+
     def _flush(self, key: tuple[str, str]) -> None:
-        table, day = key
         pieces = self._buffers.pop(key)
-        data = pa.concat_tables(pieces)
-        self._buffered -= data.num_rows
-        self._seq += 1
-        relative = f"{table}/day={day}/{self.id}-{self._seq:04d}.parquet"
-        target = self.staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        data = data.sort_by("ts")
-        pq.write_table(data, target, compression="zstd", row_group_size=1 << 20)
-        _fsync_file(target)
-        self.staged.append({"path": relative, "table": table, "day": day, "rows": data.num_rows})
+        self._buffered -= self._counts.pop(key)
+        data = pa.concat_tables(pieces).unify_dictionaries()
+        micros = data.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
+        if len(micros) > 1 and (np.diff(micros) < 0).any():
+            data = data.sort_by("ts")  # stable: rows of one second keep their order
+        writer = self._writers.get(key)
+        if writer is None:
+            if len(self._writers) >= _OPEN_FILES:
+                self._close(next(iter(self._writers)))
+            self._seq += 1
+            relative = f"{key[0]}/day={key[1]}/{self.id}-{self._seq:04d}.parquet"
+            writer = self._writers[key] = _PartitionFile(self.staging, relative, data.schema)
+        writer.write(data)
+
+    def _close(self, key: tuple[str, str]) -> None:
+        writer = self._writers.pop(key)
+        writer.close()
+        self.staged.append(
+            {"path": writer.relative, "table": key[0], "day": key[1], "rows": writer.rows}
+        )
+
+
+class _PartitionFile:
+    """One staged Parquet file of a day, written a row group at a time."""
+
+    def __init__(self, staging: Path, relative: str, schema: pa.Schema) -> None:
+        self.relative = relative
+        self.path = staging / relative
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.rows = 0
+        dictionary = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+        self._writer = pq.ParquetWriter(
+            self.path,
+            schema,
+            compression="zstd",
+            # Dictionary columns arrive encoded; trying it on numbers that barely repeat
+            # (pseudonyms, sizes, times) only costs time.
+            use_dictionary=dictionary,
+            write_statistics=[n for n in ("ts", "key_period", "status") if n in schema.names],
+        )
+
+    def write(self, data: pa.Table) -> None:
+        self._writer.write_table(data, row_group_size=max(1, data.num_rows))
+        self.rows += data.num_rows
+
+    def close(self) -> None:
+        self._writer.close()
+        _fsync_file(self.path)
+
+    def abandon(self) -> None:
+        with contextlib.suppress(Exception):
+            self._writer.close()
+
+
+def _day(day: int) -> str:
+    return (_EPOCH + dt.timedelta(days=day)).isoformat()
 
 
 def _schema(table: str) -> pa.Schema:

@@ -4,12 +4,20 @@ Every identifying column of a parsed block is replaced here, each distinct value
 client and user agent -> keyed visitor pseudonym (plus, if configured, a coarse network);
 user agent -> families; URL -> path template; referer -> registrable domain; login ->
 dropped or a person pseudonym. The raw columns are not in the output schema at all.
+
+A parsed block carries its identifying columns as integer codes into their distinct values
+(``privstats.sources.parsed.Coded``), so each rule runs on those values and the rows only
+gather the results; the store's columns come out dictionary-encoded, as they are written.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from privstats.anonymise.networks import coarse_network
 from privstats.anonymise.pseudonyms import (
@@ -17,18 +25,26 @@ from privstats.anonymise.pseudonyms import (
     person_pseudonyms,
     visitor_pseudonyms,
 )
-from privstats.anonymise.referers import classify_referers
-from privstats.anonymise.urls import PathTemplater, strip_target
+from privstats.anonymise.referers import RefererKind, classify_referer_values
+from privstats.anonymise.urls import PathShapes, PathTemplater, path_shapes, strip_target
 from privstats.anonymise.useragents import classify
+from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
 from privstats.key import SecretKey
 from privstats.schema import ACCESS
+from privstats.sources.parsed import Coded, ParsedBlock
 
 __all__ = ["AccessAnonymiser", "person_pseudonyms", "visitor_pseudonyms"]
 
+_US_PER_DAY = 86_400_000_000
+_EPOCH = dt.date(1970, 1, 1)
+
 
 class AccessAnonymiser:
-    """Turns parsed access-log blocks into rows of the store's ``access`` table."""
+    """Turns parsed access-log blocks into rows of the store's ``access`` table.
+
+    Blocks must be applied in file order: path vocabulary is learned as the file goes.
+    """
 
     def __init__(
         self,
@@ -41,93 +57,162 @@ class AccessAnonymiser:
         self.key = key
         self.paths = PathTemplater(config.anonymise, learned_words)
         self.erased = erased_persons
+        self.visitors = VisitorPseudonyms(key)
         self._site_domains = frozenset(d.lower() for d in config.anonymise.site_domains)
+        self._period_format = period_format(config.key.rotation)
 
-    def apply(self, parsed: pl.DataFrame) -> tuple[pa.Table, list[int]]:
+    def apply(self, parsed: ParsedBlock | pl.DataFrame) -> tuple[pa.Table, list[int]]:
         """Store rows for ``parsed``, and the line numbers dropped because a person was erased."""
-        fmt = period_format(self.config.key.rotation)
-        periods = pl.col("ts").dt.strftime(fmt) if fmt else pl.lit("-")
-        frame = parsed.with_columns(key_period=periods)
-        frame = frame.with_columns(
-            visitor=self._visitors(frame),
-            person=self._persons(frame),
-            **self._agents(frame),
-            path=self.paths.template(
-                frame.select(strip_target(pl.col("target")))["target"], frame["client"]
-            ),
-            network=self._networks(frame),
-        )
-        frame = frame.with_columns(
-            path=pl.when(pl.col("target").is_null()).then(None).otherwise(pl.col("path"))
-        )
-        domain, kind = classify_referers(frame["referer"], self._site_domains)
-        frame = frame.with_columns(referer_domain=domain, referer_kind=kind)
-        dropped: list[int] = []
-        if self.erased:
-            erased = pl.col("person").is_in(list(self.erased))
-            dropped = frame.filter(erased)["line"].to_list()
-            frame = frame.filter(~erased.fill_null(False))
-        table = frame.select(ACCESS.names).to_arrow()
-        return table.cast(ACCESS), dropped
+        if isinstance(parsed, pl.DataFrame):
+            parsed = ParsedBlock.from_frame(parsed)
+        if not len(parsed):
+            return ACCESS.empty_table(), []
+        period = self._periods(parsed.ts)
+        person = self._persons(parsed.login, len(parsed))
+        columns: dict[str, pa.Array] = {
+            "ts": pa.array(parsed.ts, pa.timestamp("us", tz="UTC")),
+            "key_period": _dictionary(period.values, period),
+            "visitor": pa.array(self._visitors(period, parsed.client, parsed.user_agent)),
+            "person": person,
+            "site": _text_column(parsed.site, len(parsed)),
+            "method": _dictionary(parsed.method.values, parsed.method),
+            "path": self._paths(parsed.target, parsed.client),
+            "protocol": _dictionary(parsed.protocol.values, parsed.protocol),
+            "status": pa.array(parsed.status, pa.int16()),
+            "bytes": parsed.bytes,
+            "response_us": parsed.response_us,
+            **self._agents(parsed.user_agent, len(parsed)),
+            **self._referers(parsed.referer, len(parsed)),
+            "network": self._networks(parsed.client),
+        }
+        table = pa.Table.from_arrays([columns[name] for name in ACCESS.names], schema=ACCESS)
+        if not self.erased:
+            return table, []
+        erased = pc.is_in(person, pa.array(sorted(self.erased), pa.int64()))
+        erased = erased.fill_null(False).to_numpy(zero_copy_only=False)
+        return table.filter(pa.array(~erased)), parsed.line[erased].tolist()
 
-    def _visitors(self, frame: pl.DataFrame) -> pl.Series:
-        triples = frame.select("key_period", "client", "user_agent").unique()
-        ids = visitor_pseudonyms(
-            self.key,
-            triples["key_period"].to_list(),
-            triples["client"].to_list(),
-            triples["user_agent"].to_list(),
-        )
-        mapping = triples.with_columns(visitor=pl.Series(ids, dtype=pl.Int64))
-        joined = frame.select("key_period", "client", "user_agent").join(
-            mapping,
-            on=["key_period", "client", "user_agent"],
-            how="left",
-            maintain_order="left",
-            nulls_equal=True,
-        )
-        return joined["visitor"]
+    def _periods(self, ts: np.ndarray) -> Coded:
+        """The key period of each row, labelled like '2026-10-01', '2026-10' or '-'."""
+        if self._period_format is None:
+            return Coded.constant("-", len(ts))
+        days = ts // _US_PER_DAY
+        distinct, codes = np.unique(days, return_inverse=True)
+        labels = [
+            (_EPOCH + dt.timedelta(days=int(day))).strftime(self._period_format) for day in distinct
+        ]
+        return Coded(codes.astype(np.int32).ravel(), pa.array(labels, pa.string()))
 
-    def _persons(self, frame: pl.DataFrame) -> pl.Series:
-        if self.config.anonymise.login is not LoginPolicy.PERSON:
-            return pl.Series("person", [None] * frame.height, dtype=pl.Int64)
-        logins = frame["login"].unique().drop_nulls()
-        mapping = pl.DataFrame(
-            {"login": logins, "person": person_pseudonyms(self.key, logins.to_list())},
-            schema={"login": pl.String, "person": pl.Int64},
-        )
-        return frame.select("login").join(mapping, on="login", how="left", maintain_order="left")[
-            "person"
+    def _visitors(self, period: Coded, client: Coded, agent: Coded | None) -> np.ndarray:
+        """One keyed pseudonym per distinct (period, client, user agent), spread to the rows."""
+        agent = agent if agent is not None else Coded.constant(None, len(client))
+        return self.visitors(period, client, agent)
+
+    def _persons(self, login: Coded | None, rows: int) -> pa.Array:
+        if self.config.anonymise.login is not LoginPolicy.PERSON or login is None:
+            return pa.nulls(rows, pa.int64())
+        ids = person_pseudonyms(self.key, login.values.to_pylist())
+        return pa.array(ids, pa.int64()).take(pa.array(login.codes))
+
+    def _agents(self, agent: Coded | None, rows: int) -> dict[str, pa.Array]:
+        agent = agent if agent is not None else Coded.constant(None, rows)
+        used = _used(agent)
+        classes = [
+            classify(a) if u else None
+            for a, u in zip(agent.values.to_pylist(), used.tolist(), strict=True)
         ]
 
-    def _agents(self, frame: pl.DataFrame) -> dict[str, pl.Series]:
-        agents = frame["user_agent"].unique()
-        classes = [classify(agent) for agent in agents.to_list()]
-        mapping = pl.DataFrame(
-            {
-                "user_agent": agents,
-                "browser": [c.browser for c in classes],
-                "browser_major": [c.browser_major for c in classes],
-                "os": [c.os for c in classes],
-                "device": [c.device for c in classes],
-                "is_bot": [c.is_bot for c in classes],
-            },
-            schema_overrides={"browser_major": pl.String},
-        )
-        joined = frame.select("user_agent").join(
-            mapping, on="user_agent", how="left", maintain_order="left", nulls_equal=True
-        )
-        return {name: joined[name] for name in mapping.columns[1:]}
+        def labels(name: str) -> pa.Array:
+            return pa.array([getattr(c, name) if c else None for c in classes], pa.string())
 
-    def _networks(self, frame: pl.DataFrame) -> pl.Series:
+        bots = np.array([bool(c and c.is_bot) for c in classes], dtype=bool)
+        return {
+            "browser": _dictionary(labels("browser"), agent),
+            "browser_major": _dictionary(labels("browser_major"), agent),
+            "os": _dictionary(labels("os"), agent),
+            "device": _dictionary(labels("device"), agent),
+            "is_bot": pa.array(agent.per_row(bots)),
+        }
+
+    def _paths(self, target: Coded, client: Coded) -> pa.DictionaryArray:
+        """Path templates, once per group of paths of one shape, learning from who asked."""
+        used = _used(target)
+        shapes = path_shapes(target.values, used, self.paths.routes)
+        if shapes is None:
+            shapes = _distinct_paths(target.values, used)
+        row_group = shapes.group[target.codes]
+        asked = row_group >= 0
+        hashes = pl.from_arrow(client.values).hash(seed=7).to_numpy()  # type: ignore[union-attr]
+        pairs = pl.DataFrame(
+            {"pid": row_group[asked].astype(np.uint32), "client": hashes[client.codes[asked]]}
+        ).unique()
+        templates = self.paths.template_distinct(pl.Series(shapes.paths, dtype=pl.String), pairs)
+        per_value = (
+            templates.fill_null("/").to_arrow().take(pa.array(shapes.group, mask=shapes.group < 0))
+        )
+        return _dictionary(per_value, target)
+
+    def _referers(self, referer: Coded | None, rows: int) -> dict[str, pa.Array]:
+        if referer is None:
+            return {
+                "referer_domain": pa.DictionaryArray.from_arrays(
+                    pa.nulls(rows, pa.int32()), pa.array([], pa.string())
+                ),
+                "referer_kind": pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(rows, dtype=np.int32)), pa.array([RefererKind.NONE])
+                ),
+            }
+        domain, kind = classify_referer_values(pl.from_arrow(referer.values), self._site_domains)  # type: ignore[arg-type]
+        return {
+            "referer_domain": _dictionary(domain.to_arrow(), referer),
+            "referer_kind": _dictionary(kind.to_arrow(), referer),
+        }
+
+    def _networks(self, client: Coded) -> pa.DictionaryArray:
         settings = self.config.anonymise
         if not settings.network:
-            return pl.Series("network", [None] * frame.height, dtype=pl.String)
-        clients = frame["client"].unique()
-        nets = [coarse_network(c, settings.ipv4_prefix, settings.ipv6_prefix) for c in clients]
-        mapping = pl.DataFrame(
-            {"client": clients, "network": nets}, schema={"client": pl.String, "network": pl.String}
-        )
-        return frame.select("client").join(mapping, on="client", how="left", maintain_order="left")[
-            "network"
+            return pa.DictionaryArray.from_arrays(
+                pa.nulls(len(client), pa.int32()), pa.array([], pa.string())
+            )
+        used = _used(client)
+        nets = [
+            coarse_network(c, settings.ipv4_prefix, settings.ipv6_prefix) if u and c else None
+            for c, u in zip(client.values.to_pylist(), used.tolist(), strict=True)
         ]
+        return _dictionary(pa.array(nets, pa.string()), client)
+
+
+def _distinct_paths(targets: pa.Array, used: np.ndarray) -> PathShapes:
+    """Every distinct path its own group (when grouping by shape does not apply)."""
+    values = pl.DataFrame({"target": pl.from_arrow(targets.cast(pa.string()))})
+    paths = values.select(strip_target(pl.col("target"))).to_series().to_arrow()
+    paths = pc.if_else(pa.array(used), paths, pa.scalar(None, paths.type))
+    encoded = pc.dictionary_encode(paths)
+    group = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+    return PathShapes(group, encoded.dictionary.to_pylist())
+
+
+def _used(coded: Coded) -> np.ndarray:
+    """Which values some row uses (a block's value table can hold values of dropped lines)."""
+    used = np.zeros(len(coded.values), dtype=bool)
+    used[coded.codes] = True
+    return used
+
+
+def _dictionary(labels: pa.Array, coded: Coded) -> pa.DictionaryArray:
+    """Rows' labels as a dictionary column: ``labels`` holds one label per value of ``coded``.
+
+    The dictionary holds each label once, and only labels some row carries.
+    """
+    used = _used(coded)
+    if not used.all():
+        labels = pc.if_else(pa.array(used), labels, pa.scalar(None, labels.type))
+    encoded = pc.dictionary_encode(labels)
+    indices = encoded.indices.take(pa.array(coded.codes))
+    return pa.DictionaryArray.from_arrays(indices, encoded.dictionary.cast(pa.string()))
+
+
+def _text_column(coded: Coded | None, rows: int) -> pa.DictionaryArray:
+    if coded is None:
+        return pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()), pa.array([], pa.string()))
+    return _dictionary(coded.values, coded)

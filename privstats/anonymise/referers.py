@@ -42,16 +42,27 @@ def classify_referers(
 ) -> tuple[pl.Series, pl.Series]:
     """Per row: (registrable domain or null, kind)."""
     frame = pl.DataFrame({"referer": referers})
-    distinct = frame.select(pl.col("referer").unique()).with_columns(
+    distinct = frame.select(pl.col("referer").unique())
+    domain, kind = classify_referer_values(distinct["referer"], site_domains)
+    mapping = distinct.with_columns(domain=domain, kind=kind)
+    out = frame.join(mapping, on="referer", how="left", maintain_order="left", nulls_equal=True)
+    return out["domain"], out["kind"]
+
+
+def classify_referer_values(
+    referers: pl.Series, site_domains: frozenset[str]
+) -> tuple[pl.Series, pl.Series]:
+    """(registrable domain or null, kind) of each value; call it with distinct values."""
+    frame = pl.DataFrame({"referer": referers}).with_columns(
         host=pl.col("referer").str.extract(_HOST, 1).str.to_lowercase()
     )
-    hosts = distinct["host"].unique().drop_nulls().to_list()
+    hosts = frame["host"].unique().drop_nulls().to_list()
     domains = pl.DataFrame(
         {"host": hosts, "domain": [registrable_domain(h) for h in hosts]},
         schema={"host": pl.String, "domain": pl.String},
     )
     absent = pl.col("referer").is_null() | pl.col("referer").is_in(["-", ""])
-    mapping = distinct.join(domains, on="host", how="left").with_columns(
+    mapping = frame.join(domains, on="host", how="left", maintain_order="left").with_columns(
         kind=pl.when(absent)
         .then(pl.lit(RefererKind.NONE))
         .when(pl.col("domain").is_null())
@@ -60,5 +71,4 @@ def classify_referers(
         .then(pl.lit(RefererKind.INTERNAL))
         .otherwise(pl.lit(RefererKind.EXTERNAL))
     )
-    out = frame.join(mapping, on="referer", how="left", maintain_order="left", nulls_equal=True)
-    return out["domain"], out["kind"]
+    return mapping["domain"], mapping["kind"]

@@ -1,9 +1,11 @@
 """Access logs: read plain, gzip or stdin input in blocks and parse them column-wise.
 
-A block of complete lines becomes one Arrow string array without copying, the compiled format's
-regex splits it into fields in polars (native code, both cores), and only lines the fast regex
-rejects go through Python: the strict regex (escaped quotes) and, failing that, a diagnosis of
-why the line is bad. Bad lines are counted by reason; their content goes nowhere.
+A block of complete lines is split into columns by Arrow's CSV reader (``delimited``), which
+proves for each row that it reads the line exactly as the format's regex would; the few lines
+it cannot vouch for, and formats that are not space-separated tokens, go through the
+line-by-line parser (``lines``), which is the definition. Fields are then validated and typed
+once per distinct value (``parsed``). Bad lines are counted by reason; their content goes
+nowhere.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import glob
 import gzip
 import hashlib
 import io
-import json
 import sys
 import zlib
 from collections.abc import Iterator
@@ -23,15 +24,26 @@ from typing import Any, BinaryIO
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.csv as pa_csv
+import pyarrow.compute as pc
 
 from privstats.exceptions import InputError
-from privstats.quarantine import Quarantine, Reason
+from privstats.quarantine import Quarantine
+from privstats.sources import delimited
+from privstats.sources.delimited import DelimitedPlan, Slot, SlotKind, Split
+from privstats.sources.lines import LineParser
 from privstats.sources.logformat import Field, LogFormat
+from privstats.sources.parsed import (
+    SPACE,
+    BlockTally,
+    Coded,
+    ParsedBlock,
+    RawFields,
+    decoded,
+    typed,
+)
 
 BLOCK_BYTES = 32 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
-_REQUEST = r"^(\S+) +(\S+)(?: +(\S+))?$"
 
 # Columns of a parsed block: canonical names, typed, one row per valid line.
 PARSED_SCHEMA = {
@@ -162,7 +174,8 @@ class BlockReader:
             return gzip.GzipFile(fileobj=hashing, mode="rb")  # type: ignore[return-value]
         return handle
 
-    def __iter__(self) -> Iterator[tuple[int, bytes, LineIndex]]:
+    def __iter__(self) -> Iterator[tuple[int, bytes, int]]:
+        """(number of the first line, the block, how many lines it holds)."""
         label = self.source.label
         handle = self._open()
         carry = b""
@@ -184,75 +197,171 @@ class BlockReader:
                 if not chunk:
                     break
                 self.content.update(chunk)
-                data = carry + chunk
-                cut = data.rfind(b"\n") + 1
+                cut = chunk.rfind(b"\n") + 1
                 if cut == 0:
-                    carry = data
+                    carry += chunk
                     continue
-                carry = data[cut:]
-                yield self._indexed(data[:cut])
+                block = carry + chunk[:cut] if carry else chunk[:cut]
+                carry = chunk[cut:]
+                yield self._counted(block)
             if carry:
-                yield self._indexed(carry + b"\n")
+                yield self._counted(carry + b"\n")
         finally:
             if handle is not sys.stdin.buffer:
                 handle.close()
 
-    def _indexed(self, block: bytes) -> tuple[int, bytes, LineIndex]:
-        index = LineIndex.of(block)
+    def _counted(self, block: bytes) -> tuple[int, bytes, int]:
+        lines = int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))
         start = self.lines_read + 1
-        self.lines_read += len(index.ends)
-        return start, block, index
+        self.lines_read += lines
+        return start, block, lines
 
 
-@dataclass(frozen=True)
-class LineIndex:
-    """Where a block's lines end, and which lines have an odd number of unescaped quotes.
+class BlockParser:
+    """Parses blocks of one format; safe to share between threads (it keeps no state)."""
 
-    Computed in the reader thread (numpy releases the GIL), so it overlaps with parsing. An odd
-    quote count would let a CSV reader run a quoted field into the next line; such lines are
-    taken out and parsed on their own.
-    """
+    def __init__(self, fmt: LogFormat, max_line_bytes: int) -> None:
+        self.fmt = fmt
+        self.max_line_bytes = max_line_bytes
+        self.plan = DelimitedPlan.of(fmt)
+        self.line_parser = LineParser(fmt, max_line_bytes)
 
-    ends: np.ndarray  # offset of each line's "\n"
-    odd_quotes: np.ndarray  # bool per line
+    def parse(self, block: bytes, first_line: int) -> tuple[ParsedBlock, BlockTally]:
+        """Valid lines of ``block`` (whole lines) typed, and the block's bad lines by reason."""
+        tally = BlockTally()
+        split = delimited.split(block, self.plan) if self.plan is not None else None
+        if split is None:
+            raws = block.split(b"\n")[:-1]
+            raw = self._line_by_line(range(first_line, first_line + len(raws)), raws, tally)
+        else:
+            fast, others = self._columns(split, block, first_line, tally)
+            numbers = [first_line + line for line, _ in others]
+            raw = RawFields.concat(
+                fast, self._line_by_line(numbers, [text for _, text in others], tally)
+            )
+        return typed(raw, self.fmt, tally), tally
 
-    @classmethod
-    def of(cls, block: bytes) -> LineIndex:
-        buf = np.frombuffer(block, dtype=np.uint8)
-        ends = np.flatnonzero(buf == 10)
-        quotes = np.flatnonzero(buf == 34)
-        if len(quotes):
-            escaped = np.zeros(len(quotes), dtype=bool)
-            escaped[quotes > 0] = buf[quotes[quotes > 0] - 1] == 92
-            quotes = quotes[~escaped]
-        per_line = np.bincount(np.searchsorted(ends, quotes), minlength=len(ends))
-        return cls(ends, (per_line[: len(ends)] & 1).astype(bool))
+    def _line_by_line(self, numbers: Any, raws: list[bytes], tally: BlockTally) -> RawFields:
+        rows = self.line_parser.parse(list(numbers), raws, tally)  # type: ignore[arg-type]
+        return RawFields.from_columns(rows.numbers, rows.fields)
+
+    def _columns(
+        self, split: Split, block: bytes, first_line: int, tally: BlockTally
+    ) -> tuple[RawFields, list[tuple[int, bytes]]]:
+        """Fields of the rows the CSV reader read exactly; the other lines, as raw bytes."""
+        plan: DelimitedPlan = self.plan  # type: ignore[assignment]
+        doubtful = ~split.trusted | (split.length > self.max_line_bytes)
+        invalid = np.zeros(len(doubtful), dtype=bool)
+        columns: list[Coded | pa.Array | None] = []
+        for slot, column in zip(plan.slots, split.table.columns, strict=True):
+            array = column.chunk(0) if column.num_chunks else pa.array([], pa.binary())
+            if slot.numeric:
+                text, bad_utf8 = decoded(array)
+                if bad_utf8 is not None:
+                    invalid |= bad_utf8
+                doubtful |= _matches(text, SPACE)
+                columns.append(text)
+                continue
+            coded = Coded.encode(array)
+            values, bad_utf8 = decoded(coded.values)
+            coded = coded.with_values(values)
+            if bad_utf8 is not None:
+                invalid |= coded.per_row(bad_utf8)
+            wrong = _wrong_values(slot, values)
+            if wrong.any():
+                doubtful |= coded.per_row(wrong)
+            columns.append(coded)
+        keep = ~doubtful
+        tally.non_utf8 += int(np.count_nonzero(invalid & keep))
+        picked = np.flatnonzero(doubtful)
+        others = split.others + [
+            (line, block[start : start + length])
+            for line, start, length in zip(
+                split.line[picked].tolist(),
+                split.start[picked].tolist(),
+                split.length[picked].tolist(),
+                strict=True,
+            )
+        ]
+        others.sort()
+        fields = _slot_fields(plan.slots, columns)
+        raw = RawFields(first_line + split.line[keep].astype(np.int64))
+        for name, value in fields.items():
+            if isinstance(value, Coded):
+                raw.coded[name] = value.filter(keep)
+            else:
+                raw.plain[name] = value.filter(pa.array(keep))
+        return raw, others
 
 
-def block_lines(block: bytes, quarantine: Quarantine) -> pl.Series:
-    """A block of ``\\n``-terminated lines as a string Series, line ends removed.
+def _matches(values: pa.Array, pattern: str) -> np.ndarray:
+    found = pc.match_substring_regex(values, pattern)
+    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
 
-    Zero-copy when the block is valid UTF-8; otherwise lines are decoded one by one with
-    replacement characters and counted, so a Latin-1 user agent costs nothing but a count.
-    """
-    buf = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10)
-    offsets = np.empty(len(ends) + 1, dtype=np.int64)
-    offsets[0] = 0
-    offsets[1:] = ends + 1
-    array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(block))
-    try:
-        array.validate(full=True)
-    except pa.ArrowInvalid:
-        texts = []
-        for raw in block.split(b"\n")[:-1]:
-            try:
-                texts.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                quarantine.non_utf8 += 1
-                texts.append(raw.decode("utf-8", errors="replace"))
-        return pl.Series("l", texts, dtype=pl.String)
-    return pl.Series("l", array).str.strip_chars_end("\r\n")
+
+def _wrong_values(slot: Slot, values: pa.Array) -> np.ndarray:
+    """Values the format's regex would not read as this slot (they send their lines to it)."""
+    kind = slot.kind
+    if kind is SlotKind.QUOTED:
+        return _matches(values, '["\n]')
+    if kind is SlotKind.TIME_OPEN:
+        return ~_matches(values, r"^\[[^\]]*$")
+    if kind is SlotKind.TIME_CLOSE:
+        return ~_matches(values, r"^[^\]]*\]$")
+    if kind is SlotKind.LITERAL:
+        return np.asarray(
+            pc.not_equal(values, pa.scalar(slot.literal, pa.string()))
+            .fill_null(True)
+            .to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+    wrong = _matches(values, SPACE)
+    if slot.pattern is not None:
+        wrong |= np.array([slot.pattern.match(v or "") is None for v in values.to_pylist()])
+    return wrong
+
+
+def _slot_fields(
+    slots: tuple[Slot, ...], columns: list[Coded | pa.Array | None]
+) -> dict[Field, Coded | pa.Array]:
+    """Canonical fields from the slots' columns (the first slot wins a repeated field)."""
+    fields: dict[Field, Coded | pa.Array] = {}
+
+    def put(name: Field, value: Coded | pa.Array) -> None:
+        if name is not Field.IGNORED and name not in fields:
+            fields[name] = value
+
+    for i, slot in enumerate(slots):
+        column = columns[i]
+        if slot.kind is SlotKind.TIME_OPEN:
+            put(slot.fields[0], _time(column, columns[i + 1]))  # type: ignore[arg-type]
+        elif slot.kind in (SlotKind.PLAIN, SlotKind.QUOTED) and slot.pattern is not None:
+            texts = column.values.to_pylist()  # type: ignore[union-attr]
+            groups = [slot.pattern.match(t or "") for t in texts]
+            for g, name in enumerate(slot.fields):
+                parts = [m.group(g + 1) if m else None for m in groups]
+                put(name, column.with_values(pa.array(parts, pa.string())))  # type: ignore[union-attr]
+        elif slot.kind in (SlotKind.PLAIN, SlotKind.QUOTED):
+            put(slot.fields[0], column)  # type: ignore[arg-type]
+    return fields
+
+
+def _time(opening: Coded, closing: Coded) -> Coded:
+    """'[01/Oct/2026:12:00:03' and '+0200]' -> '01/Oct/2026:12:00:03 +0200', once per pair."""
+    if len(closing.values) == 1:
+        codes, first = opening.codes, None
+        heads = opening.values
+        tails = pa.repeat(closing.values[0], len(heads)) if len(heads) else closing.values[:0]
+    else:
+        pair = opening.codes.astype(np.int64) * len(closing.values) + closing.codes
+        _, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+        codes = inverse.astype(np.int32).ravel()
+        heads = opening.values.take(pa.array(opening.codes[first]))
+        tails = closing.values.take(pa.array(closing.codes[first]))
+    joined = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(heads, 1), pc.utf8_slice_codeunits(tails, 0, -1), " "
+    )
+    return Coded(codes, joined)
 
 
 def parse_block(
@@ -261,319 +370,13 @@ def parse_block(
     fmt: LogFormat,
     max_line_bytes: int,
     quarantine: Quarantine,
-    index: LineIndex | None = None,
+    index: object = None,
 ) -> pl.DataFrame:
-    """Parse one block into typed canonical columns; bad lines go to ``quarantine``."""
-    if fmt.columns is not None:
-        raw = _split_csv(block, first_line, fmt, max_line_bytes, quarantine, index)
-        if raw is not None:
-            return _typed(raw, fmt, quarantine)
-    lines = block_lines(block, quarantine)
-    frame = pl.DataFrame({"l": lines}).with_row_index("line", offset=first_line)
-    frame = frame.with_columns(pl.col("line").cast(pl.Int64), n=pl.col("l").str.len_bytes())
-    _quarantine_where(frame, pl.col("n") > max_line_bytes, Reason.LINE_TOO_LONG, quarantine)
-    _quarantine_where(frame, pl.col("n") == 0, Reason.EMPTY_LINE, quarantine)
-    frame = frame.filter((pl.col("n") > 0) & (pl.col("n") <= max_line_bytes)).drop("n")
-    raw = (
-        _split_json(frame, fmt, quarantine) if fmt.is_json else _split_text(frame, fmt, quarantine)
-    )
-    return _typed(raw, fmt, quarantine)
+    """Parse one block into typed canonical columns, in line order; bad lines go to ``quarantine``.
 
-
-def _split_csv(
-    block: bytes,
-    first_line: int,
-    fmt: LogFormat,
-    max_line_bytes: int,
-    quarantine: Quarantine,
-    index: LineIndex | None,
-) -> pl.DataFrame | None:
-    """Split a block with Arrow's CSV reader (both cores); None if the block needs the regex.
-
-    Empty, over-long and odd-quote lines are cut out first, so that every line the reader sees
-    is one row; rows it still rejects go through the strict regex, one by one.
+    A convenience over ``BlockParser`` for small inputs and tests; ingest keeps the coded form.
     """
-    index = index or LineIndex.of(block)
-    ends = index.ends
-    starts = np.empty_like(ends)
-    starts[:1] = 0
-    starts[1:] = ends[:-1] + 1
-    lengths = ends - starts
-    numbers = np.arange(first_line, first_line + len(ends), dtype=np.int64)
-    empty = lengths == 0
-    long = lengths > max_line_bytes
-    odd = index.odd_quotes & ~empty & ~long
-    skip = empty | long | odd
-    kept = numbers[~skip]
-    data = block if not skip.any() else b"".join(_runs(block, starts, ends, ~skip))
-    rejected: list[str] = []
-
-    def reject(row: pa_csv.InvalidRow) -> str:
-        rejected.append(row.text)
-        return "skip"
-
-    width = fmt.columns[-1].first + fmt.columns[-1].width  # type: ignore[index]
-    names = [f"c{i}" for i in range(width)]
-    try:
-        table = pa_csv.read_csv(
-            pa.py_buffer(data),
-            read_options=pa_csv.ReadOptions(column_names=names, block_size=8 << 20),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=" ",
-                quote_char='"',
-                escape_char="\\",
-                double_quote=False,
-                newlines_in_values=False,
-                ignore_empty_lines=False,
-                invalid_row_handler=reject,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except pa.ArrowInvalid:
-        return None  # not valid UTF-8 somewhere: the line-by-line path counts and repairs it
-    if rejected:
-        kept_ends = np.cumsum(lengths[~skip] + 1) - 1
-        positions = _locate(data, rejected, kept_ends)
-        if positions is None:
-            return None
-        retry = np.zeros(len(kept), dtype=bool)
-        retry[positions] = True
-        odd[np.flatnonzero(~skip)[retry]] = True
-        kept = kept[~retry]
-    if table.num_rows != len(kept):
-        return None  # the reader joined or split lines after all: take the careful path
-    frame = pl.from_arrow(table).with_columns(line=pl.Series(kept))  # type: ignore[union-attr]
-    columns: dict[str, pl.Expr] = {}
-    for column in fmt.columns:  # type: ignore[union-attr]
-        source = pl.col(f"c{column.first}")
-        if column.width == 2:
-            source = (source + " " + pl.col(f"c{column.first + 1}")).str.strip_chars("[]")
-        if column.pattern is None:
-            targets = [(column.fields[0], source)]
-        else:
-            groups = source.str.extract_groups(column.pattern)
-            targets = [(f, groups.struct.field(str(i + 1))) for i, f in enumerate(column.fields)]
-        for field, expr in targets:
-            if field is not Field.IGNORED and field.value not in columns:
-                columns[field.value] = expr
-    parsed = frame.select(pl.col("line"), **columns)
-    # Counted only now: a block that falls back to the line-by-line path counts them there.
-    quarantine.add(Reason.EMPTY_LINE, numbers[empty].tolist())
-    quarantine.add(Reason.LINE_TOO_LONG, numbers[long].tolist())
-    if odd.any():
-        texts = [block[starts[i] : ends[i]].decode("utf-8", "replace") for i in np.flatnonzero(odd)]
-        rescued = _strict_fallback(numbers[odd].tolist(), texts, fmt, quarantine)
-        if rescued:
-            parsed = pl.concat([parsed, _fields_frame(rescued, fmt).select(parsed.columns)])
-    return parsed
-
-
-def _runs(
-    block: bytes, starts: np.ndarray, ends: np.ndarray, keep: np.ndarray
-) -> Iterator[memoryview]:
-    """The bytes of the kept lines, as few views as possible (joined once, by the caller)."""
-    view = memoryview(block)
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.astype(np.int8), [0]))))
-    for first, stop in zip(edges[::2], edges[1::2], strict=True):
-        yield view[starts[first] : ends[stop - 1] + 1]
-
-
-def _locate(data: bytes, texts: list[str], ends: np.ndarray) -> np.ndarray | None:
-    """Line indexes (within ``data``) of rows the CSV reader rejected, found by their text."""
-    found = []
-    seen: dict[bytes, int] = {}
-    for text in texts:
-        needle = text.encode("utf-8")
-        at = data.find(needle, seen.get(needle, 0))
-        while at > 0 and data[at - 1] != 10:
-            at = data.find(needle, at + 1)
-        if at < 0:
-            return None
-        seen[needle] = at + 1
-        found.append(int(np.searchsorted(ends, at)))
-    return np.asarray(sorted(found), dtype=np.int64)
-
-
-def _split_text(frame: pl.DataFrame, fmt: LogFormat, quarantine: Quarantine) -> pl.DataFrame:
-    names = [f"g{i}" for i in range(len(fmt.fields))]
-    split = frame.select(
-        "line",
-        "l",
-        parts=pl.col("l").str.extract_groups(fmt.fast_pattern).struct.rename_fields(names),
-    ).unnest("parts")
-    matched = split.filter(pl.col(names[0]).is_not_null()).drop("l")
-    missed = split.filter(pl.col(names[0]).is_null())
-    if not missed.is_empty():
-        rescued = _strict_fallback(missed["line"].to_list(), missed["l"].to_list(), fmt, quarantine)
-        if rescued:
-            matched = pl.concat(
-                [matched, pl.DataFrame(rescued, schema=matched.schema, orient="row")]
-            )
-    return _named(matched, fmt)
-
-
-def _fields_frame(rows: list[tuple[object, ...]], fmt: LogFormat) -> pl.DataFrame:
-    """Rows of (line, group 1, group 2, ...) from the strict regex, as named fields."""
-    names = ["line", *[f"g{i}" for i in range(len(fmt.fields))]]
-    schema = {name: pl.String for name in names} | {"line": pl.Int64}
-    return _named(pl.DataFrame(rows, schema=schema, orient="row"), fmt)
-
-
-def _named(groups: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
-    """Columns g0, g1, ... -> canonical field names (the first group wins a repeated field)."""
-    columns = {}
-    for i, field in enumerate(fmt.fields):
-        if field is not Field.IGNORED and field.value not in columns:
-            columns[field.value] = pl.col(f"g{i}")
-    return groups.select(pl.col("line"), **columns)
-
-
-def _strict_fallback(
-    numbers: list[int], texts: list[str], fmt: LogFormat, quarantine: Quarantine
-) -> list[tuple[object, ...]]:
-    rescued: list[tuple[object, ...]] = []
-    by_reason: dict[Reason, list[int]] = {}
-    for number, text in zip(numbers, texts, strict=True):
-        match = fmt.strict_pattern.match(text)
-        if match:
-            groups = (g.replace('\\"', '"').replace("\\\\", "\\") for g in match.groups())
-            rescued.append((number, *groups))
-        else:
-            by_reason.setdefault(_diagnose(text), []).append(number)
-    for reason, found in by_reason.items():
-        quarantine.add(reason, found)
-    return rescued
-
-
-def _diagnose(text: str) -> Reason:
-    """Why a line failed the format (only the reason leaves this function, never the text)."""
-    unescaped_quotes = text.count('"') - text.count('\\"')
-    if unescaped_quotes % 2:
-        return Reason.UNTERMINATED_QUOTE
-    return Reason.FIELD_COUNT
-
-
-def _split_json(frame: pl.DataFrame, fmt: LogFormat, quarantine: Quarantine) -> pl.DataFrame:
-    keys = [(key, field) for key, field in fmt.json_keys if field is not Field.IGNORED]
-    rows: list[tuple[object, ...]] = []
-    bad: list[int] = []
-    for number, text in frame.select("line", "l").iter_rows():
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            obj = None
-        if not isinstance(obj, dict):
-            bad.append(number)
-            continue
-        rows.append((number, *(_json_text(obj.get(key)) for key, _ in keys)))
-    quarantine.add(Reason.BAD_JSON, bad)
-    schema = {"line": pl.Int64, **{field.value: pl.String for _, field in keys}}
-    return pl.DataFrame(rows, schema=schema, orient="row")
-
-
-def _json_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def _typed(raw: pl.DataFrame, fmt: LogFormat, quarantine: Quarantine) -> pl.DataFrame:
-    """String fields -> typed canonical columns; lines with an invalid field are quarantined."""
-    cols = set(raw.columns)
-
-    def text(field: Field) -> pl.Expr:
-        return pl.col(field.value) if field.value in cols else pl.lit(None, pl.String)
-
-    dash = {"-", ""}
-    exprs: dict[str, pl.Expr] = {
-        "client": text(Field.CLIENT),
-        "login": pl.when(text(Field.LOGIN).is_in(list(dash)))
-        .then(None)
-        .otherwise(text(Field.LOGIN)),
-        "status": text(Field.STATUS).str.to_integer(strict=False),
-        "referer": text(Field.REFERER),
-        "user_agent": text(Field.USER_AGENT),
-        "site": text(Field.SITE),
-    }
-    size = text(Field.BYTES)
-    exprs["bytes"] = pl.when(size == "-").then(0).otherwise(size.str.to_integer(strict=False))
-    exprs["response_us"] = _response_us(raw, cols)
-    if Field.REQUEST.value in cols:
-        request = text(Field.REQUEST).str.extract_groups(_REQUEST)
-        exprs["method"] = request.struct.field("1")
-        exprs["target"] = request.struct.field("2")
-        exprs["protocol"] = request.struct.field("3")
-    else:
-        target = text(Field.TARGET)
-        query = text(Field.QUERY)
-        exprs["method"] = text(Field.METHOD)
-        exprs["target"] = (
-            pl.when(query.is_null() | query.is_in(["", "-"]))
-            .then(target)
-            .otherwise(target + pl.lit("?") + query)
-        )
-        exprs["protocol"] = text(Field.PROTOCOL)
-    typed = raw.with_columns(ts=_timestamps(raw, fmt)).select("line", "ts", **exprs)
-    size_given = pl.lit(Field.BYTES.value in cols)
-
-    # Each bad line is counted once, under the first problem found, in this order.
-    checks = [
-        (Reason.MISSING_CLIENT, pl.col("client").is_null() | pl.col("client").is_in(list(dash))),
-        (Reason.BAD_TIMESTAMP, pl.col("ts").is_null()),
-        (Reason.BAD_STATUS, ~pl.col("status").is_between(100, 599).fill_null(False)),
-        (Reason.BAD_SIZE, size_given & (pl.col("bytes").is_null() | (pl.col("bytes") < 0))),
-        (Reason.BAD_RESPONSE_TIME, pl.col("response_us") == -1),
-    ]
-    reason = pl.lit(None, pl.String)
-    for cause, condition in reversed(checks):
-        reason = pl.when(condition).then(pl.lit(cause.value)).otherwise(reason)
-    typed = typed.with_columns(reason=reason)
-    bad = typed.filter(pl.col("reason").is_not_null()).group_by("reason").agg("line")
-    for cause, numbers in bad.iter_rows():
-        quarantine.add(Reason(cause), sorted(numbers))
-    good = typed.filter(pl.col("reason").is_null())
-    return good.select([pl.col(name).cast(dtype) for name, dtype in PARSED_SCHEMA.items()])
-
-
-def _timestamps(raw: pl.DataFrame, fmt: LogFormat) -> pl.Expr:
-    """Parse each distinct timestamp once (a busy log repeats each second many times)."""
-    if Field.TIME_CLF.value in raw.columns:
-        column, pattern = Field.TIME_CLF.value, "%d/%b/%Y:%H:%M:%S %z"
-    else:
-        column, pattern = Field.TIME_ISO.value, "%Y-%m-%dT%H:%M:%S%z"
-    distinct = raw[column].unique()
-    parsed = distinct.str.strptime(pl.Datetime("us", "UTC"), pattern, strict=False)
-    return pl.col(column).replace_strict(distinct, parsed, default=None, return_dtype=parsed.dtype)
-
-
-def _response_us(raw: pl.DataFrame, cols: set[str]) -> pl.Expr:
-    """Response time in microseconds; '-' is unknown (null), garbage is -1 (quarantined)."""
-    for field, scale in (
-        (Field.RESPONSE_US, 1),
-        (Field.RESPONSE_MS, 1000),
-        (Field.RESPONSE_S, 10**6),
-    ):
-        if field.value in cols:
-            value = pl.col(field.value)
-            number = value.cast(pl.Float64, strict=False)
-            return (
-                pl.when(value.is_null() | value.is_in(["-", ""]))
-                .then(None)
-                .when(number.is_null() | (number < 0))
-                .then(-1)
-                .otherwise((number * scale).round(0))
-                .cast(pl.Int64)
-            )
-    return pl.lit(None, pl.Int64)
-
-
-def _quarantine_where(
-    frame: pl.DataFrame, condition: pl.Expr, reason: Reason, quarantine: Quarantine
-) -> None:
-    quarantine.add(reason, frame.filter(condition)["line"].to_list())
+    del index  # accepted for compatibility; the parser finds lines itself
+    parsed, tally = BlockParser(fmt, max_line_bytes).parse(block, first_line)
+    tally.into(quarantine)
+    return parsed.to_frame().sort("line")

@@ -1,0 +1,422 @@
+"""Parsed blocks kept as codes into distinct values, validated and typed once per value.
+
+A block of 100,000 lines has a few thousand distinct clients, timestamps and user agents; every
+check and conversion runs on those, and rows carry only integer codes into them. Only the
+numbers that are nearly all distinct (bytes, response time) are converted row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from privstats.quarantine import Quarantine, Reason
+from privstats.sources.logformat import Field, LogFormat
+
+_REQUEST = r"^(\S+) +(\S+)(?: +(\S+))?$"
+_DASH = ("-", "")
+_US_PER_DAY = 86_400_000_000
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A column as one code per row into a table of values (which may repeat, or hold nulls)."""
+
+    codes: np.ndarray  # int32, one per row
+    values: pa.Array  # string
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @classmethod
+    def encode(cls, array: pa.Array | pa.ChunkedArray) -> Coded:
+        """Dictionary-encode a string or binary column (values decoded as UTF-8 if binary)."""
+        encoded = pc.dictionary_encode(array, null_encoding="encode")
+        chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+        if not chunks:
+            return cls(np.zeros(0, dtype=np.int32), pa.array([], pa.string()))
+        codes = [
+            np.asarray(c.indices.to_numpy(zero_copy_only=False), dtype=np.int32) for c in chunks
+        ]
+        values = chunks[0].dictionary
+        return cls(np.concatenate(codes) if len(codes) > 1 else codes[0], values)
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str | None]) -> Coded:
+        return cls.encode(pa.array(texts, pa.string()))
+
+    @classmethod
+    def constant(cls, value: str | None, rows: int) -> Coded:
+        return cls(np.zeros(rows, dtype=np.int32), pa.array([value], pa.string()))
+
+    def filter(self, mask: np.ndarray) -> Coded:
+        return Coded(self.codes[mask], self.values)
+
+    def take(self, rows: np.ndarray) -> Coded:
+        return Coded(self.codes[rows], self.values)
+
+    def per_row(self, per_value: np.ndarray) -> np.ndarray:
+        """Spread an array computed once per value out to the rows."""
+        return per_value[self.codes]
+
+    def materialize(self) -> pa.Array:
+        return self.values.take(pa.array(self.codes))
+
+    def with_values(self, values: pa.Array) -> Coded:
+        return Coded(self.codes, values)
+
+    @staticmethod
+    def concat(first: Coded, second: Coded) -> Coded:
+        if not len(second):
+            return first
+        if not len(first):
+            return second
+        values = pa.concat_arrays([first.values.cast(pa.string()), second.values.cast(pa.string())])
+        codes = np.concatenate([first.codes, second.codes + len(first.values)]).astype(np.int32)
+        return Coded(codes, values)
+
+
+def decoded(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
+    """Binary values as UTF-8 strings, and which were not valid UTF-8 (None when all were)."""
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return values, None
+    try:
+        return values.cast(pa.string()), None
+    except pa.ArrowInvalid:
+        pass
+    texts: list[str | None] = []
+    invalid = np.zeros(len(values), dtype=bool)
+    for i, raw in enumerate(values.to_pylist()):
+        if raw is None:
+            texts.append(None)
+            continue
+        try:
+            texts.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            invalid[i] = True
+            texts.append(raw.decode("utf-8", errors="replace"))
+    return pa.array(texts, pa.string()), invalid
+
+
+@dataclass
+class RawFields:
+    """Accepted lines as text fields: coded, or (bytes, response time) one value per row."""
+
+    line: np.ndarray  # int64 line numbers
+    coded: dict[Field, Coded] = field(default_factory=dict)
+    plain: dict[Field, pa.Array] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+    def filter(self, mask: np.ndarray) -> RawFields:
+        keep = pa.array(mask)
+        return RawFields(
+            self.line[mask],
+            {f: c.filter(mask) for f, c in self.coded.items()},
+            {f: a.filter(keep) for f, a in self.plain.items()},
+        )
+
+    @classmethod
+    def from_columns(
+        cls, line: Sequence[int] | np.ndarray, columns: dict[Field, Sequence[str | None]]
+    ) -> RawFields:
+        """Fields given as one text per row (the line-by-line paths)."""
+        out = cls(np.asarray(line, dtype=np.int64))
+        for name, texts in columns.items():
+            if name in _PLAIN_FIELDS:
+                out.plain[name] = pa.array(texts, pa.string())
+            else:
+                out.coded[name] = Coded.from_texts(texts)
+        return out
+
+    @staticmethod
+    def concat(first: RawFields, second: RawFields) -> RawFields:
+        if not len(second):
+            return first
+        if not len(first):
+            return second
+        out = RawFields(np.concatenate([first.line, second.line]))
+        for name in first.coded.keys() | second.coded.keys():
+            out.coded[name] = Coded.concat(
+                first.coded.get(name) or Coded.constant(None, len(first)),
+                second.coded.get(name) or Coded.constant(None, len(second)),
+            )
+        for name in first.plain.keys() | second.plain.keys():
+            parts = [
+                raw.plain.get(name, pa.nulls(len(raw), pa.string())).cast(pa.string())
+                for raw in (first, second)
+            ]
+            out.plain[name] = pa.concat_arrays(parts)
+        return out
+
+
+_PLAIN_FIELDS = frozenset({Field.BYTES, Field.RESPONSE_US, Field.RESPONSE_MS, Field.RESPONSE_S})
+
+
+@dataclass
+class ParsedBlock:
+    """Valid lines of a block, typed; identifying columns as codes into distinct values."""
+
+    line: np.ndarray  # int64
+    ts: np.ndarray  # int64 microseconds since the epoch, UTC
+    client: Coded
+    method: Coded
+    target: Coded
+    protocol: Coded
+    status: np.ndarray  # int16
+    bytes: pa.Array  # int64, nullable
+    response_us: pa.Array  # int64, nullable
+    login: Coded | None = None
+    referer: Coded | None = None
+    user_agent: Coded | None = None
+    site: Coded | None = None
+
+    def __len__(self) -> int:
+        return len(self.line)
+
+    def filter(self, mask: np.ndarray) -> ParsedBlock:
+        keep = pa.array(mask)
+        coded = {
+            name: (value.filter(mask) if value is not None else None)
+            for name, value in self._coded().items()
+        }
+        return replace(
+            self,
+            line=self.line[mask],
+            ts=self.ts[mask],
+            status=self.status[mask],
+            bytes=self.bytes.filter(keep),
+            response_us=self.response_us.filter(keep),
+            **coded,
+        )
+
+    def _coded(self) -> dict[str, Coded | None]:
+        return {
+            "client": self.client,
+            "method": self.method,
+            "target": self.target,
+            "protocol": self.protocol,
+            "login": self.login,
+            "referer": self.referer,
+            "user_agent": self.user_agent,
+            "site": self.site,
+        }
+
+    def to_frame(self) -> pl.DataFrame:
+        """Plain typed columns, one row per line (for tests and small inputs)."""
+        columns: dict[str, object] = {
+            "line": pl.Series(self.line, dtype=pl.Int64),
+            "ts": pl.Series(self.ts, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
+        }
+        for name, coded in self._coded().items():
+            values = coded.materialize() if coded is not None else pa.nulls(len(self), pa.string())
+            columns[name] = pl.from_arrow(values.cast(pa.string()))
+        columns["status"] = pl.Series(self.status, dtype=pl.Int16)
+        columns["bytes"] = pl.from_arrow(self.bytes)
+        columns["response_us"] = pl.from_arrow(self.response_us)
+        return pl.DataFrame(columns).select(PARSED_COLUMNS)
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame) -> ParsedBlock:
+        """From typed columns as ``to_frame`` makes them."""
+
+        def coded(name: str) -> Coded:
+            return Coded.encode(frame[name].cast(pl.String).to_arrow())
+
+        return cls(
+            line=frame["line"].cast(pl.Int64).to_numpy(),
+            ts=frame["ts"].dt.replace_time_zone(None).cast(pl.Int64).to_numpy(),
+            client=coded("client"),
+            method=coded("method"),
+            target=coded("target"),
+            protocol=coded("protocol"),
+            status=frame["status"].cast(pl.Int16).to_numpy(),
+            bytes=frame["bytes"].cast(pl.Int64).to_arrow(),
+            response_us=frame["response_us"].cast(pl.Int64).to_arrow(),
+            login=coded("login"),
+            referer=coded("referer"),
+            user_agent=coded("user_agent"),
+            site=coded("site"),
+        )
+
+
+PARSED_COLUMNS = [
+    "line", "client", "login", "ts", "method", "target", "protocol", "status", "bytes",
+    "response_us", "referer", "user_agent", "site",
+]  # fmt: skip
+
+
+class BlockTally:
+    """Quarantined lines of one block, by reason; handed over sorted, like a reader expects."""
+
+    def __init__(self) -> None:
+        self.lines: dict[Reason, list[np.ndarray]] = {}
+        self.non_utf8 = 0
+
+    def add(self, reason: Reason, lines: Sequence[int] | np.ndarray) -> None:
+        if len(lines):
+            self.lines.setdefault(reason, []).append(np.asarray(lines, dtype=np.int64))
+
+    def into(self, quarantine: Quarantine) -> None:
+        for reason, parts in self.lines.items():
+            quarantine.add(reason, np.sort(np.concatenate(parts)).tolist())
+        quarantine.non_utf8 += self.non_utf8
+
+
+def typed(raw: RawFields, fmt: LogFormat, tally: BlockTally) -> ParsedBlock:
+    """Text fields -> typed columns; a line with an invalid field is quarantined."""
+    rows = len(raw)
+
+    def coded(name: Field) -> Coded | None:
+        return raw.coded.get(name)
+
+    client = coded(Field.CLIENT) or Coded.constant(None, rows)
+    missing_client = client.per_row(_flags(client.values, lambda s: s.is_null() | s.is_in(_DASH)))
+
+    time_field = Field.TIME_CLF if coded(Field.TIME_CLF) is not None else Field.TIME_ISO
+    time = coded(time_field) or Coded.constant(None, rows)
+    pattern = "%d/%b/%Y:%H:%M:%S %z" if time_field is Field.TIME_CLF else "%Y-%m-%dT%H:%M:%S%z"
+    stamps = pl.from_arrow(time.values.cast(pa.string())).str.strptime(  # type: ignore[union-attr]
+        pl.Datetime("us", "UTC"), pattern, strict=False
+    )
+    ts_per_value = stamps.dt.replace_time_zone(None).cast(pl.Int64)
+    ts = time.per_row(ts_per_value.fill_null(0).to_numpy())
+    bad_time = time.per_row(ts_per_value.is_null().to_numpy())
+
+    status_coded = coded(Field.STATUS) or Coded.constant(None, rows)
+    status_values = pl.from_arrow(status_coded.values.cast(pa.string())).str.to_integer(  # type: ignore[union-attr]
+        strict=False
+    )
+    status_ok = status_values.is_between(100, 599).fill_null(False).to_numpy()
+    status = status_coded.per_row(status_values.clip(0, 999).fill_null(0).cast(pl.Int16).to_numpy())
+    bad_status = ~status_coded.per_row(status_ok)
+
+    size_text = raw.plain.get(Field.BYTES)
+    if size_text is not None:
+        text = pl.col("text")
+        size = (
+            pl.DataFrame({"text": pl.from_arrow(size_text.cast(pa.string()))})
+            .select(pl.when(text == "-").then(0).otherwise(text.str.to_integer(strict=False)))
+            .to_series()
+        )
+        bad_size = (size.is_null() | (size < 0)).to_numpy()
+        size_array = size.cast(pl.Int64).to_arrow()
+    else:
+        bad_size = np.zeros(rows, dtype=bool)
+        size_array = pa.nulls(rows, pa.int64())
+
+    response, bad_response = _response_us(raw, rows)
+
+    method, target, protocol = _request(raw, rows)
+    login = coded(Field.LOGIN)
+    if login is not None:
+        names = pl.col("login")
+        dashed = pl.DataFrame({"login": pl.from_arrow(login.values.cast(pa.string()))}).select(
+            pl.when(names.is_in(_DASH)).then(None).otherwise(names)
+        )
+        login = login.with_values(dashed.to_series().to_arrow())
+
+    # Each bad line is counted once, under the first problem found, in this order.
+    checks = [
+        (Reason.MISSING_CLIENT, missing_client),
+        (Reason.BAD_TIMESTAMP, bad_time),
+        (Reason.BAD_STATUS, bad_status),
+        (Reason.BAD_SIZE, bad_size),
+        (Reason.BAD_RESPONSE_TIME, bad_response),
+    ]
+    bad = np.zeros(rows, dtype=bool)
+    for reason, condition in checks:
+        tally.add(reason, raw.line[condition & ~bad])
+        bad |= condition
+    block = ParsedBlock(
+        line=raw.line,
+        ts=ts,
+        client=client,
+        method=method,
+        target=target,
+        protocol=protocol,
+        status=status,
+        bytes=size_array,
+        response_us=response,
+        login=login,
+        referer=coded(Field.REFERER),
+        user_agent=coded(Field.USER_AGENT),
+        site=coded(Field.SITE),
+    )
+    return block.filter(~bad) if bad.any() else block
+
+
+def _flags(values: pa.Array, condition: Callable[[pl.Series], pl.Series]) -> np.ndarray:
+    series = pl.from_arrow(values.cast(pa.string()))
+    return condition(series).fill_null(False).to_numpy()  # type: ignore[arg-type]
+
+
+def _request(raw: RawFields, rows: int) -> tuple[Coded, Coded, Coded]:
+    """Method, target and protocol, split once per distinct request line."""
+    request = raw.coded.get(Field.REQUEST)
+    if request is not None:
+        parts = pl.from_arrow(request.values.cast(pa.string())).str.extract_groups(_REQUEST)  # type: ignore[union-attr]
+        return tuple(  # type: ignore[return-value]
+            request.with_values(parts.struct.field(str(i)).to_arrow()) for i in (1, 2, 3)
+        )
+    none = Coded.constant(None, rows)
+    method = raw.coded.get(Field.METHOD) or none
+    protocol = raw.coded.get(Field.PROTOCOL) or none
+    target = raw.coded.get(Field.TARGET) or none
+    query = raw.coded.get(Field.QUERY)
+    if query is not None:
+        # Joined once per distinct (target, query) pair.
+        pair = target.codes.astype(np.int64) * len(query.values) + query.codes
+        distinct, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+        del distinct
+        frame = pl.DataFrame(
+            {
+                "target": pl.from_arrow(target.values.cast(pa.string()).take(target.codes[first])),
+                "query": pl.from_arrow(query.values.cast(pa.string()).take(query.codes[first])),
+            }
+        )
+        joined = frame.select(
+            pl.when(pl.col("query").is_null() | pl.col("query").is_in(["", "-"]))
+            .then(pl.col("target"))
+            .otherwise(pl.col("target") + pl.lit("?") + pl.col("query"))
+        ).to_series()
+        target = Coded(inverse.astype(np.int32).ravel(), joined.to_arrow())
+    return method, target, protocol
+
+
+def _response_us(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
+    """Response time in microseconds; '-' is unknown (null), garbage is quarantined."""
+    for name, scale in (
+        (Field.RESPONSE_US, 1),
+        (Field.RESPONSE_MS, 1000),
+        (Field.RESPONSE_S, 10**6),
+    ):
+        text = raw.plain.get(name)
+        if text is None:
+            continue
+        value = pl.from_arrow(text.cast(pa.string()))
+        number = value.cast(pl.Float64, strict=False)
+        unknown = (value.is_null() | value.is_in(["-", ""])).to_numpy()
+        micros = (number * scale).round(0)
+        # Negative, not a number, infinite or beyond 64 bits: not a response time.
+        fine = (number >= 0) & (micros <= 2.0**62)
+        bad = ~unknown & ~fine.fill_null(False).to_numpy()
+        clean = pl.Series(np.where(unknown | bad, 0.0, micros.fill_null(0).fill_nan(0).to_numpy()))
+        out = clean.cast(pl.Int64).to_arrow()
+        mask = pa.array(unknown | bad)
+        return pc.if_else(mask, pa.nulls(rows, pa.int64()), out), bad
+    return pa.nulls(rows, pa.int64()), np.zeros(rows, dtype=bool)
+
+
+# Exactly the characters Python's ``str.isspace`` (so the regex ``\s``) calls white space,
+# written for RE2 (Arrow): its own ``\s`` is ASCII only.
+SPACE = (
+    r"[\t\n\x0b\x0c\r \x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{3000}]"
+)
