@@ -192,6 +192,8 @@ def _ingest_crm(args: argparse.Namespace) -> int:
     source = open_source(folder=args.folder, dsn=args.dsn, fmt=args.format, crm=config.crm)
     result = ingest_crm(config, key, source, max_bad_ratio=args.max_bad_ratio)
     print(result.summary())
+    for problem in result.problems():  # file, line and column: never the value
+        print(f"  {problem}", file=sys.stderr)
     return 0
 
 

@@ -34,7 +34,7 @@ class Quarantine:
     # Lines kept but decoded with replacement characters (invalid UTF-8, Latin-1 agents).
     non_utf8: int = 0
 
-    def add(self, reason: Reason, line_numbers: list[int]) -> None:
+    def add(self, reason: enum.StrEnum, line_numbers: list[int]) -> None:
         if not line_numbers:
             return
         key = reason.value
