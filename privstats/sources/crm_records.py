@@ -84,7 +84,7 @@ class Tally:
         self, reason: Reason | CrmReason, lines: list[int], column: str | None = None
     ) -> None:
         """Quarantine records (by line) for one reason, locating the first few."""
-        self.quarantine.add(reason, lines)  # type: ignore[arg-type]
+        self.quarantine.add(reason, lines)
         self.locate([(line, column, reason.value) for line in lines])
 
     def locate(self, found: list[tuple[int, str | None, str]]) -> None:
@@ -158,7 +158,7 @@ class Validator:
 
     def _quarantine(self, bad: pl.DataFrame, problems: list[str], tally: Tally) -> None:
         for (reason,), rows in bad.group_by("reason", maintain_order=True):
-            tally.quarantine.add(_REASONS[str(reason)], rows["line"].to_list())  # type: ignore[arg-type]
+            tally.quarantine.add(_REASONS[str(reason)], rows["line"].to_list())
         room = MAX_PROBLEMS - len(tally.problems)
         if room <= 0:
             return
