@@ -20,20 +20,30 @@ persons (the larger of the two tables' thresholds; persons counted as ``tabulate
 the largest single key period, the safe side for a lower bound). Both directions are checked.
 Overlapping filters are flagged in the cells where they happen to nest.
 
-**Same query, other numbers.** A table released before with exactly the same query (the same
-report re-run after late logs or an erasure) is compared by its shown numbers: for person and
-request counts, a cell shown in both whose numbers differ by more than nothing and less than
-the threshold is flagged. This needs no store.
+**Same query, other numbers.** A table released before with exactly the same query and
+protection method (the same report re-run after late logs or an erasure) is compared by its
+shown numbers: for person and request counts, a cell shown in both whose numbers differ by
+more than nothing and less than the threshold is flagged. This needs no store.
 
-**Not covered** (the reviewer's judgement remains): differences across more than two tables
-(A − B − C, or a cell recovered from three overlapping periods); overlapping filters in cells
-where neither population nests in the other (``A − B = (A \\ B) − (B \\ A)`` mixes two groups);
-tables that differ in dimensions but share a margin (a "by browser" total against a "by device"
-total of the same population is covered only if both have the same dimension set); tables of
-different time zones, caps or measures; hidden cells of either table (the threshold audit
-protects those); a ``where`` on a value that is missing in the store ("(none)"); statistics
-(means, quantiles) are flagged like sums although one small group moves them less; tables whose
-layout the gate cannot place are taken as showing every cell (the safe side).
+**Same query, two methods.** The same query published by two protection methods (suppressed
+and rounded, say), in one report or across releases, is flagged whenever either of them hides a
+cell or shows it as ``<N``: each table passed its own audit, but the other's numbers narrow its
+protected cells, and the audits do not see the tables together (linked tables).
+
+**Not covered** (the reviewer's judgement remains):
+
+- differences across more than two tables (A − B − C, or a cell recovered from three
+  overlapping periods);
+- linked tables of different dimensions that share a margin (the browser totals of a rounded
+  "browser by device" table narrowing a suppressed "by browser" table): each is audited alone;
+- overlapping filters in cells where neither population nests in the other
+  (``A − B = (A \\ B) − (B \\ A)`` mixes two groups);
+- tables of different time zones, caps or measures;
+- hidden cells of either table (the threshold audit protects those);
+- a ``where`` on a value missing in the store (read as "(none)");
+- statistics (means, quantiles) are flagged like sums, although one small group moves them
+  less; tables whose layout the gate cannot place are taken as showing every cell (the safe
+  side).
 """
 
 from __future__ import annotations
@@ -73,6 +83,10 @@ class TableRef:
     # Where each shown key sits in the CSV (audited tables only), for the reviewer.
     locations: Mapping[Key, str] | None = None
     file: str = ""  # the CSV as findings name it (audited tables only)
+
+    @property
+    def method(self) -> str:
+        return self.published.method or "suppress" if self.published else "suppress"
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -146,11 +160,17 @@ def find_pairs(
     for a, b in candidates:
         if a.signature() != b.signature():
             continue
+        relation = None
         if a.filters() == b.filters():
             if b.published is None or a.published is None:
                 continue
-            cells = _same_query(a, b)
-            locations: tuple[str, ...] = tuple(loc for _, loc in cells)
+            if a.method != b.method:
+                cells = _two_methods(a, b)
+                relation = (f"the same cells published by two methods ({a.method}, {b.method}), "
+                            "which are audited one at a time, not together")  # fmt: skip
+            else:
+                cells = _same_query(a, b)
+            locations: tuple[str, ...] = tuple(loc for _, loc in cells if loc)
         elif store is None:
             continue
         else:
@@ -164,8 +184,8 @@ def find_pairs(
             locations = tuple(loc for _, loc in cells if loc)
         if cells:
             pairs.append(DifferencingPair(
-                a.label, b.label, describe(a, b), len(cells), max(a.threshold, b.threshold),
-                locations,
+                a.label, b.label, relation or describe(a, b), len(cells),
+                max(a.threshold, b.threshold), locations,
             ))  # fmt: skip
     return pairs, problems
 
@@ -185,6 +205,20 @@ def _same_query(a: TableRef, b: TableRef) -> list[tuple[Key, str]]:
         if 0 < abs(cell.number - old.number) < threshold:
             flagged.append(((*labels, column), cell.location))
     return flagged
+
+
+def _two_methods(a: TableRef, b: TableRef) -> list[tuple[Key, str]]:
+    """Cells a suppressed or ``<N`` table of the pair protects, which the other table's numbers
+    (rounded, or shown where this one hides) may narrow further than either audit knows."""
+    at_risk: list[tuple[Key, str]] = []
+    for ref in (a, b):
+        if ref.method == "round" or ref.published is None:
+            continue
+        for labels, row in zip(ref.published.labels, ref.published.cells, strict=True):
+            for column, cell in zip(ref.published.column_labels, row, strict=True):
+                if cell.state in (CellState.HIDDEN, CellState.TEXT):
+                    at_risk.append(((*labels, column), cell.location if ref is a else ""))
+    return at_risk
 
 
 def _by_label(table: PublishedTable) -> dict[tuple[Key, str], Any]:

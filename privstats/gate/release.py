@@ -2,12 +2,15 @@
 
 ``reports/<name>/<partner>/<period>/`` goes to
 ``reports/released/<name>/<partner>/<period>/<release-id>/`` and one line is appended to
-``reports/released/ledger.jsonl``. The steps, under the ledger's lock:
+``reports/released/ledger.jsonl``. The steps:
 
-1. unfinished releases of a crashed run are settled: a staged copy whose ledger line was
-   written is moved into place (the release happened), any other is removed (it did not);
-2. the folder is audited (``audit_path``) with the store and the ledger; a failing audit
-   raises :class:`AuditFailed` and nothing is written;
+1. the folder is audited (``audit_path``) with the store and the ledger, before anything is
+   written or locked: a failing audit raises :class:`AuditFailed` and leaves the release area
+   untouched;
+2. under the ledger's lock from here on, unfinished releases of a crashed run are settled: a
+   staged copy whose ledger line was written is moved into place (the release happened), any
+   other is removed (it did not); if another release was recorded since step 1, the audit runs
+   again, so that the differencing check sees it;
 3. a report whose files were all released before (the same SHA-256 of every file), or whose
    tables and page were (every file but the manifest) for the same report, partner and
    period, is refused: a changed report is a new release, the same one is not;
@@ -119,11 +122,8 @@ def release(
     if require_store and store is None:
         raise GateError("a release re-verifies every table against the store: give the store")
     ledger = ReleaseLedger(root)
-    with ledger.locked():
-        settled = _settle(ledger)
-        state = ledger.read()
-        if state.chain_broken:
-            raise GateError(f"the release ledger {ledger.path} was edited; repair it first")
+
+    def audited() -> AuditReport:
         report = audit_path(folder, store=store, canaries=canaries, ledger=ledger,
                             required_rules=required_rules)  # fmt: skip
         if not report.passed:
@@ -132,6 +132,20 @@ def release(
                 "nothing was released",
                 report,
             )
+        return report
+
+    # The audit only reads: a failing report leaves the release area untouched, not even a
+    # lock file. Under the lock, a ledger that moved on meanwhile means auditing again, so
+    # that the differencing check sees every release before this one.
+    report = audited()
+    seen = ledger.read().last_sha256
+    with ledger.locked():
+        settled = _settle(ledger)
+        state = ledger.read()
+        if state.chain_broken:
+            raise GateError(f"the release ledger {ledger.path} was edited; repair it first")
+        if state.last_sha256 != seen:
+            report = audited()
         hashes = report.file_hashes
         _refuse_repeat(state, hashes, name, partner, period)
         content = content_sha256(hashes)

@@ -135,9 +135,23 @@ def write_probe_log(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Probe:
+    root: Path
     store: Path
     october: Rendered  # 1-31 October
     october_but_last: Rendered  # 1-30 October
+
+    def render(self, end: str, method: str = "suppress") -> Rendered:
+        output = run_report(
+            "probe",
+            params={"start": "2026-10-01", "end": end, "method": method, "language": "en"},
+            out_root=self.root / f"reports-{method}",
+            store_path=self.store,
+            notebooks_dir=NOTEBOOKS,
+            catalog_ids=["probe-log"],
+            rules=RuleSet(),
+            overwrite=True,
+        )
+        return Rendered(output.folder, self.store)
 
 
 @pytest.fixture(scope="session")
@@ -148,17 +162,13 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Probe:
     results = ingest_access(config, SecretKey(secrets.token_bytes(32)), [str(log)],
                             log_format="combined")  # fmt: skip
     assert all(r.ok for r in results) and sum(r.rows for r in results) == 55
+    unrendered = Probe(root, config.store_path, None, None)  # type: ignore[arg-type]
+    return Probe(root, config.store_path, unrendered.render("2026-10-31"),
+                 unrendered.render("2026-10-30"))  # fmt: skip
 
-    def render(end: str) -> Rendered:
-        output = run_report(
-            "probe",
-            params={"start": "2026-10-01", "end": end, "language": "en"},
-            out_root=root / "reports",
-            store_path=config.store_path,
-            notebooks_dir=NOTEBOOKS,
-            catalog_ids=["probe-log"],
-            rules=RuleSet(),
-        )
-        return Rendered(output.folder, config.store_path)
 
-    return Probe(config.store_path, render("2026-10-31"), render("2026-10-30"))
+@pytest.fixture(scope="session")
+def probe_methods(probe: Probe) -> dict[str, Rendered]:
+    """The 1-31 October probe by the two other methods: '<10' in place of small counts, and
+    controlled rounding to 5."""
+    return {method: probe.render("2026-10-31", method) for method in ("less_than", "round")}
