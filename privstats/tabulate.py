@@ -17,6 +17,7 @@ How a cell is measured, person by person:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from collections.abc import Hashable, Mapping, Sequence
@@ -35,18 +36,22 @@ from privstats.protect import (
     Hierarchy,
     Method,
     ProtectedTable,
+    ProtectionRecord,
+    Status,
     Table,
     protect,
 )
+from privstats.protect.record import checksum
 from privstats.schema import PERSON_KEYS, TABLES
 from privstats.store import Store
 
-__all__ = ["Measure", "crosstab", "pivot_table"]
+__all__ = ["OTHERS", "PERSONS", "Measure", "crosstab", "partners", "pivot_table"]
 
 
 class Measure(enum.StrEnum):
     REQUESTS = "requests"  # rows, summed per person: a magnitude
     VISITORS = "visitors"  # distinct persons: a count
+    ORGANISATIONS = "organisations"  # distinct organisations (CRM tables): a count
     SUM = "sum"
     MEAN = "mean"
     MEDIAN = "median"
@@ -57,12 +62,20 @@ class Measure(enum.StrEnum):
 _ALIASES = {
     None: Measure.REQUESTS, "count": Measure.REQUESTS, "size": Measure.REQUESTS,
     "nunique": Measure.VISITORS, "persons": Measure.VISITORS, "sum": Measure.SUM,
+    "orgs": Measure.ORGANISATIONS,
     "mean": Measure.MEAN, "median": Measure.MEDIAN, "p50": Measure.MEDIAN,
 }  # fmt: skip
 _QUANTILES = {Measure.MEDIAN: 0.5, Measure.P90: 0.9, Measure.P99: 0.99}
 
 # Dimensions derived from the time stamp and the status, besides the stored columns.
 DERIVED = ("hour", "day", "week", "month", "weekday", "status_class", "error")
+# The code of every row ``versus`` does not single out.
+OTHERS = "others"
+# ``values=PERSONS`` with ``per=``: distinct persons per unit (active persons per organisation).
+PERSONS = "persons"
+# Units ``per=`` can measure: organisations, or persons (the table's own pseudonym).
+_UNITS = ("org", "person")
+_DERIVED_FROM = {name: "status" if name in ("status_class", "error") else "ts" for name in DERIVED}
 
 
 def crosstab(
@@ -82,17 +95,31 @@ def crosstab(
     hierarchies: Mapping[str, Hierarchy | str] | None = None,
     cap: int | None = None,
     tz: str = "UTC",
+    versus: Mapping[str, Any] | None = None,
+    per: str | None = None,
 ) -> ProtectedTable:
     """A protected cross-tabulation of ``table``, shaped like ``pandas.crosstab``.
 
     ``index``/``columns`` name columns of the table or derived ones (hour, day, week, month,
-    weekday, status_class, error). Without ``values`` cells count requests; ``aggfunc``
-    ``"visitors"`` counts distinct persons; with ``values`` (e.g. ``"bytes"``,
-    ``"response_us"``) ``aggfunc`` is sum, mean, median, p90 or p99. ``hierarchies`` adds
-    subtotals, e.g. ``{"day": "calendar"}`` for days within ISO weeks and months; ``cap``
-    counts each person at most that much in a cell before aggregation.
+    weekday, status_class, error). Without ``values`` cells count requests (rows);
+    ``aggfunc="visitors"`` counts distinct persons, ``"organisations"`` distinct organisations
+    (CRM tables); with ``values`` (e.g. ``"bytes"``, ``"response_us"``) ``aggfunc`` is sum,
+    mean, median, p90 or p99. ``hierarchies`` adds subtotals, e.g. ``{"day": "calendar"}`` for
+    days within ISO weeks and months; ``cap`` counts each person at most that much in a cell
+    before aggregation.
+
+    ``versus={"partner": "acme"}`` compares one group with the rest: the dimension ``partner``
+    keeps the code ``acme`` and every other value becomes ``OTHERS``; with ``margins=True`` its
+    total is the whole service, protected in the same table, so that "whole service minus
+    acme" cannot give a hidden cell of the others back.
+
+    ``per="org"`` (or ``"person"``) with a mean or quantile measures units first and then
+    takes the statistic over the units of each cell: ``per="org", values=PERSONS,
+    aggfunc="median"`` is the median number of active persons per organisation; ``values``
+    None counts rows per unit, a numeric column sums it per unit. Such a cell, like every
+    statistic, must count at least the threshold's number of persons.
     """
-    measure = _measure(values, aggfunc)
+    measure = _measure(values, aggfunc, per)
     dims = [*_names(index), *_names(columns)]
     if not dims:
         raise DisclosureError("a table needs at least one dimension")
@@ -100,23 +127,13 @@ def crosstab(
         raise DisclosureError("a dimension may appear only once")
     if cap is not None and cap < 1:
         raise DisclosureError("a contribution cap must be at least 1")
+    for name in versus or {}:
+        if name not in dims:
+            raise DisclosureError(f"versus names '{name}', which is not a dimension of the table")
     store = _store(store)
     start_day, end_day = _day(start), _day(end)
-    frame = _rows(store, table, dims, values, start_day, end_day, where, tz)
-    hierarchy_objects = _hierarchies(hierarchies, frame, dims)
-    cells = _cells(frame, dims, measure, margins, hierarchy_objects, cap)
-    kind = {
-        Measure.VISITORS: CellKind.COUNT,
-        Measure.REQUESTS: CellKind.MAGNITUDE,
-        Measure.SUM: CellKind.MAGNITUDE,
-    }.get(measure, CellKind.STATISTIC)
-    grid = Table.from_frame(
-        cells,
-        dims,
-        kind=kind,
-        margins=margins,
-        hierarchies=hierarchy_objects,
-        additivity=Additivity.SUBADDITIVE if kind is CellKind.COUNT else Additivity.EXACT,
+    frame = _rows(
+        store, table, dims, values, start_day, end_day, where, tz, versus, _unit(measure, per)
     )
     query = {
         "table": table,
@@ -131,8 +148,60 @@ def crosstab(
         "hierarchies": {k: str(v) for k, v in (hierarchies or {}).items()},
         "cap": cap,
         "tz": tz,
+        **({"versus": {k: _jsonable(v) for k, v in versus.items()}} if versus else {}),
+        **({"per": per} if per else {}),
     }
-    return protect(grid, rules or load_config().disclosure.rules(), method=method, query=query)
+    rules = rules or load_config().disclosure.rules()
+    if frame.height == 0:
+        return _empty(dims, rules, method, query)
+    hierarchy_objects = _hierarchies(hierarchies, frame, dims)
+    cells = _cells(frame, dims, measure, margins, hierarchy_objects, cap, per, values)
+    kind = {
+        Measure.VISITORS: CellKind.COUNT,
+        Measure.ORGANISATIONS: CellKind.COUNT,
+        Measure.REQUESTS: CellKind.MAGNITUDE,
+        Measure.SUM: CellKind.MAGNITUDE,
+    }.get(measure, CellKind.STATISTIC)
+    grid = Table.from_frame(
+        cells,
+        dims,
+        kind=kind,
+        margins=margins,
+        hierarchies=hierarchy_objects,
+        additivity=Additivity.SUBADDITIVE if kind is CellKind.COUNT else Additivity.EXACT,
+    )
+    return protect(grid, rules, method=method, query=query)
+
+
+def partners(store: Store | Path | str | None = None) -> list[str]:
+    """The partner keys of the store's CRM accounts, sorted (for one report per partner).
+
+    Partners are businesses that receive reports, not persons: their keys may be listed.
+    """
+    frame = _store(store).scan("crm_accounts").select("partner").unique().collect()
+    return sorted(str(p) for p in frame["partner"].drop_nulls().to_list())
+
+
+def _empty(
+    dims: list[str], rules: RuleSet, method: Method | str, query: Mapping[str, Any]
+) -> ProtectedTable:
+    """A table with no cells: nothing in the period and filters (no rows, nothing to hide)."""
+    shown = pd.DataFrame({**{d: pd.Series(dtype=object) for d in dims}, "value": [], "marker": []})
+    shown["marker"] = shown["marker"].astype(object)
+    record = ProtectionRecord(
+        query=dict(query),
+        method=Method(method),
+        rules=dataclasses.asdict(rules),
+        protection={},
+        status=Status.PASS,
+        cells=(),
+        rule_counts={},
+        audit={"passed": True, "cells": 0},
+        checksum=checksum(shown),
+    )
+    return ProtectedTable(
+        dims=tuple(dims), shown=shown, status=Status.PASS, record=record, audit=None
+    )
 
 
 def pivot_table(
@@ -151,15 +220,25 @@ def pivot_table(
     return crosstab(index, columns, values, aggfunc, margins, **options)
 
 
-def _measure(values: str | None, aggfunc: str | Measure | None) -> Measure:
+def _measure(values: str | None, aggfunc: str | Measure | None, per: str | None) -> Measure:
     try:
         measure = _ALIASES[aggfunc] if aggfunc in _ALIASES else Measure(aggfunc)
     except ValueError:
         choices = ", ".join(m.value for m in Measure)
         raise DisclosureError(f"unknown aggfunc '{aggfunc}'; choose one of {choices}") from None
+    if per is not None:
+        if per not in _UNITS:
+            raise DisclosureError(f"per= is one of {', '.join(_UNITS)}")
+        if measure not in (Measure.MEAN, *_QUANTILES):
+            raise DisclosureError("per= goes with a mean or a quantile (median, p90, p99)")
+        if values == PERSONS and per != "org":
+            raise DisclosureError("values='persons' with per= counts persons per organisation")
+        return measure
+    if values == PERSONS:
+        raise DisclosureError("values='persons' needs per='org'")
     if measure is Measure.REQUESTS and values is not None and aggfunc is None:
         return Measure.SUM
-    needs_values = measure not in (Measure.REQUESTS, Measure.VISITORS)
+    needs_values = measure not in (Measure.REQUESTS, Measure.VISITORS, Measure.ORGANISATIONS)
     if needs_values and values is None:
         raise DisclosureError(f"aggfunc '{measure.value}' needs values=")
     if not needs_values and values is not None:
@@ -197,14 +276,20 @@ def _rows(
     end: dt.date | None,
     where: Mapping[str, Any] | None,
     tz: str,
+    versus: Mapping[str, Any] | None = None,
+    unit: str | None = None,
 ) -> pl.DataFrame:
-    """The rows a table needs: its dimensions, the measured column, period and person."""
+    """The rows a table needs: its dimensions, the measured column, period, person and unit."""
     if table not in TABLES:
         raise DisclosureError(f"unknown table '{table}'; tables: {', '.join(TABLES)}")
     stored = set(TABLES[table].names)
     period, person = PERSON_KEYS[table]
+    if values == PERSONS:
+        values = None
+    if unit is not None and unit not in stored:
+        raise DisclosureError(f"table '{table}' has no '{unit}' to count or measure per")
     for name in [*dims, *([values] if values else []), *(where or {})]:
-        if name not in stored and name not in DERIVED:
+        if name not in stored and _DERIVED_FROM.get(name) not in stored:
             raise DisclosureError(f"table '{table}' has no column '{name}'")
         if name in (period, person) or name in ("visitor", "person"):
             raise DisclosureError(f"'{name}' is a pseudonym and cannot be tabulated")
@@ -221,7 +306,9 @@ def _rows(
         "status_class": (pl.col("status") // 100).cast(pl.String) + "xx",
         "error": (pl.col("status") >= 500).cast(pl.Int64),
     }
-    lazy = lazy.with_columns(**{k: v for k, v in derived.items() if k not in stored})
+    # Only what the query uses, and only from columns the table has (CRM tables have no status).
+    used = {*dims, *(where or {})}
+    lazy = lazy.with_columns(**{k: v for k, v in derived.items() if k in used and k not in stored})
     if start:
         lazy = lazy.filter(local.dt.date() >= start)
     if end:
@@ -239,8 +326,23 @@ def _rows(
         ],
         (pl.lit("-") if period == "-" else pl.col(period).cast(pl.String)).alias("_period"),
         pl.col(person).alias("_person"),
+        *([pl.col(unit).alias("_unit")] if unit is not None else []),
     ).collect()
+    for name, wanted in (versus or {}).items():
+        code = str(wanted)
+        if code == OTHERS:
+            raise DisclosureError(f"versus cannot single out the code '{OTHERS}'")
+        frame = frame.with_columns(
+            pl.when(pl.col(name) == code).then(pl.lit(code)).otherwise(pl.lit(OTHERS)).alias(name)
+        )
     return frame
+
+
+def _unit(measure: Measure, per: str | None) -> str | None:
+    """The stored column counted (organisations) or measured per (``per="org"``), if any."""
+    if measure is Measure.ORGANISATIONS or per == "org":
+        return "org"
+    return None
 
 
 def _hierarchies(
@@ -288,10 +390,15 @@ def _cells(
     margins: bool,
     hierarchies: Mapping[str, Hierarchy],
     cap: int | None,
+    per: str | None = None,
+    values: str | None = None,
 ) -> pd.DataFrame:
     """One row per cell (margins and subtotals included) with value, persons, top1, top2."""
     if measure in _QUANTILES or measure is Measure.MEAN:
-        return _statistics(_expand(frame, dims, margins, hierarchies), dims, measure)
+        rows = _expand(frame, dims, margins, hierarchies)
+        if per is not None:
+            return _unit_statistics(rows, dims, measure, per, values)
+        return _statistics(rows, dims, measure)
     keys = [*dims, "_period", "_person"]
     contribution = (
         pl.len() if measure is not Measure.SUM else pl.col(frame.columns[len(dims)]).sum()
@@ -317,6 +424,14 @@ def _cells(
     if measure is Measure.VISITORS:
         # Distinct persons, counted once per key period (exact per period, additive over them).
         cells = cells.with_columns(value=pl.col("visits").cast(pl.Float64))
+    if measure is Measure.ORGANISATIONS:
+        # Organisation pseudonyms never rotate: distinct over the whole period.
+        units = (
+            _expand(frame.select(*dims, "_unit"), dims, margins, hierarchies)
+            .group_by(dims)
+            .agg(orgs=pl.col("_unit").n_unique().cast(pl.Float64))
+        )
+        cells = cells.join(units, on=dims).with_columns(value=pl.col("orgs")).drop("orgs")
     return cells.drop("visits").to_pandas()
 
 
@@ -347,6 +462,30 @@ def _statistics(rows: pl.DataFrame, dims: list[str], measure: Measure) -> pd.Dat
         .agg(persons=pl.col("n").max())
     )
     return values.join(persons, on=dims).to_pandas()
+
+
+def _unit_statistics(
+    rows: pl.DataFrame, dims: list[str], measure: Measure, per: str, values: str | None
+) -> pd.DataFrame:
+    """A mean or quantile over units (organisations or persons) of each cell's per-unit measure."""
+    units = ["_unit"] if per == "org" else ["_period", "_person"]
+    if values == PERSONS:
+        amount = pl.struct("_period", "_person").n_unique()
+    elif values is not None:
+        amount = pl.col(values).sum()
+    else:
+        amount = pl.len()
+    per_unit = rows.group_by([*dims, *units]).agg(amount=amount.cast(pl.Float64))
+    column = pl.col("amount")
+    stat = column.mean() if measure is Measure.MEAN else column.quantile(_QUANTILES[measure])
+    cells = per_unit.group_by(dims).agg(value=stat)
+    persons = (
+        rows.group_by([*dims, "_period"])
+        .agg(n=pl.col("_person").n_unique())
+        .group_by(dims)
+        .agg(persons=pl.col("n").max())
+    )
+    return cells.join(persons, on=dims).to_pandas()
 
 
 def _jsonable(value: Any) -> Any:

@@ -124,3 +124,156 @@ def test_bad_requests_are_one_line_errors(
     store = store_with(tmp_path, config, key, [line("198.51.100.1", 1)])
     with pytest.raises(DisclosureError, match=message):
         tabulate.crosstab(store=store, **kwargs)
+
+
+# -- CRM tables: one partner against the rest, organisations, measures per unit ---------------
+
+SAMPLE_CRM = Path(__file__).resolve().parents[1] / "data" / "sample" / "crm"
+CRM_PERIOD = {"start": "2026-10-01", "end": "2026-10-31"}
+
+
+@pytest.fixture(scope="module")
+def crm_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """The committed sample's CRM exports, ingested with a throw-away key."""
+    import secrets
+
+    from privstats.crm import ingest_crm, open_source
+
+    config = Config().with_store(tmp_path_factory.mktemp("crm") / "store")
+    source = open_source(folder=SAMPLE_CRM, fmt="csv", crm=config.crm)
+    result = ingest_crm(config, SecretKey(secrets.token_bytes(32)), source)
+    assert result.status == "ingested"
+    return Store(config.store_path)
+
+
+def _activity(store: Store):
+    import polars as pl
+
+    return store.scan("crm_activity").collect().with_columns(pl.col("partner").cast(pl.String))
+
+
+def _shown(table) -> dict[tuple[str, ...], float]:
+    """Shown cells by their key (hidden ones left out)."""
+    frame = table.shown[table.shown["marker"] == ""]
+    keys = zip(*(frame[d].astype(str) for d in table.dims), strict=True)
+    return dict(zip(keys, frame["value"], strict=True))
+
+
+def test_versus_shows_one_partner_the_others_and_the_whole_service(crm_store: Store) -> None:
+    import polars as pl
+
+    table = tabulate.crosstab(
+        "module", "partner", aggfunc="visitors", margins=True, table="crm_activity",
+        versus={"partner": "acme"}, store=crm_store, **CRM_PERIOD,
+    )  # fmt: skip
+    rows = _activity(crm_store)
+    groups = {
+        "acme": rows.filter(pl.col("partner") == "acme"),
+        tabulate.OTHERS: rows.filter(pl.col("partner") != "acme"),
+        "Total": rows,
+    }
+    shown = _shown(table)
+    assert {partner for _, partner in shown} == set(groups)
+    for (module, partner), value in shown.items():
+        group = groups[partner]
+        if module != "Total":
+            group = group.filter(pl.col("module") == module)
+        assert value == group["person"].n_unique(), (module, partner)
+    assert table.record.query["versus"] == {"partner": "acme"}
+    assert table.record.audit["passed"] is True
+
+
+def test_organisations_are_counted_distinct_and_protected_by_persons(crm_store: Store) -> None:
+    import polars as pl
+
+    table = tabulate.crosstab(
+        "module", aggfunc="organisations", margins=True, table="crm_activity",
+        store=crm_store, **CRM_PERIOD,
+    )  # fmt: skip
+    rows = _activity(crm_store)
+    shown = _shown(table)
+    assert shown[("Total",)] == rows["org"].n_unique()
+    for (module,), value in shown.items():
+        if module != "Total":
+            cell = rows.filter(pl.col("module") == module)
+            assert value == cell["org"].n_unique()
+            assert cell["person"].n_unique() >= 10, "a cell of fewer persons is hidden"
+    hidden = set(table.shown["module"][table.shown["marker"] != ""])
+    small = {
+        module
+        for module, persons in rows.group_by("module").agg(pl.col("person").n_unique()).iter_rows()
+        if persons < 10
+    }
+    assert small <= hidden
+
+
+def test_medians_per_organisation_and_per_person(crm_store: Store) -> None:
+    import polars as pl
+
+    options = {"table": "crm_activity", "versus": {"partner": "acme"}, "margins": True,
+               "store": crm_store, **CRM_PERIOD}  # fmt: skip
+    per_org = tabulate.crosstab(
+        "partner", values=tabulate.PERSONS, per="org", aggfunc="median", **options
+    )
+    per_person = tabulate.crosstab("partner", per="person", aggfunc="median", **options)
+    rows = _activity(crm_store)
+    acme = rows.filter(pl.col("partner") == "acme")
+    persons_per_org = acme.group_by("org").agg(n=pl.col("person").n_unique())["n"]
+    events_per_person = acme.group_by("person").agg(n=pl.len())["n"]
+    assert _shown(per_org)[("acme",)] == persons_per_org.quantile(0.5, "nearest")
+    assert _shown(per_person)[("acme",)] == events_per_person.quantile(0.5, "nearest")
+    everyone = rows.group_by("org").agg(n=pl.col("person").n_unique())["n"]
+    assert _shown(per_org)[("Total",)] == everyone.quantile(0.5, "nearest")
+    assert per_org.record.query["per"] == "org"
+
+
+def test_a_period_without_records_is_an_empty_table(crm_store: Store) -> None:
+    from privstats.report.notebook import has_cells
+
+    table = tabulate.crosstab(
+        "week", "signup_channel", aggfunc="visitors", margins=True, table="crm_accounts",
+        store=crm_store, start="2031-01-01", end="2031-01-31",
+    )  # fmt: skip
+    assert not has_cells(table)
+    assert table.status is Status.PASS
+    assert table.record.query["start"] == "2031-01-01"
+
+
+def test_partners_are_the_partner_keys_of_the_accounts(crm_store: Store) -> None:
+    stored = crm_store.scan("crm_accounts").collect()["partner"].cast(str).unique().to_list()
+    assert tabulate.partners(crm_store) == sorted(stored)
+    assert tabulate.partners(crm_store)  # the sample has partners to list
+
+
+def test_time_dimensions_work_on_crm_tables(crm_store: Store) -> None:
+    table = tabulate.crosstab(
+        "week", aggfunc="visitors", table="crm_activity", store=crm_store, **CRM_PERIOD
+    )
+    assert set(table.shown["week"]) == {"2026-W40"}  # 1-3 October 2026
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"index": "status_class"}, "has no column 'status_class'"),
+        ({"index": "module", "versus": {"partner": "acme"}}, "not a dimension"),
+        ({"index": "partner", "versus": {"partner": "others"}}, "cannot single out"),
+        ({"index": "module", "per": "org", "aggfunc": "sum", "values": "records_affected"},
+         "per= goes with a mean or a quantile"),
+        ({"index": "module", "per": "team", "aggfunc": "median"}, "per= is one of"),
+        ({"index": "module", "values": "persons", "aggfunc": "median"}, "needs per='org'"),
+        ({"index": "module", "values": "persons", "per": "person", "aggfunc": "median"},
+         "counts persons per organisation"),
+    ],
+)  # fmt: skip
+def test_bad_crm_requests_are_one_line_errors(crm_store: Store, kwargs: dict, message: str) -> None:
+    with pytest.raises(DisclosureError, match=message):
+        tabulate.crosstab(table="crm_activity", store=crm_store, **kwargs)
+
+
+def test_organisations_need_a_table_with_organisations(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    store = store_with(tmp_path, config, key, [line("198.51.100.1", 1)])
+    with pytest.raises(DisclosureError, match="has no 'org'"):
+        tabulate.crosstab("device", aggfunc="organisations", store=store)
