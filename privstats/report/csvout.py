@@ -7,7 +7,11 @@ Format, chosen for the partner who double-clicks the file as much as for a scrip
   and LibreOffice all skip the mark.
 - RFC 4180: comma-separated, ``"`` quoting where needed, CRLF line ends; numbers in plain
   machine form (dot decimal, no thousands separator), whatever the report's language.
-- Hidden cells hold the marker ``#`` and empty ones ``.``, as in the HTML legend.
+- Hidden cells hold the marker ``x`` and empty ones ``.``, as in the HTML legend.
+- Rows and columns are named by the store's codes and dimensions (``contacts``, ``module``),
+  not by the words of the report's language: a partner's script reads every month's file, in
+  either language, alike, and the reviewer's gate matches every cell to the store exactly.
+  The report's words are in ``report.html``, cell for cell in the same order.
 - Formula injection (CWE-1236, OWASP's "CSV Injection"): a text cell starting with ``=``, ``+``,
   ``-``, ``@``, a tab or a carriage return is prefixed with an apostrophe, so that a referring
   domain such as ``=HYPERLINK(...)`` is shown, not evaluated. Real numbers are written as
@@ -60,13 +64,17 @@ def csv_text(table: ReportTable) -> str:
     """The CSV text of ``table`` (without the byte-order mark, which the writer adds)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    levels = len(table.rows[0]) if table.rows else max(len(table.row_names), 1)
-    row_names = list(table.row_names) + [""] * (levels - len(table.row_names))
+    coded = bool(table.index_dims) and bool(table.column_codes)
+    rows = table.row_codes if coded else table.rows
+    columns = table.column_codes if coded else table.columns
+    names = table.index_dims if coded else table.row_names
+    levels = len(rows[0]) if rows else max(len(names), 1)
+    row_names = list(names) + [""] * (levels - len(names))
     writer.writerow(
         [neutralise(n) for n in row_names[:levels]]
-        + [neutralise(_flat(column)) for column in table.columns]
+        + [neutralise(_flat(column)) for column in columns]
     )
-    for labels, cells in zip(table.rows, table.cells, strict=True):
+    for labels, cells in zip(rows, table.cells, strict=True):
         writer.writerow([neutralise(label) for label in labels] + [_cell(c) for c in cells])
     return buffer.getvalue()
 

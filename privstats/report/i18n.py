@@ -148,6 +148,325 @@ MESSAGES: dict[str, dict[Language, str]] = {
 }
 
 
+def _both(polish: str, english: str) -> dict[Language, str]:
+    return {Language.PL: polish, Language.EN: english}
+
+
+# The words of the report notebooks (notebooks/*.ipynb), read there through
+# ``privstats.report.notebook.Words``. ``code.<dimension>.<code>`` names a category's value.
+MESSAGES |= {
+    # -- shared by the notebooks --------------------------------------------------------------
+    "common.period.all": _both("wszystkie dni w magazynie", "every day in the store"),
+    "common.none": _both(
+        "W tym okresie nie ma żadnych danych do tej tabeli.",
+        "There are no records for this table in the period.",
+    ),
+    "unit.persons": _both("osoby", "persons"),
+    "unit.organisations": _both("organizacje", "organisations"),
+    "unit.events": _both("zdarzenia", "events"),
+    "unit.records": _both("rekordy", "records"),
+    "unit.forms": _both("formularze", "forms"),
+    "unit.median": _both("mediana", "median"),
+    "axis.persons": _both("osoby", "persons"),
+    "axis.organisations": _both("organizacje", "organisations"),
+    "axis.new_accounts": _both("nowe konta (osoby)", "new accounts (persons)"),
+    "axis.forms": _both("formularze (liczba)", "forms (count)"),
+    "axis.records": _both("zaimportowane rekordy (liczba)", "records imported (count)"),
+    "axis.share": _both("udział w grupie (%)", "share of the group (%)"),
+    "dim.week": _both("tydzień (ISO)", "week (ISO)"),
+    "dim.day": _both("dzień", "day"),
+    "dim.signup_channel": _both("kanał rejestracji", "sign-up channel"),
+    "dim.module": _both("moduł", "module"),
+    "dim.action": _both("czynność", "action"),
+    "dim.topic": _both("temat", "topic"),
+    "dim.source": _both("źródło", "source"),
+    "dim.system": _both("system zewnętrzny", "external system"),
+    "dim.size_band": _both("wielkość organizacji", "organisation size"),
+    "dim.group": _both("grupa", "group"),
+    "dim.device": _both("urządzenie", "device"),
+    "dim.is_bot": _both("rodzaj", "kind"),
+    "dim.hour": _both("godzina (UTC)", "hour (UTC)"),
+    "code.module.contacts": _both("kontakty", "contacts"),
+    "code.module.companies": _both("firmy", "companies"),
+    "code.module.deals": _both("transakcje", "deals"),
+    "code.module.tasks": _both("zadania", "tasks"),
+    "code.module.calendar": _both("kalendarz", "calendar"),
+    "code.module.invoices": _both("faktury", "invoices"),
+    "code.module.campaigns": _both("kampanie e-mail", "e-mail campaigns"),
+    "code.module.reports": _both("raporty", "reports"),
+    "code.module.imports": _both("importy", "imports"),
+    "code.action.create": _both("utworzenie", "create"),
+    "code.action.view": _both("podgląd", "view"),
+    "code.action.update": _both("zmiana", "update"),
+    "code.action.delete": _both("usunięcie", "delete"),
+    "code.action.export": _both("eksport", "export"),
+    "code.action.import": _both("import", "import"),
+    "code.topic.sales": _both("sprzedaż", "sales"),
+    "code.topic.support": _both("pomoc techniczna", "support"),
+    "code.topic.billing": _both("płatności", "billing"),
+    "code.topic.partnership": _both("współpraca partnerska", "partnership"),
+    "code.topic.other": _both("inne", "other"),
+    "code.signup_channel.email": _both("e-mail", "e-mail"),
+    "code.source.web": _both("aplikacja WWW", "web app"),
+    "code.source.api": _both("API", "API"),
+    "code.source.mobile": _both("aplikacja mobilna", "mobile app"),
+    "code.source.import": _both("import: {system}", "import: {system}"),
+    "code.size_band.1-9": _both("1–9 osób", "1–9 people"),
+    "code.size_band.10-49": _both("10–49 osób", "10–49 people"),
+    "code.size_band.50-249": _both("50–249 osób", "50–249 people"),
+    "code.size_band.250+": _both("250 i więcej osób", "250 people or more"),
+    "code.is_bot.true": _both("boty", "bots"),
+    "code.is_bot.false": _both("ludzie", "people"),
+    # -- crm_activity_report ------------------------------------------------------------------
+    "crm.title": _both("Aktywność w systemie CRM", "CRM activity"),
+    "crm.title.partner": _both(
+        "Aktywność w systemie CRM: organizacje partnera {partner}",
+        "CRM activity: organisations of partner {partner}",
+    ),
+    "crm.intro": _both(
+        "Rejestracje kont, aktywność osób i organizacji w modułach systemu, formularze "
+        "kontaktowe i importy z systemów zewnętrznych w okresie: {period}. Osoby i organizacje "
+        "są rozpoznawane wyłącznie po kluczowanych pseudonimach; imiona, nazwiska, adresy "
+        "e-mail i treści wiadomości nie są przechowywane.",
+        "Account registrations, the activity of persons and organisations in the system's "
+        "modules, contact forms and imports from external systems in the period: {period}. "
+        "Persons and organisations are told apart by keyed pseudonyms only; names, e-mail "
+        "addresses and message texts are not stored.",
+    ),
+    "crm.registrations.heading": _both("Rejestracje", "Registrations"),
+    "crm.registrations.title": _both(
+        "Nowe konta według tygodnia i kanału rejestracji",
+        "New accounts by week and sign-up channel",
+    ),
+    "crm.registrations.caption": _both(
+        "Konta założone w okresie, liczone jako osoby; tygodnie według ISO 8601 "
+        "(poniedziałek–niedziela).",
+        "Accounts opened in the period, counted as persons; weeks as in ISO 8601 "
+        "(Monday to Sunday).",
+    ),
+    "crm.registrations.chart": _both("Nowe konta według tygodnia", "New accounts by week"),
+    "crm.registrations.none": _both(
+        "W tym okresie nie założono żadnego konta.",
+        "No account was opened in this period.",
+    ),
+    "crm.activity.heading": _both("Aktywność w modułach", "Activity in the modules"),
+    "crm.persons.title": _both(
+        "Aktywne osoby według modułu i czynności", "Active persons by module and action"
+    ),
+    "crm.persons.caption": _both(
+        "Osoby, które w okresie choć raz wykonały daną czynność w module. Osoba aktywna w kilku "
+        "modułach liczy się w każdym z nich, a w sumie ogółem tylko raz, dlatego sumy są "
+        "mniejsze niż suma wierszy.",
+        "Persons who performed the action in the module at least once in the period. A person "
+        "active in several modules counts in each, and once in the total, so totals are "
+        "smaller than the sum of their rows.",
+    ),
+    "crm.persons.chart": _both("Aktywne osoby według modułu", "Active persons by module"),
+    "crm.organisations.title": _both(
+        "Aktywne organizacje według modułu i czynności",
+        "Active organisations by module and action",
+    ),
+    "crm.organisations.caption": _both(
+        "Organizacje, w których choć jedna osoba wykonała daną czynność w module. Komórka jest "
+        "pokazana tylko wtedy, gdy stoi za nią co najmniej tyle osób, ile wymaga próg.",
+        "Organisations in which at least one person performed the action in the module. A cell "
+        "is shown only when at least the threshold's number of persons stands behind it.",
+    ),
+    "crm.forms.heading": _both("Formularze kontaktowe", "Contact forms"),
+    "crm.forms.title": _both("Formularze kontaktowe według tematu", "Contact forms by topic"),
+    "crm.forms.caption": _both(
+        "Liczba wysłanych formularzy. Treść wiadomości nie jest przechowywana, tylko temat.",
+        "The number of forms sent. Message texts are not stored, only the topic.",
+    ),
+    "crm.forms.chart": _both("Formularze kontaktowe według tematu", "Contact forms by topic"),
+    "crm.forms.partner": _both(
+        "Formularze kontaktowe nie są przypisane do organizacji, dlatego raport dla partnera "
+        "ich nie obejmuje.",
+        "Contact forms are not linked to organisations, so a partner's report leaves them out.",
+    ),
+    "crm.imports.heading": _both(
+        "Importy z systemów zewnętrznych", "Imports from external systems"
+    ),
+    "crm.imports.records.title": _both(
+        "Zaimportowane rekordy według systemu", "Records imported by system"
+    ),
+    "crm.imports.records.caption": _both(
+        "Suma rekordów dodanych lub zmienionych przez importy z danego systemu. Wartość jest "
+        "ukryta także wtedy, gdy jedna lub dwie osoby dają prawie całą sumę.",
+        "The records added or changed by imports from each system. A value is also hidden "
+        "when one or two persons make up nearly all of it.",
+    ),
+    "crm.imports.persons.title": _both(
+        "Osoby importujące według systemu", "Persons importing by system"
+    ),
+    "crm.imports.chart": _both(
+        "Zaimportowane rekordy według systemu", "Records imported by system"
+    ),
+    "crm.imports.none": _both(
+        "W tym okresie nie było importów z systemów zewnętrznych.",
+        "There were no imports from external systems in this period.",
+    ),
+    # -- partner_summary ----------------------------------------------------------------------
+    "partner.title": _both("Podsumowanie dla partnera {partner}", "Summary for partner {partner}"),
+    "partner.intro": _both(
+        "Organizacje partnera {partner} w porównaniu z organizacjami pozostałych partnerów i z "
+        "całym serwisem, w okresie: {period}.",
+        "The organisations of partner {partner} compared with those of the other partners and "
+        "with the whole service, in the period: {period}.",
+    ),
+    "partner.comparison": _both(
+        "Pozostali partnerzy są pokazani tylko łącznie. Kolumna „Ogółem” to cały serwis; jest "
+        "chroniona w tej samej tabeli co kolumny partnerów, tak aby różnica „cały serwis minus "
+        "partner” nie odsłoniła żadnej ukrytej komórki.",
+        "The other partners are shown only together. The “Total” column is the whole service; "
+        "it is protected in the same table as the partners' columns, so that “whole service "
+        "minus partner” reveals no hidden cell.",
+    ),
+    "partner.group.own": _both("partner {partner}", "partner {partner}"),
+    "partner.group.others": _both("pozostali partnerzy", "other partners"),
+    "partner.group.all": _both("cały serwis", "whole service"),
+    "partner.organisations.heading": _both("Organizacje", "Organisations"),
+    "partner.organisations.title": _both(
+        "Aktywne organizacje według wielkości", "Active organisations by size"
+    ),
+    "partner.organisations.caption": _both(
+        "Organizacje, w których choć jedna osoba była aktywna w okresie. Wielkość to liczba "
+        "pracowników podana przy rejestracji organizacji.",
+        "Organisations in which at least one person was active in the period. Size is the "
+        "number of employees given when the organisation registered.",
+    ),
+    "partner.organisations.chart": _both(
+        "Aktywne organizacje według wielkości: udziały", "Active organisations by size: shares"
+    ),
+    "partner.medians.heading": _both("Typowa organizacja", "The typical organisation"),
+    "partner.medians.persons.title": _both(
+        "Aktywne osoby na organizację (mediana)", "Active persons per organisation (median)"
+    ),
+    "partner.medians.persons.caption": _both(
+        "Połowa aktywnych organizacji grupy ma co najwyżej tyle aktywnych osób.",
+        "Half of the group's active organisations have at most this many active persons.",
+    ),
+    "partner.medians.events.title": _both(
+        "Zdarzenia na aktywną osobę (mediana)", "Events per active person (median)"
+    ),
+    "partner.medians.events.caption": _both(
+        "Połowa aktywnych osób grupy wykonała w okresie co najwyżej tyle czynności.",
+        "Half of the group's active persons performed at most this many actions in the period.",
+    ),
+    "partner.modules.heading": _both("Moduły", "Modules"),
+    "partner.modules.title": _both("Aktywne osoby według modułu", "Active persons by module"),
+    "partner.modules.caption": _both(
+        "Osoby, które w okresie choć raz skorzystały z modułu; osoba aktywna w kilku modułach "
+        "liczy się w każdym z nich.",
+        "Persons who used the module at least once in the period; a person active in several "
+        "modules counts in each.",
+    ),
+    "partner.modules.chart": _both(
+        "Udział aktywnych osób korzystających z modułu",
+        "Share of active persons using each module",
+    ),
+    "partner.sources.heading": _both("Sposób pracy", "How the system is used"),
+    "partner.sources.title": _both("Zdarzenia według źródła", "Events by source"),
+    "partner.sources.caption": _both(
+        "Czynności wykonane w aplikacji WWW, przez API, w aplikacji mobilnej i importami z "
+        "systemów zewnętrznych.",
+        "Actions performed in the web app, through the API, in the mobile app and by imports "
+        "from external systems.",
+    ),
+    "partner.sources.chart": _both("Udział zdarzeń według źródła", "Share of events by source"),
+    "partner.registrations.title": _both(
+        "Nowe konta według kanału rejestracji", "New accounts by sign-up channel"
+    ),
+    "partner.registrations.caption": _both(
+        "Konta założone w okresie, liczone jako osoby.",
+        "Accounts opened in the period, counted as persons.",
+    ),
+    "partner.registrations.none": _both(
+        "W tym okresie w organizacjach partnera ani w całym serwisie nie założono żadnego konta.",
+        "No account was opened in this period, neither in the partner's organisations nor in "
+        "the whole service.",
+    ),
+    "partner.shares.note": _both(
+        "Udziały policzono z liczb pokazanych w tabeli; tam, gdzie komórka lub jej suma jest "
+        "ukryta, udział też jest ukryty („{marker}”).",
+        "Shares are computed from the numbers the table shows; where a cell or its total is "
+        "hidden, so is the share (“{marker}”).",
+    ),
+    # -- explore ------------------------------------------------------------------------------
+    "explore.title": _both("Eksploracja danych: przykłady", "Data exploration: examples"),
+    "explore.visitors.title": _both("Odwiedzający według dni", "Visitors by day"),
+    "explore.visitors.chart": _both("Odwiedzający według dni: wykres", "Visitors by day: chart"),
+    "explore.devices.title": _both("Urządzenia i boty", "Devices and bots"),
+    "explore.text": _both(
+        "Przykładowe tabele notatnika eksploracji: każda liczba przeszła przez reguły ochrony.",
+        "Example tables of the exploration notebook: every number passed the disclosure rules.",
+    ),
+    "axis.visitors": _both("odwiedzający (osoby)", "visitors (persons)"),
+    # -- review -------------------------------------------------------------------------------
+    "review.verdict.pass": _both(
+        "Werdykt: raport może zostać wydany (wszystkie sprawdzenia przeszły).",
+        "Verdict: the report may be released (every check passed).",
+    ),
+    "review.verdict.fail": _both(
+        "Werdykt: raportu NIE wolno wydać: {reasons}.",
+        "Verdict: the report must NOT be released: {reasons}.",
+    ),
+    "review.problem.status": _both(
+        "tabela {table} nie przeszła kontroli ujawnienia", "table {table} failed its checks"
+    ),
+    "review.problem.audit": _both(
+        "audyt tabeli {table} nie przeszedł", "the audit of table {table} did not pass"
+    ),
+    "review.problem.files": _both(
+        "pliki nie zgadzają się z manifestem ({count})",
+        "files do not match the manifest ({count})",
+    ),
+    "review.problem.leaks": _both(
+        "skaner wycieków znalazł {count} problemów", "the leak scan found {count} problems"
+    ),
+    "review.problem.gate": _both(
+        "bramka recenzenta zgłosiła {count} problemów", "the reviewer's gate found {count} problems"
+    ),
+    "review.problem.pairs": _both(
+        "{count} par tabel pozwala na odejmowanie", "{count} pairs of tables allow differencing"
+    ),
+    "review.leaks.none": _both("Skaner wycieków nic nie znalazł.", "The leak scan found nothing."),
+    "review.leaks.absent": _both(
+        "Skaner wycieków (privstats.leaks) nie jest dostępny: wynik skanowania nieznany.",
+        "The leak scanner (privstats.leaks) is not available: no scan result.",
+    ),
+    "review.pairs.absent": _both(
+        "Sprawdzenie par tabel (odejmowanie) nie jest dostępne w tej instalacji.",
+        "The differencing check of table pairs is not available in this installation.",
+    ),
+    "review.pairs.none": _both(
+        "Żadna para z wydanymi już tabelami nie pozwala na odejmowanie.",
+        "No pair with tables released before allows differencing.",
+    ),
+    "review.records.absent": _both(
+        "Brak pełnych zapisów recenzenta (records.json): powody ukrycia i przedziały audytu "
+        "pochodzą tylko z manifestu.",
+        "The reviewer's full records (records.json) are absent: reasons and audit intervals "
+        "come from the manifest alone.",
+    ),
+    "review.column.table": _both("tabela", "table"),
+    "review.column.status": _both("status", "status"),
+    "review.column.shape": _both("wiersze × kolumny", "rows × columns"),
+    "review.column.hidden": _both("ukryte komórki", "hidden cells"),
+    "review.column.threshold": _both("próg", "threshold"),
+    "review.column.rules": _both("reguły", "rules"),
+    "review.column.reasons": _both("powody ukrycia", "reasons hidden"),
+    "review.column.audited": _both("komórki w audycie", "cells audited"),
+    "review.column.unsafe": _both("komórki niebezpieczne", "unsafe cells"),
+    "review.column.narrowest": _both("najwęższy przedział", "narrowest interval"),
+    "review.column.median_width": _both("mediana szerokości przedziału", "median interval width"),
+    "review.column.file": _both("plik", "file"),
+    "review.column.location": _both("miejsce", "location"),
+    "review.column.kind": _both("rodzaj", "kind"),
+    "review.column.note": _both("uwaga", "note"),
+}
+
+
 def message(key: str, language: Language | str, /, **values: object) -> str:
     """The text of ``key`` in ``language``, with ``values`` filled into its placeholders."""
     lang = Language.parse(language)

@@ -85,6 +85,13 @@ def build_manifest(
                 "status": t.status,
                 "hidden_cells": t.hidden_count,
                 "shape": [len(t.rows), len(t.columns)],
+                # The CSV's layout: the dimensions down its label columns and across its
+                # header (its labels are the store's codes), for the gate to place each cell.
+                **(
+                    {"layout": {"index": list(t.index_dims), "columns": list(t.column_dims)}}
+                    if t.index_dims
+                    else {}
+                ),
                 "record": t.record,
             }
             for t in tables

@@ -15,6 +15,10 @@ parameter's type comes from its annotation when present, else from its default::
     start = "2026-10-01"              # DATE: a string default shaped YYYY-MM-DD
     language: Literal["pl", "en"] = "pl"
     top = 10                          # INT
+    partner: Required[str] = None     # STR, must be given (typing.Required)
+
+``period`` is always a month and ``start``/``end`` always days, whatever their default (``None``
+lets a notebook take either a month or a range of days).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ _FALSE = frozenset({"false", "no", "0", "off"})
 
 # Parameters whose allowed values the whole package fixes, whatever a notebook declares.
 _FIXED_CHOICES: dict[str, tuple[str, ...]] = {"language": tuple(m.value for m in Language)}
+_REQUIRED = ("Required", "typing.Required")
 
 
 class ParameterKind(enum.StrEnum):
@@ -69,6 +74,15 @@ class ParameterKind(enum.StrEnum):
         }[self]
 
 
+# Parameters whose kind the whole package fixes when they are declared as text: a period is a
+# month and start and end are days, also when their default is None.
+_FIXED_KINDS: dict[str, ParameterKind] = {
+    "period": ParameterKind.PERIOD,
+    "start": ParameterKind.DATE,
+    "end": ParameterKind.DATE,
+}
+
+
 @dataclass(frozen=True)
 class NotebookParameter:
     """One parameter declared in a notebook's ``parameters`` cell."""
@@ -79,6 +93,9 @@ class NotebookParameter:
     nullable: bool = False
     choices: tuple[str, ...] | None = None
     help: str = ""
+    # A required parameter has no usable default: a run must give it (``partner`` of a
+    # partner's report: a default partner would send one partner's figures to another).
+    required: bool = False
 
     def __post_init__(self) -> None:
         if self.choices is not None and self.kind is not ParameterKind.STR:
@@ -203,6 +220,13 @@ def declared_parameters(source: str, *, notebook: str = "notebook") -> dict[str,
                 f"the default of parameter '{target}' of '{notebook}' is not a literal"
             ) from None
         parameter = _parameter(target, annotation, default, comments.get(node.lineno, ""))
+        if parameter.required:
+            if default is not None:
+                raise ReportError(
+                    f"the default of required parameter '{target}' of '{notebook}' must be None"
+                )
+            found[target] = parameter
+            continue
         try:
             parameter.check(default)
         except ParameterError:
@@ -219,9 +243,13 @@ def _parameter(
     nullable = default is None
     choices: tuple[str, ...] | None = None
     kind: ParameterKind | None = None
+    required = False
+    if isinstance(annotation, ast.Subscript) and _dotted(annotation.value) in _REQUIRED:
+        required, annotation = True, annotation.slice
     if annotation is not None:
         kind, ann_nullable, choices = _read_annotation(name, annotation)
         nullable = nullable or ann_nullable
+    nullable = nullable and not required
     if kind is None:
         kind = _kind_of_default(name, default)
     if name in _FIXED_CHOICES:
@@ -232,7 +260,9 @@ def _parameter(
             kind = ParameterKind.PERIOD
         elif _is_date(default):
             kind = ParameterKind.DATE
-    return NotebookParameter(name, kind, default, nullable, choices, help_text)
+    if name in _FIXED_KINDS and kind in (ParameterKind.STR, _FIXED_KINDS[name]):
+        kind = _FIXED_KINDS[name]
+    return NotebookParameter(name, kind, default, nullable, choices, help_text, required)
 
 
 _SIMPLE = {
@@ -338,6 +368,9 @@ def validate(
     values = {name: p.default for name, p in declared.items()}
     for name, value in given.items():
         values[name] = declared[name].check(value)
+    for name, parameter in declared.items():
+        if parameter.required and values[name] is None:
+            raise ParameterError(f"report '{notebook}' needs parameter '{name}'")
     return values
 
 

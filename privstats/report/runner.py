@@ -43,6 +43,7 @@ from filelock import FileLock, Timeout
 from traitlets.config import Config
 
 import privstats
+from privstats.config import CONFIG_ENV, CONFIG_FILE
 from privstats.exceptions import DisclosureError, ParameterError, PrivstatsError, ReportError
 from privstats.report import session
 from privstats.report.csvout import write_csv
@@ -143,12 +144,19 @@ def _partner(values: Mapping[str, Any]) -> str | None:
 
 
 def _period(name: str, values: Mapping[str, Any]) -> str:
+    start, end = values.get("start"), values.get("end")
+    if start and end:
+        if values.get("period"):
+            raise ParameterError(
+                f"report '{name}' takes either a 'period' or 'start' and 'end', not both"
+            )
+        if str(start) > str(end):
+            raise ParameterError("parameter 'start' must not come after 'end'")
+        return f"{start}_{end}"
     if values.get("period"):
         return str(values["period"])
-    if values.get("start") and values.get("end"):
-        if str(values["start"]) > str(values["end"]):
-            raise ParameterError("parameter 'start' must not come after 'end'")
-        return f"{values['start']}_{values['end']}"
+    if start or end:
+        raise ParameterError(f"report '{name}' needs both 'start' and 'end' (or a 'period')")
     raise ParameterError(f"report '{name}' needs a 'period' (or 'start' and 'end') parameter")
 
 
@@ -162,6 +170,7 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
             "import sys as _sys",
             f"if {package_root!r} not in _sys.path:",
             f"    _sys.path.insert(0, {package_root!r})",
+            *_config_lines(),
             "import privstats.report.session as _privstats_session",
             f"_privstats_session.begin({str(staging)!r}, expected_prefix={RUNNER_PREFIX!r})",
             "del _sys, _privstats_session",
@@ -170,6 +179,24 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = [SETUP_TAG]
     return cell
+
+
+def _config_lines() -> list[str]:
+    """Source lines that make the kernel read the runner's configuration file.
+
+    The kernel works in the notebook's folder, where ``load_config()`` would not find the
+    ``privstats.toml`` of the runner's working folder, and would protect the tables with the
+    default rules instead of a partner's stricter ones.
+    """
+    found = os.environ.get(CONFIG_ENV)
+    path = Path(found) if found else Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None
+    if path is None:
+        return []
+    return [
+        "import os as _os",
+        f"_os.environ[{CONFIG_ENV!r}] = {str(path.resolve())!r}",
+        "del _os",
+    ]
 
 
 def _where(index: int, notebook: nbformat.NotebookNode) -> str:
@@ -395,6 +422,12 @@ def run_report(
     language = Language.parse(values["language"])
     partner = _partner(values)
     period = _period(name, values)
+    if rules is None or values.get("rules_profile"):
+        # The rules the notebook applies (checked here, before a kernel starts), for the
+        # manifest.
+        from privstats.report.notebook import report_rules
+
+        rules = report_rules(partner, values.get("rules_profile"))
     folder = out_root / name / (partner or ALL_PARTNERS) / period
     if folder.exists() and not overwrite:
         raise ReportError(f"report folder {folder} already exists; pass --force to replace it")
@@ -456,6 +489,39 @@ def run_report(
         "report %s for %s, %s written in %.1f s", name, partner or ALL_PARTNERS, period, seconds
     )
     return ReportOutput(name, partner, period, folder, files, executed, seconds)
+
+
+def run_notebook(
+    name: str,
+    executed: Path | str,
+    *,
+    params: Mapping[str, object] | None = None,
+    text_params: Mapping[str, str] | None = None,
+    notebooks_dir: Path | str | None = None,
+    timeout: int = 600,
+    start_timeout: int = 60,
+) -> Path:
+    """Execute a notebook that writes no report folder (the reviewer's ``review``).
+
+    The same checks as a report run: parameters against the ``parameters`` cell before any
+    kernel starts, a kernel of this environment, a one-line ``ReportError`` naming the cell
+    and the exception type. Whatever the notebook publishes is discarded; the executed
+    notebook, with its outputs, is written to ``executed`` (keep it private).
+    """
+    notebooks = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
+    path = notebook_path(name, notebooks)
+    declared = read_parameters(path)
+    given: dict[str, object] = dict(params or {})
+    if text_params:
+        given.update(convert_texts(declared, text_params, notebook=name))
+    values = validate(declared, given, notebook=name)
+    executed = Path(executed)
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    notebook = nbformat.read(path, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="privstats-staging-") as staging:
+        _execute(name, notebook, values, Path(staging), executed, path.parent, timeout,
+                 start_timeout)  # fmt: skip
+    return executed
 
 
 def _keep_review_records(work: Path, items: Sequence[Item]) -> None:

@@ -126,6 +126,7 @@ def publish(
     labels: Mapping[str, str] | None = None,
     categories: Mapping[str, Mapping[Any, str]] | None = None,
     top: int | None = None,
+    order: Mapping[str, Sequence[Any]] | None = None,
 ) -> ReportTable:
     """Put a protected table into the report (and its CSV file ``<name>.csv``).
 
@@ -133,6 +134,7 @@ def publish(
     across); ``value_label`` heads the column of a one-dimensional table (default: the query's
     measure); ``labels`` renames dimensions and ``categories`` their values for display;
     ``top`` keeps the N rows with the largest first-column values (not with totals);
+    ``order`` lists a dimension's codes in the order to show them (others follow, totals last);
     ``decimals`` fixes the decimals shown (default: as few as show every value).
     """
     check_name(name, "a table")
@@ -149,6 +151,7 @@ def publish(
         labels=labels,
         categories=categories,
         top=top,
+        order=order,
     )
     _stage("table", name, {"kind": "table", "table": json.loads(staged.to_json())})
     return staged

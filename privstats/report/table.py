@@ -179,6 +179,11 @@ class _Grid:
     cells: tuple[tuple[Cell, ...], ...]
     row_names: tuple[str, ...]
     column_names: tuple[str, ...]
+    # The store's codes behind the shown labels (engine tables only), and the dimensions.
+    row_codes: tuple[tuple[str, ...], ...] = ()
+    column_codes: tuple[tuple[str, ...], ...] = ()
+    index_dims: tuple[str, ...] = ()
+    column_dims: tuple[str, ...] = ()
 
 
 def _wide_grid(table: object, shown: pd.DataFrame) -> _Grid:
@@ -206,19 +211,35 @@ def _long_cell(value: object, marker: object) -> Cell:
     return _cell(value, False)
 
 
-def _order(key: tuple[Any, ...]) -> tuple[tuple[int, float, str], ...]:
-    """Natural order for display: numbers as numbers ("2" before "10"), totals last."""
+def _order(
+    key: tuple[Any, ...],
+    ranks: Sequence[Mapping[str, int]] = (),
+    shown: Sequence[Mapping[str, str]] = (),
+) -> tuple[tuple[int, float, str], ...]:
+    """Natural order for display: numbers as numbers ("2" before "10"), totals last.
 
-    def part(value: Any) -> tuple[int, float, str]:
-        text = _label(value)
-        if text == TOTAL_CODE:
-            return (2, 0.0, "")
+    ``ranks`` (one mapping per part of the key, code → position) puts listed codes first, in
+    the listed order; ``shown`` (code → shown label) orders the others by what a reader sees.
+    """
+
+    def part(
+        value: Any, rank: Mapping[str, int], names: Mapping[str, str]
+    ) -> tuple[int, float, str]:
+        code = _label(value)
+        if code == TOTAL_CODE:
+            return (3, 0.0, "")
+        if code in rank:
+            return (-1, float(rank[code]), "")
+        text = names.get(code.casefold(), code)
         try:
             return (0, float(text), "")
         except ValueError:
             return (1, 0.0, text.casefold())
 
-    return tuple(part(value) for value in key)
+    parts = len(key)
+    ranks = list(ranks) + [{}] * (parts - len(ranks))
+    shown = list(shown) + [{}] * (parts - len(shown))
+    return tuple(part(*args) for args in zip(key, ranks, shown, strict=True))
 
 
 def _long_grid(
@@ -228,15 +249,27 @@ def _long_grid(
     columns: Sequence[str] | None,
     value_label: str,
     categories: Mapping[str, Mapping[Any, str]],
+    order: Mapping[str, Sequence[Any]] | None = None,
+    value_code: str | None = None,
 ) -> _Grid:
-    """The engine's long form (one row per cell: keys, value, marker) pivoted for display."""
-    if categories:
-        shown = shown.copy()
-        for dim, names in categories.items():
-            # Keys match by their shown text, so True matches the engine's "true".
-            by_text = {_label(key).casefold(): name for key, name in names.items()}
-            if dim in shown.columns:
-                shown[dim] = [by_text.get(_label(key).casefold(), key) for key in shown[dim]]
+    """The engine's long form (one row per cell: keys, value, marker) pivoted for display.
+
+    Rows and columns keep the engine's codes (for the CSV file) beside the labels shown (the
+    codes renamed by ``categories``; keys match by their text, so True matches "true").
+    """
+    for dim in order or {}:
+        if dim not in dims:
+            raise ReportError("order names a dimension the table does not have")
+    ranks = {d: {_label(c): i for i, c in enumerate(codes)} for d, codes in (order or {}).items()}
+    names = {
+        dim: {_label(key).casefold(): name for key, name in mapping.items()}
+        for dim, mapping in categories.items()
+    }
+
+    def display(dim: str, code: Any) -> str:
+        text = _label(code)
+        return names.get(dim, {}).get(text.casefold(), text)
+
     if index is None and columns is None:
         index, columns = (dims, ()) if len(dims) == 1 else (dims[:-1], dims[-1:])
     elif index is None:
@@ -248,12 +281,15 @@ def _long_grid(
         raise ReportError(
             "index and columns must name each of the table's dimensions once, index at least one"
         )
-    row_keys = sorted(dict.fromkeys(zip(*(shown[d] for d in index), strict=True)), key=_order)
-    col_keys = (
-        sorted(dict.fromkeys(zip(*(shown[d] for d in columns), strict=True)), key=_order)
-        if columns
-        else [()]
-    )
+
+    def keys(along: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        found = dict.fromkeys(zip(*(shown[d] for d in along), strict=True))
+        rank = [ranks.get(d, {}) for d in along]
+        seen = [names.get(d, {}) for d in along]
+        return sorted(found, key=lambda key: _order(key, rank, seen))
+
+    row_keys = keys(index)
+    col_keys = keys(columns) if columns else [()]
     found = {
         (tuple(r[d] for d in index), tuple(r[d] for d in columns)): (r["value"], r["marker"])
         for r in shown.to_dict("records")
@@ -265,16 +301,25 @@ def _long_grid(
         )
         for row in row_keys
     )
+
+    def labels(along: tuple[str, ...], key: tuple[Any, ...]) -> tuple[str, ...]:
+        return tuple(display(d, part) for d, part in zip(along, key, strict=True))
+
+    def codes(key: tuple[Any, ...]) -> tuple[str, ...]:
+        return tuple(_label(part) for part in key)
+
     return _Grid(
-        rows=tuple(tuple(_label(part) for part in key) for key in row_keys),
-        columns=(
-            tuple(tuple(_label(part) for part in key) for key in col_keys)
-            if columns
-            else ((value_label,),)
-        ),
+        rows=tuple(labels(index, key) for key in row_keys),
+        columns=tuple(labels(columns, key) for key in col_keys) if columns else ((value_label,),),
         cells=cells,
         row_names=index,
         column_names=columns,
+        row_codes=tuple(codes(key) for key in row_keys),
+        column_codes=(
+            tuple(codes(key) for key in col_keys) if columns else ((value_code or value_label,),)
+        ),
+        index_dims=index,
+        column_dims=columns,
     )
 
 
@@ -293,6 +338,7 @@ def _top_rows(grid: _Grid, top: int) -> _Grid:
         grid,
         rows=tuple(grid.rows[i] for i in keep),
         cells=tuple(grid.cells[i] for i in keep),
+        row_codes=tuple(grid.row_codes[i] for i in keep) if grid.row_codes else (),
     )
 
 
@@ -316,6 +362,13 @@ class ReportTable:
     rules: dict[str, Any] = field(default_factory=dict)
     # The reviewer's full record (which rule hid which cell); kept in the work folder only.
     review_record: dict[str, Any] = field(default_factory=dict)
+    # For an engine table: the store's codes behind the row and column labels, and the
+    # dimensions down and across. The CSV file carries these codes, the same in every
+    # language; report.html shows the labels.
+    row_codes: tuple[tuple[str, ...], ...] = ()
+    column_codes: tuple[tuple[str, ...], ...] = ()
+    index_dims: tuple[str, ...] = ()
+    column_dims: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_name(self.name, "a table")
@@ -325,6 +378,10 @@ class ReportTable:
             raise ValueError("one cell per column label in every row")
         if self.decimals is not None and not 0 <= self.decimals <= 6:
             raise ReportError("a table's decimals must lie between 0 and 6")
+        if self.row_codes and len(self.row_codes) != len(self.rows):
+            raise ValueError("one code per row label")
+        if self.column_codes and len(self.column_codes) != len(self.columns):
+            raise ValueError("one code per column label")
 
     @classmethod
     def from_protected(
@@ -342,6 +399,7 @@ class ReportTable:
         labels: Mapping[str, str] | None = None,
         categories: Mapping[str, Mapping[Any, str]] | None = None,
         top: int | None = None,
+        order: Mapping[str, Sequence[Any]] | None = None,
     ) -> ReportTable:
         """Flatten a protected table.
 
@@ -354,6 +412,8 @@ class ReportTable:
         their values (``{"is_bot": {True: "boty", False: "ludzie"}}``). ``top`` keeps the rows
         with the largest shown values in the first column (hidden cells rank last); it is
         refused for a table with totals, whose rows left out could be worked out from them.
+        ``order`` lists a dimension's codes in the order to show them (``{"partner": ["acme",
+        OTHERS]}``); codes not listed follow in natural order, totals last.
         """
         if isinstance(table, pd.DataFrame | pd.Series):
             raise DisclosureError(
@@ -378,10 +438,13 @@ class ReportTable:
             query = record.get("query")
             measure = query.get("measure") if isinstance(query, Mapping) else None
             label = value_label or (str(measure) if measure else "value")
-            grid = _long_grid(tuple(dims), shown, index, columns, label, categories or {})
-        elif index is not None or columns is not None or categories:
+            grid = _long_grid(
+                tuple(dims), shown, index, columns, label, categories or {}, order,
+                value_code=str(measure) if measure else None,
+            )  # fmt: skip
+        elif index is not None or columns is not None or categories or order:
             raise ReportError(
-                "index, columns and categories apply to the engine's protected tables only"
+                "index, columns, categories and order apply to the engine's protected tables only"
             )
         else:
             grid = _wide_grid(table, shown)
@@ -402,6 +465,10 @@ class ReportTable:
             column_names=tuple((labels or {}).get(n, n) for n in grid.column_names),
             rules=_rules(record),
             review_record=record_dict(table.record, public=False),
+            row_codes=grid.row_codes,
+            column_codes=grid.column_codes,
+            index_dims=grid.index_dims,
+            column_dims=grid.column_dims,
         )
 
     @property
@@ -450,10 +517,10 @@ class ReportTable:
         payload["cells"] = tuple(
             tuple(Cell(CellState(state), value) for state, value in row) for row in payload["cells"]
         )
-        for key in ("columns", "rows"):
-            payload[key] = tuple(tuple(label) for label in payload[key])
-        for key in ("row_names", "column_names"):
-            payload[key] = tuple(payload[key])
+        for key in ("columns", "rows", "row_codes", "column_codes"):
+            payload[key] = tuple(tuple(label) for label in payload.get(key, ()))
+        for key in ("row_names", "column_names", "index_dims", "column_dims"):
+            payload[key] = tuple(payload.get(key, ()))
         return cls(**payload)
 
     def _repr_html_(self) -> str:

@@ -207,3 +207,34 @@ def test_a_period_spans_its_month() -> None:
     assert period_days("2026-12") == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
     with pytest.raises(ParameterError):
         period_days("2026-13")
+
+
+def test_a_required_parameter_must_be_given() -> None:
+    declared = declared_parameters(
+        "from typing import Required\n\npartner: Required[str] = None  # the partner\n"
+        "period: str | None = None\nstart: str | None = None\n",
+        notebook="partner_summary",
+    )
+    assert declared["partner"].required and not declared["partner"].nullable
+    assert declared["period"].kind is ParameterKind.PERIOD and declared["period"].nullable
+    assert declared["start"].kind is ParameterKind.DATE
+    with pytest.raises(ParameterError, match="report 'partner_summary' needs parameter 'partner'"):
+        validate(declared, {"period": "2026-10"}, notebook="partner_summary")
+    with pytest.raises(ParameterError, match="must be a text, not None"):
+        validate(declared, {"partner": None}, notebook="partner_summary")
+    with pytest.raises(ParameterError, match="a month written YYYY-MM"):
+        validate(declared, {"partner": "acme", "period": "2026/10"}, notebook="partner_summary")
+    assert validate(declared, {"partner": "acme"}, notebook="partner_summary")["partner"] == "acme"
+    with pytest.raises(ReportError, match="must be None"):
+        declared_parameters("from typing import Required\np: Required[str] = 'acme'\n")
+
+
+def test_the_kernel_reads_the_runners_configuration(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("PRIVSTATS_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert runner._config_lines() == []
+    (tmp_path / "privstats.toml").write_text("[disclosure]\nthreshold = 20\n", encoding="utf-8")
+    lines = "\n".join(runner._config_lines())
+    assert f"'PRIVSTATS_CONFIG'] = {str(tmp_path / 'privstats.toml')!r}" in lines
+    monkeypatch.setenv("PRIVSTATS_CONFIG", str(tmp_path / "elsewhere.toml"))
+    assert str(tmp_path / "elsewhere.toml") in "\n".join(runner._config_lines())

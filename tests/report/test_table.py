@@ -169,3 +169,37 @@ def test_categories_relabel_values_and_top_keeps_the_largest_rows() -> None:
     assert table.rows == (("bee",), ("d",), ("a",))  # c counts 3 persons: hidden, ranked last
     with pytest.raises(ReportError, match="totals"):
         ReportTable.from_protected(_engine_table(), name="t", title="T", top=2)
+
+
+def test_the_csv_names_rows_and_columns_by_codes_and_the_page_by_words() -> None:
+    from privstats.report.csvout import csv_text
+
+    table = ReportTable.from_protected(
+        _engine_table(),
+        name="t",
+        title="T",
+        labels={"g": "grupa"},
+        categories={"g": {"a": "ala", "b": "bela"}, "h": {"x2": "drugi"}},
+        order={"g": ["b", "a"], "h": ["x2"]},
+    )
+    assert table.rows == (("bela",), ("ala",), ("Total",))  # listed order first, totals last
+    assert table.columns == (("drugi",), ("x1",), ("Total",))
+    assert table.row_codes == (("b",), ("a",), ("Total",))
+    assert table.column_codes == (("x2",), ("x1",), ("Total",))
+    assert (table.index_dims, table.column_dims) == (("g",), ("h",))
+    lines = csv_text(table).splitlines()
+    assert lines[0] == "g,x2,x1,Total"
+    assert [line.split(",")[0] for line in lines[1:]] == ["b", "a", "Total"]
+    assert ReportTable.from_json(table.to_json()) == table
+    with pytest.raises(ReportError, match="order names a dimension"):
+        ReportTable.from_protected(_engine_table(), name="t", title="T", order={"k": ["a"]})
+
+
+def test_a_one_dimensional_csv_is_headed_by_the_measure() -> None:
+    from privstats.report.csvout import csv_text
+
+    table = ReportTable.from_protected(
+        _engine_table(), name="t", title="T", index=["g", "h"], value_label="osoby"
+    )
+    assert table.columns == (("osoby",),)
+    assert csv_text(table).splitlines()[0] == "g,h,people"

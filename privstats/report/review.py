@@ -1,0 +1,400 @@
+"""The reviewer's view of one rendered report folder (``notebooks/review.ipynb`` shows it).
+
+:func:`review_report` reads a folder the runner wrote (``reports/<name>/<partner>/<period>/``):
+its ``manifest.json`` (parameters, rules, each table's public record, file hashes) and, when it
+is there, the reviewer's full records that the runner keeps outside the folder
+(``reports/.work/<name>/<partner>/<period>/records.json``: which rule hid which cell, and the
+audit's interval for each hidden cell). It checks the files against the manifest's hashes and
+asks the reviewer's gate (``privstats.gate.audit_path``) for its findings, its verification of
+every table (with the store: recomputed and audited by linear programming) and its
+differencing pairs; without the gate, it runs the leak scanner (:mod:`privstats.leaks`) itself.
+The verdict comes first: every check passed, or the reasons it did not.
+
+Nothing here reads a hidden value: only what the folder and the records hold (and what the
+gate recomputes from the store, when it is given one).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import statistics
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privstats.exceptions import ReportError
+from privstats.report.i18n import Language, message
+from privstats.report.manifest import MANIFEST, verify_manifest
+
+WORK_FOLDER = ".work"
+REVIEW_RECORDS = "records.json"
+_PASSING = frozenset({"pass", "suppressed"})
+SECONDARY = "secondary"  # the engine's reason for a cell hidden to protect others
+
+
+@dataclass(frozen=True)
+class IntervalSummary:
+    """How far an attacker can narrow the hidden cells of one table, in the table's unit."""
+
+    audited: int
+    unsafe: int
+    narrowest: float | None = None
+    median_width: float | None = None
+    unbounded: int = 0
+
+
+@dataclass(frozen=True)
+class TableReview:
+    """One published table as the reviewer sees it."""
+
+    name: str
+    title: str
+    status: str
+    shape: tuple[int, int]
+    hidden: int
+    rules: Mapping[str, Any]
+    method: str
+    audit_passed: bool | None
+    # Full records only: rule → cells it fired on (a cell can fail several rules), and the
+    # hidden cells by kind: failing a primary rule, or hidden to protect those (secondary).
+    reasons: Mapping[str, int] = field(default_factory=dict)
+    primary: int | None = None
+    secondary: int | None = None
+    intervals: IntervalSummary | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in _PASSING and self.audit_passed is not False
+
+
+@dataclass(frozen=True)
+class ReportReview:
+    """Everything the reviewer's notebook shows about one report folder."""
+
+    folder: Path
+    report: str
+    partner: str | None
+    period: str
+    generated_at: str
+    parameters: Mapping[str, Any]
+    rules: Mapping[str, Any] | None
+    tables: tuple[TableReview, ...]
+    figures: int
+    file_problems: tuple[str, ...]
+    full_records: bool
+    # None: the check is not available here (no scanner, no gate), which is not a pass.
+    leak_findings: tuple[Any, ...] | None
+    pairs: tuple[Any, ...] | None
+    gate_findings: tuple[Any, ...] | None = None
+    gate_tables: tuple[Any, ...] | None = None  # the gate's verification of each table
+    gate_verdict: str | None = None
+
+    def problems(self, language: Language | str) -> list[str]:
+        """Why the report may not be released, in words; empty when every check passed."""
+        out = []
+        for table in self.tables:
+            if table.status not in _PASSING:
+                out.append(message("review.problem.status", language, table=table.name))
+            elif table.audit_passed is False:
+                out.append(message("review.problem.audit", language, table=table.name))
+        if self.file_problems:
+            out.append(message("review.problem.files", language, count=len(self.file_problems)))
+        if self.leak_findings:
+            out.append(message("review.problem.leaks", language, count=len(self.leak_findings)))
+        if failing := _failing(self.gate_findings):
+            out.append(message("review.problem.gate", language, count=len(failing)))
+        if self.pairs:
+            out.append(message("review.problem.pairs", language, count=len(self.pairs)))
+        return out
+
+    @property
+    def passed(self) -> bool:
+        """Every check that ran passed, and the leak scan (or the gate) did run."""
+        return not self.problems(Language.EN) and self.leak_findings is not None
+
+    def verdict(self, language: Language | str) -> str:
+        problems = self.problems(language)
+        if problems:
+            return message("review.verdict.fail", language, reasons="; ".join(problems))
+        if self.leak_findings is None:
+            return message("review.leaks.absent", language)
+        return message("review.verdict.pass", language)
+
+    # -- tables for display ----------------------------------------------------------------
+
+    def tables_frame(self, language: Language | str) -> pd.DataFrame:
+        """One row per table: status, shape, hidden cells, threshold, the audit's verdict."""
+
+        def c(key: str) -> str:
+            return message(f"review.column.{key}", language)
+
+        return pd.DataFrame(
+            [
+                {
+                    c("table"): t.name,
+                    c("status"): t.status,
+                    c("shape"): f"{t.shape[0]} × {t.shape[1]}",
+                    c("hidden"): t.hidden,
+                    c("threshold"): t.rules.get("threshold"),
+                    c("rules"): _rules_text(t.rules, t.method),
+                    c("audited"): t.intervals.audited if t.intervals else None,
+                    c("unsafe"): t.intervals.unsafe if t.intervals else None,
+                }
+                for t in self.tables
+            ]
+        )
+
+    def reasons_frame(self, language: Language | str) -> pd.DataFrame:
+        """Per table: the cells each rule fired on (threshold, nk, p_percent, ...; a cell may
+        fail several), the cells hidden to protect them (secondary), and all hidden cells."""
+        names = sorted({r for t in self.tables for r in t.reasons if r != SECONDARY})
+        rows = []
+        for table in self.tables:
+            row: dict[str, Any] = {message("review.column.table", language): table.name}
+            row.update({name: int(table.reasons.get(name, 0)) for name in names})
+            row[SECONDARY] = table.secondary
+            row[message("review.column.hidden", language)] = table.hidden
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def intervals_frame(self, language: Language | str) -> pd.DataFrame:
+        """Per table: cells audited, unsafe, narrowest and median width of attacker intervals."""
+
+        def c(key: str) -> str:
+            return message(f"review.column.{key}", language)
+
+        return pd.DataFrame(
+            [
+                {
+                    c("table"): t.name,
+                    c("audited"): t.intervals.audited,
+                    c("unsafe"): t.intervals.unsafe,
+                    c("narrowest"): t.intervals.narrowest,
+                    c("median_width"): t.intervals.median_width,
+                }
+                for t in self.tables
+                if t.intervals is not None
+            ]
+        )
+
+    def findings_frame(self, language: Language | str) -> pd.DataFrame:
+        """The leak scanner's and the gate's findings (values redacted by the scanner)."""
+
+        def c(key: str) -> str:
+            return message(f"review.column.{key}", language)
+
+        rows = []
+        for finding in (*(self.leak_findings or ()), *_failing(self.gate_findings)):
+            kind = getattr(finding, "kind", "")
+            rows.append(
+                {
+                    c("file"): getattr(finding, "file", ""),
+                    c("location"): getattr(finding, "location", ""),
+                    c("kind"): getattr(kind, "value", kind),
+                    c("note"): " ".join(
+                        str(part)
+                        for part in (
+                            getattr(finding, "redacted", ""),
+                            getattr(finding, "detail", ""),
+                            getattr(finding, "note", ""),
+                        )
+                        if part
+                    ),
+                }
+            )
+        return pd.DataFrame(rows, columns=[c("file"), c("location"), c("kind"), c("note")])
+
+    def gate_frame(self) -> pd.DataFrame:
+        """The gate's verification per table (claims, recomputation, LP audit), if it ran."""
+        return pd.DataFrame([t.to_dict() for t in self.gate_tables or ()])
+
+    def pairs_frame(self) -> pd.DataFrame:
+        """The gate's differencing pairs, one line each."""
+        return pd.DataFrame({"pair": [str(pair) for pair in self.pairs or ()]})
+
+
+def _failing(findings: Sequence[Any] | None) -> list[Any]:
+    """The gate's findings that fail a release (its notes say what it could not check)."""
+    return [f for f in findings or () if str(getattr(f, "severity", "fail")) == "fail"]
+
+
+def _rules_text(rules: Mapping[str, Any], method: str) -> str:
+    parts = [
+        f"{key}={rules[key]}" for key in ("threshold", "nk_n", "nk_k", "p_ratio") if key in rules
+    ]
+    if method == "round" and "round_base" in rules:
+        parts.append(f"round_base={rules['round_base']}")
+    return f"{method}: " + ", ".join(parts)
+
+
+def work_folder_of(folder: Path) -> Path:
+    """The private work folder the runner kept for ``<out>/<name>/<partner>/<period>``."""
+    folder = Path(folder)
+    name, partner, period = folder.parent.parent.name, folder.parent.name, folder.name
+    return folder.parent.parent.parent / WORK_FOLDER / name / partner / period
+
+
+def _intervals(record: Mapping[str, Any]) -> IntervalSummary | None:
+    audit = record.get("audit") or {}
+    if "cells_audited" not in audit:
+        return None
+    widths = []
+    unbounded = 0
+    for cell in record.get("cells", ()):
+        interval = cell.get("interval")
+        if not interval:
+            continue
+        lo, hi = (float(x) for x in interval)
+        if hi == float("inf") or lo == float("-inf"):
+            unbounded += 1
+        else:
+            widths.append(hi - lo)
+    return IntervalSummary(
+        audited=int(audit.get("cells_audited", 0)),
+        unsafe=int(audit.get("cells_unsafe", 0)),
+        narrowest=min(widths) if widths else None,
+        median_width=statistics.median(widths) if widths else None,
+        unbounded=unbounded,
+    )
+
+
+def _table(entry: Mapping[str, Any], full: Mapping[str, Any] | None) -> TableReview:
+    record = entry.get("record") or {}
+    audit = record.get("audit") or {}
+    reasons: Counter[str] = Counter()
+    primary = secondary = None
+    if full is not None:
+        notes = [cell.get("reasons", ()) for cell in full.get("cells", ())]
+        for fired in notes:
+            reasons.update(fired)
+        secondary = sum(list(fired) == [SECONDARY] for fired in notes)
+        primary = len(notes) - secondary
+    shape = entry.get("shape") or [0, 0]
+    return TableReview(
+        name=str(entry.get("name", "")),
+        title=str(entry.get("title", "")),
+        status=str(entry.get("status", "unknown")),
+        shape=(int(shape[0]), int(shape[1])),
+        hidden=int(entry.get("hidden_cells", 0)),
+        rules=dict(record.get("rules") or {}),
+        method=str(record.get("method", "suppress")),
+        audit_passed=audit.get("passed") if isinstance(audit.get("passed"), bool) else None,
+        reasons=dict(reasons),
+        primary=primary,
+        secondary=secondary,
+        intervals=_intervals(full if full is not None else record),
+    )
+
+
+def _leak_scan(folder: Path) -> tuple[Any, ...] | None:
+    try:
+        from privstats.leaks import scan_path
+    except ImportError:  # the scanner is an optional part of an installation
+        return None
+    return tuple(scan_path(folder))
+
+
+def _gate(folder: Path, options: Mapping[str, Any]) -> Any:
+    """The gate's audit of ``folder``, when ``privstats.gate`` offers ``audit_path``."""
+    try:
+        gate = importlib.import_module("privstats.gate")
+    except ImportError:
+        return None
+    audit_path: Callable[..., Any] | None = getattr(gate, "audit_path", None)
+    if not callable(audit_path):
+        return None
+    return audit_path(folder, **{k: v for k, v in options.items() if v is not None})
+
+
+def review_report(
+    folder: Path | str,
+    work_folder: Path | str | None = None,
+    *,
+    leak_scan: bool = True,
+    gate: bool = True,
+    store: Any = None,
+    ledger: Any = None,
+    canaries: Any = None,
+) -> ReportReview:
+    """Review the report folder ``folder`` (see the module's documentation).
+
+    ``store``, ``ledger`` and ``canaries`` go to the gate: with the store it recomputes every
+    table and checks differencing across filters; with the release ledger, against released
+    tables; with the canaries, it looks for the inputs' known identifying values.
+    """
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file():
+        raise ReportError(f"{folder} is not a report folder: it has no {MANIFEST}")
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ReportError(f"the {MANIFEST} of {folder} cannot be read") from None
+    work = Path(work_folder) if work_folder else work_folder_of(folder)
+    records_file = work / REVIEW_RECORDS
+    full: dict[str, Any] | None = None
+    if records_file.is_file():
+        try:
+            full = json.loads(records_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise ReportError(f"the reviewer's records at {records_file} cannot be read") from None
+    tables = tuple(
+        _table(entry, None if full is None else full.get(entry.get("name")))
+        for entry in manifest.get("tables", ())
+    )
+    options = {"store": store, "ledger": ledger, "canaries": canaries}
+    audited = _gate(folder, options) if gate else None
+    # The gate runs the leak scanner itself; its findings stand for the scan then.
+    leaks = () if audited is not None else _leak_scan(folder) if leak_scan else None
+    return ReportReview(
+        folder=folder,
+        report=str(manifest.get("report", "")),
+        partner=manifest.get("partner"),
+        period=str(manifest.get("period", "")),
+        generated_at=str(manifest.get("generated_at", "")),
+        parameters=dict(manifest.get("parameters") or {}),
+        rules=manifest.get("rules"),
+        tables=tables,
+        figures=len(manifest.get("figures", ())),
+        file_problems=tuple(verify_manifest(folder)),
+        full_records=full is not None,
+        leak_findings=leaks,
+        pairs=tuple(audited.pairs) if audited is not None else None,
+        gate_findings=tuple(audited.findings) if audited is not None else None,
+        gate_tables=tuple(audited.tables) if audited is not None else None,
+        gate_verdict=audited.verdict() if audited is not None else None,
+    )
+
+
+def run_review(
+    report_folder: Path | str,
+    executed: Path | str,
+    *,
+    language: Language | str = Language.PL,
+    work_folder: Path | str | None = None,
+    store_path: Path | str | None = None,
+    notebooks_dir: Path | str | None = None,
+    timeout: int = 600,
+) -> Path:
+    """Execute ``notebooks/review.ipynb`` on ``report_folder``; the executed notebook goes to
+    ``executed`` (outside the report folder: it holds the reviewer's view, not a partner's)."""
+    from privstats.report.runner import run_notebook
+
+    folder = Path(report_folder).resolve()
+    if not (folder / MANIFEST).is_file():
+        raise ReportError(f"{folder} is not a report folder: it has no {MANIFEST}")
+    if Path(executed).resolve().is_relative_to(folder):
+        raise ReportError("the executed review must not be written into the report folder")
+    params = {
+        "report_folder": str(folder),
+        "work_folder": str(Path(work_folder).resolve()) if work_folder else "",
+        "store_path": str(Path(store_path).resolve()) if store_path else "",
+        "language": Language.parse(language).value,
+    }
+    return run_notebook(
+        "review", executed, params=params, notebooks_dir=notebooks_dir, timeout=timeout
+    )
