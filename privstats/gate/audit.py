@@ -326,7 +326,9 @@ def _released_refs(
         findings.append(GateFinding(LEDGER_FILE, f"line {problem.line}", Check.LEDGER,
                                     problem.kind, problem.message, severity))  # fmt: skip
     own = content_sha256(hashes)
-    signatures = {ref.signature() for ref in audited}
+    filters: dict[tuple[Any, ...], set[tuple[Any, ...]]] = {}
+    for ref in audited:
+        filters.setdefault(ref.signature(), set()).add(repr(ref.filters()))
     refs: list[TableRef] = []
     for entry in state.entries:
         if entry.data.get("content_sha256") == own:
@@ -336,9 +338,15 @@ def _released_refs(
             query = table.get("query")
             if not isinstance(query, Mapping):
                 continue
-            ref = _released_ref(entry, table, query, published.get(str(table.get("name"))), store)
-            if ref.signature() in signatures:
-                refs.append(ref)
+            probe = TableRef("", query, 10, None)
+            seen = filters.get(probe.signature())
+            if seen is None:
+                continue
+            # Which cells it shows matters only against a table of other filters (the store's
+            # check); against the same query the CSV files are compared as they are.
+            needs_cells = bool(seen - {repr(probe.filters())})
+            refs.append(_released_ref(entry, table, query, published.get(str(table.get("name"))),
+                                      store if needs_cells else None))  # fmt: skip
     return refs
 
 
