@@ -335,9 +335,6 @@ MESSAGES |= {
         "Organisations in which at least one person was active in the period. Size is the "
         "number of employees given when the organisation registered.",
     ),
-    "partner.organisations.chart": _both(
-        "Aktywne organizacje według wielkości: udziały", "Active organisations by size: shares"
-    ),
     "partner.medians.heading": _both("Typowa organizacja", "The typical organisation"),
     "partner.medians.persons.title": _both(
         "Aktywne osoby na organizację (mediana)", "Active persons per organisation (median)"

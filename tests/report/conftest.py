@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from report.samples import (
+    LANGUAGES,
+    SampleReports,
+    build_sample_store,
+    run_sample_reports,
+)
 
 from privstats.report import ReportOutput, run_report
 
@@ -56,3 +62,19 @@ def tiny_pl(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 @pytest.fixture(scope="session")
 def tiny_en(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     return _render(tmp_path_factory, "en")
+
+
+# -- the real report notebooks on the committed sample (see samples.py) ---------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed sample (access logs and CRM exports) in a store, with a throw-away key."""
+    return build_sample_store(tmp_path_factory.mktemp("sample") / "store")
+
+
+@pytest.fixture(scope="session")
+def sample_reports(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> SampleReports:
+    """Every report notebook of ``RUNS`` on the sample, in both languages, two runs at a time."""
+    roots = {language: tmp_path_factory.mktemp(f"reports-{language}") for language in LANGUAGES}
+    return run_sample_reports(sample_store, roots)

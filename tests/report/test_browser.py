@@ -5,8 +5,8 @@ dialog; the report must ask for nothing but its own file, log no error, and leav
 planted in its data inert. A control page with an outside image and an inline script proves
 that the harness does see such things. Chromium is driven over the DevTools protocol with the
 ``websocket-client`` package; Debian's ``chromium`` is installed by ``.ci/run``. The
-screenshot is written under the test's tmp_path, and copied to ``$PRIVSTATS_REPORT_SCREENSHOT``
-when that is set.
+screenshots are written under each test's tmp_path; the English partner summary's is copied to
+``$PRIVSTATS_REPORT_SCREENSHOT`` when that is set (the README's ``docs/report.png``).
 """
 
 from __future__ import annotations
@@ -165,7 +165,9 @@ def browser(tmp_path_factory):
         log.close()
 
 
-def visit(client: DevTools, url: str, screenshot: Path | None = None) -> PageVisit:
+def visit(
+    client: DevTools, url: str, screenshot: Path | None = None, max_height: int = 6000
+) -> PageVisit:
     target = client.send("Target.createTarget", url="about:blank")["targetId"]
     session = client.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     client.events.clear()
@@ -215,7 +217,7 @@ def visit(client: DevTools, url: str, screenshot: Path | None = None) -> PageVis
             "Emulation.setDeviceMetricsOverride",
             session,
             width=1100,
-            height=min(int(result.checks["height"]), 6000),
+            height=min(int(result.checks["height"]), max_height),
             deviceScaleFactor=1,
             mobile=False,
         )
@@ -259,8 +261,34 @@ def test_the_report_loads_nothing_and_runs_nothing(browser, tiny_pl, tmp_path) -
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", png[16:24])
     assert width == 1100 and height > 900
-    if copy_to := os.environ.get(SCREENSHOT_ENV):  # e.g. for the README's picture
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+def test_a_partner_summary_loads_nothing_and_shows_its_charts(
+    browser, sample_reports, tmp_path, language: str
+) -> None:
+    report = sample_reports["partner_summary", "acme", language].folder / "report.html"
+    screenshot = tmp_path / "partner.png"
+    seen = visit(browser, report.as_uri(), screenshot, max_height=2400)
+    assert seen.requests == [report.as_uri()]
+    assert seen.errors == [] and seen.dialogs == []
+    assert seen.checks["active"] == 0
+    words = {"pl": ("udział w grupie (%)", "partner acme"), "en": ("share of the group (%)",
+             "partner acme")}[language]  # fmt: skip
+    assert words[0] in seen.checks["svgText"]  # chart labels are text, not paths
+    assert words[1] in seen.checks["bodyText"]
+    width, height = struct.unpack(">II", screenshot.read_bytes()[16:24])
+    assert width == 1100 and 900 < height <= 2400
+    if language == "en" and (copy_to := os.environ.get(SCREENSHOT_ENV)):  # the README's picture
         shutil.copyfile(screenshot, copy_to)
+
+
+def test_the_crm_report_renders_without_errors(browser, sample_reports) -> None:
+    report = sample_reports["crm_activity_report", None, "pl"].folder / "report.html"
+    seen = visit(browser, report.as_uri())
+    assert seen.requests == [report.as_uri()]
+    assert seen.errors == [] and seen.dialogs == []
+    assert "Aktywne osoby według modułu i czynności" in seen.checks["bodyText"]
 
 
 def test_the_english_report_renders_without_errors(browser, tiny_en) -> None:

@@ -6,13 +6,10 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import secrets
 from pathlib import Path
 
 import pytest
 
-from privstats.demo import demo_config, ingest_generated
-from privstats.key import SecretKey
 from privstats.report import run_report
 from privstats.report.manifest import verify_manifest
 
@@ -26,12 +23,9 @@ TABLES = {
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("traffic")
-    config = demo_config(root / "store")
-    results = ingest_generated(config, SecretKey(secrets.token_bytes(32)), SAMPLE)
-    assert all(r.ok for r in results)
-    return config.store_path
+def store(sample_store) -> Path:
+    """The sample's store, shared with the other report notebooks' tests."""
+    return sample_store
 
 
 @pytest.fixture(scope="module", params=["pl", "en"])
