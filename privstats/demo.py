@@ -1,20 +1,28 @@
 """``privstats demo``: the whole chain on generated data, with a throw-away key.
 
-Nothing of the demo outlives it but what it prints: inputs, key and store live in a temporary
-folder, and the key exists only in memory.
+Inputs, key and store live in a temporary folder, and the key exists only in memory: what
+outlives the demo is what it prints, and the rendered reports it writes under ``out`` (default
+``./privstats-demo``): ``reports/partner_summary/<partner>/<period>/`` for the two partners
+with the most accounts, and ``reports/traffic_report/all/<period>/``. Running the demo again
+replaces its own earlier output; a folder that holds anything else is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import logging
 import secrets
+import shutil
 import tempfile
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from privstats.config import AnonymiseConfig, Config
+from privstats.exceptions import ConfigError, ReportError
 from privstats.ingest import IngestResult, ingest_access
 from privstats.key import SecretKey
 from privstats.store import Store
@@ -22,20 +30,69 @@ from privstats.synth import generate
 
 # The synthetic service's own domain: referers from it are internal.
 DEMO_SITE_DOMAINS = ("example.com",)
+DEFAULT_OUT = Path("privstats-demo")
+# Written into the demo's output folder: a later run may replace what holds it, nothing else.
+MARKER = ".privstats-demo"
+REPORTS = "reports"
+PARTNER_REPORTS = 2
 
 
-def run_demo(days: int = 3, visitors: int = 300, seed: int = 7) -> int:
+def run_demo(
+    days: int = 3,
+    visitors: int = 300,
+    seed: int = 7,
+    out: Path | str = DEFAULT_OUT,
+    *,
+    start: dt.date = dt.date(2026, 10, 1),
+    workers: int = 2,
+) -> int:
+    """Generate, ingest (access logs and CRM exports), summarise, and render the reports."""
+    out = Path(out)
+    prepare_output(out)
     with tempfile.TemporaryDirectory(prefix="privstats-demo-") as tmp:
         root = Path(tmp)
-        manifest = generate(root / "inputs", days=days, visitors=visitors, seed=seed)
+        manifest = generate(root / "inputs", days=days, visitors=visitors, seed=seed, start=start)
         print(f"generated {manifest.summary()}")
         config = demo_config(root / "store")
-        results = ingest_generated(config, SecretKey(secrets.token_bytes(32)), root / "inputs")
+        key = SecretKey(secrets.token_bytes(32))
+        results = ingest_generated(config, key, root / "inputs")
         for result in results:
             print("  " + result.summary().replace(str(root / "inputs") + "/", ""))
+        crm = ingest_generated_crm(config, key, root / "inputs")
+        if crm is not None:
+            print("  " + crm.replace(str(root / "inputs") + "/", "").replace("\n", "\n  "))
         print()
-        print(summary(Store(config.store_path), results))
-    return 0 if all(r.ok for r in results) else 1
+        store = Store(config.store_path)
+        print(summary(store, results))
+        if not all(r.ok for r in results):
+            return 1
+        print()
+        written = render_reports(store, out / REPORTS, periods(start, days), workers=workers)
+    print("reports (open report.html in a browser):")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
+def prepare_output(out: Path) -> None:
+    """Make ``out`` an empty folder of the demo's: clear an earlier run, refuse anything else."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"the demo's output {out} is a file; choose a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MARKER).is_file():
+            raise ConfigError(
+                f"{out} is not empty and was not written by the demo; choose another folder"
+            )
+        for entry in out.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(
+        "Written by `privstats demo`; the next run replaces this folder's content.\n",
+        encoding="utf-8",
+    )
 
 
 def demo_config(store: Path) -> Config:
@@ -56,7 +113,68 @@ def ingest_generated(config: Config, key: SecretKey, inputs: Path) -> list[Inges
     return results
 
 
-def summary(store: Store, results: list[IngestResult]) -> str:
+def ingest_generated_crm(config: Config, key: SecretKey, inputs: Path) -> str | None:
+    """Ingest the CRM exports ``privstats synth`` wrote (its CSV copy); the result's summary."""
+    from privstats.crm import ingest_crm, open_source
+
+    folder = inputs / "crm"
+    if not folder.is_dir():
+        return None
+    source = open_source(folder=folder, fmt="csv", crm=config.crm)
+    return ingest_crm(config, key, source).summary()
+
+
+def periods(start: dt.date, days: int) -> str:
+    """The report period of the generated days: their month (the demo's days stay in one)."""
+    last = start + dt.timedelta(days=max(days, 1) - 1)
+    if (last.year, last.month) != (start.year, start.month):
+        raise ConfigError("the demo's days must lie within one month")
+    return start.strftime("%Y-%m")
+
+
+def biggest_partners(store: Store, count: int = PARTNER_REPORTS) -> list[str]:
+    """The ``count`` partners with the most accounts (partners are businesses, not persons)."""
+    frame = (
+        store.scan("crm_accounts")
+        .group_by("partner")
+        .agg(pl.len().alias("accounts"))
+        .drop_nulls("partner")
+        .collect()
+    )
+    ranked = sorted(
+        ((str(p), int(n)) for p, n in frame.iter_rows()), key=lambda item: (-item[1], item[0])
+    )
+    return [partner for partner, _ in ranked[:count]]
+
+
+def render_reports(store: Store, out: Path, period: str, *, workers: int = 2) -> list[Path]:
+    """The partner summaries of the biggest partners and the traffic report, in parallel."""
+    from privstats.report import run_all_partners, run_report
+
+    # papermill and nbclient narrate every step at INFO; the demo prints what matters.
+    for name in ("papermill", "nbclient", "traitlets"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    options = {"out_root": out, "store_path": store.root, "overwrite": True}
+    written: list[Path] = []
+    partners = biggest_partners(store)
+    if partners:
+        batch = run_all_partners(
+            "partner_summary",
+            partners,
+            period,
+            workers=workers,
+            progress=False,
+            **options,
+        )
+        if not batch.ok:
+            raise ReportError(batch.summary().replace("\n", "; "))
+        written += [output.folder / "report.html" for output in batch.succeeded]
+    traffic = run_report("traffic_report", params={"period": period}, **options)
+    written.append(traffic.folder / "report.html")
+    return written
+
+
+def summary(store: Store, results: Sequence[IngestResult]) -> str:
     rows = sum(r.rows for r in results)
     lines = sum(r.lines for r in results)
     bad = sum(r.quarantine.total for r in results)

@@ -1,3 +1,5 @@
+"""``privstats demo``: the whole chain on generated data, ending with rendered reports."""
+
 from __future__ import annotations
 
 import json
@@ -5,20 +7,33 @@ import subprocess
 import sys
 from pathlib import Path
 
-from canaries import leaks
+import pytest
+from canaries import leaks, texts_in
+
+from privstats.demo import MARKER, prepare_output
+from privstats.exceptions import ConfigError
+from privstats.report.manifest import verify_manifest
 
 SAMPLE_TRUTH = Path(__file__).resolve().parents[1] / "data" / "sample" / "truth.json"
 
 
-def test_the_demo_runs_from_the_shell_and_prints_per_day_visitors(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One run of ``privstats demo`` from the shell, in an empty working folder."""
+    cwd = tmp_path_factory.mktemp("demo")
     result = subprocess.run(
         [sys.executable, "-m", "privstats.cli", "demo"],
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
+    return cwd, result
+
+
+def test_the_demo_prints_per_day_visitors(demo) -> None:
+    _, result = demo
     truth = json.loads(SAMPLE_TRUTH.read_text(encoding="utf-8"))
     # The demo's default world is the committed sample's (seed 7, 3 days, 300 visitors).
     for day, visitors in truth["distinct_client_agents_per_day"].items():
@@ -27,6 +42,48 @@ def test_the_demo_runs_from_the_shell_and_prints_per_day_visitors(tmp_path: Path
             line.split()[:3] == [day, f"{hits:,}", f"{visitors:,}"]
             for line in result.stdout.splitlines()
         ), day
-    planted = [v for values in truth["planted"].values() for v in values]
-    assert leaks(result.stdout + result.stderr, planted) == []
-    assert not list(tmp_path.iterdir()), "the demo leaves nothing behind in the working folder"
+    assert "CRM snapshot ingested" in result.stdout
+
+
+def test_the_demo_ends_with_two_partner_reports_and_the_traffic_report(demo) -> None:
+    cwd, result = demo
+    reports = cwd / "privstats-demo" / "reports"
+    printed = [Path(s.strip()) for s in result.stdout.splitlines() if s.endswith("report.html")]
+    expected = [
+        reports / "partner_summary" / "nordic" / "2026-10" / "report.html",
+        reports / "partner_summary" / "acme" / "2026-10" / "report.html",
+        reports / "traffic_report" / "all" / "2026-10" / "report.html",
+    ]
+    assert [p if p.is_absolute() else cwd / p for p in printed] == expected
+    for html in expected:
+        assert html.is_file()
+        assert verify_manifest(html.parent) == []
+    assert sorted(p.name for p in cwd.iterdir()) == ["privstats-demo"], "nothing else is left"
+
+
+def test_no_planted_identifier_reaches_the_demo_output_or_its_print(demo) -> None:
+    cwd, result = demo
+    truth = json.loads(SAMPLE_TRUTH.read_text(encoding="utf-8"))
+    planted = sorted({v for values in truth["planted"].values() for v in values})
+    texts = texts_in(cwd / "privstats-demo")  # reports and the private work folder
+    assert leaks(result.stdout + result.stderr + "\n".join(texts.values()), planted) == []
+
+
+def test_the_demo_replaces_its_own_output_and_refuses_a_foreign_folder(tmp_path) -> None:
+    out = tmp_path / "demo-out"
+    prepare_output(out)
+    (out / "reports").mkdir()
+    (out / "reports" / "old.html").write_text("an earlier run", encoding="utf-8")
+    prepare_output(out)
+    assert sorted(p.name for p in out.iterdir()) == [MARKER], "the earlier run is gone"
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "thesis.tex").write_text("not the demo's", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not written by the demo"):
+        prepare_output(foreign)
+    assert (foreign / "thesis.tex").read_text(encoding="utf-8") == "not the demo's"
+    afile = tmp_path / "file"
+    afile.write_text("x", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is a file"):
+        prepare_output(afile)

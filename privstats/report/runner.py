@@ -404,7 +404,9 @@ def run_report(
     manifest. ``timeout`` bounds each cell, in seconds.
     """
     started = time.monotonic()
-    out_root = Path(out_root)
+    # Absolute: the kernel works in the notebook's folder, where a relative path means another
+    # place (its staging folder would not exist there).
+    out_root = Path(out_root).resolve()
     notebooks = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     path = notebook_path(name, notebooks)
     declared = read_parameters(path)
@@ -432,7 +434,7 @@ def run_report(
     if folder.exists() and not overwrite:
         raise ReportError(f"report folder {folder} already exists; pass --force to replace it")
 
-    work = Path(work_root) if work_root is not None else out_root / WORK_FOLDER
+    work = Path(work_root).resolve() if work_root is not None else out_root / WORK_FOLDER
     work = work / name / (partner or ALL_PARTNERS) / period
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -515,7 +517,7 @@ def run_notebook(
     if text_params:
         given.update(convert_texts(declared, text_params, notebook=name))
     values = validate(declared, given, notebook=name)
-    executed = Path(executed)
+    executed = Path(executed).resolve()
     executed.parent.mkdir(parents=True, exist_ok=True)
     notebook = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory(prefix="privstats-staging-") as staging:
