@@ -22,7 +22,8 @@ from privstats.exceptions import GateError
 from privstats.gate.audit import audit_path
 from privstats.gate.findings import AuditReport
 from privstats.gate.ledger import ReleaseLedger
-from privstats.gate.release import RELEASED, AuditFailed, release
+from privstats.gate.published import MANIFEST
+from privstats.gate.release import RELEASED, AuditFailed, default_released_root, release
 from privstats.leaks import CanarySet
 from privstats.store import Store
 
@@ -62,11 +63,16 @@ def _canaries(path: Path | None, config: Config) -> CanarySet | None:
 
 
 def _released_root(args: argparse.Namespace) -> Path:
+    """``--released``, else ``reports/released`` beside a report folder at
+    ``reports/<name>/<partner>/<period>``, else ``./reports/released``."""
     if args.released is not None:
         return Path(args.released)
-    path = Path(args.path).resolve()
-    # reports/<name>/<partner>/<period> -> reports/released
-    return path.parents[2] / RELEASED if len(path.parents) > 2 else Path("reports") / RELEASED
+    path = Path(args.path)
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        return default_released_root(path, manifest)
+    except (OSError, ValueError, AttributeError, IndexError, GateError):
+        return Path("reports") / RELEASED
 
 
 def print_report(report: AuditReport, *, as_json: bool = False) -> None:

@@ -113,3 +113,26 @@ def test_release_of_a_failing_report_prints_the_audit_and_raises(
 def test_release_without_a_store_is_refused(report: Path, config: Config) -> None:
     with pytest.raises(GateError, match="no store"):
         run_release_command(_release([str(report), "--reviewer", "anna"]), config=config)
+
+
+def test_audit_json_stays_parseable_in_a_fresh_process(probe, tmp_path: Path) -> None:
+    """The solver's banner, printed at its first model in a process, must not reach stdout."""
+    import subprocess
+    import sys
+
+    folder = probe.october.copy_to(tmp_path)
+    script = f"""
+import argparse, sys
+from privstats.config import load_config
+from privstats.gate.command import add_audit_arguments, run_audit_command
+parser = argparse.ArgumentParser()
+add_audit_arguments(parser)
+args = parser.parse_args([{str(folder)!r}, "--json"])
+sys.exit(run_audit_command(args, config=load_config(None).with_store({str(probe.store)!r})))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    document = json.loads(done.stdout)
+    assert document["passed"] is True
+    assert any(t["lp_cells_audited"] > 0 for t in document["tables"])
