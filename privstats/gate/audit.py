@@ -110,8 +110,7 @@ def audit_path(
     for pair in pairs:
         findings.append(GateFinding(
             _file_of(refs, pair.table), "; ".join(pair.locations[:5]), Check.DIFFERENCING,
-            "small-difference", f"with {pair.other}: {pair.relation}; shown cells that differ by "
-            f"fewer than {pair.threshold} persons: {pair.cells}",
+            "small-difference", f"with {pair.other}: {pair.relation}; {pair.risk()}",
         ))  # fmt: skip
     if refs and the_store is None:
         findings.append(note(root.name, Check.DIFFERENCING, "no-store",

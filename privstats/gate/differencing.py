@@ -160,16 +160,16 @@ def find_pairs(
     for a, b in candidates:
         if a.signature() != b.signature():
             continue
-        relation = None
+        relation, kind = None, "difference"
         if a.filters() == b.filters():
             if b.published is None or a.published is None:
                 continue
             if a.method != b.method:
-                cells = _two_methods(a, b)
+                cells, kind = _two_methods(a, b), "two-methods"
                 relation = (f"the same cells published by two methods ({a.method}, {b.method}), "
                             "which are audited one at a time, not together")  # fmt: skip
             else:
-                cells = _same_query(a, b)
+                cells, kind = _same_query(a, b), "same-query"
             locations: tuple[str, ...] = tuple(loc for _, loc in cells if loc)
         elif store is None:
             continue
@@ -185,7 +185,7 @@ def find_pairs(
         if cells:
             pairs.append(DifferencingPair(
                 a.label, b.label, relation or describe(a, b), len(cells),
-                max(a.threshold, b.threshold), locations,
+                max(a.threshold, b.threshold), locations, kind,
             ))  # fmt: skip
     return pairs, problems
 

@@ -121,12 +121,16 @@ class DifferencingPair:
     cells: int  # cells where the difference group is non-empty and below the threshold
     threshold: int
     locations: tuple[str, ...] = ()  # where in the audited table's CSV ("line 3, col 2")
+    # "difference" (other filters), "same-query" (other numbers), "two-methods"
+    kind: str = "difference"
+
+    def risk(self) -> str:
+        if self.kind == "two-methods":
+            return f"cells protected in one and narrowed by the other: {self.cells}"
+        return f"shown cells whose difference is fewer than {self.threshold} persons: {self.cells}"
 
     def __str__(self) -> str:
-        return (
-            f"{self.table} vs {self.other}: {self.relation}; shown cells whose difference is "
-            f"fewer than {self.threshold} persons: {self.cells}"
-        )
+        return f"{self.table} vs {self.other}: {self.relation}; {self.risk()}"
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}

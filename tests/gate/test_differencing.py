@@ -114,4 +114,5 @@ def test_the_same_query_by_two_methods_is_flagged(
     result = audit_path(suppressed, store=probe.store, ledger=ledger)
     relations = {pair.table: pair.relation for pair in result.pairs}
     assert relations["browsers.csv"].startswith("the same cells published by two methods")
+    assert {pair.kind for pair in result.pairs} == {"two-methods"}
     assert not result.passed
