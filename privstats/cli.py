@@ -117,6 +117,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     erase.set_defaults(run=_erase)
 
+    from privstats.gate.command import add_audit_arguments, add_release_arguments
+
+    audit = commands.add_parser("audit", help="check a report folder (or any path) before release")
+    add_audit_arguments(audit)
+    audit.set_defaults(run=_audit)
+    release = commands.add_parser("release", help="audit a report folder and release it")
+    add_release_arguments(release)
+    release.set_defaults(run=_release)
+
     store = commands.add_parser("store", help="inspect the store")
     store_commands = store.add_subparsers(title="store commands", required=True, metavar="ACTION")
     info = store_commands.add_parser("info", help="what is in the store (no identifiers)")
@@ -199,15 +208,29 @@ def _ingest_crm(args: argparse.Namespace) -> int:
 
 def _erase(args: argparse.Namespace) -> int:
     from privstats.erasure import erase, read_erasure_requests
+    from privstats.gate import ReleaseLedger
     from privstats.key import load_key
     from privstats.store import Store
 
     config = _config(args)
     key = load_key(config.key_path)
     emails = args.email or read_erasure_requests(args.requests)
-    result = erase(Store(config.store_path), key, emails)
+    ledger = ReleaseLedger(Path("reports") / "released")
+    result = erase(Store(config.store_path), key, emails, ledger=ledger)
     print(result.summary())
     return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from privstats.gate.command import run_audit_command
+
+    return run_audit_command(args, config=_config(args))
+
+
+def _release(args: argparse.Namespace) -> int:
+    from privstats.gate.command import run_release_command
+
+    return run_release_command(args, config=_config(args))
 
 
 def _store_info(args: argparse.Namespace) -> int:

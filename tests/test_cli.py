@@ -128,3 +128,16 @@ def test_crm_ingest_and_erasure_from_the_command_line(
     out = capsys.readouterr().out
     assert "tombstones recorded" in out
     assert "@" not in out, "the erasure summary names no address"
+
+
+def test_audit_of_a_folder_with_a_planted_address_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "loose"
+    folder.mkdir()
+    (folder / "table.csv").write_text("client,requests\n83.149.9.216,12\n")
+    assert main(["audit", str(folder), "--no-store"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("FAIL: loose")
+    assert "table.csv:row 2, col 1: leak ipv4" in captured.err
+    assert "83.149.9.216" not in captured.out + captured.err
