@@ -322,6 +322,12 @@ MESSAGES |= {
         "it is protected in the same table as the partners' columns, so that “whole service "
         "minus partner” reveals no hidden cell.",
     ),
+    "partner.inactive": _both(
+        "W tym okresie w żadnej organizacji partnera {partner} nikt nie był aktywny; tabele "
+        "pokazują tylko pozostałych partnerów i cały serwis.",
+        "No one was active in any organisation of partner {partner} in this period; the tables "
+        "show only the other partners and the whole service.",
+    ),
     "partner.group.own": _both("partner {partner}", "partner {partner}"),
     "partner.group.others": _both("pozostali partnerzy", "other partners"),
     "partner.group.all": _both("cały serwis", "whole service"),

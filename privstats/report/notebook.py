@@ -36,6 +36,7 @@ __all__ = [
     "bar_chart",
     "grouped_bar_chart",
     "has_cells",
+    "has_code",
     "import_sources",
     "report_period",
     "report_rules",
@@ -152,6 +153,11 @@ def has_cells(table: Any) -> bool:
     return len(table.shown) > 0
 
 
+def has_code(table: Any, dim: str, code: Hashable) -> bool:
+    """Whether ``dim`` of the table has the code (e.g. a partner with records in the period)."""
+    return bool((table.shown[dim].astype(str) == str(code)).any())
+
+
 @dataclass(frozen=True)
 class Series:
     """One dimension's codes and their shown values (NaN where hidden), margins left out."""
@@ -232,10 +238,13 @@ def shares(
     """Per code of ``group``: each ``dim`` code's share of the group's total, in per cent.
 
     Computed from shown cells only: a share is shown where both the cell and its total are;
-    otherwise it is NaN (a gap in a chart). The table needs margins (its ``Total`` row).
+    otherwise it is NaN (a gap in a chart). The table needs margins (its ``Total`` row). A
+    group the table does not have (a partner without any record in the period) is left out.
     """
     out: dict[str, Series] = {}
     for code in groups:
+        if not has_code(table, group, code):
+            continue
         parts = series(table, dim, at={group: code}, order=order, labels=labels)
         total_row = _select(table, {dim: TOTAL_CODE, group: code})
         total = float(total_row["value"].iloc[0]) if len(total_row) else math.nan

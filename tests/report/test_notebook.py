@@ -22,6 +22,7 @@ from privstats.report.notebook import (
     bar_chart,
     grouped_bar_chart,
     has_cells,
+    has_code,
     report_period,
     report_rules,
     series,
@@ -134,6 +135,8 @@ def test_series_and_shares_read_shown_cells_only() -> None:
     assert math.isnan(own["deals"]) and math.isnan(own["campaigns"])
     with pytest.raises(ParameterError, match="each other dimension"):
         series(table, "module")
+    assert has_code(table, "partner", "acme") and not has_code(table, "partner", "nordic")
+    assert set(shares(table, "module", "partner", groups=["nordic", "acme"])) == {"acme"}
 
 
 def test_a_chart_marks_hidden_cells_and_never_draws_them_as_numbers() -> None:

@@ -262,3 +262,16 @@ def test_a_partner_summary_without_data_fails_and_leaves_no_folder(tmp_path) -> 
         )
     assert not (tmp_path / "reports" / "partner_summary").exists()
     assert (tmp_path / "reports" / ".work" / "partner_summary" / "acme" / PERIOD).is_dir()
+
+
+def test_a_partner_without_records_gets_a_report_that_says_so(tmp_path, sample_store) -> None:
+    output = run_report(
+        "partner_summary",
+        params={"partner": "nobody", "period": PERIOD, "language": "en"},
+        out_root=tmp_path,
+        store_path=sample_store,
+        notebooks_dir=REPORT_NOTEBOOKS,
+    )
+    html = (output.folder / "report.html").read_text(encoding="utf-8")
+    assert "No one was active in any organisation of partner nobody" in html
+    assert _csv(output.folder / "persons-by-module.csv")[0] == ["module", "others", "Total"]
