@@ -10,7 +10,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from privstats.sources.access import (
     raw_digest,
 )
 from privstats.sources.logformat import LogFormat, resolve_format
+from privstats.sources.parsed import BlockTally, ParsedBlock
 from privstats.store import Store, utc_now
 
 log = logging.getLogger(__name__)
@@ -103,13 +104,24 @@ def _ingest_one(
         erased_persons=frozenset(catalog.tombstones),
     )
     quarantine = Quarantine()
-    reader = BlockReader(source)
+    reader = BlockReader(source, reuse=True)
     parser = BlockParser(fmt, config.ingest.max_line_bytes)
+
+    def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally]:
+        # Runs in the parser thread, which also reads: the block's buffer is reused for the
+        # next block once this returns, and the parser counts the lines.
+        parsed, tally = parser.parse(item[1], reader.lines_read + 1)
+        reader.lines_read += tally.line_count
+        return parsed, tally
+
     transaction = store.transaction()
     rows = 0
     try:
-        for first_line, block, _ in _prefetch(iter(reader)):
-            parsed, tally = parser.parse(block, first_line)
+        # Two stages, one block apart: a thread reads, hashes and parses the next block (mostly
+        # native code, outside the GIL) while this one is anonymised and written here. Only one
+        # raw block is in memory at a time.
+        parsed_blocks = _ahead(iter(reader), parse, "privstats-parser")
+        for parsed, tally in parsed_blocks:
             tally.into(quarantine)
             if not len(parsed):
                 continue
@@ -164,23 +176,32 @@ def _ingest_one(
     )
 
 
-def _prefetch(blocks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """Read (and decompress) the next blocks in a thread while this one is parsed."""
+def _ahead(
+    items: Iterator[Any], work: Callable[[Any], Any], name: str, depth: int = 1
+) -> Iterator[Any]:
+    """``work(item)`` for each item, done in a thread up to ``depth`` items ahead of the caller.
+
+    Bounded, so memory stays flat: the thread waits while ``depth`` results are unclaimed.
+    An exception in the thread is raised here, in the caller.
+    """
     slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
     done = object()
     stop = threading.Event()
 
     def produce() -> None:
         try:
-            for item in blocks:
+            for item in items:
                 if stop.is_set():
                     return
-                slots.put(item)
+                result = work(item)
+                del item
+                slots.put(result)
+                del result
             slots.put(done)
         except BaseException as exc:  # handed to the consumer, raised there
             slots.put(exc)
 
-    thread = threading.Thread(target=produce, name="privstats-reader", daemon=True)
+    thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
     try:
         while True:
@@ -190,6 +211,7 @@ def _prefetch(blocks: Iterator[Any], depth: int = 2) -> Iterator[Any]:
             if isinstance(item, BaseException):
                 raise item
             yield item
+            del item
     finally:
         stop.set()
         while thread.is_alive():

@@ -38,9 +38,9 @@ if TYPE_CHECKING:
 CATALOG = "catalog.json"
 FORMAT_VERSION = 1
 # Rows of one day are written as a row group once this many are buffered; all buffers together
-# hold at most _BUFFERED_ROWS rows (about 100 bytes each), so memory stays flat on any input.
-_ROW_GROUP_ROWS = 1 << 20
-_BUFFERED_ROWS = 1_500_000
+# hold at most _BUFFERED_ROWS rows (about 90 bytes each), so memory stays flat on any input.
+_ROW_GROUP_ROWS = 1 << 19
+_BUFFERED_ROWS = 768_000
 # Writers kept open at once; a log spanning more days starts another file for a day later.
 _OPEN_FILES = 16
 _US_PER_DAY = 86_400_000_000

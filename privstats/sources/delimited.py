@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -103,7 +104,7 @@ class DelimitedPlan:
 class Split:
     """A block read by the CSV reader, with every row placed on its line."""
 
-    table: pa.Table  # binary columns c0, c1, ... ; one row per accepted row
+    table: pa.Table  # binary columns c0, c1, ... (chunked); one row per accepted row
     line: np.ndarray  # 0-based line index (within the block) of each accepted row
     start: np.ndarray  # byte offset of each accepted row's line
     length: np.ndarray  # its length in bytes (without the "\n")
@@ -112,8 +113,9 @@ class Split:
     lines: int  # lines in the block
 
 
-def split(block: bytes, plan: DelimitedPlan) -> Split | None:
-    """Read ``block`` (whole lines) with the CSV reader; None if it must go line by line."""
+def split(block: Any, plan: DelimitedPlan) -> Split | None:
+    """Read ``block`` (whole lines, any buffer) with the CSV reader; None if it must go line
+    by line."""
     names = [f"c{i}" for i in range(plan.width)]
     rejected: list[tuple[int, str]] = []
 
@@ -124,9 +126,9 @@ def split(block: bytes, plan: DelimitedPlan) -> Split | None:
     try:
         table = pa_csv.read_csv(
             pa.py_buffer(block),
-            read_options=pa_csv.ReadOptions(
-                column_names=names, block_size=len(block) + 1, use_threads=False
-            ),
+            # One thread (both cores are busy with other stages) in 1 MiB pieces: the reader's
+            # working memory stays small. Row numbers in rejected rows need one thread.
+            read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pa_csv.ParseOptions(
                 delimiter=" ",
                 quote_char='"',
@@ -144,12 +146,11 @@ def split(block: bytes, plan: DelimitedPlan) -> Split | None:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None  # e.g. a rejected row that is not UTF-8: Arrow cannot hand it over
-    table = table.combine_chunks()
     return _place(block, plan, table, rejected)
 
 
 def _place(
-    block: bytes, plan: DelimitedPlan, table: pa.Table, rejected: list[tuple[int, str]]
+    block: Any, plan: DelimitedPlan, table: pa.Table, rejected: list[tuple[int, str]]
 ) -> Split | None:
     """Put each row on its line and prove the geometry; None if rows and lines do not match."""
     buf = np.frombuffer(block, dtype=np.uint8)
@@ -161,11 +162,7 @@ def _place(
         return None
     is_rejected[numbers] = True
 
-    widths = []
-    for column in table.columns:
-        array = column.chunk(0) if column.num_chunks else pa.array([], pa.binary())
-        offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1)
-        widths.append(np.diff(offsets[array.offset : array.offset + len(array) + 1]))
+    widths = [_widths(column) for column in table.columns]
     content = np.sum(widths, axis=0, dtype=np.int64) if widths else np.zeros(0, np.int64)
     quoted = plan.quoted
     # What each row's line must measure if it is written as the format says; a row whose
@@ -180,14 +177,14 @@ def _place(
     spans[is_rejected] = [t.count(b"\n") + 1 for t in rejected_texts]
     first_line = np.cumsum(spans) - spans
 
-    placed = _tiled(buf, row_bytes) if block.find(b"\r") < 0 else None
+    placed = _tiled(buf, row_bytes)
     if placed is not None:
         starts, ends = placed
         line_bytes = row_bytes
         fits = np.ones(total, dtype=bool)
     else:
-        # Some row is not written as the format says (or lines end in CRLF): place rows by
-        # the newlines themselves, and doubt the rows whose line has another length.
+        # Some row is not written as the format says, or lines end in CRLF: place rows by the
+        # newlines themselves, and doubt the rows whose line has another length.
         newlines = np.flatnonzero(buf == _NEWLINE)
         carriage = np.flatnonzero(buf == _CR)
         if len(carriage) and not (buf[np.minimum(carriage + 1, len(buf) - 1)] == _NEWLINE).all():
@@ -208,7 +205,7 @@ def _place(
     for (start, end, line), text in zip(
         _rows(starts, ends, first_line, is_rejected), rejected_texts, strict=True
     ):
-        piece = block[start:end]
+        piece = bytes(block[start:end])
         if piece.rstrip(b"\r") != text.rstrip(b"\r"):
             return None
         others.extend((line + i, part) for i, part in enumerate(piece.split(b"\n")))
@@ -239,6 +236,15 @@ def _place(
         others=others,
         lines=int(spans.sum()),
     )
+
+
+def _widths(column: pa.ChunkedArray) -> np.ndarray:
+    """Byte length of each value of a binary column, from its offsets."""
+    parts = [np.zeros(0, dtype=np.int32)]
+    for chunk in column.chunks:
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)
+        parts.append(np.diff(offsets[chunk.offset : chunk.offset + len(chunk) + 1]))
+    return np.concatenate(parts)
 
 
 def _tiled(buf: np.ndarray, row_bytes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

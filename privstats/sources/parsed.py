@@ -81,7 +81,9 @@ class Coded:
         return Coded(codes, values)
 
 
-def decoded(values: pa.Array) -> tuple[pa.Array, np.ndarray | None]:
+def decoded(
+    values: pa.Array | pa.ChunkedArray,
+) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
     """Binary values as UTF-8 strings, and which were not valid UTF-8 (None when all were)."""
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         return values, None
@@ -258,6 +260,7 @@ class BlockTally:
     def __init__(self) -> None:
         self.lines: dict[Reason, list[np.ndarray]] = {}
         self.non_utf8 = 0
+        self.line_count = 0  # lines in the block, good and bad
 
     def add(self, reason: Reason, lines: Sequence[int] | np.ndarray) -> None:
         if len(lines):
