@@ -17,6 +17,7 @@ from pathlib import Path
 
 from privstats.config import CONFIG_FILE, Config, default_config_text, load_config
 from privstats.exceptions import ConfigError, PrivstatsError
+from privstats.store import Store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=3)
     demo.add_argument("--visitors", type=int, default=300)
     demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--out", type=Path, default=Path("privstats-demo"), help="where the demo writes"
+    )
     demo.set_defaults(run=_demo)
 
     synth = commands.add_parser("synth", help="generate realistic synthetic inputs")
@@ -210,7 +214,6 @@ def _erase(args: argparse.Namespace) -> int:
     from privstats.erasure import erase, read_erasure_requests
     from privstats.gate import ReleaseLedger
     from privstats.key import load_key
-    from privstats.store import Store
 
     config = _config(args)
     key = load_key(config.key_path)
@@ -234,8 +237,6 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _store_info(args: argparse.Namespace) -> int:
-    from privstats.store import Store
-
     config = _config(args)
     store = Store(config.store_path)
     if not store.exists():
@@ -267,7 +268,6 @@ def _store_info(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from privstats.report.command import run_report_command
-    from privstats.store import Store
 
     if args.config:
         # Report kernels load the configuration themselves.
@@ -280,9 +280,11 @@ def _report(args: argparse.Namespace) -> int:
     )
 
 
-def known_partners(config: Config, store: object) -> list[str]:
-    """Partners with their own rules in the configuration."""
-    return sorted(config.disclosure.partners)
+def known_partners(config: Config, store: Store) -> list[str]:
+    """Partners of the store's CRM accounts, and those with their own rules in the config."""
+    from privstats.tabulate import partners
+
+    return sorted(set(config.disclosure.partners) | set(partners(store)))
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -309,7 +311,7 @@ def _synth(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from privstats.demo import run_demo
 
-    return run_demo(days=args.days, visitors=args.visitors, seed=args.seed)
+    return run_demo(days=args.days, visitors=args.visitors, seed=args.seed, out=args.out)
 
 
 if __name__ == "__main__":  # pragma: no cover
