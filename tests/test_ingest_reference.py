@@ -472,6 +472,19 @@ def edge_lines() -> list[bytes]:
         line(login="zofia.kanarek@example.pl"),
         line(agent='"Evil \x1c agent"'),
         line().replace(b'"GET /crm/contacts/42 HTTP/1.1"', b'"GET /crm/contacts/42 HTTP/1.1'),
+        # Request lines that differ only in digits: the grouping by shape must not merge what
+        # differs (a protocol or method with digits, a control byte like its marks).
+        line(request='"GET /crm/contacts/5 HTTP/2"'),
+        line(request='"GET /crm/contacts/6 HTTP/3"'),
+        line(request='"GET/1 /x HTTP/1.1"'),
+        line(request='"GET/2 /x HTTP/1.1"'),
+        line(request='"GET /x/1/2 HTTP/1.1 extra/3 "'),
+        line("/x/1/2"),
+        line("/x/3/4"),
+        line("/x/\x03"),
+        line("/x/\x03/7"),
+        line("http://12345/a"),
+        line("http://67890/a?b=/5/"),
     ]
     # A public page many clients read keeps its words; a draft one client reads does not.
     found += [line("/blog/public-post-2026", client=f"198.51.100.{i}") for i in range(12)]

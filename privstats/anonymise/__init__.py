@@ -26,7 +26,7 @@ from privstats.anonymise.pseudonyms import (
     visitor_pseudonyms,
 )
 from privstats.anonymise.referers import RefererKind, classify_referer_values
-from privstats.anonymise.urls import PathShapes, PathTemplater, path_shapes, strip_target
+from privstats.anonymise.urls import PathGroups, PathTemplater, path_groups
 from privstats.anonymise.useragents import classify
 from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
@@ -75,9 +75,7 @@ class AccessAnonymiser:
             "visitor": pa.array(self._visitors(period, parsed.client, parsed.user_agent)),
             "person": person,
             "site": _text_column(parsed.site, len(parsed)),
-            "method": _dictionary(parsed.method.values, parsed.method),
-            "path": self._paths(parsed.target, parsed.client),
-            "protocol": _dictionary(parsed.protocol.values, parsed.protocol),
+            **self._requests(parsed),
             "status": pa.array(parsed.status, pa.int16()),
             "bytes": parsed.bytes,
             "response_us": parsed.response_us,
@@ -134,23 +132,50 @@ class AccessAnonymiser:
             "is_bot": pa.array(agent.per_row(bots)),
         }
 
-    def _paths(self, target: Coded, client: Coded) -> pa.DictionaryArray:
-        """Path templates, once per group of paths of one shape, learning from who asked."""
-        used = _used(target)
-        shapes = path_shapes(target.values, used, self.paths.routes)
-        if shapes is None:
-            shapes = _distinct_paths(target.values, used)
-        row_group = shapes.group[target.codes]
-        asked = row_group >= 0
-        hashes = pl.from_arrow(client.values).hash(seed=7).to_numpy()  # type: ignore[union-attr]
-        pairs = pl.DataFrame(
-            {"pid": row_group[asked].astype(np.uint32), "client": hashes[client.codes[asked]]}
-        ).unique()
-        templates = self.paths.template_distinct(pl.Series(shapes.paths, dtype=pl.String), pairs)
-        per_value = (
-            templates.fill_null("/").to_arrow().take(pa.array(shapes.group, mask=shapes.group < 0))
+    def _requests(self, parsed: ParsedBlock) -> dict[str, pa.Array]:
+        """Method, path template and protocol, once per group of requests of one shape."""
+        if parsed.request is not None:
+            lines = parsed.request
+            groups = path_groups(lines.values, _used(lines), self.paths.routes, requests=True)
+            method = _dictionary(groups.method, lines)
+            protocol = _dictionary(groups.protocol, lines)
+        else:
+            lines = parsed.target  # type: ignore[assignment]
+            groups = path_groups(lines.values, _used(lines), self.paths.routes, requests=False)
+            method = _dictionary(parsed.method.values, parsed.method)  # type: ignore[union-attr]
+            protocol = _dictionary(parsed.protocol.values, parsed.protocol)  # type: ignore[union-attr]
+        return {
+            "method": method,
+            "path": self._paths(lines, groups, parsed.client),
+            "protocol": protocol,
+        }
+
+    def _paths(self, lines: Coded, groups: PathGroups, client: Coded) -> pa.DictionaryArray:
+        """Templates per group, learning vocabulary from which clients asked for what."""
+        # Groups with the same path (GET and POST of one URL) share one path id.
+        paths = pc.dictionary_encode(pa.array(groups.paths, pa.string()))
+        path_of_group = np.asarray(paths.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+        row_group = groups.group[lines.codes]
+        row_path = np.where(row_group >= 0, path_of_group[np.maximum(row_group, 0)], -1)
+
+        def pairs(pids: np.ndarray) -> pl.DataFrame:
+            """Distinct (path, client hash) pairs of the rows asking for these paths."""
+            wanted = np.zeros(len(paths.dictionary) + 1, dtype=bool)
+            wanted[pids] = True
+            rows = np.flatnonzero(wanted[row_path])  # a row without a path reads the last: False
+            hashes = pl.from_arrow(client.values).hash(seed=7).to_numpy()  # type: ignore[union-attr]
+            return pl.DataFrame(
+                {"pid": row_path[rows].astype(np.uint32), "client": hashes[client.codes[rows]]}
+            ).unique()
+
+        templates = self.paths.template_distinct(pl.from_arrow(paths.dictionary), pairs)  # type: ignore[arg-type]
+        per_group = (
+            templates.fill_null("/")
+            .to_arrow()
+            .take(pa.array(path_of_group, mask=path_of_group < 0))
         )
-        return _dictionary(per_value, target)
+        per_value = per_group.take(pa.array(np.maximum(groups.group, 0), mask=groups.group < 0))
+        return _dictionary(per_value, lines)
 
     def _referers(self, referer: Coded | None, rows: int) -> dict[str, pa.Array]:
         if referer is None:
@@ -180,16 +205,6 @@ class AccessAnonymiser:
             for c, u in zip(client.values.to_pylist(), used.tolist(), strict=True)
         ]
         return _dictionary(pa.array(nets, pa.string()), client)
-
-
-def _distinct_paths(targets: pa.Array, used: np.ndarray) -> PathShapes:
-    """Every distinct path its own group (when grouping by shape does not apply)."""
-    values = pl.DataFrame({"target": pl.from_arrow(targets.cast(pa.string()))})
-    paths = values.select(strip_target(pl.col("target"))).to_series().to_arrow()
-    paths = pc.if_else(pa.array(used), paths, pa.scalar(None, paths.type))
-    encoded = pc.dictionary_encode(paths)
-    group = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-    return PathShapes(group, encoded.dictionary.to_pylist())
 
 
 def _used(coded: Coded) -> np.ndarray:

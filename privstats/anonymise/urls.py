@@ -10,6 +10,7 @@ segment whoever asked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from privstats.config import AnonymiseConfig
+from privstats.sources.parsed import REQUEST, WHITE
 
 SLUG = ":slug"
 # Marks placeholders while templating; a raw URL cannot contain it, so a raw ":x" segment is
@@ -54,12 +56,15 @@ class PathTemplater:
         out = frame.select("path").join(mapping, on="path", how="left", maintain_order="left")
         return out["template"].fill_null("/")
 
-    def template_distinct(self, paths: pl.Series, pairs: pl.DataFrame) -> pl.Series:
+    def template_distinct(
+        self, paths: pl.Series, pairs: pl.DataFrame | Callable[[np.ndarray], pl.DataFrame]
+    ) -> pl.Series:
         """Templates of distinct ``paths``, learning from who asked for them first.
 
         ``pairs`` holds the distinct (``pid``: index into ``paths``, ``client``: a hash of the
-        client) pairs of this batch; a segment becomes vocabulary once enough distinct clients
-        asked for paths containing it, and the batch is templated with what was learned.
+        client) pairs of this batch, or gives them for the pids asked (only paths holding a
+        candidate word are asked about); a segment becomes vocabulary once enough distinct
+        clients asked for paths containing it, and the batch is templated with what was learned.
         """
         distinct = pl.DataFrame({"path": paths}).with_row_index("pid")
         routed = pl.col("path")
@@ -71,10 +76,11 @@ class PathTemplater:
             .with_columns(seg=_shape(pl.col("seg")))
         )
         candidate = ~(pl.col("seg").str.starts_with(_MARK) | (pl.col("seg") == ""))
-        self._learn(
-            segments.filter(candidate & ~pl.col("seg").is_in(list(self.words))),
-            pairs.with_columns(pl.col("pid").cast(pl.get_index_type())),
-        )
+        candidates = segments.filter(candidate & ~pl.col("seg").is_in(list(self.words)))
+        if not candidates.is_empty():
+            if callable(pairs):
+                pairs = pairs(candidates["pid"].unique().to_numpy())
+            self._learn(candidates, pairs.with_columns(pl.col("pid").cast(pl.get_index_type())))
         words = list(self.words)
         templated = (
             segments.with_columns(
@@ -146,149 +152,123 @@ def _route_regex(route: str) -> tuple[str, str]:
     return "".join(pattern) + "(?P<end>/|$)", "".join(replacement) + "${end}"
 
 
-# Shape classes of a segment, in the order ``_shape`` tries them; 0 is "no shape".
-_EMAIL, _UUID_CLASS, _ID, _HEX, _TOKEN = 1, 2, 3, 4, 5
-_SWITCH = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
-# Per byte, four 16-bit counters packed in one integer: digit, hex digit, [A-Za-z0-9_-], hyphen.
-# One running sum then counts all four in every segment (a segment is shorter than 2**16).
-_DIGIT, _HEXDIGIT, _WORDISH, _HYPHEN = 0, 16, 32, 48
-_COUNTERS = np.zeros(256, dtype=np.uint64)
-for _byte in range(256):
-    _char = chr(_byte)
-    _bits = 0
-    if _char.isascii() and _char.isdigit():
-        _bits |= 1 << _DIGIT
-    if _char in "0123456789abcdefABCDEF":
-        _bits |= 1 << _HEXDIGIT
-    if (_char.isascii() and _char.isalnum()) or _char in "_-":
-        _bits |= 1 << _WORDISH
-    if _char == "-":
-        _bits |= 1 << _HYPHEN
-    _COUNTERS[_byte] = _bits
+# The shapes that make a segment a placeholder whatever its text, in the order ``_shape``
+# tries them, each with a byte that stands for it in a grouping key. Random tokens (the last
+# rule, which counts letter-digit switches) are left as they are: paths holding one group only
+# with paths holding the same one, which costs a little speed and nothing else.
+_SHAPED = (
+    (r"[^/ ?#]*(?:@|%40)[^/ ?#]*", "\x01"),
+    (_UUID[1:-1], "\x02"),
+    (r"(?:[0-9]{1,31}|[0-9]{33,})", "\x03"),  # 32 digits are a UUID
+    (r"[0-9a-fA-F]{16,}", "\x04"),
+)
+_MARKS = "[\x01-\x04]"
+# The query and fragment of an origin-form target ('/path?query'), in a request line or alone.
+_QUERY_IN_REQUEST = rf"^([^{WHITE}]+ +/[^?#{WHITE}]*)[?#][^{WHITE}]*"
+_QUERY = r"^(/[^?#]*)[?#].*"
 
 
 @dataclass(frozen=True)
-class PathShapes:
-    """Distinct request targets grouped by shape: members of a group template alike."""
+class PathGroups:
+    """Distinct request lines (or targets) grouped so that members template alike."""
 
-    group: np.ndarray  # group of each target value, -1 for a null or unused one
-    paths: list[str]  # one member's path (target without host, query, fragment) per group
+    group: np.ndarray  # group of each value, -1 for a value no row uses
+    paths: list[str | None]  # each group's path (target without host, query, fragment)
+    method: pa.Array  # per value (request lines only; else empty)
+    protocol: pa.Array
 
 
-def path_shapes(
-    targets: pa.Array, used: np.ndarray, routes: tuple[str, ...] = ()
-) -> PathShapes | None:
-    """Group targets whose paths differ only inside segments ``_shape`` replaces.
+def path_groups(
+    texts: pa.Array, used: np.ndarray, routes: tuple[str, ...] = (), *, requests: bool
+) -> PathGroups:
+    """Group request lines (``requests``) or request targets whose paths differ only inside
+    segments ``_shape`` replaces whatever they hold (numbers, UUIDs, hex tokens, e-mails), or in
+    the query string.
 
-    Two such paths get the same template and teach the same vocabulary: every segment that
-    survives ``_shape`` is the same in both, and so are the places routes mark. A block's
-    50,000 distinct paths with ids in them become a few thousand groups, and the segment rules
-    run once per group. Shapes are found with numpy over the paths' bytes. None when grouping
-    cannot be used: a route names a segment that has a shape, or a path holds control bytes
-    that could be mistaken for the class marks.
+    Members of a group get the same template and teach the same vocabulary: every segment
+    that survives ``_shape`` is the same in all of them, and so are the places routes mark. A
+    block's 60,000 distinct request lines become about 5,000 groups, found by a few regex
+    passes in native code, and everything else runs once per group. A group's method and
+    protocol are its members' too, unless a shaped-looking span sat in them (then they are read
+    per member). No grouping when a route names a segment that has a shape, or a text holds a
+    byte used as a mark.
     """
-    if any(_segment_class(part) for route in routes for part in route.strip("/").split("/")):
-        return None
-    frame = pl.DataFrame({"target": pl.from_arrow(targets.cast(pa.string()))})
-    paths = frame.select(strip_target(pl.col("target"))).to_series().to_arrow()
-    paths = paths.cast(pa.large_string())
-    present = used & ~np.asarray(paths.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    group = np.full(len(paths), -1, dtype=np.int64)
-    if not present.any():
-        return PathShapes(group, [])
-    offsets = np.frombuffer(paths.buffers()[1], dtype=np.int64)[
-        paths.offset : paths.offset + len(paths) + 1
-    ]
-    data = np.frombuffer(paths.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    keys = _collapsed(data, offsets - offsets[0])
-    if keys is None:
-        return None
-    take = np.flatnonzero(present)
-    encoded = pc.dictionary_encode(keys.take(pa.array(take)))
-    members = np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
+    values = pl.from_arrow(texts.cast(pa.string())).alias("text")  # type: ignore[union-attr]
+    take = np.flatnonzero(used)
+    chosen = values.gather(take)
+    frame = pl.DataFrame({"text": chosen})
+    safe = (
+        not any(_segment_class(part) for route in routes for part in route.strip("/").split("/"))
+        and not frame.select(pl.col("text").str.contains(_MARKS).any()).item()
+    )
+    keys = _shape_keys(chosen, requests=requests) if safe else chosen
+    encoded = pc.dictionary_encode(keys.to_arrow())
+    members = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    group = np.full(len(texts), -1, dtype=np.int64)
     group[take] = members
     first = np.full(len(encoded.dictionary), len(take), dtype=np.int64)
     np.minimum.at(first, members, np.arange(len(take)))
-    return PathShapes(group, paths.take(pa.array(take[first])).to_pylist())
+    heads = pl.DataFrame({"text": chosen.gather(first), "key": keys.gather(first)})
+    if not requests:
+        paths = heads.select(strip_target(pl.col("text"))).to_series().to_list()
+        empty = pa.array([], pa.string())
+        return PathGroups(group, paths, empty, empty)
+    parts = heads.select(
+        pl.col("text").str.extract_groups(REQUEST).alias("real"),
+        # A mark in the first or last token: in the method or the protocol, if any.
+        varied=pl.col("key").str.contains(f"^[^ ]*{_MARKS}|{_MARKS}[^ ]*$").fill_null(False),
+    ).unnest("real", separator=".")
+    paths = parts.select(strip_target(pl.col("real.2"))).to_series().to_list()
+    method = parts["real.1"].to_arrow().take(pa.array(np.maximum(group, 0)))
+    protocol = parts["real.3"].to_arrow().take(pa.array(np.maximum(group, 0)))
+    varied = parts["varied"]
+    if varied.any():
+        # A shaped-looking span in a method or protocol: read those members one by one.
+        own = np.flatnonzero(np.isin(group, np.flatnonzero(varied.to_numpy())))
+        split = values.gather(own).str.extract_groups(REQUEST)
+        method = pc.replace_with_mask(
+            method, _mask(own, len(texts)), split.struct.field("1").to_arrow()
+        )
+        protocol = pc.replace_with_mask(
+            protocol, _mask(own, len(texts)), split.struct.field("3").to_arrow()
+        )
+    return PathGroups(group, paths, method, protocol)
 
 
-def _collapsed(data: np.ndarray, offsets: np.ndarray) -> pa.Array | None:
-    """Each path with every shaped segment replaced by one byte naming its class."""
-    size_all = len(data)
-    starts = offsets[:-1][np.diff(offsets) > 0]
-    slash = data == 47
-    opens = np.zeros(size_all, dtype=bool)  # a segment may start here
-    opens[1:] = slash[:-1]
-    opens[starts] = True
-    closes = np.zeros(size_all, dtype=bool)  # a segment may end here
-    closes[:-1] = slash[1:]
-    closes[starts[starts > 0] - 1] = True
-    if size_all:
-        opens[0] = closes[-1] = True
-    first = np.flatnonzero(opens & ~slash)
-    last = np.flatnonzero(closes & ~slash)
-    size = last - first + 1
-    if len(size) and size.max() >= 1 << 16:
-        return None
-    packed = np.take(_COUNTERS, data)
-    running = np.cumsum(packed)
-    counts = running[last] - running[first] + packed[first]
+def _shape_keys(texts: pl.Series, *, requests: bool) -> pl.Series:
+    """Each slash-led span shaped like a placeholder segment replaced by its class byte.
 
-    def counter(shift: int) -> np.ndarray:
-        return ((counts >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.int64)
+    In a request line a segment ends at a space, slash, ? or #, never at the end of the line
+    (there the protocol, 'HTTP/2', could end in digits). The rarer shapes are only looked for
+    in texts that can hold them. The passes may run in this order because each keeps the
+    precedence of ``_shape``: e-mails hold no run of 16 hex digits, UUIDs go before hex
+    tokens, and numbers of 32 digits are left to the UUID pass.
+    """
+    end = "([ /?#])" if requests else "([/?#]|$)"
+    # Query strings go first: they are not part of the path, and hold most of the variety.
+    texts = texts.str.replace(_QUERY_IN_REQUEST if requests else _QUERY, "${1}")
 
-    n_hex, n_hyphen = counter(_HEXDIGIT), counter(_HYPHEN)
-    email = np.zeros(len(first), dtype=bool)
-    at = np.flatnonzero(data == 64)
-    percent = np.flatnonzero(data[:-2] == 37) if size_all > 2 else np.zeros(0, dtype=np.int64)
-    percent = percent[(data[percent + 1] == 52) & (data[percent + 2] == 48)]
-    for found, width in ((at, 1), (percent, 3)):
-        segment = np.searchsorted(first, found, side="right") - 1
-        inside = (segment >= 0) & (found + width - 1 <= last[np.maximum(segment, 0)])
-        email[segment[inside]] = True
-    uuid = (n_hex == 32) & (n_hex + n_hyphen == size)
-    if uuid.any():
-        # Hyphens only after the 8th, 12th, 16th and 20th hex digit, never two in a row.
-        hyphens = np.flatnonzero(data == 45)
-        segment = np.searchsorted(first, hyphens, side="right") - 1
-        chosen = (segment >= 0) & uuid[np.maximum(segment, 0)]
-        hyphens, segment = hyphens[chosen], segment[chosen]
-        base = running[first[segment]] - packed[first[segment]]
-        before = ((running[hyphens] - base) >> np.uint64(_HEXDIGIT)) & np.uint64(0xFFFF)
-        wrong = ~np.isin(before.astype(np.int64), (8, 12, 16, 20))
-        wrong[1:] |= (hyphens[1:] == hyphens[:-1] + 1) & (segment[1:] == segment[:-1])
-        uuid[segment[wrong]] = False
-    ident = counter(_DIGIT) == size
-    hexlike = (n_hex == size) & (size >= 16)
-    shape = np.select([email, uuid, ident, hexlike], [_EMAIL, _UUID_CLASS, _ID, _HEX], 0)
-    maybe_token = (shape == 0) & (size >= 16) & (counter(_WORDISH) == size)
-    for i in np.flatnonzero(maybe_token):
-        text = data[first[i] : last[i] + 1].tobytes().decode("ascii")
-        if len(_SWITCH.findall(text)) >= 4:
-            shape[i] = _TOKEN
-    shaped = np.flatnonzero(shape)
-    # Drop each shaped segment but its first byte, which becomes the class mark. Ranges of
-    # different segments are disjoint, so the start and end marks never collide.
-    longer = shaped[size[shaped] > 1]
-    change = np.zeros(size_all + 1, dtype=np.int32)
-    change[first[longer] + 1] = 1
-    change[last[longer] + 1] = -1
-    keep = np.cumsum(change[:-1], dtype=np.int32) == 0
-    if (data[keep] < 8).any():
-        return None  # a raw control byte could pass for a class mark
-    marked = data.copy()
-    marked[first[shaped]] = shape[shaped]
-    kept = np.zeros(size_all + 1, dtype=np.int32)
-    np.cumsum(keep, dtype=np.int32, out=kept[1:])
-    return _binary(marked[keep], kept[offsets].astype(np.int64))
+    def shaped(text: pl.Series, which: int) -> pl.Series:
+        pattern, mark = _SHAPED[which]
+        return text.str.replace_all("/" + pattern + end, "/" + mark + "${1}")
+
+    keys = texts.clone()
+    email = texts.str.contains("@", literal=True) | texts.str.contains("%40", literal=True)
+    where = np.flatnonzero(email.fill_null(False).to_numpy())
+    if len(where):
+        keys.scatter(where, shaped(keys.gather(where), 0))
+    # A UUID opens with 8 hex digits, a hex token holds 16.
+    hexrun = keys.str.contains("[0-9a-fA-F]{8}").fill_null(False).to_numpy()
+    where = np.flatnonzero(hexrun)
+    if len(where):
+        keys.scatter(where, shaped(shaped(keys.gather(where), 1), 3))
+    return shaped(keys, 2)
 
 
-def _binary(data: np.ndarray, offsets: np.ndarray) -> pa.Array:
-    return pa.LargeBinaryArray.from_buffers(
-        pa.large_binary(),
-        len(offsets) - 1,
-        [None, pa.py_buffer(np.ascontiguousarray(offsets)), pa.py_buffer(data)],
-    )
+def _mask(where: np.ndarray, size: int) -> pa.Array:
+    mask = np.zeros(size, dtype=bool)
+    mask[where] = True
+    return pa.array(mask)
 
 
 def _segment_class(segment: str) -> int:

@@ -18,7 +18,11 @@ import pyarrow.compute as pc
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources.logformat import Field, LogFormat
 
-_REQUEST = r"^(\S+) +(\S+)(?: +(\S+))?$"
+# White space as Python's ``str.isspace`` has it, written so that Python's ``re`` and the Rust
+# regex engine of polars read it alike (their own ``\s`` differ on \x1c-\x1f).
+WHITE = r"\t\n\x0b\x0c\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# A request line: method, target and, optionally, protocol, apart by runs of spaces.
+REQUEST = rf"^([^{WHITE}]+) +([^{WHITE}]+)(?: +([^{WHITE}]+))?$"
 _DASH = ("-", "")
 _US_PER_DAY = 86_400_000_000
 
@@ -168,9 +172,11 @@ class ParsedBlock:
     line: np.ndarray  # int64
     ts: np.ndarray  # int64 microseconds since the epoch, UTC
     client: Coded
-    method: Coded
-    target: Coded
-    protocol: Coded
+    # Either the request line (``%r``: split only when asked, see ``parts``) or its parts.
+    request: Coded | None
+    method: Coded | None
+    target: Coded | None
+    protocol: Coded | None
     status: np.ndarray  # int16
     bytes: pa.Array  # int64, nullable
     response_us: pa.Array  # int64, nullable
@@ -198,9 +204,16 @@ class ParsedBlock:
             **coded,
         )
 
+    def parts(self) -> tuple[Coded, Coded, Coded]:
+        """Method, target and protocol (split from the request line once per distinct line)."""
+        if self.request is None:
+            return self.method, self.target, self.protocol  # type: ignore[return-value]
+        return split_requests(self.request)
+
     def _coded(self) -> dict[str, Coded | None]:
         return {
             "client": self.client,
+            "request": self.request,
             "method": self.method,
             "target": self.target,
             "protocol": self.protocol,
@@ -216,8 +229,11 @@ class ParsedBlock:
             "line": pl.Series(self.line, dtype=pl.Int64),
             "ts": pl.Series(self.ts, dtype=pl.Int64).cast(pl.Datetime("us", "UTC")),
         }
-        for name, coded in self._coded().items():
-            values = coded.materialize() if coded is not None else pa.nulls(len(self), pa.string())
+        method, target, protocol = self.parts()
+        coded = self._coded() | {"method": method, "target": target, "protocol": protocol}
+        del coded["request"]
+        for name, one in coded.items():
+            values = one.materialize() if one is not None else pa.nulls(len(self), pa.string())
             columns[name] = pl.from_arrow(values.cast(pa.string()))
         columns["status"] = pl.Series(self.status, dtype=pl.Int16)
         columns["bytes"] = pl.from_arrow(self.bytes)
@@ -235,6 +251,7 @@ class ParsedBlock:
             line=frame["line"].cast(pl.Int64).to_numpy(),
             ts=frame["ts"].dt.replace_time_zone(None).cast(pl.Int64).to_numpy(),
             client=coded("client"),
+            request=None,
             method=coded("method"),
             target=coded("target"),
             protocol=coded("protocol"),
@@ -316,7 +333,8 @@ def typed(raw: RawFields, fmt: LogFormat, tally: BlockTally) -> ParsedBlock:
 
     response, bad_response = _response_us(raw, rows)
 
-    method, target, protocol = _request(raw, rows)
+    request = coded(Field.REQUEST)
+    method, target, protocol = _parts(raw, rows) if request is None else (None, None, None)
     login = coded(Field.LOGIN)
     if login is not None:
         names = pl.col("login")
@@ -341,6 +359,7 @@ def typed(raw: RawFields, fmt: LogFormat, tally: BlockTally) -> ParsedBlock:
         line=raw.line,
         ts=ts,
         client=client,
+        request=request,
         method=method,
         target=target,
         protocol=protocol,
@@ -360,14 +379,16 @@ def _flags(values: pa.Array, condition: Callable[[pl.Series], pl.Series]) -> np.
     return condition(series).fill_null(False).to_numpy()  # type: ignore[arg-type]
 
 
-def _request(raw: RawFields, rows: int) -> tuple[Coded, Coded, Coded]:
-    """Method, target and protocol, split once per distinct request line."""
-    request = raw.coded.get(Field.REQUEST)
-    if request is not None:
-        parts = pl.from_arrow(request.values.cast(pa.string())).str.extract_groups(_REQUEST)  # type: ignore[union-attr]
-        return tuple(  # type: ignore[return-value]
-            request.with_values(parts.struct.field(str(i)).to_arrow()) for i in (1, 2, 3)
-        )
+def split_requests(request: Coded) -> tuple[Coded, Coded, Coded]:
+    """Method, target and protocol of request lines, split once per distinct line."""
+    parts = pl.from_arrow(request.values.cast(pa.string())).str.extract_groups(REQUEST)  # type: ignore[union-attr]
+    return tuple(  # type: ignore[return-value]
+        request.with_values(parts.struct.field(str(i)).to_arrow()) for i in (1, 2, 3)
+    )
+
+
+def _parts(raw: RawFields, rows: int) -> tuple[Coded, Coded, Coded]:
+    """Method, target and protocol of formats that log them apart (``%m %U%q %H``)."""
     none = Coded.constant(None, rows)
     method = raw.coded.get(Field.METHOD) or none
     protocol = raw.coded.get(Field.PROTOCOL) or none
