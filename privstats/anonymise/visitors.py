@@ -1,16 +1,18 @@
 """Visitor pseudonyms of whole blocks: one HMAC per distinct (period, client, user agent).
 
 A 2-million-line log has a few hundred thousand distinct triples, and a busy visitor's triple
-recurs in many blocks. Clients, agents and periods are interned to small integers (in Arrow,
-a hash lookup per distinct value), a triple packs into one 64-bit integer, and pseudonyms
-already computed are found by that integer; only new triples are hashed, in Python. Everything
-is forgotten past a size limit, so memory stays flat however long the log (logs are in time
-order: a period seldom comes back once the next has begun).
+recurs in many blocks. Each distinct triple of a block gets a 128-bit fingerprint, built from
+fast unkeyed hashes of its three texts, and the pseudonyms already computed are found by it;
+only new triples are hashed with the key, in Python. The fingerprint only finds a pseudonym
+computed before: it never replaces the keyed HMAC, and two triples would have to agree on 128
+bits to be confused (about one chance in 10^26 for a million triples). Everything is forgotten
+past a size limit, so memory stays flat however long the log.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -18,84 +20,90 @@ from privstats.anonymise.pseudonyms import visitor_pseudonyms
 from privstats.key import SecretKey
 from privstats.sources.parsed import Coded
 
-_AGENT_BITS = 24
-_CLIENT_BITS = 27
-_PERIOD_BITS = 12
-
-
-class _Interner:
-    """Distinct texts as small integers (0 stands for a missing text), and back."""
-
-    def __init__(self) -> None:
-        self.texts = pa.array([None], pa.string())
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def per_value(self, coded: Coded) -> np.ndarray:
-        """The id of each value of ``coded`` (values no row uses get an id all the same)."""
-        values = coded.values.cast(pa.string())
-        found = pc.index_in(values, value_set=self.texts.slice(1))
-        ids = np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64) + 1
-        missing = values.is_null().to_numpy(zero_copy_only=False)
-        ids[missing] = 0
-        new = (ids == 0) & ~missing
-        if new.any():
-            fresh = pc.unique(values.filter(pa.array(new)))
-            where = pc.index_in(values.filter(pa.array(new)), value_set=fresh).to_numpy()
-            ids[new] = len(self.texts) + where
-            self.texts = pa.concat_arrays([self.texts, fresh])
-        return ids
+_SEEDS = ((0x5EED_0001, 0x5EED_0002, 0x5EED_0003), (0x5EED_0011, 0x5EED_0012, 0x5EED_0013))
 
 
 class VisitorPseudonyms:
     """Pseudonyms per row of a block, remembered across the blocks of one ingest."""
 
-    def __init__(self, key: SecretKey, limit: int = 400_000) -> None:
+    def __init__(self, key: SecretKey, limit: int = 1_000_000) -> None:
         self.key = key
         self.limit = limit
         self._reset()
 
     def _reset(self) -> None:
-        self._periods = _Interner()
-        self._clients = _Interner()
-        self._agents = _Interner()
-        self._keys = pa.array([], pa.int64())
+        self._first = pa.array([], pa.uint64())  # first half of the fingerprints, for lookup
+        self._second = np.zeros(0, dtype=np.uint64)
         self._pseudonyms = np.zeros(0, dtype=np.int64)
 
     def __call__(self, period: Coded, client: Coded, agent: Coded) -> np.ndarray:
-        if (
-            len(self._keys) > self.limit
-            or len(self._clients) + len(client.values) >= min(self.limit, 1 << _CLIENT_BITS)
-            or len(self._agents) + len(agent.values) >= 1 << _AGENT_BITS
-            or len(self._periods) + len(period.values) >= 1 << _PERIOD_BITS
-        ):
+        if len(self._pseudonyms) > self.limit:
             self._reset()
-        periods = self._periods.per_value(period)[period.codes]
-        clients = self._clients.per_value(client)[client.codes]
-        agents = self._agents.per_value(agent)[agent.codes]
-        packed = (periods << (_CLIENT_BITS + _AGENT_BITS)) | (clients << _AGENT_BITS) | agents
+        n_clients, n_agents = len(client.values), len(agent.values)
+        packed = (period.codes.astype(np.int64) * n_clients + client.codes) * n_agents + agent.codes
         encoded = pc.dictionary_encode(pa.array(packed))
-        distinct = encoded.dictionary
-        where = pc.index_in(distinct, value_set=self._keys)
+        triples = encoded.dictionary.to_numpy()
+        a = triples % n_agents
+        c = (triples // n_agents) % n_clients
+        p = triples // (n_agents * n_clients)
+        first, second = (_fingerprint(period, client, agent, p, c, a, seeds) for seeds in _SEEDS)
+        where = pc.index_in(pa.array(first), value_set=self._first)
         position = np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-        values = np.zeros(len(distinct), dtype=np.int64)
         known = position >= 0
+        known[known] = self._second[position[known]] == second[known]
+        values = np.empty(len(triples), dtype=np.int64)
         values[known] = self._pseudonyms[position[known]]
-        if not known.all():
-            keys = distinct.filter(pa.array(~known))
-            values[~known] = self._hash(keys.to_numpy())
-            self._keys = pa.concat_arrays([self._keys, keys])
-            self._pseudonyms = np.concatenate([self._pseudonyms, values[~known]])
+        fresh = np.flatnonzero(~known)
+        if len(fresh):
+            values[fresh] = visitor_pseudonyms(
+                self.key,
+                period.values.take(pa.array(p[fresh])).to_pylist(),
+                client.values.take(pa.array(c[fresh])).to_pylist(),
+                agent.values.take(pa.array(a[fresh])).to_pylist(),
+            )
+            self._first = pa.concat_arrays([self._first, pa.array(first[fresh])])
+            self._second = np.concatenate([self._second, second[fresh]])
+            self._pseudonyms = np.concatenate([self._pseudonyms, values[fresh]])
         return values[encoded.indices.to_numpy()]
 
-    def _hash(self, keys: np.ndarray) -> np.ndarray:
-        period = keys >> (_CLIENT_BITS + _AGENT_BITS)
-        client = (keys >> _AGENT_BITS) & ((1 << _CLIENT_BITS) - 1)
-        agent = keys & ((1 << _AGENT_BITS) - 1)
-        return visitor_pseudonyms(
-            self.key,
-            self._periods.texts.take(pa.array(period)).to_pylist(),
-            self._clients.texts.take(pa.array(client)).to_pylist(),
-            self._agents.texts.take(pa.array(agent)).to_pylist(),
+
+def _fingerprint(
+    period: Coded,
+    client: Coded,
+    agent: Coded,
+    p: np.ndarray,
+    c: np.ndarray,
+    a: np.ndarray,
+    seeds: tuple[int, int, int],
+) -> np.ndarray:
+    """64 bits of a triple's fingerprint: the three texts' hashes, rotated apart and mixed."""
+    parts = [
+        _hashes(coded.values, seed)[index]
+        for coded, index, seed in (
+            (period, p, seeds[0]),
+            (client, c, seeds[1]),
+            (agent, a, seeds[2]),
         )
+    ]
+    mixed = parts[0] ^ _rotate(parts[1], 21) ^ _rotate(parts[2], 42)
+    return _finalise(mixed)
+
+
+def _hashes(values: pa.Array, seed: int) -> np.ndarray:
+    """A 64-bit hash of each value (a missing value hashes like no other)."""
+    series = pl.from_arrow(values.cast(pa.string()))
+    hashed = series.hash(seed=seed).to_numpy()  # type: ignore[union-attr]
+    missing = series.is_null().to_numpy()  # type: ignore[union-attr]
+    return np.where(missing, np.uint64(0x9E3779B97F4A7C15), hashed).astype(np.uint64)
+
+
+def _rotate(values: np.ndarray, bits: int) -> np.ndarray:
+    return (values << np.uint64(bits)) | (values >> np.uint64(64 - bits))
+
+
+def _finalise(values: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: every input bit reaches every output bit."""
+    with np.errstate(over="ignore"):
+        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return values ^ (values >> np.uint64(31))

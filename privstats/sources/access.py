@@ -42,7 +42,7 @@ from privstats.sources.parsed import (
     typed,
 )
 
-BLOCK_BYTES = 32 << 20
+BLOCK_BYTES = 16 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
 # Columns of a parsed block: canonical names, typed, one row per valid line.
