@@ -27,7 +27,7 @@ from privstats.anonymise.pseudonyms import (
 )
 from privstats.anonymise.referers import RefererKind, classify_referer_values
 from privstats.anonymise.urls import PathGroups, PathTemplater, path_groups
-from privstats.anonymise.useragents import classify
+from privstats.anonymise.useragents import AgentClass, classify
 from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
 from privstats.key import SecretKey
@@ -38,6 +38,8 @@ __all__ = ["AccessAnonymiser", "person_pseudonyms", "visitor_pseudonyms"]
 
 _US_PER_DAY = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
+# Distinct user agents remembered per ingest; beyond, the memory starts afresh.
+_AGENT_CACHE = 200_000
 
 
 class AccessAnonymiser:
@@ -58,6 +60,8 @@ class AccessAnonymiser:
         self.paths = PathTemplater(config.anonymise, learned_words)
         self.erased = erased_persons
         self.visitors = VisitorPseudonyms(key)
+        self._agent_classes: dict[str | None, int] = {}
+        self._classes: dict[AgentClass, int] = {}
         self._site_domains = frozenset(d.lower() for d in config.anonymise.site_domains)
         self._period_format = period_format(config.key.rotation)
 
@@ -113,23 +117,28 @@ class AccessAnonymiser:
         return pa.array(ids, pa.int64()).take(pa.array(login.codes))
 
     def _agents(self, agent: Coded | None, rows: int) -> dict[str, pa.Array]:
+        """User-agent families, classified once per distinct string of the whole ingest."""
         agent = agent if agent is not None else Coded.constant(None, rows)
         used = _used(agent)
-        classes = [
-            classify(a) if u else None
-            for a, u in zip(agent.values.to_pylist(), used.tolist(), strict=True)
-        ]
-
-        def labels(name: str) -> pa.Array:
-            return pa.array([getattr(c, name) if c else None for c in classes], pa.string())
-
-        bots = np.array([bool(c and c.is_bot) for c in classes], dtype=bool)
-        return {
-            "browser": _dictionary(labels("browser"), agent),
-            "browser_major": _dictionary(labels("browser_major"), agent),
-            "os": _dictionary(labels("os"), agent),
-            "device": _dictionary(labels("device"), agent),
-            "is_bot": pa.array(agent.per_row(bots)),
+        known = self._agent_classes
+        if len(known) > _AGENT_CACHE:
+            known.clear()
+        texts = agent.values.to_pylist()
+        classes = self._classes
+        index = np.zeros(len(texts), dtype=np.int64)
+        for i in np.flatnonzero(used).tolist():
+            found = known.get(texts[i])
+            if found is None:
+                found = known[texts[i]] = classes.setdefault(classify(texts[i]), len(classes))
+            index[i] = found
+        table = list(classes)
+        labels = {
+            name: pa.array([getattr(table[j], name) for j in index.tolist()], pa.string())
+            for name in ("browser", "browser_major", "os", "device")
+        }
+        bots = np.array([c.is_bot for c in table], dtype=bool)[index]
+        return {name: _dictionary(values, agent, used) for name, values in labels.items()} | {
+            "is_bot": pa.array(agent.per_row(bots))
         }
 
     def _requests(self, parsed: ParsedBlock) -> dict[str, pa.Array]:
@@ -214,12 +223,15 @@ def _used(coded: Coded) -> np.ndarray:
     return used
 
 
-def _dictionary(labels: pa.Array, coded: Coded) -> pa.DictionaryArray:
+def _dictionary(
+    labels: pa.Array, coded: Coded, used: np.ndarray | None = None
+) -> pa.DictionaryArray:
     """Rows' labels as a dictionary column: ``labels`` holds one label per value of ``coded``.
 
-    The dictionary holds each label once, and only labels some row carries.
+    The dictionary holds each label once, and only labels some row carries (``used``: which
+    values rows use, when the caller knows it already).
     """
-    used = _used(coded)
+    used = _used(coded) if used is None else used
     if not used.all():
         labels = pc.if_else(pa.array(used), labels, pa.scalar(None, labels.type))
     encoded = pc.dictionary_encode(labels)

@@ -32,7 +32,8 @@ class VisitorPseudonyms:
         self._reset()
 
     def _reset(self) -> None:
-        self._first = pa.array([], pa.uint64())  # first half of the fingerprints, for lookup
+        # Pseudonyms computed so far, sorted by the first half of their triple's fingerprint.
+        self._first = np.zeros(0, dtype=np.uint64)
         self._second = np.zeros(0, dtype=np.uint64)
         self._pseudonyms = np.zeros(0, dtype=np.int64)
 
@@ -47,10 +48,10 @@ class VisitorPseudonyms:
         c = (triples // n_agents) % n_clients
         p = triples // (n_agents * n_clients)
         first, second = (_fingerprint(period, client, agent, p, c, a, seeds) for seeds in _SEEDS)
-        where = pc.index_in(pa.array(first), value_set=self._first)
-        position = np.asarray(where.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
-        known = position >= 0
-        known[known] = self._second[position[known]] == second[known]
+        position = np.minimum(np.searchsorted(self._first, first), len(self._first) - 1)
+        known = np.zeros(len(triples), dtype=bool)
+        if len(self._first):
+            known = (self._first[position] == first) & (self._second[position] == second)
         values = np.empty(len(triples), dtype=np.int64)
         values[known] = self._pseudonyms[position[known]]
         fresh = np.flatnonzero(~known)
@@ -61,9 +62,11 @@ class VisitorPseudonyms:
                 client.values.take(pa.array(c[fresh])).to_pylist(),
                 agent.values.take(pa.array(a[fresh])).to_pylist(),
             )
-            self._first = pa.concat_arrays([self._first, pa.array(first[fresh])])
-            self._second = np.concatenate([self._second, second[fresh]])
-            self._pseudonyms = np.concatenate([self._pseudonyms, values[fresh]])
+            fresh = fresh[np.argsort(first[fresh], kind="stable")]
+            at = np.searchsorted(self._first, first[fresh])
+            self._first = np.insert(self._first, at, first[fresh])
+            self._second = np.insert(self._second, at, second[fresh])
+            self._pseudonyms = np.insert(self._pseudonyms, at, values[fresh])
         return values[encoded.indices.to_numpy()]
 
 
