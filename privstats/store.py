@@ -16,7 +16,9 @@ import contextlib
 import datetime as dt
 import json
 import os
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -250,6 +252,8 @@ class Transaction:
 
     Rows are buffered per day; a day's buffer becomes a row group of its file when it is large
     enough, or when all buffers together pass a bound (largest first), so memory stays flat.
+    Row groups are encoded and written by a thread of their own, one at a time, while the
+    caller goes on; a failure there is raised by the next ``write`` or by ``finish``.
     """
 
     def __init__(self, store: Store) -> None:
@@ -262,6 +266,9 @@ class Transaction:
         self._buffered = 0
         self._writers: dict[tuple[str, str], _PartitionFile] = {}
         self._seq = 0
+        self._jobs: queue.Queue[tuple[tuple[str, str], list[pa.Table]] | None] = queue.Queue(1)
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     def write(self, table: str, data: pa.Table) -> None:
         """Add rows of ``table`` (partitioned by the UTC day of its ``ts`` column)."""
@@ -285,6 +292,7 @@ class Transaction:
         """Flush every buffer and close every file; the staged entries for ``Store.commit``."""
         for key in list(self._buffers):
             self._flush(key)
+        self._stop()
         for key in list(self._writers):
             self._close(key)
         return self.staged
@@ -298,6 +306,8 @@ class Transaction:
     def discard(self) -> None:
         self._buffers.clear()
         self._counts.clear()
+        with contextlib.suppress(BaseException):
+            self._stop()
         for writer in self._writers.values():
             writer.abandon()
         self._writers.clear()
@@ -311,9 +321,37 @@ class Transaction:
             self._flush(key)
 
     def _flush(self, key: tuple[str, str]) -> None:
+        """Hand a day's buffer to the writer thread (waiting while it is busy with another)."""
         pieces = self._buffers.pop(key)
         self._buffered -= self._counts.pop(key)
+        if self._failure is not None:
+            raise self._failure
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="privstats-writer")
+            self._thread.start()
+        self._jobs.put((key, pieces))
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._failure is None:
+                try:
+                    self._write(*job)
+                except BaseException as exc:  # raised in the caller's thread, see _flush
+                    self._failure = exc
+            del job
+
+    def _stop(self) -> None:
+        """Wait for the writer thread to write what it was given; raise what failed there."""
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._failure is not None:
+            raise self._failure
+
+    def _write(self, key: tuple[str, str], pieces: list[pa.Table]) -> None:
         data = pa.concat_tables(pieces).unify_dictionaries()
+        del pieces
         micros = data.column("ts").combine_chunks().cast(pa.int64()).to_numpy()
         if len(micros) > 1 and (np.diff(micros) < 0).any():
             data = data.sort_by("ts")  # stable: rows of one second keep their order

@@ -245,24 +245,28 @@ def _shape_keys(texts: pl.Series, *, requests: bool) -> pl.Series:
     tokens, and numbers of 32 digits are left to the UUID pass.
     """
     end = "([ /?#])" if requests else "([/?#]|$)"
-    # Query strings go first: they are not part of the path, and hold most of the variety.
-    texts = texts.str.replace(_QUERY_IN_REQUEST if requests else _QUERY, "${1}")
 
     def shaped(text: pl.Series, which: int) -> pl.Series:
         pattern, mark = _SHAPED[which]
         return text.str.replace_all("/" + pattern + end, "/" + mark + "${1}")
 
     keys = texts.clone()
-    email = texts.str.contains("@", literal=True) | texts.str.contains("%40", literal=True)
-    where = np.flatnonzero(email.fill_null(False).to_numpy())
-    if len(where):
-        keys.scatter(where, shaped(keys.gather(where), 0))
+    # Query strings go first: they are not part of the path, and hold most of the variety.
+    query = texts.str.contains("?", literal=True) | texts.str.contains("#", literal=True)
+    _where(keys, query, lambda k: k.str.replace(_QUERY_IN_REQUEST if requests else _QUERY, "${1}"))
+    email = keys.str.contains("@", literal=True) | keys.str.contains("%40", literal=True)
+    _where(keys, email, lambda k: shaped(k, 0))
     # A UUID opens with 8 hex digits, a hex token holds 16.
-    hexrun = keys.str.contains("[0-9a-fA-F]{8}").fill_null(False).to_numpy()
-    where = np.flatnonzero(hexrun)
+    _where(keys, keys.str.contains("[0-9a-fA-F]{8}"), lambda k: shaped(shaped(k, 1), 3))
+    _where(keys, keys.str.contains("/[0-9]"), lambda k: shaped(k, 2))
+    return keys
+
+
+def _where(texts: pl.Series, chosen: pl.Series, change: Callable[[pl.Series], pl.Series]) -> None:
+    """Apply ``change`` to the ``chosen`` texts only, in place."""
+    where = np.flatnonzero(chosen.fill_null(False).to_numpy())
     if len(where):
-        keys.scatter(where, shaped(shaped(keys.gather(where), 1), 3))
-    return shaped(keys, 2)
+        texts.scatter(where, change(texts.gather(where)))
 
 
 def _mask(where: np.ndarray, size: int) -> pa.Array:
