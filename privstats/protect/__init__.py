@@ -120,6 +120,7 @@ def protect(
     marker = _np.full(n, "", dtype=object)
     shown = values.astype(float)
     message = None
+    search: dict[str, _Any] = {}
     try:
         if method is Method.ROUND:
             rounded = _rounding.controlled_round(table, rules.round_base)
@@ -146,6 +147,11 @@ def protect(
             marker[pattern.hidden] = HIDDEN_MARKER
             marker[small] = f"<{rules.threshold}"
             noted = pattern.hidden
+            search = {
+                "secondary_cells": int(pattern.secondary.sum()),
+                "rounds": pattern.rounds,
+                "optimal": pattern.optimal,
+            }
     except _DisclosureError as exc:
         result, noted, message = None, verdicts.primary, str(exc)
 
@@ -174,6 +180,7 @@ def protect(
         audit=result.summary() if result is not None else {"passed": False},
         checksum="",
         message=message,
+        search=search,
     )
     unsigned = ProtectedTable(
         dims=table.dims, shown=frame, status=status, record=record, audit=None

@@ -79,6 +79,8 @@ class ProtectionRecord:
     checksum: str
     code_version: str = field(default_factory=code_version)
     message: str | None = None
+    # How the pattern was found: secondary cells, rounds, whether proven cheapest.
+    search: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The reviewer's view, JSON-serialisable."""
@@ -115,6 +117,7 @@ class ProtectionRecord:
             "checksum_sha256": self.checksum,
             "code_version": self.code_version,
             **({"message": self.message} if self.message else {}),
+            **({"search": _jsonable(dict(self.search))} if self.search else {}),
         }
 
 

@@ -229,9 +229,42 @@ def test_a_hand_made_unsafe_pattern_would_fail_the_audit_and_is_never_shown(coun
     hidden = np.zeros(table.n, bool)
     hidden[at(table, r="r0", c="c0")] = True
     assert not _safe(table, hidden)
-    # A cut loop stopped before it converged must not publish its unsafe pattern.
+    # A search stopped before it converged must not publish its unsafe pattern.
     with pytest.raises(Exception, match="did not converge"):
-        _pattern(table, max_rounds=1)
-    result = protect(table, options=SuppressionOptions(max_rounds=1))
+        _pattern(table, time_limit=1e-6)
+    result = protect(table, options=SuppressionOptions(time_limit=1e-6))
     assert result.status is Status.FAIL
     assert result.shown["value"].isna().all()
+
+
+def _calendar_by_hour(n_days: int, seed: int) -> Table:
+    """Visitors by day (into ISO weeks and into months) and hour, quiet nights."""
+    days = [dt.date(2026, 9, 14) + dt.timedelta(days=i) for i in range(n_days)]
+    hierarchy = Hierarchy.calendar(days)
+    rng = np.random.default_rng(seed)
+    hours = np.arange(6)
+    values = rng.poisson(np.outer(np.ones(n_days), 4 + 30 * (hours >= 2)))
+    leaves = {d.isoformat(): values[i] for i, d in enumerate(days)}
+    rows = dict(leaves)
+    for agg, parts in hierarchy.relations:
+        rows[agg] = sum(leaves[p] for p in parts)
+    rows[TOTAL] = values.sum(axis=0)
+    records = [(day, h, row[h]) for day, row in rows.items() for h in hours]
+    records += [(day, TOTAL, row.sum()) for day, row in rows.items()]
+    frame = pd.DataFrame(records, columns=["day", "hour", "value"])
+    return Table.from_frame(frame, ["day", "hour"], kind="count", hierarchies={"day": hierarchy})
+
+
+def test_repairing_and_pruning_gives_a_safe_pattern_close_to_the_optimum():
+    table = _calendar_by_hour(24, seed=2)
+    exact = protect(table)
+    repaired = protect(table, options=SuppressionOptions(exact_rounds=0))
+    again = protect(table, options=SuppressionOptions(exact_rounds=0))
+
+    assert repaired.status is Status.SUPPRESSED and repaired.audit.passed
+    assert repaired.record.search["optimal"] is False
+    pd.testing.assert_frame_equal(repaired.shown, again.shown)
+    cost = cell_costs(table, CostModel.VALUE)
+    hidden_exact = exact.shown["marker"].eq("x").to_numpy()
+    hidden_repaired = repaired.shown["marker"].eq("x").to_numpy()
+    assert cost[hidden_repaired].sum() <= 1.15 * cost[hidden_exact].sum()
