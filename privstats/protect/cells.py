@@ -81,15 +81,11 @@ class Hierarchy:
     def __post_init__(self) -> None:
         if not self.tops:
             raise DisclosureError("a hierarchy needs at least one decomposition of its total")
-        aggregates = [agg for agg, _ in self.relations]
         for agg, parts in self.relations:
             if not parts:
                 raise DisclosureError("a subtotal of a hierarchy has no parts")
             if agg in parts:
                 raise DisclosureError("a subtotal of a hierarchy is listed among its own parts")
-        if len(set(aggregates)) != len(aggregates):
-            # Two decompositions of one subtotal are legitimate; keep them but check each.
-            pass
 
     @property
     def aggregates(self) -> tuple[Hashable, ...]:

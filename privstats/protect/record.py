@@ -94,6 +94,9 @@ class ProtectionRecord:
             for note in self.cells
         ]
         out["rule_counts"] = dict(self.rule_counts)
+        # Reviewer only: secondary cells counted apart would tell how many were sensitive.
+        if self.search:
+            out["search"] = _jsonable(dict(self.search))
         return out
 
     def public_dict(self) -> dict[str, Any]:
@@ -117,7 +120,6 @@ class ProtectionRecord:
             "checksum_sha256": self.checksum,
             "code_version": self.code_version,
             **({"message": self.message} if self.message else {}),
-            **({"search": _jsonable(dict(self.search))} if self.search else {}),
         }
 
 

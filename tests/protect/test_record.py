@@ -52,6 +52,8 @@ def test_the_public_view_leaves_out_which_rule_hid_which_cell(count_grid):
     public = json.loads(result.record.to_json(public=True))
     assert "cells" not in public and "rule_counts" not in public
     assert public["cells_protected"] == 4
+    assert "search" not in public  # how many were secondary tells how many were sensitive
+    assert json.loads(result.record.to_json())["search"]["secondary_cells"] == 3
     assert "threshold" not in json.dumps(public["audit"])
 
 
