@@ -42,7 +42,7 @@ FORMAT_VERSION = 1
 # Rows of one day are written as a row group once this many are buffered; all buffers together
 # hold at most _BUFFERED_ROWS rows (about 90 bytes each), so memory stays flat on any input.
 _ROW_GROUP_ROWS = 1 << 18
-_BUFFERED_ROWS = 400_000
+_BUFFERED_ROWS = 256_000
 # Writers kept open at once; a log spanning more days starts another file for a day later.
 _OPEN_FILES = 16
 _US_PER_DAY = 86_400_000_000

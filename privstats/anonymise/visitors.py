@@ -26,7 +26,7 @@ _SEEDS = ((0x5EED_0001, 0x5EED_0002, 0x5EED_0003), (0x5EED_0011, 0x5EED_0012, 0x
 class VisitorPseudonyms:
     """Pseudonyms per row of a block, remembered across the blocks of one ingest."""
 
-    def __init__(self, key: SecretKey, limit: int = 1_000_000) -> None:
+    def __init__(self, key: SecretKey, limit: int = 400_000) -> None:
         self.key = key
         self.limit = limit
         self._reset()
