@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
-from privstats.anonymise.urls import PathTemplater, strip_target
+from privstats.anonymise.urls import PathTemplater, path_groups, strip_target
 from privstats.config import AnonymiseConfig
 
 
@@ -73,3 +75,34 @@ def test_vocabulary_is_learned_across_batches() -> None:
     assert first.to_list() == ["/docs/:slug"]
     assert second.to_list() == ["/docs/intro"]
     assert templater.learned == {"intro"}
+
+
+def groups(lines: list[str]) -> list[int]:
+    found = path_groups(pa.array(lines), np.ones(len(lines), dtype=bool), requests=True)
+    return found.group.tolist()
+
+
+def test_request_lines_differing_only_in_shaped_segments_or_queries_share_a_group() -> None:
+    assert groups(
+        [
+            "GET /crm/contacts/42 HTTP/1.1",
+            "GET /crm/contacts/77?tab=notes HTTP/1.1",
+            "GET /crm/contacts/3f2c0f3e-1111-4222-8333-123456789abc HTTP/1.1",
+            "POST /crm/contacts/42 HTTP/1.1",
+            "GET /crm/contacts/42 HTTP/2",
+            "GET /crm/contacts/43 HTTP/3",
+            "GET /crm/contacts/jan-kowalski HTTP/1.1",
+        ]
+    ) == [0, 0, 1, 2, 3, 4, 5]
+
+
+def test_a_group_knows_each_members_method_and_protocol() -> None:
+    lines = ["GET/1 /x HTTP/1.1", "GET/2 /x HTTP/1.1", "GET /x/1 HTTP/1.1", "GET /x/2 HTTP/1.0"]
+    found = path_groups(pa.array(lines), np.ones(4, dtype=bool), requests=True)
+    assert found.method.to_pylist() == ["GET/1", "GET/2", "GET", "GET"]
+    assert found.protocol.to_pylist() == ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0"]
+    assert found.group[2] != found.group[3] and found.paths[found.group[2]] == "/x/1"
+
+
+def test_no_grouping_when_a_text_holds_a_mark_byte() -> None:
+    assert groups(["GET /x/\x03 HTTP/1.1", "GET /x/5 HTTP/1.1"]) == [0, 1]
