@@ -177,12 +177,8 @@ class AccessAnonymiser:
                 {"pid": row_path[rows].astype(np.uint32), "client": hashes[client.codes[rows]]}
             ).unique()
 
-        templates = self.paths.template_distinct(pl.from_arrow(paths.dictionary), pairs)  # type: ignore[arg-type]
-        per_group = (
-            templates.fill_null("/")
-            .to_arrow()
-            .take(pa.array(path_of_group, mask=path_of_group < 0))
-        )
+        templates = pa.array(self.paths.templates(paths.dictionary.to_pylist(), pairs))
+        per_group = templates.take(pa.array(path_of_group, mask=path_of_group < 0))
         per_value = per_group.take(pa.array(np.maximum(groups.group, 0), mask=groups.group < 0))
         return _dictionary(per_value, lines)
 

@@ -28,6 +28,8 @@ _MARK = "\x01"
 _UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 # Tracks candidate segments below the client threshold; beyond it, new candidates stay :slug.
 _MAX_TRACKED = 2_000_000
+# Path shapes whose segments are remembered; beyond, the memory starts afresh.
+_SKELETONS = 100_000
 
 
 def strip_target(targets: pl.Expr) -> pl.Expr:
@@ -45,6 +47,11 @@ class PathTemplater:
         self._pending: dict[str, set[int]] = {}
         self.routes = tuple(config.routes)
         self._routes = [_route_regex(route) for route in config.routes]
+        # Path shape -> segments after routes and _shape: (text, is a candidate word) each.
+        self._skeletons: dict[str, tuple[tuple[str, bool], ...]] = {}
+        self._shapes_safe = not any(
+            _segment_class(part) for route in self.routes for part in route.strip("/").split("/")
+        )
 
     def template(self, paths: pl.Series, clients: pl.Series) -> pl.Series:
         """Per row, the template of ``paths[i]`` requested by ``clients[i]``."""
@@ -93,6 +100,72 @@ class PathTemplater:
         )
         out = distinct.select("pid").join(templated, on="pid", how="left", maintain_order="left")
         return out["template"]
+
+    def templates(self, paths: list[str], pairs: Callable[[np.ndarray], pl.DataFrame]) -> list[str]:
+        """``template_distinct`` for a batch of distinct paths, the segment rules run once per
+        path shape of the whole ingest.
+
+        A path's skeleton (its segments after routes and ``_shape``: placeholders, and the
+        candidate words templating checks against the vocabulary) depends on nothing learned,
+        and is the same for every path of one shape (see ``path_groups``): it is remembered by
+        the shape. Learning and templating then run on the skeletons, as in
+        ``template_distinct``.
+        """
+        keys: list[str | None] = [None] * len(paths)
+        if self._shapes_safe:
+            shaped = _shape_keys(pl.Series(paths, dtype=pl.String), requests=False).to_list()
+            keys = [k if not _has_mark(p) else None for p, k in zip(paths, shaped, strict=True)]
+        if len(self._skeletons) > _SKELETONS:
+            self._skeletons.clear()
+        found = [self._skeletons.get(k) if k is not None else None for k in keys]
+        missing = [i for i, skeleton in enumerate(found) if skeleton is None]
+        if missing:
+            fresh = self._skeletons_of([paths[i] for i in missing])
+            for i, skeleton in zip(missing, fresh, strict=True):
+                found[i] = skeleton
+                if keys[i] is not None:
+                    self._skeletons[keys[i]] = skeleton  # type: ignore[index]
+        skeletons: list[tuple[tuple[str, bool], ...]] = found  # type: ignore[assignment]
+        words = self.words
+        rows = [
+            (pid, seg)
+            for pid, skeleton in enumerate(skeletons)
+            for seg, candidate in skeleton
+            if candidate and seg not in words
+        ]
+        if rows:
+            candidates = pl.DataFrame(
+                rows, schema={"pid": pl.get_index_type(), "seg": pl.String}, orient="row"
+            )
+            asked = pairs(candidates["pid"].unique().to_numpy())
+            self._learn(candidates, asked.with_columns(pl.col("pid").cast(pl.get_index_type())))
+        return [
+            "/".join(
+                SLUG if candidate and seg not in words else seg.replace(_MARK, ":", 1)
+                for seg, candidate in skeleton
+            )
+            for skeleton in skeletons
+        ]
+
+    def _skeletons_of(self, paths: list[str]) -> list[tuple[tuple[str, bool], ...]]:
+        routed = pl.col("path")
+        for pattern, replacement in self._routes:
+            routed = routed.str.replace(pattern, replacement)
+        segments = (
+            pl.DataFrame({"path": paths}, schema={"path": pl.String})
+            .with_row_index("pid")
+            .with_columns(seg=routed.str.split("/"))
+            .explode("seg")
+            .with_columns(seg=_shape(pl.col("seg")))
+            .group_by("pid", maintain_order=True)
+            .agg("seg")
+        )
+        return [
+            tuple(
+                (seg, False) if seg == "" or seg.startswith(_MARK) else (seg, True) for seg in parts
+            )
+            for parts in segments["seg"].to_list()
+        ]
 
     def _learn(self, candidates: pl.DataFrame, path_clients: pl.DataFrame) -> None:
         if candidates.is_empty():
@@ -267,6 +340,10 @@ def _where(texts: pl.Series, chosen: pl.Series, change: Callable[[pl.Series], pl
     where = np.flatnonzero(chosen.fill_null(False).to_numpy())
     if len(where):
         texts.scatter(where, change(texts.gather(where)))
+
+
+def _has_mark(text: str) -> bool:
+    return any(mark in text for mark in "\x01\x02\x03\x04")
 
 
 def _mask(where: np.ndarray, size: int) -> pa.Array:
