@@ -21,17 +21,34 @@ asks which releases held a person's data.
 
 from __future__ import annotations
 
-from privstats.gate.audit import audit_path
-from privstats.gate.findings import (
-    AuditReport,
-    Check,
-    DifferencingPair,
-    GateFinding,
-    Severity,
-    TableVerdict,
-)
-from privstats.gate.ledger import LedgerEntry, LedgerProblem, LedgerState, ReleaseLedger
-from privstats.gate.release import AuditFailed, Release, release
+from typing import TYPE_CHECKING
+
+from privstats._lazy import attach as _attach
+
+if TYPE_CHECKING:
+    from privstats.gate.audit import audit_path
+    from privstats.gate.findings import (
+        AuditReport,
+        Check,
+        DifferencingPair,
+        GateFinding,
+        Severity,
+        TableVerdict,
+    )
+    from privstats.gate.ledger import LedgerEntry, LedgerProblem, LedgerState, ReleaseLedger
+    from privstats.gate.release import AuditFailed, Release, release
+
+_HOMES = {
+    "privstats.gate.audit": ("audit_path",),
+    "privstats.gate.findings": (
+        "AuditReport", "Check", "DifferencingPair", "GateFinding", "Severity", "TableVerdict",
+    ),
+    "privstats.gate.ledger": ("LedgerEntry", "LedgerProblem", "LedgerState", "ReleaseLedger"),
+    "privstats.gate.release": ("AuditFailed", "Release", "release"),
+}  # fmt: skip
+# The solvers and scanners load on first use: the command line imports this package for the
+# arguments of audit and release only.
+__getattr__ = _attach(__name__, {name: home for home, names in _HOMES.items() for name in names})
 
 __all__ = [
     "AuditFailed",

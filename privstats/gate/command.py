@@ -16,16 +16,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from privstats.config import Config
 from privstats.exceptions import GateError
-from privstats.gate.audit import audit_path
-from privstats.gate.findings import AuditReport
-from privstats.gate.ledger import ReleaseLedger
-from privstats.gate.published import MANIFEST
-from privstats.gate.release import RELEASED, AuditFailed, default_released_root, release
-from privstats.leaks import CanarySet
-from privstats.store import Store
+
+if TYPE_CHECKING:
+    from privstats.config import Config
+    from privstats.gate.findings import AuditReport
+    from privstats.leaks import CanarySet
 
 
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +56,7 @@ def _canaries(path: Path | None, config: Config) -> CanarySet | None:
     if path is None:
         return None
     from privstats.key import load_key
+    from privstats.leaks import CanarySet
 
     return CanarySet.load(path, load_key(config.key_path).derive("canary"))
 
@@ -67,6 +66,9 @@ def _released_root(args: argparse.Namespace) -> Path:
     ``reports/<name>/<partner>/<period>``, else ``./reports/released``."""
     if args.released is not None:
         return Path(args.released)
+    from privstats.gate.published import MANIFEST
+    from privstats.gate.release import RELEASED, default_released_root
+
     path = Path(args.path)
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -87,6 +89,9 @@ def print_report(report: AuditReport, *, as_json: bool = False) -> None:
 
 def run_audit_command(args: argparse.Namespace, *, config: Config) -> int:
     """``privstats audit``: 0 when the path passes, 1 when anything fails."""
+    from privstats.gate import ReleaseLedger, audit_path
+    from privstats.store import Store
+
     store = None if args.no_store else Store(config.store_path)
     report = audit_path(
         args.path,
@@ -101,6 +106,9 @@ def run_audit_command(args: argparse.Namespace, *, config: Config) -> int:
 
 def run_release_command(args: argparse.Namespace, *, config: Config) -> int:
     """``privstats release``: 0 when released; 1 (nothing written) when the audit fails."""
+    from privstats.gate import AuditFailed, release
+    from privstats.store import Store
+
     store = Store(config.store_path)
     if not store.exists():
         raise GateError(f"no store at {config.store_path}: a release re-verifies every table")

@@ -5,18 +5,18 @@ A report notebook publishes protected tables, charts and text with :func:`publis
 ``reports/<name>/<partner>/<period>/`` (``report.html``, one CSV per table, ``manifest.json``);
 :func:`run_all_partners` does so for many partners in parallel.
 
-The runner's names are imported on first use, so that a notebook kernel importing the publish
-API does not pay for papermill.
+Names are imported on first use: a notebook kernel importing the publish API does not pay for
+papermill, and the command line pays for neither.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from privstats.report.parameters import period_days
-from privstats.report.session import publish, publish_figure, publish_text, set_title
+from privstats._lazy import attach as _attach
 
 if TYPE_CHECKING:
+    from privstats.report.parameters import period_days
     from privstats.report.runner import (
         BatchFailure,
         BatchResult,
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         run_all_partners,
         run_report,
     )
+    from privstats.report.session import publish, publish_figure, publish_text, set_title
 
 __all__ = [
     "BatchFailure",
@@ -38,14 +39,14 @@ __all__ = [
     "set_title",
 ]
 
-_RUNNER_NAMES = frozenset(
-    {"BatchFailure", "BatchResult", "ReportOutput", "run_all_partners", "run_report"}
+__getattr__ = _attach(
+    __name__,
+    {"period_days": "privstats.report.parameters"}
+    | dict.fromkeys(
+        ("publish", "publish_figure", "publish_text", "set_title"), "privstats.report.session"
+    )
+    | dict.fromkeys(
+        ("BatchFailure", "BatchResult", "ReportOutput", "run_all_partners", "run_report"),
+        "privstats.report.runner",
+    ),
 )
-
-
-def __getattr__(name: str) -> Any:
-    if name in _RUNNER_NAMES:
-        from privstats.report import runner
-
-        return getattr(runner, name)
-    raise AttributeError(f"module 'privstats.report' has no attribute '{name}'")

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from privstats.config import Config
 from privstats.exceptions import ParameterError, ReportError
-from privstats.report.parameters import parse_assignments
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +66,8 @@ def run_report_command(
     # papermill and nbclient narrate every step at INFO; the runner says what matters.
     for name in ("papermill", "nbclient", "traitlets"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    from privstats.report.parameters import parse_assignments
+
     texts = parse_assignments(args.param)
     for option in ("partner", "period", "language"):
         value = getattr(args, option)
