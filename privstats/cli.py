@@ -255,7 +255,8 @@ def _store_info(args: argparse.Namespace) -> int:
         )
     for table, days in info["rows"].items():
         span = f", {min(days)} to {max(days)}" if len(days) > 1 else ""
-        print(f"table {table}: {sum(days.values())} rows over {len(days)} days{span}")
+        over = f"{len(days)} day" + ("" if len(days) == 1 else "s")
+        print(f"table {table}: {sum(days.values())} rows over {over}{span}")
         if args.days or len(days) <= 7:
             for day, rows in days.items():
                 print(f"  {day}  {rows:>10}")

@@ -80,7 +80,7 @@ class KindResult:
     def summary(self) -> str:
         text = f"{self.location}: {self.rows} of {self.records} records kept"
         if self.days:
-            text += f" over {len(self.days)} days"
+            text += f" over {len(self.days)} day" + ("" if len(self.days) == 1 else "s")
         if self.quarantine.total:
             text += f"; {self.quarantine.summary()}"
         if self.quarantine.non_utf8:

@@ -64,9 +64,8 @@ class IngestResult:
             return f"{self.label}: failed: {self.error}"
         if self.status != "ingested":
             return f"{self.label}: {self.status}, nothing added"
-        text = (
-            f"{self.label}: {self.rows} of {self.lines} lines ingested over {len(self.days)} days"
-        )
+        days = f"{len(self.days)} day" + ("" if len(self.days) == 1 else "s")
+        text = f"{self.label}: {self.rows} of {self.lines} lines ingested over {days}"
         if self.quarantine.total:
             text += f"; {self.quarantine.summary()}"
         if self.quarantine.non_utf8:

@@ -40,7 +40,7 @@ def test_init_ingest_and_info_from_the_shell(tmp_path: Path) -> None:
 
     info = run("store", "info", cwd=tmp_path, env=env)
     assert info.returncode == 0
-    assert "table access: 12 rows over 1 days" in info.stdout
+    assert "table access: 12 rows over 1 day" in info.stdout
     assert leaks(ingested.stdout + ingested.stderr + info.stdout + info.stderr) == []
 
 
