@@ -277,3 +277,27 @@ def test_organisations_need_a_table_with_organisations(
     store = store_with(tmp_path, config, key, [line("198.51.100.1", 1)])
     with pytest.raises(DisclosureError, match="has no 'org'"):
         tabulate.crosstab("device", aggfunc="organisations", store=store)
+
+
+def test_true_table_is_what_crosstab_protects(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    desktops = [line(f"198.51.100.{i}", 1) for i in range(12)]
+    phone = [line("203.0.113.5", 1, agent=PHONE)] * 3
+    store = store_with(tmp_path, config, key, desktops + phone)
+    truth = tabulate.true_table("device", margins=True, store=store)
+    cells = truth.grid.cells.set_index("device")
+    assert truth.query == tabulate.crosstab("device", margins=True, store=store).record.query
+    assert cells.loc["mobile", "value"] == 3, "the unprotected cell the table hides"
+    assert cells.loc["desktop", "value"] == 12
+    assert tabulate.true_table("device", store=store, start="2026-11-01").grid is None
+
+
+def test_rows_are_the_pseudonymous_rows_a_table_reads(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    store = store_with(tmp_path, config, key, [line(f"198.51.100.{i}", 1) for i in range(3)])
+    frame = tabulate.rows(store, "access", ["device", "day"], start="2026-10-01", end="2026-10-01")
+    assert frame.height == 3
+    assert {"device", "day", "_period", "_person"} <= set(frame.columns)
+    assert frame["_person"].n_unique() == 3

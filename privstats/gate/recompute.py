@@ -4,12 +4,10 @@
 index, columns, values, measure, margins, start, end, where, hierarchies, cap, tz, and any
 further option such as ``versus`` or ``per``). The gate needs the *true* table behind it (every
 cell's value and contributors), which ``crosstab`` never returns. :func:`true_table` replays
-the query through ``crosstab`` itself and catches the ``Table`` on its way into ``protect``
-(``rows_for`` likewise catches the rows ``crosstab`` reads): the gate then judges exactly the
+the query through ``privstats.tabulate.true_table``, the very step ``crosstab`` protects
+(``rows_for`` through ``tabulate.rows``, the rows it reads): the gate then judges exactly the
 table the report was made from, by the same code path, rather than a second implementation that
-could drift from it. The catch works within the calling thread only and is undone at once;
-``privstats.tabulate`` exposing ``true_table``/``rows`` would make it unnecessary (see the
-gate's notes to the lead). A query this version of ``crosstab`` cannot replay is a
+could drift from it. A query this version of ``crosstab`` cannot replay is a
 ``RecomputeError``, never a silent pass.
 
 **The placement.** A CSV shows a table laid out for reading: some dimensions down, some across,
@@ -26,7 +24,6 @@ from __future__ import annotations
 import inspect
 import itertools
 import math
-import threading
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +31,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from privstats.config import RuleSet
 from privstats.exceptions import DisclosureError, PrivstatsError
 from privstats.gate.published import PublishedCell, PublishedTable
 from privstats.protect import Table
@@ -62,15 +58,6 @@ def _names(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-class _Captured(Exception):
-    """Carries what ``crosstab`` handed to an intercepted function, and stops it there."""
-
-    def __init__(self, value: Any) -> None:
-        super().__init__()
-        self.value = value
-
-
-_INTERCEPT_LOCK = threading.RLock()
 _QUERY_KEYS = frozenset(
     {"table", "index", "columns", "values", "measure", "margins", "start", "end", "where",
      "hierarchies", "cap", "tz"}
@@ -78,10 +65,9 @@ _QUERY_KEYS = frozenset(
 
 
 def crosstab_arguments(query: Mapping[str, Any]) -> dict[str, Any]:
-    """``crosstab``'s keyword arguments that replay a recorded query.
+    """``tabulate.true_table``'s keyword arguments that replay a recorded query.
 
-    Keys the record holds beyond the common ones (``versus``, ``per``) are passed as they
-    are; the rules are the defaults, since they shape the protection, not the table.
+    Keys the record holds beyond the common ones (``versus``, ``per``) are passed as they are.
     """
     arguments: dict[str, Any] = {
         "index": _names(query.get("index")),
@@ -96,61 +82,28 @@ def crosstab_arguments(query: Mapping[str, Any]) -> dict[str, Any]:
         "hierarchies": dict(query.get("hierarchies") or {}) or None,
         "cap": query.get("cap"),
         "tz": str(query.get("tz") or "UTC"),
-        "rules": RuleSet(),
     }
     arguments.update({k: v for k, v in query.items() if k not in _QUERY_KEYS})
     return arguments
 
 
-def _intercept(attribute: str, arguments: Mapping[str, Any], store: Store, *,
-               result: bool) -> Any:
-    """Run ``crosstab`` until it calls ``tabulate.<attribute>``; return that call's first
-    argument (or, with ``result``, what it returned), or None when it was never called.
-
-    Only calls from this thread are intercepted; any other thread calling ``crosstab`` at the
-    same time gets the real function.
-    """
+def true_table(query: Mapping[str, Any], store: Store) -> Table:
+    """The unprotected table behind a recorded query, built by ``crosstab``'s own code path."""
     from privstats import tabulate
 
-    original = getattr(tabulate, attribute, None)
-    if original is None:
-        raise RecomputeError(f"this version of privstats.tabulate has no '{attribute}' step")
+    arguments = crosstab_arguments(query)
     try:
-        inspect.signature(tabulate.crosstab).bind(store=store, **arguments)
+        inspect.signature(tabulate.true_table).bind(store=store, **arguments)
     except TypeError:
         raise RecomputeError(
             "the recorded query has options this version of crosstab does not take"
         ) from None
-    owner = threading.get_ident()
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        if threading.get_ident() != owner:
-            return original(*args, **kwargs)
-        if result:
-            raise _Captured(original(*args, **kwargs))
-        raise _Captured(args[0] if args else next(iter(kwargs.values())))
-
-    with _INTERCEPT_LOCK:
-        setattr(tabulate, attribute, spy)
-        try:
-            tabulate.crosstab(store=store, **arguments)
-        except _Captured as captured:
-            return captured.value
-        except DisclosureError as error:
-            raise RecomputeError(f"the recorded query cannot be run again: {error}") from None
-        finally:
-            setattr(tabulate, attribute, original)
-    return None
-
-
-def true_table(query: Mapping[str, Any], store: Store) -> Table:
-    """The unprotected table behind a recorded query: the very ``Table`` that ``crosstab``
-    builds and hands to ``protect``, caught on its way there."""
-    table = _intercept("protect", crosstab_arguments(query), store, result=False)
+    try:
+        table = tabulate.true_table(store=store, **arguments).grid
+    except DisclosureError as error:
+        raise RecomputeError(f"the recorded query cannot be run again: {error}") from None
     if table is None:
         raise RecomputeError("the store holds no rows for this query any more")
-    if not isinstance(table, Table):
-        raise RecomputeError("crosstab handed protect something other than a table")
     return table
 
 
@@ -165,14 +118,15 @@ def rows_for(
     """The rows ``crosstab`` reads for ``query``'s table with these dimensions, between
     ``start`` and ``end`` and without any ``where``: dimension codes as text, ``_period`` and
     ``_person``. ``versus`` is kept, so that codes read as the query's do."""
-    arguments = crosstab_arguments(query)
-    arguments.update(index=list(dims), columns=None, values=None, aggfunc=None, margins=False,
-                     start=start, end=end, where=None, hierarchies=None, cap=None)  # fmt: skip
-    arguments.pop("per", None)
-    frame = _intercept("_rows", arguments, store, result=True)
-    if not isinstance(frame, pl.DataFrame):
-        raise RecomputeError("crosstab's row step gave no rows")
-    return frame
+    from privstats import tabulate
+
+    try:
+        return tabulate.rows(
+            store, str(query.get("table") or "access"), list(dims), start=start, end=end,
+            tz=str(query.get("tz") or "UTC"), versus=query.get("versus") or None,
+        )  # fmt: skip
+    except DisclosureError as error:
+        raise RecomputeError(f"the recorded query cannot be run again: {error}") from None
 
 
 def code_text(code: Hashable) -> str:
