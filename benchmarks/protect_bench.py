@@ -14,7 +14,7 @@ script prints the time, the number of cells hidden, the cost, and what privstats
 independent audit says of the pattern (cells it finds unsafe).
 
 Run: ``.venv/bin/python benchmarks/protect_bench.py`` (pytauargus: ``pip install
-pytauargus==0.6.0``; without it only privstats's figures are printed).
+-e '.[bench]'``; without it only privstats's figures are printed).
 """
 
 from __future__ import annotations
