@@ -177,7 +177,8 @@ def ingest_crm(
                 raise
     for result in snapshot.results.values():
         if result.quarantine.total:
-            log.info("%s", result.summary())
+            # Debug only: the command line prints the same summary itself.
+            log.debug("%s", result.summary())
     return CrmIngestResult(
         source.label,
         "ingested",
