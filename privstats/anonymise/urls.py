@@ -9,6 +9,7 @@ segment whoever asked.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from privstats.anonymise.shapes import shape_keys
 from privstats.config import AnonymiseConfig
 from privstats.sources.parsed import REQUEST, WHITE
 
@@ -49,9 +51,7 @@ class PathTemplater:
         self._routes = [_route_regex(route) for route in config.routes]
         # Path shape -> segments after routes and _shape: (text, is a candidate word) each.
         self._skeletons: dict[str, tuple[tuple[str, bool], ...]] = {}
-        self._shapes_safe = not any(
-            _segment_class(part) for route in self.routes for part in route.strip("/").split("/")
-        )
+        self._shapes_safe = not _routes_name_shapes(self.routes)
 
     def template(self, paths: pl.Series, clients: pl.Series) -> pl.Series:
         """Per row, the template of ``paths[i]`` requested by ``clients[i]``."""
@@ -260,28 +260,28 @@ def path_groups(
 
     Members of a group get the same template and teach the same vocabulary: every segment
     that survives ``_shape`` is the same in all of them, and so are the places routes mark. A
-    block's 60,000 distinct request lines become about 5,000 groups, found by a few regex
-    passes in native code, and everything else runs once per group. A group's method and
+    block's 30,000 distinct request lines become about 4,000 groups, keyed by one compiled
+    pass over their bytes (``shapes``; ``_shape_keys`` is the definition and keys what the
+    pass cannot vouch for), and everything else runs once per group. A group's method and
     protocol are its members' too, unless a shaped-looking span sat in them (then they are read
     per member). No grouping when a route names a segment that has a shape, or a text holds a
     byte used as a mark.
     """
-    values = pl.from_arrow(texts.cast(pa.string())).alias("text")  # type: ignore[union-attr]
+    texts = texts.cast(pa.string())
     take = np.flatnonzero(used)
-    chosen = values.gather(take)
-    frame = pl.DataFrame({"text": chosen})
-    safe = (
-        not any(_segment_class(part) for route in routes for part in route.strip("/").split("/"))
-        and not frame.select(pl.col("text").str.contains(_MARKS).any()).item()
-    )
-    keys = _shape_keys(chosen, requests=requests) if safe else chosen
-    encoded = pc.dictionary_encode(keys.to_arrow())
+    keys = _group_keys(texts, take, routes, requests=requests)
+    encoded = pc.dictionary_encode(keys)
     members = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     group = np.full(len(texts), -1, dtype=np.int64)
     group[take] = members
-    first = np.full(len(encoded.dictionary), len(take), dtype=np.int64)
-    np.minimum.at(first, members, np.arange(len(take)))
-    heads = pl.DataFrame({"text": chosen.gather(first), "key": keys.gather(first)})
+    first = _first_members(members, len(encoded.dictionary))
+    heads = pl.DataFrame(
+        {
+            "text": pl.from_arrow(texts.take(pa.array(take[first]))),
+            "key": pl.from_arrow(keys.take(pa.array(first))),
+        },
+        schema={"text": pl.String, "key": pl.String},
+    )
     if not requests:
         paths = heads.select(strip_target(pl.col("text"))).to_series().to_list()
         empty = pa.array([], pa.string())
@@ -298,7 +298,7 @@ def path_groups(
     if varied.any():
         # A shaped-looking span in a method or protocol: read those members one by one.
         own = np.flatnonzero(np.isin(group, np.flatnonzero(varied.to_numpy())))
-        split = values.gather(own).str.extract_groups(REQUEST)
+        split = pl.from_arrow(texts.take(pa.array(own))).str.extract_groups(REQUEST)
         method = pc.replace_with_mask(
             method, _mask(own, len(texts)), split.struct.field("1").to_arrow()
         )
@@ -306,6 +306,42 @@ def path_groups(
             protocol, _mask(own, len(texts)), split.struct.field("3").to_arrow()
         )
     return PathGroups(group, paths, method, protocol)
+
+
+def _group_keys(
+    texts: pa.Array, take: np.ndarray, routes: tuple[str, ...], *, requests: bool
+) -> pa.Array:
+    """The grouping key of each of ``texts[take]``: its ``_shape_keys`` key, or the text itself
+    when grouping is off (a route names a shaped segment, or a text holds a mark byte).
+
+    The compiled kernel keys the texts it vouches for; the rest go through ``_shape_keys``.
+    """
+    keys, vouched, marked = shape_keys(texts, take, requests=requests)
+    if marked or _routes_name_shapes(routes):
+        return texts.take(pa.array(take))
+    if vouched.all():
+        return keys
+    rest = np.flatnonzero(~vouched)
+    slow = _shape_keys(pl.from_arrow(texts.take(pa.array(take[rest]))), requests=requests)  # type: ignore[arg-type]
+    return pl.from_arrow(keys).scatter(rest, slow).to_arrow()  # type: ignore[union-attr]
+
+
+def _first_members(members: np.ndarray, groups: int) -> np.ndarray:
+    """Index of each group's first member (dictionary codes number values as they appear)."""
+    if len(members):
+        seen = np.maximum.accumulate(members)
+        first = np.flatnonzero(np.concatenate(([True], seen[1:] > seen[:-1])))
+        if len(first) == groups and np.array_equal(members[first], np.arange(groups)):
+            return first
+    first = np.full(groups, len(members), dtype=np.int64)
+    np.minimum.at(first, members, np.arange(len(members)))
+    return first
+
+
+@functools.lru_cache(maxsize=64)
+def _routes_name_shapes(routes: tuple[str, ...]) -> bool:
+    """Whether a configured route names a segment ``_shape`` would replace anyway."""
+    return any(_segment_class(part) for route in routes for part in route.strip("/").split("/"))
 
 
 def _shape_keys(texts: pl.Series, *, requests: bool) -> pl.Series:
