@@ -1,11 +1,11 @@
 """Access logs: read plain, gzip or stdin input in blocks and parse them column-wise.
 
-A block of complete lines is split into columns by Arrow's CSV reader (``delimited``), which
-proves for each row that it reads the line exactly as the format's regex would; the few lines
-it cannot vouch for, and formats that are not space-separated tokens, go through the
-line-by-line parser (``lines``), which is the definition. Fields are then validated and typed
-once per distinct value (``parsed``). Bad lines are counted by reason; their content goes
-nowhere.
+A block of complete lines is read by one compiled pass (``tokens``) that proves, line by line,
+that it reads the line exactly as the format's regex would, types the time and the numbers,
+and dictionary-encodes the text fields; the few lines it cannot vouch for, and formats that
+are not space-separated tokens, go through the line-by-line parser (``lines``), which is the
+definition. Text fields are then validated and typed once per distinct value (``parsed``).
+Bad lines are counted by reason; their content goes nowhere.
 """
 
 from __future__ import annotations
@@ -24,23 +24,21 @@ from typing import Any, BinaryIO
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from privstats.exceptions import InputError
 from privstats.quarantine import Quarantine
-from privstats.sources import delimited
-from privstats.sources.delimited import DelimitedPlan, Slot, SlotKind, Split
+from privstats.sources import tokens
 from privstats.sources.lines import LineParser
 from privstats.sources.logformat import Field, LogFormat
 from privstats.sources.parsed import (
-    SPACE,
+    PLAIN_FIELDS,
     BlockTally,
     Coded,
     ParsedBlock,
     RawFields,
-    decoded,
     typed,
 )
+from privstats.sources.tokens import Action, Scan, TokenPlan
 
 BLOCK_BYTES = 16 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -254,172 +252,83 @@ class BlockParser:
     def __init__(self, fmt: LogFormat, max_line_bytes: int) -> None:
         self.fmt = fmt
         self.max_line_bytes = max_line_bytes
-        self.plan = DelimitedPlan.of(fmt)
+        self.plan = TokenPlan.of(fmt)
         self.line_parser = LineParser(fmt, max_line_bytes)
 
     def parse(self, block: Any, first_line: int) -> tuple[ParsedBlock, BlockTally]:
         """Valid lines of ``block`` (whole lines) typed, and the block's bad lines by reason.
 
         ``block`` is any buffer (bytes, bytearray, memoryview); ``tally.line_count`` counts
-        its lines.
+        its lines. Rows the tokeniser keeps come first, then the lines read one by one.
         """
         tally = BlockTally()
-        split = delimited.split(block, self.plan) if self.plan is not None else None
-        if split is None:
+        if self.plan is None:
             raws = bytes(block).split(b"\n")[:-1]
             tally.line_count = len(raws)
             raw = self._line_by_line(range(first_line, first_line + len(raws)), raws, tally)
-        else:
-            tally.line_count = split.lines
-            fast, others = self._columns(split, block, first_line, tally)
-            numbers = [first_line + line for line, _ in others]
-            raw = RawFields.concat(
-                fast, self._line_by_line(numbers, [text for _, text in others], tally)
-            )
-        return typed(raw, self.fmt, tally), tally
+            return typed(raw, self.fmt, tally), tally
+        found = tokens.scan(block, self.plan, self.max_line_bytes)
+        tally.line_count = found.lines
+        fast, handed = self._rows(found, first_line)
+        handed = handed[np.argsort(handed[:, 0], kind="stable")] if len(handed) else handed
+        slow = self._line_by_line(
+            (first_line + handed[:, 0]).tolist(),
+            [bytes(block[start:end]) for start, end in handed[:, 1:].tolist()],
+            tally,
+        )
+        parsed = ParsedBlock.concat(typed(fast, self.fmt, tally), typed(slow, self.fmt, tally))
+        return parsed, tally
 
     def _line_by_line(self, numbers: Any, raws: list[bytes], tally: BlockTally) -> RawFields:
         rows = self.line_parser.parse(list(numbers), raws, tally)  # type: ignore[arg-type]
         return RawFields.from_columns(rows.numbers, rows.fields)
 
-    def _columns(
-        self, split: Split, block: Any, first_line: int, tally: BlockTally
-    ) -> tuple[RawFields, list[tuple[int, bytes]]]:
-        """Fields of the rows the CSV reader read exactly; the other lines, as raw bytes."""
-        plan: DelimitedPlan = self.plan  # type: ignore[assignment]
-        doubtful = ~split.trusted | (split.length > self.max_line_bytes)
-        invalid = np.zeros(len(doubtful), dtype=bool)
-        columns: list[Coded | pa.Array | None] = []
-        for slot, column in zip(plan.slots, split.table.columns, strict=True):
-            if slot.numeric:
-                text, bad_utf8 = decoded(column)
-                if bad_utf8 is not None:
-                    invalid |= bad_utf8
-                doubtful |= _spaced(text)
-                columns.append(text)
+    def _rows(self, found: Scan, first_line: int) -> tuple[RawFields, np.ndarray]:
+        """The tokeniser's rows as fields, and the lines to read one by one (line, start, end):
+        those it handed over, and those whose token of several fields does not split as the
+        format says."""
+        plan: TokenPlan = self.plan  # type: ignore[assignment]
+        rows = len(found.row_line)
+        doubtful = np.zeros(rows, dtype=bool)
+        columns: dict[Field, Coded] = {}
+        for j, t in enumerate(plan.coded):
+            coded = Coded(found.codes[j], found.values[j])
+            token = plan.tokens[t]
+            if token.pattern is None:
+                columns[plan.carries[t][0][1]] = coded
                 continue
-            coded = Coded.encode(column)
-            values, bad_utf8 = decoded(coded.values)
-            coded = coded.with_values(values)
-            if bad_utf8 is not None:
-                invalid |= coded.per_row(bad_utf8)
-            wrong = _wrong_values(slot, values)
-            if wrong.any():
-                doubtful |= coded.per_row(wrong)
-            columns.append(coded)
-        keep = ~doubtful
-        tally.non_utf8 += int(np.count_nonzero(invalid & keep))
-        picked = np.flatnonzero(doubtful)
-        others = split.others + [
-            (line, bytes(block[start : start + length]))
-            for line, start, length in zip(
-                split.line[picked].tolist(),
-                split.start[picked].tolist(),
-                split.length[picked].tolist(),
-                strict=True,
-            )
-        ]
-        others.sort()
-        fields = _slot_fields(plan.slots, columns)
-        raw = RawFields(first_line + split.line[keep].astype(np.int64))
-        for name, value in fields.items():
-            if isinstance(value, Coded):
-                raw.coded[name] = value.filter(keep)
+            # Split once per distinct value; a value the pattern does not read sends its rows
+            # to the line parser, which quarantines them.
+            matches = [token.pattern.match(v) for v in coded.values.to_pylist()]
+            doubtful |= coded.per_row(np.array([m is None for m in matches], dtype=bool))
+            for g, name in plan.carries[t]:
+                parts = [m.group(g + 1) if m else None for m in matches]
+                columns[name] = coded.with_values(pa.array(parts, pa.string()))
+        keep = ~doubtful if doubtful.any() else slice(None)
+        raw = RawFields(first_line + found.row_line[keep])
+        for name, coded in columns.items():
+            if name in PLAIN_FIELDS:
+                raw.plain[name] = coded.materialize().filter(pa.array(~doubtful))
             else:
-                raw.plain[name] = _one_chunk(value.filter(pa.array(keep)))
-        return raw, others
-
-
-def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks() if values.num_chunks else pa.array([], values.type)
-    return values
-
-
-def _contains(values: pa.Array, text: str) -> np.ndarray:
-    found = pc.match_substring(values, text)
-    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _matches(values: pa.Array | pa.ChunkedArray, pattern: str) -> np.ndarray:
-    found = pc.match_substring_regex(values, pattern)
-    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _spaced(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Which values hold white space (looked for only in values that are not plain digits)."""
-    digits = pc.ascii_is_decimal(values).fill_null(False)
-    digits = np.asarray(digits.to_numpy(zero_copy_only=False), dtype=bool)
-    found = np.zeros(len(digits), dtype=bool)
-    others = np.flatnonzero(~digits)
-    if len(others):
-        found[others] = _matches(values.take(pa.array(others)), SPACE)
-    return found
-
-
-def _wrong_values(slot: Slot, values: pa.Array) -> np.ndarray:
-    """Values the format's regex would not read as this slot (they send their lines to it)."""
-    kind = slot.kind
-    if kind is SlotKind.QUOTED:
-        return _matches(values, '["\n]')
-    if kind is SlotKind.TIME_OPEN:
-        return ~_matches(values, r"^\[[^\]]*$")
-    if kind is SlotKind.TIME_CLOSE:
-        return ~_matches(values, r"^[^\]]*\]$")
-    if kind is SlotKind.LITERAL:
-        return np.asarray(
-            pc.not_equal(values, pa.scalar(slot.literal, pa.string()))
-            .fill_null(True)
-            .to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
-    wrong = _matches(values, SPACE)
-    if slot.pattern is not None:
-        wrong |= np.array([slot.pattern.match(v or "") is None for v in values.to_pylist()])
-    return wrong
-
-
-def _slot_fields(
-    slots: tuple[Slot, ...], columns: list[Coded | pa.Array | None]
-) -> dict[Field, Coded | pa.Array]:
-    """Canonical fields from the slots' columns (the first slot wins a repeated field)."""
-    fields: dict[Field, Coded | pa.Array] = {}
-
-    def put(name: Field, value: Coded | pa.Array) -> None:
-        if name is not Field.IGNORED and name not in fields:
-            fields[name] = value
-
-    for i, slot in enumerate(slots):
-        column = columns[i]
-        if slot.kind is SlotKind.TIME_OPEN:
-            put(slot.fields[0], _time(column, columns[i + 1]))  # type: ignore[arg-type]
-        elif slot.kind in (SlotKind.PLAIN, SlotKind.QUOTED) and slot.pattern is not None:
-            texts = column.values.to_pylist()  # type: ignore[union-attr]
-            groups = [slot.pattern.match(t or "") for t in texts]
-            for g, name in enumerate(slot.fields):
-                parts = [m.group(g + 1) if m else None for m in groups]
-                put(name, column.with_values(pa.array(parts, pa.string())))  # type: ignore[union-attr]
-        elif slot.kind in (SlotKind.PLAIN, SlotKind.QUOTED):
-            put(slot.fields[0], column)  # type: ignore[arg-type]
-    return fields
-
-
-def _time(opening: Coded, closing: Coded) -> Coded:
-    """'[01/Oct/2026:12:00:03' and '+0200]' -> '01/Oct/2026:12:00:03 +0200', once per pair."""
-    if len(closing.values) == 1:
-        codes, first = opening.codes, None
-        heads = opening.values
-        tails = pa.repeat(closing.values[0], len(heads)) if len(heads) else closing.values[:0]
-    else:
-        pair = opening.codes.astype(np.int64) * len(closing.values) + closing.codes
-        _, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
-        codes = inverse.astype(np.int32).ravel()
-        heads = opening.values.take(pa.array(opening.codes[first]))
-        tails = closing.values.take(pa.array(closing.codes[first]))
-    joined = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(heads, 1), pc.utf8_slice_codeunits(tails, 0, -1), " "
-    )
-    return Coded(codes, joined)
+                raw.coded[name] = coded.filter(keep)  # type: ignore[arg-type]
+        for name, t in plan.typed.items():
+            action = Action(int(plan.program[t, 1]))
+            if action is Action.TIME:
+                raw.known[name] = found.ts[keep]
+            elif action is Action.STATUS:
+                raw.known[name] = found.status[keep]
+            elif action is Action.SIZE:
+                raw.known[name] = pa.array(found.size[keep])
+            else:
+                raw.known[name] = pa.array(
+                    found.response_us[keep], mask=~found.response_known[keep]
+                )
+        handed = found.other_span
+        if doubtful.any():
+            picked = np.flatnonzero(doubtful)
+            extra = np.column_stack([found.row_line[picked], found.row_span[picked]])
+            handed = np.concatenate([handed, extra])
+        return raw, handed
 
 
 def parse_block(

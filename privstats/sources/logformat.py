@@ -118,8 +118,8 @@ class LogFormat:
     strict_pattern: re.Pattern[str]
     # For JSON-lines logs: JSON key -> field; the regexes are unused.
     json_keys: tuple[tuple[str, Field], ...] = ()
-    # For formats made of space-separated tokens: how to read a line as space-delimited CSV
-    # with quoted fields (Arrow's multi-threaded reader), or None to use the regex.
+    # For formats made of space-separated tokens: how its tokens carry the fields (the compiled
+    # tokeniser, ``tokens``, reads them), or None to use the regex.
     columns: tuple[Column, ...] | None = None
 
     @property

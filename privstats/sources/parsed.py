@@ -81,37 +81,17 @@ class Coded:
         return Coded(codes, values)
 
 
-def decoded(
-    values: pa.Array | pa.ChunkedArray,
-) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
-    """Binary values as UTF-8 strings, and which were not valid UTF-8 (None when all were)."""
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        return values, None
-    try:
-        return values.cast(pa.string()), None
-    except pa.ArrowInvalid:
-        pass
-    texts: list[str | None] = []
-    invalid = np.zeros(len(values), dtype=bool)
-    for i, raw in enumerate(values.to_pylist()):
-        if raw is None:
-            texts.append(None)
-            continue
-        try:
-            texts.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            invalid[i] = True
-            texts.append(raw.decode("utf-8", errors="replace"))
-    return pa.array(texts, pa.string()), invalid
-
-
 @dataclass
 class RawFields:
-    """Accepted lines as text fields: coded, or (bytes, response time) one value per row."""
+    """Accepted lines as fields: text (coded, or one value per row for bytes and response
+    time), or values the tokeniser typed itself (``known``)."""
 
     line: np.ndarray  # int64 line numbers
     coded: dict[Field, Coded] = field(default_factory=dict)
     plain: dict[Field, pa.Array] = field(default_factory=dict)
+    # Typed and valid by construction: TIME_CLF -> int64 µs (numpy), STATUS -> int16 (numpy),
+    # BYTES -> int64 and RESPONSE_* -> int64 µs, nullable (Arrow).
+    known: dict[Field, np.ndarray | pa.Array] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.line)
@@ -123,34 +103,14 @@ class RawFields:
         """Fields given as one text per row (the line-by-line paths)."""
         out = cls(np.asarray(line, dtype=np.int64))
         for name, texts in columns.items():
-            if name in _PLAIN_FIELDS:
+            if name in PLAIN_FIELDS:
                 out.plain[name] = pa.array(texts, pa.string())
             else:
                 out.coded[name] = Coded.from_texts(texts)
         return out
 
-    @staticmethod
-    def concat(first: RawFields, second: RawFields) -> RawFields:
-        if not len(second):
-            return first
-        if not len(first):
-            return second
-        out = RawFields(np.concatenate([first.line, second.line]))
-        for name in first.coded.keys() | second.coded.keys():
-            out.coded[name] = Coded.concat(
-                first.coded.get(name) or Coded.constant(None, len(first)),
-                second.coded.get(name) or Coded.constant(None, len(second)),
-            )
-        for name in first.plain.keys() | second.plain.keys():
-            parts = [
-                raw.plain.get(name, pa.nulls(len(raw), pa.string())).cast(pa.string())
-                for raw in (first, second)
-            ]
-            out.plain[name] = pa.concat_arrays(parts)
-        return out
 
-
-_PLAIN_FIELDS = frozenset({Field.BYTES, Field.RESPONSE_US, Field.RESPONSE_MS, Field.RESPONSE_S})
+PLAIN_FIELDS = frozenset({Field.BYTES, Field.RESPONSE_US, Field.RESPONSE_MS, Field.RESPONSE_S})
 
 
 @dataclass
@@ -189,6 +149,35 @@ class ParsedBlock:
             status=self.status[mask],
             bytes=self.bytes.filter(keep),
             response_us=self.response_us.filter(keep),
+            **coded,
+        )
+
+    @staticmethod
+    def concat(first: ParsedBlock, second: ParsedBlock) -> ParsedBlock:
+        """The rows of both, first's then second's (blocks of one format)."""
+        if not len(second):
+            return first
+        if not len(first):
+            return second
+        coded: dict[str, Coded | None] = {}
+        for (name, one), other in zip(
+            first._coded().items(), second._coded().values(), strict=True
+        ):
+            coded[name] = (
+                None
+                if one is None and other is None
+                else Coded.concat(
+                    one or Coded.constant(None, len(first)),
+                    other or Coded.constant(None, len(second)),
+                )
+            )
+        return replace(
+            first,
+            line=np.concatenate([first.line, second.line]),
+            ts=np.concatenate([first.ts, second.ts]),
+            status=np.concatenate([first.status, second.status]),
+            bytes=pa.concat_arrays([first.bytes, second.bytes]),
+            response_us=pa.concat_arrays([first.response_us, second.response_us]),
             **coded,
         )
 
@@ -287,38 +276,9 @@ def typed(raw: RawFields, fmt: LogFormat, tally: BlockTally) -> ParsedBlock:
     client = coded(Field.CLIENT) or Coded.constant(None, rows)
     missing_client = client.per_row(_flags(client.values, lambda s: s.is_null() | s.is_in(_DASH)))
 
-    time_field = Field.TIME_CLF if coded(Field.TIME_CLF) is not None else Field.TIME_ISO
-    time = coded(time_field) or Coded.constant(None, rows)
-    pattern = "%d/%b/%Y:%H:%M:%S %z" if time_field is Field.TIME_CLF else "%Y-%m-%dT%H:%M:%S%z"
-    stamps = pl.from_arrow(time.values.cast(pa.string())).str.strptime(  # type: ignore[union-attr]
-        pl.Datetime("us", "UTC"), pattern, strict=False
-    )
-    ts_per_value = stamps.dt.replace_time_zone(None).cast(pl.Int64)
-    ts = time.per_row(ts_per_value.fill_null(0).to_numpy())
-    bad_time = time.per_row(ts_per_value.is_null().to_numpy())
-
-    status_coded = coded(Field.STATUS) or Coded.constant(None, rows)
-    status_values = pl.from_arrow(status_coded.values.cast(pa.string())).str.to_integer(  # type: ignore[union-attr]
-        strict=False
-    )
-    status_ok = status_values.is_between(100, 599).fill_null(False).to_numpy()
-    status = status_coded.per_row(status_values.clip(0, 999).fill_null(0).cast(pl.Int16).to_numpy())
-    bad_status = ~status_coded.per_row(status_ok)
-
-    size_text = raw.plain.get(Field.BYTES)
-    if size_text is not None:
-        text = pl.col("text")
-        size = (
-            pl.DataFrame({"text": pl.from_arrow(size_text.cast(pa.string()))})
-            .select(pl.when(text == "-").then(0).otherwise(text.str.to_integer(strict=False)))
-            .to_series()
-        )
-        bad_size = (size.is_null() | (size < 0)).to_numpy()
-        size_array = size.cast(pl.Int64).to_arrow()
-    else:
-        bad_size = np.zeros(rows, dtype=bool)
-        size_array = pa.nulls(rows, pa.int64())
-
+    ts, bad_time = _timestamps(raw, rows)
+    status, bad_status = _statuses(raw, rows)
+    size_array, bad_size = _sizes(raw, rows)
     response, bad_response = _response_us(raw, rows)
 
     request = coded(Field.REQUEST)
@@ -360,6 +320,53 @@ def typed(raw: RawFields, fmt: LogFormat, tally: BlockTally) -> ParsedBlock:
         site=coded(Field.SITE),
     )
     return block.filter(~bad) if bad.any() else block
+
+
+def _timestamps(raw: RawFields, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Microseconds since the epoch, UTC, and which rows' time is not a time."""
+    clf = Field.TIME_CLF in raw.coded or Field.TIME_CLF in raw.known
+    time_field = Field.TIME_CLF if clf else Field.TIME_ISO
+    if time_field in raw.known:
+        return raw.known[time_field], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
+    time = raw.coded.get(time_field) or Coded.constant(None, rows)
+    pattern = "%d/%b/%Y:%H:%M:%S %z" if time_field is Field.TIME_CLF else "%Y-%m-%dT%H:%M:%S%z"
+    stamps = pl.from_arrow(time.values.cast(pa.string())).str.strptime(  # type: ignore[union-attr]
+        pl.Datetime("us", "UTC"), pattern, strict=False
+    )
+    ts_per_value = stamps.dt.replace_time_zone(None).cast(pl.Int64)
+    return (
+        time.per_row(ts_per_value.fill_null(0).to_numpy()),
+        time.per_row(ts_per_value.is_null().to_numpy()),
+    )
+
+
+def _statuses(raw: RawFields, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """HTTP status as int16, and which rows' status is not one (100 to 599)."""
+    if Field.STATUS in raw.known:
+        return raw.known[Field.STATUS], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
+    status_coded = raw.coded.get(Field.STATUS) or Coded.constant(None, rows)
+    status_values = pl.from_arrow(status_coded.values.cast(pa.string())).str.to_integer(  # type: ignore[union-attr]
+        strict=False
+    )
+    status_ok = status_values.is_between(100, 599).fill_null(False).to_numpy()
+    status = status_coded.per_row(status_values.clip(0, 999).fill_null(0).cast(pl.Int16).to_numpy())
+    return status, ~status_coded.per_row(status_ok)
+
+
+def _sizes(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
+    """Bytes sent ('-' is 0; null without the field), and which rows' size is not a size."""
+    if Field.BYTES in raw.known:
+        return raw.known[Field.BYTES], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
+    size_text = raw.plain.get(Field.BYTES)
+    if size_text is None:
+        return pa.nulls(rows, pa.int64()), np.zeros(rows, dtype=bool)
+    text = pl.col("text")
+    size = (
+        pl.DataFrame({"text": pl.from_arrow(size_text.cast(pa.string()))})
+        .select(pl.when(text == "-").then(0).otherwise(text.str.to_integer(strict=False)))
+        .to_series()
+    )
+    return size.cast(pl.Int64).to_arrow(), (size.is_null() | (size < 0)).to_numpy()
 
 
 def _flags(values: pa.Array, condition: Callable[[pl.Series], pl.Series]) -> np.ndarray:
@@ -409,6 +416,8 @@ def _response_us(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
         (Field.RESPONSE_MS, 1000),
         (Field.RESPONSE_S, 10**6),
     ):
+        if name in raw.known:
+            return raw.known[name], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
         text = raw.plain.get(name)
         if text is None:
             continue

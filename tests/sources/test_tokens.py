@@ -1,0 +1,235 @@
+"""The compiled tokeniser reads every line it keeps exactly as the line-by-line parser does.
+
+Each test parses the same block twice: with ``BlockParser`` (the tokeniser, then the line
+parser for the lines it hands over) and with the line parser alone, which is the definition;
+rows, typed values and the quarantine must be equal.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from privstats.quarantine import Quarantine, Reason
+from privstats.sources.access import BlockParser
+from privstats.sources.lines import LineParser
+from privstats.sources.logformat import resolve_format
+from privstats.sources.parsed import BlockTally, RawFields, typed
+from privstats.sources.tokens import Kind, TokenPlan, scan
+
+GOOD = (
+    b'203.0.113.9 - - [01/Oct/2026:12:00:03 +0200] "GET /crm/contacts/42 HTTP/1.1" 200 512 '
+    b'"https://www.google.com/search?q=crm" "Mozilla/5.0 (X11; Linux x86_64) Firefox/118.0"'
+)
+MAX_LINE = 400
+
+
+def both(data: bytes, fmt: str = "combined") -> tuple[pl.DataFrame, Quarantine]:
+    """Parse ``data`` the fast way and the slow way; assert they agree; the fast result."""
+    log_format = resolve_format(fmt)
+    parsed, tally = BlockParser(log_format, MAX_LINE).parse(data, 1)
+    fast_quarantine = Quarantine()
+    tally.into(fast_quarantine)
+
+    raws = data.split(b"\n")[:-1]
+    slow_tally = BlockTally()
+    rows = LineParser(log_format, MAX_LINE).parse(range(1, len(raws) + 1), raws, slow_tally)  # type: ignore[arg-type]
+    slow = typed(RawFields.from_columns(rows.numbers, rows.fields), log_format, slow_tally)
+    slow_quarantine = Quarantine()
+    slow_tally.into(slow_quarantine)
+
+    fast_frame = parsed.to_frame().sort("line")
+    assert fast_frame.equals(slow.to_frame().sort("line"))
+    assert fast_quarantine.to_dict() == slow_quarantine.to_dict()
+    assert tally.line_count == len(raws)
+    return fast_frame, fast_quarantine
+
+
+def kept(data: bytes, fmt: str = "combined") -> int:
+    """How many lines of ``data`` the tokeniser keeps (does not hand to the line parser)."""
+    plan = TokenPlan.of(resolve_format(fmt))
+    assert plan is not None
+    return len(scan(data, plan, MAX_LINE).row_line)
+
+
+def test_a_format_becomes_tokens() -> None:
+    plan = TokenPlan.of(resolve_format("combined_D"))
+    assert plan is not None
+    assert [t.kind for t in plan.tokens] == [
+        Kind.PLAIN, Kind.PLAIN, Kind.PLAIN, Kind.TIME, Kind.QUOTED, Kind.PLAIN, Kind.PLAIN,
+        Kind.QUOTED, Kind.QUOTED, Kind.PLAIN,
+    ]  # fmt: skip
+    nginx = TokenPlan.of(resolve_format("nginx_combined"))
+    assert nginx is not None and nginx.tokens[1].literal == b"-"
+    assert TokenPlan.of(resolve_format("nginx_json")) is None
+
+
+def test_well_written_lines_are_kept_with_their_typed_values() -> None:
+    data = GOOD + b"\n" + GOOD.replace(b" 512 ", b" - ") + b"\r\n"
+    frame, quarantine = both(data)
+    assert kept(data) == 2 and quarantine.total == 0
+    assert frame["bytes"].to_list() == [512, 0]
+    assert frame["ts"][0].isoformat() == "2026-10-01T10:00:03+00:00"
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        GOOD.replace(b'"https://www.google.com/search?q=crm"', b"-"),  # quoted field unquoted
+        GOOD.replace(b'HTTP/1.1"', b'HTTP/1.1"x'),  # text after a closing quote
+        GOOD.replace(b"203.0.113.9", b'"203.0.113.9"'),  # a quote in a plain token
+        GOOD.replace(b"203.0.113.9", b"203.0.113.9\tx"),  # a tab in a plain token
+        GOOD.replace(b"203.0.113.9", "203.0.113.9\u00a0x".encode()),  # a no-break space
+        GOOD.replace(b" 200 ", b"  200 "),  # two spaces
+        GOOD + b" ",  # a trailing space
+        GOOD.replace(b"Firefox/118.0", b'Firefox \\"quoted\\"'),  # escaped quotes
+        GOOD.replace(b"Firefox", b"Fire\xff\xfefox"),  # invalid UTF-8
+        GOOD.replace(b"Firefox", b"Fire\xed\xa0\x80fox"),  # an encoded surrogate
+        GOOD.replace(b"Firefox", b"Fire\xc0\xafox"),  # an overlong encoding
+        GOOD.replace(b"+0200]", b"+02]00]"),  # a bracket inside the time
+        GOOD.replace(b"01/Oct", b"31/Feb"),  # no such day
+        GOOD.replace(b"Oct", b"oct"),  # a month polars reads, not canonical
+        GOOD.replace(b"12:00:03", b"23:59:60"),  # a leap second
+        GOOD.replace(b" 200 ", b" 0200 "),
+        GOOD.replace(b" 512 ", b" +512 "),
+        GOOD.replace(b" 512 ", b" 5x2 "),
+        GOOD[:-1],  # the last quote cut off
+        GOOD.replace(b" - - ", b" - - - "),
+        b"\r",
+        b"",
+    ],
+)
+def test_a_line_not_written_as_the_format_says_goes_line_by_line(odd: bytes) -> None:
+    data = GOOD + b"\n" + odd + b"\n" + GOOD + b"\n"
+    both(data)
+    assert kept(data) == 2
+
+
+def test_a_kept_line_without_a_client_is_quarantined_as_the_line_parser_does() -> None:
+    data = GOOD.replace(b"203.0.113.9", b"-") + b"\n"
+    _, quarantine = both(data)
+    assert kept(data) == 1 and quarantine.counts == {Reason.MISSING_CLIENT.value: 1}
+
+
+def test_valid_utf8_in_a_quoted_field_is_kept() -> None:
+    line = GOOD.replace(b"Firefox", "Żółw 😀 ".encode())
+    frame, quarantine = both(line + b"\n")
+    assert kept(line + b"\n") == 1 and quarantine.non_utf8 == 0
+    assert "Żółw 😀" in frame["user_agent"][0]
+
+
+def test_the_longest_lines() -> None:
+    pad = MAX_LINE - len(GOOD)
+    longest = GOOD.replace(b"/crm/", b"/crm/" + b"a" * pad)  # exactly MAX_LINE bytes
+    data = longest + b"\n" + longest + b"a\n" + longest + b"\r\n"
+    _, quarantine = both(data)
+    assert kept(data) == 1
+    assert quarantine.counts == {Reason.LINE_TOO_LONG.value: 2}
+
+
+def test_values_repeat_under_one_code_and_differ_under_two() -> None:
+    lines = [GOOD, GOOD.replace(b"9 -", b"8 -"), GOOD, GOOD.replace(b"Firefox", b"Firefoy")]
+    data = b"\n".join(lines) + b"\n"
+    plan = TokenPlan.of(resolve_format("combined"))
+    assert plan is not None
+    found = scan(data, plan, MAX_LINE)
+    client, agent = plan.coded.index(0), plan.coded.index(8)
+    assert found.codes[client].tolist() == [0, 1, 0, 0]
+    assert found.values[client].to_pylist() == ["203.0.113.9", "203.0.113.8"]
+    assert found.codes[agent].tolist() == [0, 0, 0, 1]
+    both(data)
+
+
+def test_many_distinct_values_grow_the_tables() -> None:
+    lines = [
+        GOOD.replace(b"203.0.113.9", f"10.0.{i // 256}.{i % 256}".encode()) for i in range(5000)
+    ]
+    data = b"\n".join(lines) + b"\n"
+    frame, _ = both(data)
+    assert frame["client"].n_unique() == 5000
+
+
+def test_a_block_of_empty_lines_and_a_missing_final_newline() -> None:
+    _, quarantine = both(b"\n" * 10_000)
+    assert quarantine.counts == {Reason.EMPTY_LINE.value: 10_000}
+    frame, _ = both(GOOD + b"\n" + GOOD)  # the unfinished last line is not a line yet
+    assert frame.height == 1
+
+
+@pytest.mark.parametrize(
+    ("fmt", "tail"),
+    [
+        ("combined_D", b" 153000"),
+        ("combined_D", b" -"),
+        ("combined_D", b" 1.5"),
+        ("combined_T", b" 2"),
+        ("combined_T", b" 2.5"),
+        ("nginx_timed", b" 0.153"),
+        ("nginx_timed", b" 0.1234567"),
+        ("nginx_timed", b" 12345678901.5"),
+        ("nginx_timed", b" -"),
+        ("nginx_timed", b" 1e3"),
+        ("nginx_timed", b" -1"),
+    ],
+)
+def test_response_times_match_the_line_parser(fmt: str, tail: bytes) -> None:
+    both(GOOD + tail + b"\n", fmt)
+
+
+def test_vhost_tokens_of_two_fields_split_once_per_value() -> None:
+    data = b"crm.example.com:443 " + GOOD + b"\n" + b"no-port " + GOOD + b"\n"
+    frame, quarantine = both(data, "vhost_combined")
+    assert frame["site"].to_list() == ["crm.example.com"]
+    assert quarantine.total == 1
+
+
+def test_a_read_only_buffer_and_a_memoryview_read_alike() -> None:
+    plan = TokenPlan.of(resolve_format("combined"))
+    assert plan is not None
+    data = (GOOD + b"\n") * 3
+    one = scan(data, plan, MAX_LINE)
+    two = scan(memoryview(bytearray(data)), plan, MAX_LINE)
+    assert one.codes.tolist() == two.codes.tolist() and one.ts.tolist() == two.ts.tolist()
+
+
+_PIECES = [
+    b"a", b"Z", b"0", b"7", b" ", b"  ", b'"', b"\\", b'\\"', b"[", b"]", b"-", b"\t", b"\r",
+    b"/", b":", b"+", b".", b"\xc3\xa9", b"\xff", b"\xe2\x80\xaf", b"\x00", b"\x1c", b"\x7f",
+]  # fmt: skip
+
+
+@st.composite
+def mutated_lines(draw: st.DrawFn) -> bytes:
+    """A good combined_D line with a few of its bytes replaced by awkward ones."""
+    line = bytearray(GOOD + b" 1234")
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(line)))
+        cut = draw(st.integers(0, 3))
+        line[at : at + cut] = draw(st.sampled_from(_PIECES))
+    return bytes(line)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(mutated_lines(), min_size=1, max_size=6))
+def test_mutated_lines_read_as_the_line_parser_reads_them(lines: list[bytes]) -> None:
+    both(b"\n".join(lines) + b"\n", "combined_D")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=st.integers(0, 32),
+    month=st.sampled_from(["Jan", "Feb", "Mar", "Dec", "feb", "Foo"]),
+    year=st.integers(0, 9999),
+    hour=st.integers(0, 25),
+    minute=st.integers(0, 61),
+    second=st.integers(0, 61),
+    sign=st.sampled_from("+-"),
+    zone=st.integers(0, 2500),
+)
+def test_times_read_as_polars_reads_them(
+    day: int, month: str, year: int, hour: int, minute: int, second: int, sign: str, zone: int
+) -> None:
+    when = f"[{day:02}/{month}/{year:04}:{hour:02}:{minute:02}:{second:02} {sign}{zone:04}]"
+    both(GOOD.replace(b"[01/Oct/2026:12:00:03 +0200]", when.encode()) + b"\n")
