@@ -177,7 +177,7 @@ class AccessAnonymiser:
                 {"pid": row_path[rows].astype(np.uint32), "client": hashes[client.codes[rows]]}
             ).unique()
 
-        templates = pa.array(self.paths.templates(paths.dictionary.to_pylist(), pairs))
+        templates = pa.array(self.paths.templates(paths.dictionary, pairs), pa.string())
         per_group = templates.take(pa.array(path_of_group, mask=path_of_group < 0))
         per_value = per_group.take(pa.array(np.maximum(groups.group, 0), mask=groups.group < 0))
         return _dictionary(per_value, lines)

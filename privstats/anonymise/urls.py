@@ -49,8 +49,8 @@ class PathTemplater:
         self._pending: dict[str, set[int]] = {}
         self.routes = tuple(config.routes)
         self._routes = [_route_regex(route) for route in config.routes]
-        # Path shape -> segments after routes and _shape: (text, is a candidate word) each.
-        self._skeletons: dict[str, tuple[tuple[str, bool], ...]] = {}
+        # Path shape -> its segments after routes and _shape, and its template.
+        self._skeletons: dict[str, _Shape] = {}
         self._shapes_safe = not _routes_name_shapes(self.routes)
 
     def template(self, paths: pl.Series, clients: pl.Series) -> pl.Series:
@@ -101,51 +101,57 @@ class PathTemplater:
         out = distinct.select("pid").join(templated, on="pid", how="left", maintain_order="left")
         return out["template"]
 
-    def templates(self, paths: list[str], pairs: Callable[[np.ndarray], pl.DataFrame]) -> list[str]:
+    def templates(
+        self, paths: pa.Array | list[str], pairs: Callable[[np.ndarray], pl.DataFrame]
+    ) -> list[str]:
         """``template_distinct`` for a batch of distinct paths, the segment rules run once per
         path shape of the whole ingest.
 
         A path's skeleton (its segments after routes and ``_shape``: placeholders, and the
         candidate words templating checks against the vocabulary) depends on nothing learned,
         and is the same for every path of one shape (see ``path_groups``): it is remembered by
-        the shape. Learning and templating then run on the skeletons, as in
-        ``template_distinct``.
+        the shape, with its template. Learning and templating then run on the skeletons, as in
+        ``template_distinct``; as the vocabulary only grows, a template whose candidate words
+        are all vocabulary is final, and only the others are looked at again.
         """
-        keys: list[str | None] = [None] * len(paths)
-        if self._shapes_safe:
-            shaped = _shape_keys(pl.Series(paths, dtype=pl.String), requests=False).to_list()
-            keys = [k if not _has_mark(p) else None for p, k in zip(paths, shaped, strict=True)]
+        texts = pa.array(paths, pa.string()) if isinstance(paths, list) else paths
+        keys = self._keys(texts)
         if len(self._skeletons) > _SKELETONS:
             self._skeletons.clear()
-        found = [self._skeletons.get(k) if k is not None else None for k in keys]
-        missing = [i for i, skeleton in enumerate(found) if skeleton is None]
-        if missing:
-            fresh = self._skeletons_of([paths[i] for i in missing])
-            for i, skeleton in zip(missing, fresh, strict=True):
-                found[i] = skeleton
-                if keys[i] is not None:
-                    self._skeletons[keys[i]] = skeleton  # type: ignore[index]
-        skeletons: list[tuple[tuple[str, bool], ...]] = found  # type: ignore[assignment]
+        shapes = [self._skeletons.get(k) if k is not None else None for k in keys]
+        missing = [i for i, shape in enumerate(shapes) if shape is None]
         words = self.words
-        rows = [
-            (pid, seg)
-            for pid, skeleton in enumerate(skeletons)
-            for seg, candidate in skeleton
-            if candidate and seg not in words
-        ]
+        if missing:
+            fresh = self._skeletons_of(texts.take(pa.array(missing)).to_pylist())
+            for i, skeleton in zip(missing, fresh, strict=True):
+                shape = shapes[i] = _Shape(skeleton, words)
+                if keys[i] is not None:
+                    self._skeletons[keys[i]] = shape  # type: ignore[index]
+        unsure = [(pid, shape) for pid, shape in enumerate(shapes) if shape.pending]  # type: ignore[union-attr]
+        rows = [(pid, seg) for pid, shape in unsure for seg in shape.pending if seg not in words]
         if rows:
             candidates = pl.DataFrame(
                 rows, schema={"pid": pl.get_index_type(), "seg": pl.String}, orient="row"
             )
             asked = pairs(candidates["pid"].unique().to_numpy())
             self._learn(candidates, asked.with_columns(pl.col("pid").cast(pl.get_index_type())))
-        return [
-            "/".join(
-                SLUG if candidate and seg not in words else seg.replace(_MARK, ":", 1)
-                for seg, candidate in skeleton
-            )
-            for skeleton in skeletons
-        ]
+        for _, shape in unsure:
+            shape.refresh(words)
+        return [shape.template for shape in shapes]  # type: ignore[union-attr]
+
+    def _keys(self, paths: pa.Array) -> list[str | None]:
+        """Each path's shape key (``_shape_keys``), None for a path not to remember by it."""
+        if not self._shapes_safe:
+            return [None] * len(paths)
+        keys, vouched, _ = shape_keys(paths, np.arange(len(paths)), requests=False)
+        found: list[str | None] = keys.to_pylist()
+        if not vouched.all():
+            rest = np.flatnonzero(~vouched)
+            texts = paths.take(pa.array(rest)).to_pylist()
+            slow = _shape_keys(pl.Series(texts, dtype=pl.String), requests=False).to_list()
+            for i, text, key in zip(rest.tolist(), texts, slow, strict=True):
+                found[i] = key if text is not None and not _has_mark(text) else None
+        return found
 
     def _skeletons_of(self, paths: list[str]) -> list[tuple[tuple[str, bool], ...]]:
         routed = pl.col("path")
@@ -190,6 +196,31 @@ class PathTemplater:
                 self.words.add(seg)
                 self.learned.add(seg)
                 del self._pending[seg]
+
+
+class _Shape:
+    """A path shape's skeleton and its template under the vocabulary seen so far."""
+
+    __slots__ = ("pending", "seen", "skeleton", "template")
+
+    def __init__(self, skeleton: tuple[tuple[str, bool], ...], words: set[str]) -> None:
+        self.skeleton = skeleton
+        self.seen = -1
+        self.refresh(words)
+
+    def refresh(self, words: set[str]) -> None:
+        """Template again, unless the vocabulary is the one seen last (it only ever grows, so
+        its size tells); ``pending``: the candidate words not (yet) vocabulary."""
+        if len(words) == self.seen:
+            return
+        self.seen = len(words)
+        self.pending = tuple(
+            seg for seg, candidate in self.skeleton if candidate and seg not in words
+        )
+        self.template = "/".join(
+            SLUG if candidate and seg not in words else seg.replace(_MARK, ":", 1)
+            for seg, candidate in self.skeleton
+        )
 
 
 def _shape(seg: pl.Expr) -> pl.Expr:

@@ -1,26 +1,32 @@
 """Visitor pseudonyms of whole blocks: one HMAC per distinct (period, client, user agent).
 
 A 2-million-line log has a few hundred thousand distinct triples, and a busy visitor's triple
-recurs in many blocks. Each distinct triple of a block gets a 128-bit fingerprint, built from
-fast unkeyed hashes of its three texts, and the pseudonyms already computed are found by it;
-only new triples are hashed with the key, in Python. The fingerprint only finds a pseudonym
+recurs in many blocks. Each triple gets a 128-bit fingerprint, built from two 64-bit hashes of
+each of its three texts (seeded from the secret key, so no one can craft two triples that
+agree), and the pseudonyms already computed are found by it in an open-addressing table; only
+new triples are hashed with the key, in Python. The fingerprint only finds a pseudonym
 computed before: it never replaces the keyed HMAC, and two triples would have to agree on 128
-bits to be confused (about one chance in 10^26 for a million triples). Everything is forgotten
-past a size limit, so memory stays flat however long the log.
+bits to be confused (about one chance in 10^26 for a million triples). Hashing the texts and
+looking every row up run compiled, without the GIL, and make no Python object per row or per
+distinct value. Everything is forgotten past a size limit, so memory stays flat however long
+the log.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
-import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from privstats.anonymise.pseudonyms import visitor_pseudonyms
+from privstats.anonymise.shapes import arrow_strings
 from privstats.key import SecretKey
 from privstats.sources.parsed import Coded
 
-_SEEDS = ((0x5EED_0001, 0x5EED_0002, 0x5EED_0003), (0x5EED_0011, 0x5EED_0012, 0x5EED_0013))
+_EMPTY, _KNOWN, _NEW = 0, 1, 2
+# Multipliers of the two hash lanes (odd, with well spread bits).
+_LANES = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)
+_MISSING = 0x2545F4914F6CDD1D  # what a null hashes to before mixing, unlike any text
 
 
 class VisitorPseudonyms:
@@ -29,84 +35,204 @@ class VisitorPseudonyms:
     def __init__(self, key: SecretKey, limit: int = 400_000) -> None:
         self.key = key
         self.limit = limit
+        secret = key.derive("visitor-cache")
+        self._seeds = np.frombuffer(secret[:16], dtype=np.uint64).copy()
         self._reset()
 
-    def _reset(self) -> None:
-        # Pseudonyms computed so far, sorted by the first half of their triple's fingerprint.
-        self._first = np.zeros(0, dtype=np.uint64)
-        self._second = np.zeros(0, dtype=np.uint64)
-        self._pseudonyms = np.zeros(0, dtype=np.int64)
+    def _reset(self, capacity: int = 1 << 16) -> None:
+        # Open addressing, linear probing: both halves of a fingerprint, state and pseudonym.
+        self._first = np.zeros(capacity, dtype=np.uint64)
+        self._second = np.zeros(capacity, dtype=np.uint64)
+        self._state = np.zeros(capacity, dtype=np.uint8)
+        self._pseudonyms = np.zeros(capacity, dtype=np.int64)
+        self._count = 0
 
     def __call__(self, period: Coded, client: Coded, agent: Coded) -> np.ndarray:
-        if len(self._pseudonyms) > self.limit:
+        if self._count > self.limit:
             self._reset()
-        n_clients, n_agents = len(client.values), len(agent.values)
-        packed = (period.codes.astype(np.int64) * n_clients + client.codes) * n_agents + agent.codes
-        encoded = pc.dictionary_encode(pa.array(packed))
-        triples = encoded.dictionary.to_numpy()
-        a = triples % n_agents
-        c = (triples // n_agents) % n_clients
-        p = triples // (n_agents * n_clients)
-        first, second = (_fingerprint(period, client, agent, p, c, a, seeds) for seeds in _SEEDS)
-        position = np.minimum(np.searchsorted(self._first, first), len(self._first) - 1)
-        known = np.zeros(len(triples), dtype=bool)
-        if len(self._first):
-            known = (self._first[position] == first) & (self._second[position] == second)
-        values = np.empty(len(triples), dtype=np.int64)
-        values[known] = self._pseudonyms[position[known]]
-        fresh = np.flatnonzero(~known)
-        if len(fresh):
-            values[fresh] = visitor_pseudonyms(
-                self.key,
-                period.values.take(pa.array(p[fresh])).to_pylist(),
-                client.values.take(pa.array(c[fresh])).to_pylist(),
-                agent.values.take(pa.array(a[fresh])).to_pylist(),
-            )
-            fresh = fresh[np.argsort(first[fresh], kind="stable")]
-            at = np.searchsorted(self._first, first[fresh])
-            self._first = np.insert(self._first, at, first[fresh])
-            self._second = np.insert(self._second, at, second[fresh])
-            self._pseudonyms = np.insert(self._pseudonyms, at, values[fresh])
-        return values[encoded.indices.to_numpy()]
-
-
-def _fingerprint(
-    period: Coded,
-    client: Coded,
-    agent: Coded,
-    p: np.ndarray,
-    c: np.ndarray,
-    a: np.ndarray,
-    seeds: tuple[int, int, int],
-) -> np.ndarray:
-    """64 bits of a triple's fingerprint: the three texts' hashes, rotated apart and mixed."""
-    parts = [
-        _hashes(coded.values, seed)[index]
-        for coded, index, seed in (
-            (period, p, seeds[0]),
-            (client, c, seeds[1]),
-            (agent, a, seeds[2]),
+        rows = len(client)
+        if 2 * (self._count + rows) > len(self._state):
+            self._grow(2 * (self._count + rows))
+        hashes = [self._hashes(coded.values) for coded in (period, client, agent)]
+        values, fresh_of_row, fresh_rows, fresh_slots = _look_up(
+            period.codes,
+            client.codes,
+            agent.codes,
+            *hashes,
+            self._first,
+            self._second,
+            self._state,
+            self._pseudonyms,
         )
-    ]
-    mixed = parts[0] ^ _rotate(parts[1], 21) ^ _rotate(parts[2], 42)
-    return _finalise(mixed)
+        if len(fresh_rows):
+
+            def texts(coded: Coded) -> list[str | None]:
+                return coded.values.take(pa.array(coded.codes[fresh_rows])).to_pylist()
+
+            try:
+                fresh = visitor_pseudonyms(self.key, texts(period), texts(client), texts(agent))
+            except BaseException:
+                self._reset()  # the new entries would never be settled
+                raise
+            _settle(values, fresh_of_row, fresh, fresh_slots, self._state, self._pseudonyms)
+            self._count += len(fresh_rows)
+        return values
+
+    def _hashes(self, values: pa.Array) -> np.ndarray:
+        offsets, data, valid = arrow_strings(values.cast(pa.string()))
+        return _string_hashes(offsets, data, valid, self._seeds)
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self._state)
+        while capacity < needed:
+            capacity *= 2
+        old = (self._first, self._second, self._state, self._pseudonyms)
+        count = self._count
+        self._reset(capacity)
+        self._count = count
+        _rehash(*old, self._first, self._second, self._state, self._pseudonyms)
 
 
-def _hashes(values: pa.Array, seed: int) -> np.ndarray:
-    """A 64-bit hash of each value (a missing value hashes like no other)."""
-    series = pl.from_arrow(values.cast(pa.string()))
-    hashed = series.hash(seed=seed).to_numpy()  # type: ignore[union-attr]
-    missing = series.is_null().to_numpy()  # type: ignore[union-attr]
-    return np.where(missing, np.uint64(0x9E3779B97F4A7C15), hashed).astype(np.uint64)
-
-
-def _rotate(values: np.ndarray, bits: int) -> np.ndarray:
-    return (values << np.uint64(bits)) | (values >> np.uint64(64 - bits))
-
-
-def _finalise(values: np.ndarray) -> np.ndarray:
+@numba.njit(cache=True, nogil=True)
+def _mix(value: np.uint64) -> np.uint64:
     """SplitMix64's finaliser: every input bit reaches every output bit."""
-    with np.errstate(over="ignore"):
-        values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return values ^ (values >> np.uint64(31))
+    value = (value ^ (value >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    value = (value ^ (value >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return value ^ (value >> np.uint64(31))
+
+
+@numba.njit(cache=True, nogil=True)
+def _string_hashes(
+    offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, seeds: np.ndarray
+) -> np.ndarray:
+    """Two 64-bit hashes of each text (row: text, column: lane), a null unlike any text.
+
+    Each lane runs its own multiplier over the bytes from its own seed and mixes the length
+    in at the end, so texts of different lengths or bytes part in both lanes.
+    """
+    n = len(valid)
+    out = np.empty((n, 2), dtype=np.uint64)
+    first_lane = np.uint64(_LANES[0])
+    second_lane = np.uint64(_LANES[1])
+    for i in range(n):
+        if not valid[i]:
+            out[i, 0] = _mix(seeds[0] ^ np.uint64(_MISSING))
+            out[i, 1] = _mix(seeds[1] ^ np.uint64(_MISSING))
+            continue
+        a = seeds[0]
+        b = seeds[1]
+        for k in range(offsets[i], offsets[i + 1]):
+            byte = np.uint64(data[k])
+            a = (a ^ byte) * first_lane
+            b = (b ^ byte) * second_lane
+        size = np.uint64(offsets[i + 1] - offsets[i])
+        out[i, 0] = _mix(a ^ size)
+        out[i, 1] = _mix(b + size)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _rotate(value: np.uint64, bits: int) -> np.uint64:
+    return (value << np.uint64(bits)) | (value >> np.uint64(64 - bits))
+
+
+@numba.njit(cache=True, nogil=True)
+def _look_up(
+    period: np.ndarray,
+    client: np.ndarray,
+    agent: np.ndarray,
+    period_hashes: np.ndarray,
+    client_hashes: np.ndarray,
+    agent_hashes: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    state: np.ndarray,
+    pseudonyms: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's pseudonym where its triple's fingerprint is in the table; new triples are
+    entered (state new), once each however many rows share them.
+
+    Returns the rows' pseudonyms (0 where new), the new triple of each row (-1: known), and
+    per new triple its first row and its slot. The table must have a free slot per row.
+    """
+    rows = len(client)
+    mask = np.uint64(len(state) - 1)
+    values = np.zeros(rows, dtype=np.int64)
+    fresh_of_row = np.full(rows, -1, dtype=np.int64)
+    fresh_rows = np.empty(rows, dtype=np.int64)
+    fresh_slots = np.empty(rows, dtype=np.int64)
+    fresh = 0
+    for r in range(rows):
+        p, c, a = period[r], client[r], agent[r]
+        one = _mix(
+            period_hashes[p, 0] ^ _rotate(client_hashes[c, 0], 21) ^ _rotate(agent_hashes[a, 0], 42)
+        )
+        two = _mix(
+            period_hashes[p, 1] ^ _rotate(client_hashes[c, 1], 21) ^ _rotate(agent_hashes[a, 1], 42)
+        )
+        slot = one & mask
+        while True:
+            s = int(slot)
+            if state[s] == _EMPTY:
+                state[s] = _NEW
+                first[s] = one
+                second[s] = two
+                pseudonyms[s] = fresh
+                fresh_of_row[r] = fresh
+                fresh_rows[fresh] = r
+                fresh_slots[fresh] = s
+                fresh += 1
+                break
+            if first[s] == one and second[s] == two:
+                if state[s] == _KNOWN:
+                    values[r] = pseudonyms[s]
+                else:
+                    fresh_of_row[r] = pseudonyms[s]
+                break
+            slot = (slot + np.uint64(1)) & mask
+    return values, fresh_of_row, fresh_rows[:fresh], fresh_slots[:fresh]
+
+
+@numba.njit(cache=True, nogil=True)
+def _settle(
+    values: np.ndarray,
+    fresh_of_row: np.ndarray,
+    fresh: np.ndarray,
+    fresh_slots: np.ndarray,
+    state: np.ndarray,
+    pseudonyms: np.ndarray,
+) -> None:
+    """Enter the new triples' pseudonyms in the table and in their rows."""
+    for j in range(len(fresh)):
+        s = fresh_slots[j]
+        state[s] = _KNOWN
+        pseudonyms[s] = fresh[j]
+    for r in range(len(values)):
+        if fresh_of_row[r] >= 0:
+            values[r] = fresh[fresh_of_row[r]]
+
+
+@numba.njit(cache=True, nogil=True)
+def _rehash(
+    old_first: np.ndarray,
+    old_second: np.ndarray,
+    old_state: np.ndarray,
+    old_pseudonyms: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    state: np.ndarray,
+    pseudonyms: np.ndarray,
+) -> None:
+    """Move the known entries into a larger table."""
+    mask = np.uint64(len(state) - 1)
+    for i in range(len(old_state)):
+        if old_state[i] != _KNOWN:
+            continue
+        slot = old_first[i] & mask
+        while state[int(slot)] != _EMPTY:
+            slot = (slot + np.uint64(1)) & mask
+        s = int(slot)
+        state[s] = _KNOWN
+        first[s] = old_first[i]
+        second[s] = old_second[i]
+        pseudonyms[s] = old_pseudonyms[i]

@@ -50,3 +50,37 @@ def test_remembered_pseudonyms_are_found_again_not_recomputed(
     after = pseudonyms(*block([*rows[::-1], ("-", "198.51.100.99", "UA")]))
     assert after[:50].tolist() == before[::-1].tolist()
     assert calls == [1]
+
+
+def test_the_table_grows_and_keeps_what_it_knew(throwaway_key: SecretKey) -> None:
+    pseudonyms = VisitorPseudonyms(throwaway_key)
+    rows = [("-", f"10.0.{i // 256}.{i % 256}", "UA" if i % 3 else None) for i in range(40_000)]
+    first = pseudonyms(*block(rows[:20_000]))
+    both = pseudonyms(*block(rows))  # more rows than the first table has room for
+    expected = visitor_pseudonyms(throwaway_key, *map(list, zip(*rows, strict=True)))
+    assert both.tolist() == expected.tolist()
+    assert first.tolist() == expected[:20_000].tolist()
+
+
+def test_a_failed_block_leaves_no_half_entered_triples(
+    throwaway_key: SecretKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pseudonyms = VisitorPseudonyms(throwaway_key)
+    rows = [("-", "192.0.2.1", "UA"), ("-", "192.0.2.2", "UA")]
+
+    def failing(*args: object) -> np.ndarray:
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(visitors, "visitor_pseudonyms", failing)
+    with pytest.raises(RuntimeError):
+        pseudonyms(*block(rows))
+    monkeypatch.undo()
+    expected = visitor_pseudonyms(throwaway_key, *map(list, zip(*rows, strict=True)))
+    assert pseudonyms(*block(rows)).tolist() == expected.tolist()
+
+
+def test_null_clients_and_agents_hash_apart_from_any_text(throwaway_key: SecretKey) -> None:
+    rows = [("-", None, None), ("-", "None", ""), ("-", "", None), ("-", None, "x")]
+    got = VisitorPseudonyms(throwaway_key)(*block(rows))  # type: ignore[arg-type]
+    expected = visitor_pseudonyms(throwaway_key, *map(list, zip(*rows, strict=True)))
+    assert got.tolist() == expected.tolist()
