@@ -132,8 +132,9 @@ class AccessAnonymiser:
                 found = known[texts[i]] = classes.setdefault(classify(texts[i]), len(classes))
             index[i] = found
         table = list(classes)
+        rows_class = pa.array(index)
         labels = {
-            name: pa.array([getattr(table[j], name) for j in index.tolist()], pa.string())
+            name: pa.array([getattr(c, name) for c in table], pa.string()).take(rows_class)
             for name in ("browser", "browser_major", "os", "device")
         }
         bots = np.array([c.is_bot for c in table], dtype=bool)[index]

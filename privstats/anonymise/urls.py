@@ -206,6 +206,8 @@ class _Shape:
     def __init__(self, skeleton: tuple[tuple[str, bool], ...], words: set[str]) -> None:
         self.skeleton = skeleton
         self.seen = -1
+        self.pending: tuple[str, ...] = ()
+        self.template = ""
         self.refresh(words)
 
     def refresh(self, words: set[str]) -> None:
@@ -213,7 +215,10 @@ class _Shape:
         its size tells); ``pending``: the candidate words not (yet) vocabulary."""
         if len(words) == self.seen:
             return
+        first = self.seen < 0
         self.seen = len(words)
+        if not first and not any(seg in words for seg in self.pending):
+            return  # none of its candidates became vocabulary: nothing changes
         self.pending = tuple(
             seg for seg, candidate in self.skeleton if candidate and seg not in words
         )
