@@ -247,19 +247,25 @@ _K2 = np.uint64(0xBF58476D1CE4E5B9)
 _MONTHS = np.frombuffer(b"JanFebMarAprMayJunJulAugSepOctNovDec", dtype=np.uint8).copy()
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 _MAX_RESPONSE_US = 1 << 50
+_BATCH = 64  # rows encoded together
 _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
 _QUOTES = np.uint64(0x2222222222222222)
 _NEWLINES = np.uint64(0x0A0A0A0A0A0A0A0A)
 _LOW32 = np.uint64(0xFFFFFFFF)
+_BANGS = np.uint64(0x2121212121212121)
+_BYTE_INDEX = np.uint64(0x0001020304050607)  # (1 << 8k) * this >> 56 == k
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _word(buf: np.ndarray, p: int, n: int) -> np.uint64:
     """The ``n`` (<= 8) bytes at ``p`` as a little-endian word, zero above them."""
+    # Unsigned indices: numba then skips its negative-index wraparound, and LLVM can read
+    # the eight bytes with one load.
     w = np.uint64(0)
+    at = np.uint64(p)
     for k in range(n):
-        w |= np.uint64(buf[p + k]) << np.uint64(8 * k)
+        w |= np.uint64(buf[at + np.uint64(k)]) << np.uint64(8 * k)
     return w
 
 
@@ -289,6 +295,13 @@ def _hash(buf: np.ndarray, start: int, end: int) -> np.uint64:
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _first(found: np.uint64) -> int:
+    """Which byte of a word holds the lowest of the bits 0x80 set in ``found``."""
+    low = (found & (~found + np.uint64(1))) >> np.uint64(7)  # 1 << 8k
+    return np.int64((low * _BYTE_INDEX) >> np.uint64(56))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def _quoted(buf: np.ndarray, p: int) -> tuple:
     """From ``p``, where the first quote or newline is; whether a byte before it is not ASCII;
     the hash of the bytes before it (as ``_hash``). Eight bytes at a time."""
@@ -302,11 +315,9 @@ def _quoted(buf: np.ndarray, p: int) -> tuple:
         y = w ^ _NEWLINES
         found = ((x - _ONES) & ~x & _HIGHS) | ((y - _ONES) & ~y & _HIGHS)
         if found:
-            k = 0
-            while buf[p + k] != _QUOTE and buf[p + k] != _NEWLINE:
-                k += 1
+            k = _first(found)
             if k:
-                tail = _word(buf, p, k)
+                tail = w & ((np.uint64(1) << np.uint64(8 * k)) - np.uint64(1))
                 h = _mix(h, tail)
                 high |= tail
             return p + k, (high & _HIGHS) != 0, _final(h, p + k - start)
@@ -314,7 +325,7 @@ def _quoted(buf: np.ndarray, p: int) -> tuple:
         high |= w
         p += 8
     q = p
-    while q < n and buf[q] != _QUOTE and buf[q] != _NEWLINE:
+    while q < n and _at(buf, q) != _QUOTE and _at(buf, q) != _NEWLINE:
         q += 1
     if q > p:
         tail = _word(buf, p, q - p)
@@ -324,12 +335,39 @@ def _quoted(buf: np.ndarray, p: int) -> tuple:
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _same(data: np.ndarray, j: int, a: int, buf: np.ndarray, b: int, length: int) -> bool:
-    """Whether ``data[j, a:a + length]`` equals ``buf[b:b + length]``."""
-    diff = 0
-    for k in range(length):
-        diff |= data[j, a + k] ^ buf[b + k]
-    return diff == 0
+def _plain(buf: np.ndarray, p: int) -> int:
+    """From ``p``, where the first byte that is not printable ASCII, or is a quote, is."""
+    n = len(buf)
+    while p + 8 <= n:
+        w = _word(buf, p, 8)
+        x = w ^ _QUOTES
+        # Bytes under '!' (white space, controls), '~' and above, quotes; the lowest flag of
+        # each test is exact (borrows and carries only run upwards from a flagged byte).
+        found = ((w - _BANGS) & ~w & _HIGHS) | ((w | (w + _ONES)) & _HIGHS)
+        found |= (x - _ONES) & ~x & _HIGHS
+        if found:
+            return p + _first(found)
+        p += 8
+    while p < n and 33 <= _at(buf, p) <= 126 and _at(buf, p) != _QUOTE:
+        p += 1
+    return p
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _at(buf: np.ndarray, i: int) -> int:
+    """``buf[i]`` for ``i >= 0``, without numba's negative-index wraparound."""
+    return buf[np.uint64(i)]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _same(data: np.ndarray, a: int, buf: np.ndarray, b: int, length: int) -> bool:
+    """Whether ``data[a:a + length]`` equals ``buf[b:b + length]``, eight bytes at a time."""
+    k = 0
+    while k + 8 <= length:
+        if _word(data, a + k, 8) != _word(buf, b + k, 8):
+            return False
+        k += 8
+    return k == length or _word(data, a + k, length - k) == _word(buf, b + k, length - k)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -375,7 +413,7 @@ def _digits(buf: np.ndarray, p: int, n: int) -> int:
     """The number written by ``n`` ASCII digits at ``p``, or -1 if one is not a digit."""
     value = 0
     for k in range(n):
-        d = np.int64(buf[p + k]) - 48
+        d = np.int64(_at(buf, p + k)) - 48
         if d < 0 or d > 9:
             return -1
         value = value * 10 + d
@@ -385,9 +423,9 @@ def _digits(buf: np.ndarray, p: int, n: int) -> int:
 @numba.njit(cache=True, nogil=True)
 def _time(buf: np.ndarray, p: int, months: np.ndarray, month_days: np.ndarray) -> tuple:
     """'dd/Mon/yyyy:HH:MM:SS +hhmm' at ``p`` as microseconds since the epoch; ok flag first."""
-    if buf[p + 2] != 47 or buf[p + 6] != 47 or buf[p + 11] != 58 or buf[p + 14] != 58:
+    if _at(buf, p + 2) != 47 or _at(buf, p + 6) != 47 or _at(buf, p + 11) != 58:
         return False, 0
-    if buf[p + 17] != 58 or buf[p + 20] != _SPACE:
+    if _at(buf, p + 14) != 58 or _at(buf, p + 17) != 58 or _at(buf, p + 20) != _SPACE:
         return False, 0
     day = _digits(buf, p, 2)
     year = _digits(buf, p + 7, 4)
@@ -396,7 +434,7 @@ def _time(buf: np.ndarray, p: int, months: np.ndarray, month_days: np.ndarray) -
     second = _digits(buf, p + 18, 2)
     zone_h = _digits(buf, p + 22, 2)
     zone_m = _digits(buf, p + 24, 2)
-    sign = buf[p + 21]
+    sign = _at(buf, p + 21)
     if min(day, year, hour, minute, second, zone_h, zone_m) < 0 or (sign != 43 and sign != 45):
         return False, 0
     month = -1
@@ -497,8 +535,8 @@ def _typed(
 @numba.njit(cache=True, nogil=True, inline="always")
 def _code(
     buf: np.ndarray, s: int, q: int, h: np.uint64, j: int, tables: np.ndarray,
-    sizes: np.ndarray, data: np.ndarray, offsets: np.ndarray, entry_hash: np.ndarray,
-    distinct: np.ndarray,
+    sizes: np.ndarray, data: np.ndarray, stride: int, offsets: np.ndarray,
+    entry_hash: np.ndarray, distinct: np.ndarray,
 ) -> int:  # fmt: skip
     """The code of ``buf[s:q]`` (hash ``h``) among token ``j``'s values; a new value gets the
     next code. A code is found only when the bytes are equal, never by the hash alone.
@@ -507,6 +545,7 @@ def _code(
     (low half of the value's hash << 32) | (code + 1); it doubles when half full.
     """
     mask = np.uint64(sizes[j] - 1)
+    base = j * stride  # where token j's values are kept in ``data``
     tag = (h & _LOW32) << np.uint64(32)
     slot = (h >> np.uint64(32)) & mask
     length = q - s
@@ -517,14 +556,14 @@ def _code(
         if (found & ~_LOW32) == tag:
             e = np.int64(found & _LOW32) - 1
             at = offsets[j, e]
-            if offsets[j, e + 1] - at == length and _same(data, j, at, buf, s, length):
+            if offsets[j, e + 1] - at == length and _same(data, base + at, buf, s, length):
                 return e
         slot = (slot + np.uint64(1)) & mask
     e = distinct[j]
     distinct[j] = e + 1
     at = offsets[j, e]
     for k in range(length):
-        data[j, at + k] = buf[s + k]
+        data[np.uint64(base + at + k)] = _at(buf, s + k)
     offsets[j, e + 1] = at + length
     entry_hash[j, e] = h
     tables[j, slot] = tag | np.uint64(e + 1)
@@ -539,6 +578,22 @@ def _code(
                 slot = (slot + np.uint64(1)) & mask
             tables[j, slot] = ((g & _LOW32) << np.uint64(32)) | np.uint64(k + 1)
     return e
+
+
+@numba.njit(cache=True, nogil=True)
+def _encode(
+    buf: np.ndarray, first: int, last: int, value_span: np.ndarray, value_hash: np.ndarray,
+    codes: np.ndarray, tables: np.ndarray, sizes: np.ndarray, data: np.ndarray,
+    offsets: np.ndarray, entry_hash: np.ndarray, distinct: np.ndarray,
+) -> None:  # fmt: skip
+    """Codes of rows ``first`` to ``last`` (excluded), column by column."""
+    stride = len(buf)
+    for j in range(codes.shape[0]):
+        for r in range(first, last):
+            codes[j, r] = _code(
+                buf, value_span[j, r, 0], value_span[j, r, 1], value_hash[j, r], j, tables,
+                sizes, data, stride, offsets, entry_hash, distinct,
+            )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True)
@@ -580,14 +635,17 @@ def _scan(
     distinct = np.zeros(n_coded, dtype=np.int64)
     # Values are stored as they come, each token's in its own row of ``data`` (pages are only
     # touched as they fill); tables start small and grow in place.
-    data = np.empty((n_coded, n), dtype=np.uint8)
+    data = np.empty(n_coded * n, dtype=np.uint8)
     bits = 4
     while (1 << bits) < 2 * most:
         bits += 1
     tables = np.zeros((n_coded, 1 << bits), dtype=np.uint64)
     sizes = np.full(n_coded, min(1 << 10, 1 << bits), dtype=np.int64)
-    hashes = np.zeros(n_tokens, dtype=np.uint64)
-    spans = np.empty((n_tokens, 2), dtype=np.int64)  # this line's token values
+    # Each kept row's text values (span and hash), encoded by batches of rows, column by
+    # column: the batch's bytes are still in cache, and a tight loop per column lets the
+    # processor overlap the tables' cache misses.
+    value_span = np.empty((n_coded, most, 2), dtype=np.int64)
+    value_hash = np.empty((n_coded, most), dtype=np.uint64)
     months = _MONTHS
     month_days = _MONTH_DAYS
 
@@ -597,40 +655,37 @@ def _scan(
     for line in range(lines):
         start = p
         ok = rows < most
-        # Phase 1: the line's shape and typed values.
         for t in range(n_tokens):
             if not ok:
                 break
             kind = program[t, 0]
             action = program[t, 1]
             if t > 0:
-                if buf[p] != _SPACE:
+                if _at(buf, p) != _SPACE:
                     ok = False
                     break
                 p += 1
             if kind == 0:  # plain: printable ASCII but the quote, at least one byte
-                q = p
-                while 33 <= buf[q] <= 126 and buf[q] != _QUOTE:
-                    q += 1
+                q = _plain(buf, p)
                 if q == p:
                     ok = False
                     break
                 s = p
                 p = q
                 if action == 1:
-                    hashes[t] = _hash(buf, s, q)
+                    value_hash[program[t, 2], rows] = _hash(buf, s, q)
             elif kind == 1:  # quoted: no quote inside, ASCII or valid UTF-8
-                if buf[p] != _QUOTE:
+                if _at(buf, p) != _QUOTE:
                     ok = False
                     break
                 s = p + 1
-                q, high, hashes[t] = _quoted(buf, s)
-                if buf[q] != _QUOTE or (high and not _utf8(buf, s, q)):
+                q, high, h = _quoted(buf, s)
+                if _at(buf, q) != _QUOTE or (high and not _utf8(buf, s, q)):
                     ok = False
                     break
                 p = q + 1
             elif kind == 2:  # [dd/Mon/yyyy:HH:MM:SS +hhmm]
-                if p + 28 > n or buf[p] != 91 or buf[p + 27] != 93:
+                if p + 28 > n or _at(buf, p) != 91 or _at(buf, p + 27) != 93:
                     ok = False
                     break
                 fine, micros = _time(buf, p + 1, months, month_days)
@@ -653,19 +708,23 @@ def _scan(
                 if ok:
                     p += ln
                 continue
-            spans[t, 0] = s
-            spans[t, 1] = q
-            if action >= 3 and not _typed(
+            if action == 1:
+                j = program[t, 2]
+                value_span[j, rows, 0] = s
+                value_span[j, rows, 1] = q
+                if kind == 1:
+                    value_hash[j, rows] = h
+            elif action >= 3 and not _typed(
                 buf, s, q, action, program[t, 2], rows, status, size, response, known
             ):
                 ok = False
         end = p
         if ok:
-            while buf[p] == _CR:
+            while _at(buf, p) == _CR:
                 p += 1
-            ok = buf[p] == _NEWLINE and p - start <= max_line
+            ok = _at(buf, p) == _NEWLINE and p - start <= max_line
         if not ok:
-            while buf[p] != _NEWLINE:
+            while _at(buf, p) != _NEWLINE:
                 p += 1
             if others == len(other):
                 grown = np.empty((min(lines, 2 * len(other)), 3), dtype=np.int64)
@@ -678,20 +737,17 @@ def _scan(
             p += 1
             continue
         p += 1
-        # Phase 2: the line is kept; encode its text values.
-        for t in range(n_tokens):
-            if program[t, 1] == 1:
-                j = program[t, 2]
-                codes[j, rows] = _code(
-                    buf, spans[t, 0], spans[t, 1], hashes[t], j, tables, sizes, data, offsets,
-                    entry_hash, distinct,
-                )  # fmt: skip
         row_line[rows] = line
         row_span[rows, 0] = start
         row_span[rows, 1] = end
         rows += 1
+        if rows % _BATCH == 0:
+            _encode(buf, rows - _BATCH, rows, value_span, value_hash, codes, tables, sizes,
+                    data, offsets, entry_hash, distinct)  # fmt: skip
 
-    values = [data[j, : offsets[j, distinct[j]]].copy() for j in range(n_coded)]
+    _encode(buf, 0 if rows < _BATCH else rows - rows % _BATCH, rows, value_span, value_hash,
+            codes, tables, sizes, data, offsets, entry_hash, distinct)  # fmt: skip
+    values = [data[j * n : j * n + offsets[j, distinct[j]]].copy() for j in range(n_coded)]
     return (
         lines, rows, row_line, row_span, other[:others], codes, ts, status, size, response,
         known, distinct, offsets, values,
