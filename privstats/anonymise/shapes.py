@@ -11,9 +11,10 @@ The kernel runs without the GIL and makes no Python object per text.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pyarrow as pa
+
+from privstats.anonymise.compiled import kernel
 
 # Mark bytes, as in ``urls._SHAPED``: e-mail, UUID, number, hex token.
 _EMAIL, _UUID, _NUMBER, _HEX = 1, 2, 3, 4
@@ -44,12 +45,12 @@ def arrow_strings(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return offs.astype(np.int64), body, valid
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _is_hex(c: int) -> bool:
     return (48 <= c <= 57) or (65 <= c <= 70) or (97 <= c <= 102)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _is_uuid(buf: np.ndarray, start: int, end: int) -> bool:
     """Whether ``buf[start:end]`` is ``[0-9a-fA-F]{8}-?...{4}-?...{4}-?...{4}-?...{12}``.
 
@@ -95,7 +96,7 @@ def _byte_classes() -> np.ndarray:
 _CLASSES = _byte_classes()
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _shape_tokens(out: np.ndarray, begin: int, end: int, found: np.ndarray, count: int) -> int:
     """The four ``replace_all('/' + pattern + end, '/' + mark + end)`` passes over the
     ``count`` tokens of ``out[begin:end]`` that fit some pattern; the new end.
@@ -133,7 +134,7 @@ def _shape_tokens(out: np.ndarray, begin: int, end: int, found: np.ndarray, coun
     return w
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _fits(out: np.ndarray, start: int, stop: int, flags: int) -> int:
     """The patterns a whole token ``out[start:stop]`` fits, a bit per mark (0: none)."""
     size = stop - start
@@ -155,7 +156,7 @@ def _fits(out: np.ndarray, start: int, stop: int, flags: int) -> int:
     return fits
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def shape_keys_kernel(
     offsets: np.ndarray,
     data: np.ndarray,

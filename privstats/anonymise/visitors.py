@@ -14,10 +14,10 @@ the log.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import pyarrow as pa
 
+from privstats.anonymise.compiled import kernel
 from privstats.anonymise.pseudonyms import visitor_pseudonyms
 from privstats.anonymise.shapes import arrow_strings
 from privstats.key import SecretKey
@@ -93,7 +93,7 @@ class VisitorPseudonyms:
         _rehash(*old, self._first, self._second, self._state, self._pseudonyms)
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _mix(value: np.uint64) -> np.uint64:
     """SplitMix64's finaliser: every input bit reaches every output bit."""
     value = (value ^ (value >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -101,7 +101,7 @@ def _mix(value: np.uint64) -> np.uint64:
     return value ^ (value >> np.uint64(31))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _string_hashes(
     offsets: np.ndarray, data: np.ndarray, valid: np.ndarray, seeds: np.ndarray
 ) -> np.ndarray:
@@ -131,12 +131,12 @@ def _string_hashes(
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _rotate(value: np.uint64, bits: int) -> np.uint64:
     return (value << np.uint64(bits)) | (value >> np.uint64(64 - bits))
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _look_up(
     period: np.ndarray,
     client: np.ndarray,
@@ -193,7 +193,7 @@ def _look_up(
     return values, fresh_of_row, fresh_rows[:fresh], fresh_slots[:fresh]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _settle(
     values: np.ndarray,
     fresh_of_row: np.ndarray,
@@ -212,7 +212,7 @@ def _settle(
             values[r] = fresh[fresh_of_row[r]]
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _rehash(
     old_first: np.ndarray,
     old_second: np.ndarray,

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+import pytest
+
+from privstats.anonymise import compiled
+
+
+def total(values: np.ndarray) -> int:
+    out = 0
+    for v in values:
+        out += v
+    return out
+
+
+def test_kernels_compile_without_a_disk_cache_when_none_can_be_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = numba.njit
+    asked: list[dict[str, Any]] = []
+
+    def njit(**options: Any) -> Any:
+        asked.append(options)
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'total': no locator available")
+        return real(**options)
+
+    monkeypatch.setattr(compiled.numba, "njit", njit)
+    fast = compiled.kernel(total)
+    assert fast(np.arange(5)) == 10
+    assert asked == [{"cache": True, "nogil": True}, {"nogil": True}]
