@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from privstats.anonymise.columns import dictionary_column, label_ids
 from privstats.anonymise.networks import coarse_network
 from privstats.anonymise.pseudonyms import (
     period_format,
@@ -132,35 +133,36 @@ class AccessAnonymiser:
                 found = known[texts[i]] = classes.setdefault(classify(texts[i]), len(classes))
             index[i] = found
         table = list(classes)
-        rows_class = pa.array(index)
-        labels = {
-            name: pa.array([getattr(c, name) for c in table], pa.string()).take(rows_class)
-            for name in ("browser", "browser_major", "os", "device")
-        }
+        columns: dict[str, pa.Array] = {}
+        for name in ("browser", "browser_major", "os", "device"):
+            of_class, distinct = label_ids(pa.array([getattr(c, name) for c in table], pa.string()))
+            columns[name] = dictionary_column(of_class[index], distinct, agent.codes, used)
         bots = np.array([c.is_bot for c in table], dtype=bool)[index]
-        return {name: _dictionary(values, agent, used) for name, values in labels.items()} | {
-            "is_bot": pa.array(agent.per_row(bots))
-        }
+        return columns | {"is_bot": pa.array(agent.per_row(bots))}
 
     def _requests(self, parsed: ParsedBlock) -> dict[str, pa.Array]:
         """Method, path template and protocol, once per group of requests of one shape."""
         if parsed.request is not None:
             lines = parsed.request
-            groups = path_groups(lines.values, _used(lines), self.paths.routes, requests=True)
-            method = _dictionary(groups.method, lines)
-            protocol = _dictionary(groups.protocol, lines)
+            used = _used(lines)
+            groups = path_groups(lines.values, used, self.paths.routes, requests=True)
+            method = _dictionary(groups.method, lines, used)
+            protocol = _dictionary(groups.protocol, lines, used)
         else:
             lines = parsed.target  # type: ignore[assignment]
-            groups = path_groups(lines.values, _used(lines), self.paths.routes, requests=False)
+            used = _used(lines)
+            groups = path_groups(lines.values, used, self.paths.routes, requests=False)
             method = _dictionary(parsed.method.values, parsed.method)  # type: ignore[union-attr]
             protocol = _dictionary(parsed.protocol.values, parsed.protocol)  # type: ignore[union-attr]
         return {
             "method": method,
-            "path": self._paths(lines, groups, parsed.client),
+            "path": self._paths(lines, groups, parsed.client, used),
             "protocol": protocol,
         }
 
-    def _paths(self, lines: Coded, groups: PathGroups, client: Coded) -> pa.DictionaryArray:
+    def _paths(
+        self, lines: Coded, groups: PathGroups, client: Coded, used: np.ndarray
+    ) -> pa.DictionaryArray:
         """Templates per group, learning vocabulary from which clients asked for what."""
         # Groups with the same path (GET and POST of one URL) share one path id.
         paths = pc.dictionary_encode(pa.array(groups.paths, pa.string()))
@@ -179,9 +181,11 @@ class AccessAnonymiser:
             ).unique()
 
         templates = pa.array(self.paths.templates(paths.dictionary, pairs), pa.string())
-        per_group = templates.take(pa.array(path_of_group, mask=path_of_group < 0))
-        per_value = per_group.take(pa.array(np.maximum(groups.group, 0), mask=groups.group < 0))
-        return _dictionary(per_value, lines)
+        template_of_path, distinct = label_ids(templates)
+        # -1 (no path, no group: a value no row uses) reads the -1 appended.
+        template_of_path = np.append(template_of_path, -1)
+        template_of_value = template_of_path[np.append(path_of_group, -1)[groups.group]]
+        return dictionary_column(template_of_value, distinct, lines.codes, used)
 
     def _referers(self, referer: Coded | None, rows: int) -> dict[str, pa.Array]:
         if referer is None:
