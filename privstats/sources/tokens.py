@@ -363,6 +363,14 @@ def _at(buf: np.ndarray, i: int) -> int:
 def _same(data: np.ndarray, a: int, buf: np.ndarray, b: int, length: int) -> bool:
     """Whether ``data[a:a + length]`` equals ``buf[b:b + length]``, eight bytes at a time."""
     k = 0
+    while k + 32 <= length:
+        diff = _word(data, a + k, 8) ^ _word(buf, b + k, 8)
+        diff |= _word(data, a + k + 8, 8) ^ _word(buf, b + k + 8, 8)
+        diff |= _word(data, a + k + 16, 8) ^ _word(buf, b + k + 16, 8)
+        diff |= _word(data, a + k + 24, 8) ^ _word(buf, b + k + 24, 8)
+        if diff:
+            return False
+        k += 32
     while k + 8 <= length:
         if _word(data, a + k, 8) != _word(buf, b + k, 8):
             return False
@@ -408,7 +416,7 @@ def _utf8(buf: np.ndarray, start: int, end: int) -> bool:
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _digits(buf: np.ndarray, p: int, n: int) -> int:
     """The number written by ``n`` ASCII digits at ``p``, or -1 if one is not a digit."""
     value = 0
@@ -420,7 +428,7 @@ def _digits(buf: np.ndarray, p: int, n: int) -> int:
     return value
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _time(buf: np.ndarray, p: int, months: np.ndarray, month_days: np.ndarray) -> tuple:
     """'dd/Mon/yyyy:HH:MM:SS +hhmm' at ``p`` as microseconds since the epoch; ok flag first."""
     if _at(buf, p + 2) != 47 or _at(buf, p + 6) != 47 or _at(buf, p + 11) != 58:
@@ -474,7 +482,7 @@ def _power_of_ten(power: int) -> int:
     return value
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _response(buf: np.ndarray, start: int, end: int, power: int) -> tuple:
     """(ok, known, microseconds) of a response time written in units of 10**-power s...
 
@@ -504,7 +512,7 @@ def _response(buf: np.ndarray, start: int, end: int, power: int) -> tuple:
     return True, True, micros
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _typed(
     buf: np.ndarray, s: int, q: int, action: int, arg: int, row: int,
     status: np.ndarray, size: np.ndarray, response: np.ndarray, known: np.ndarray,
@@ -580,7 +588,7 @@ def _code(
     return e
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, inline="always")
 def _encode(
     buf: np.ndarray, first: int, last: int, value_span: np.ndarray, value_hash: np.ndarray,
     codes: np.ndarray, tables: np.ndarray, sizes: np.ndarray, data: np.ndarray,
