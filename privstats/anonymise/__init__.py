@@ -175,9 +175,11 @@ class AccessAnonymiser:
             wanted = np.zeros(len(paths.dictionary) + 1, dtype=bool)
             wanted[pids] = True
             rows = np.flatnonzero(wanted[row_path])  # a row without a path reads the last: False
-            hashes = pl.from_arrow(client.values).hash(seed=7).to_numpy()  # type: ignore[union-attr]
+            asking, which = np.unique(client.codes[rows], return_inverse=True)
+            texts = pl.from_arrow(client.values.take(pa.array(asking)))
+            hashes = texts.hash(seed=7).to_numpy()  # type: ignore[union-attr]
             return pl.DataFrame(
-                {"pid": row_path[rows].astype(np.uint32), "client": hashes[client.codes[rows]]}
+                {"pid": row_path[rows].astype(np.uint32), "client": hashes[which.ravel()]}
             ).unique()
 
         templates = pa.array(self.paths.templates(paths.dictionary, pairs), pa.string())

@@ -174,24 +174,33 @@ class PathTemplater:
         ]
 
     def _learn(self, candidates: pl.DataFrame, path_clients: pl.DataFrame) -> None:
+        """Count, per candidate word, the distinct clients that asked for a path holding it.
+
+        A block brings at most ``min_clients`` new clients per word: a word either reaches the
+        threshold with them, whichever they are, or all of them are kept.
+        """
         if candidates.is_empty():
             return
-        seen = (
-            candidates.select("pid", "seg")
-            .unique()
-            .join(path_clients.select("pid", "client"), on="pid")
-            .select("seg", "client")
-            .unique()
-            .group_by("seg")
-            .agg(pl.col("client"))
-        )
-        for seg, new_clients in seen.iter_rows():
+        asked: dict[int, list[int]] = {}
+        for pid, client in zip(
+            path_clients["pid"].to_list(), path_clients["client"].to_list(), strict=True
+        ):
+            asked.setdefault(pid, []).append(client)
+        seen: dict[str, set[int]] = {}
+        for pid, seg in zip(candidates["pid"].to_list(), candidates["seg"].to_list(), strict=True):
+            clients_of_path = asked.get(pid)
+            if clients_of_path:
+                seen.setdefault(seg, set()).update(clients_of_path)
+        for seg, new_clients in seen.items():
             clients = self._pending.get(seg)
             if clients is None:
                 if len(self._pending) >= _MAX_TRACKED:
                     continue
                 clients = self._pending[seg] = set()
-            clients.update(new_clients[: self.min_clients])
+            if len(new_clients) >= self.min_clients:
+                clients.update(list(new_clients)[: self.min_clients])
+            else:
+                clients.update(new_clients)
             if len(clients) >= self.min_clients:
                 self.words.add(seg)
                 self.learned.add(seg)
