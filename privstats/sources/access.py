@@ -270,7 +270,9 @@ class BlockParser:
         found = tokens.scan(block, self.plan, self.max_line_bytes)
         tally.line_count = found.lines
         fast, handed = self._rows(found, first_line)
-        handed = handed[np.argsort(handed[:, 0], kind="stable")] if len(handed) else handed
+        if not len(handed):
+            return typed(fast, self.fmt, tally), tally
+        handed = handed[np.argsort(handed[:, 0], kind="stable")]
         slow = self._line_by_line(
             (first_line + handed[:, 0]).tolist(),
             [bytes(block[start:end]) for start, end in handed[:, 1:].tolist()],
