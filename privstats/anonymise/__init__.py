@@ -27,7 +27,7 @@ from privstats.anonymise.pseudonyms import (
     visitor_pseudonyms,
 )
 from privstats.anonymise.referers import RefererKind, classify_referer_values
-from privstats.anonymise.urls import PathGroups, PathTemplater, path_groups
+from privstats.anonymise.urls import PathTemplater, members_own
 from privstats.anonymise.useragents import AgentClass, classify
 from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
@@ -142,52 +142,29 @@ class AccessAnonymiser:
 
     def _requests(self, parsed: ParsedBlock) -> dict[str, pa.Array]:
         """Method, path template and protocol, once per group of requests of one shape."""
-        if parsed.request is not None:
-            lines = parsed.request
-            used = _used(lines)
-            groups = path_groups(lines.values, used, self.paths.routes, requests=True)
-            method = _dictionary(groups.method, lines, used)
-            protocol = _dictionary(groups.protocol, lines, used)
-        else:
-            lines = parsed.target  # type: ignore[assignment]
-            used = _used(lines)
-            groups = path_groups(lines.values, used, self.paths.routes, requests=False)
+        requests = parsed.request is not None
+        lines: Coded = parsed.request if requests else parsed.target  # type: ignore[assignment]
+        found = self.paths.requests(lines.values, lines.codes, parsed.client, requests=requests)
+        used = _used(lines)
+        path = _per_group(found.template, found.group, lines, used)
+        if not requests:
             method = _dictionary(parsed.method.values, parsed.method)  # type: ignore[union-attr]
             protocol = _dictionary(parsed.protocol.values, parsed.protocol)  # type: ignore[union-attr]
-        return {
-            "method": method,
-            "path": self._paths(lines, groups, parsed.client, used),
-            "protocol": protocol,
-        }
-
-    def _paths(
-        self, lines: Coded, groups: PathGroups, client: Coded, used: np.ndarray
-    ) -> pa.DictionaryArray:
-        """Templates per group, learning vocabulary from which clients asked for what."""
-        # Groups with the same path (GET and POST of one URL) share one path id.
-        paths = pc.dictionary_encode(pa.array(groups.paths, pa.string()))
-        path_of_group = np.asarray(paths.indices.fill_null(-1).to_numpy(zero_copy_only=False))
-        row_group = groups.group[lines.codes]
-        row_path = np.where(row_group >= 0, path_of_group[np.maximum(row_group, 0)], -1)
-
-        def pairs(pids: np.ndarray) -> pl.DataFrame:
-            """Distinct (path, client hash) pairs of the rows asking for these paths."""
-            wanted = np.zeros(len(paths.dictionary) + 1, dtype=bool)
-            wanted[pids] = True
-            rows = np.flatnonzero(wanted[row_path])  # a row without a path reads the last: False
-            asking, which = np.unique(client.codes[rows], return_inverse=True)
-            texts = pl.from_arrow(client.values.take(pa.array(asking)))
-            hashes = texts.hash(seed=7).to_numpy()  # type: ignore[union-attr]
-            return pl.DataFrame(
-                {"pid": row_path[rows].astype(np.uint32), "client": hashes[which.ravel()]}
-            ).unique()
-
-        templates = pa.array(self.paths.templates(paths.dictionary, pairs), pa.string())
-        template_of_path, distinct = label_ids(templates)
-        # -1 (no path, no group: a value no row uses) reads the -1 appended.
-        template_of_path = np.append(template_of_path, -1)
-        template_of_value = template_of_path[np.append(path_of_group, -1)[groups.group]]
-        return dictionary_column(template_of_value, distinct, lines.codes, used)
+        elif not found.varied.any():
+            method = _per_group(found.method, found.group, lines, used)
+            protocol = _per_group(found.protocol, found.group, lines, used)
+        else:
+            spread = pa.array(np.maximum(found.group, 0))
+            methods, protocols = members_own(
+                lines.values.cast(pa.string()),
+                found.group,
+                found.varied,
+                pa.array(found.method, pa.string()).take(spread),
+                pa.array(found.protocol, pa.string()).take(spread),
+            )
+            method = _dictionary(methods, lines, used)
+            protocol = _dictionary(protocols, lines, used)
+        return {"method": method, "path": path, "protocol": protocol}
 
     def _referers(self, referer: Coded | None, rows: int) -> dict[str, pa.Array]:
         if referer is None:
@@ -217,6 +194,15 @@ class AccessAnonymiser:
             for c, u in zip(client.values.to_pylist(), used.tolist(), strict=True)
         ]
         return _dictionary(pa.array(nets, pa.string()), client)
+
+
+def _per_group(
+    labels: list[str | None], group: np.ndarray, coded: Coded, used: np.ndarray
+) -> pa.DictionaryArray:
+    """A dictionary column from one label per group (``group``: each value's, -1 unused)."""
+    of_group, distinct = label_ids(pa.array(labels, pa.string()))
+    # -1 (a value no row uses) reads the -1 appended.
+    return dictionary_column(np.append(of_group, -1)[group], distinct, coded.codes, used)
 
 
 def _used(coded: Coded) -> np.ndarray:

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from privstats.anonymise.shapes import shape_keys
 from privstats.config import AnonymiseConfig
-from privstats.sources.parsed import REQUEST, WHITE
+from privstats.sources.parsed import REQUEST, WHITE, Coded
 
 SLUG = ":slug"
 # Marks placeholders while templating; a raw URL cannot contain it, so a raw ":x" segment is
@@ -51,6 +51,8 @@ class PathTemplater:
         self._routes = [_route_regex(route) for route in config.routes]
         # Path shape -> its segments after routes and _shape, and its template.
         self._skeletons: dict[str, _Shape] = {}
+        # Group key -> what its head gives, for request lines (True) and targets (False).
+        self._known: dict[bool, dict[str, _Request]] = {True: {}, False: {}}
         self._shapes_safe = not _routes_name_shapes(self.routes)
 
     def template(self, paths: pl.Series, clients: pl.Series) -> pl.Series:
@@ -115,20 +117,114 @@ class PathTemplater:
         are all vocabulary is final, and only the others are looked at again.
         """
         texts = pa.array(paths, pa.string()) if isinstance(paths, list) else paths
+        shapes = self._shapes(texts)
+        self._learn_shapes(shapes, pairs)
+        return [shape.template for shape in shapes]
+
+    def requests(
+        self, texts: pa.Array, codes: np.ndarray, clients: Coded, *, requests: bool
+    ) -> RequestTemplates:
+        """Templates (and methods, protocols) of a block's request lines or targets, per group.
+
+        The groups are ``path_groups``'s. What a group's head gives (method, protocol, path
+        skeleton) is the same for every line of the group's key, so it is remembered by the
+        key across the blocks of the ingest, and heads are read only for keys not seen before.
+        Learning runs per group, from the clients of the rows (``codes`` into ``texts``,
+        ``clients`` one per row) in it: the candidate words of a group are those of each
+        member's path, so the vocabulary learned is the one paths would teach.
+        """
+        texts = texts.cast(pa.string())
+        used = np.zeros(len(texts), dtype=bool)
+        used[codes] = True
+        take = np.flatnonzero(used)
+        keys = _group_keys(texts, take, self.routes, requests=requests)
+        encoded = pc.dictionary_encode(keys)
+        members = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        group = np.full(len(texts), -1, dtype=np.int64)
+        group[take] = members
+        names: list[str] = encoded.dictionary.to_pylist()
+        known = self._known[requests]
+        if len(known) > _SKELETONS:
+            known.clear()
+        found = [known.get(name) for name in names]
+        missing = [j for j, entry in enumerate(found) if entry is None]
+        varied = np.zeros(len(names), dtype=bool)
+        if missing:
+            first = _first_members(members, len(names))[missing]
+            heads = _read_heads(
+                texts.take(pa.array(take[first])), keys.take(pa.array(first)), requests=requests
+            )
+            present = [j for j, path in enumerate(heads.paths) if path is not None]
+            shapes = self._shapes(pa.array([heads.paths[j] for j in present], pa.string()))
+            shape_of: list[_Shape | None] = [None] * len(missing)
+            for j, shape in zip(present, shapes, strict=True):
+                shape_of[j] = shape
+            nothing: list[str | None] = [None] * len(missing)
+            methods = heads.method.to_pylist() if requests else nothing
+            protocols = heads.protocol.to_pylist() if requests else nothing
+            for j, g in enumerate(missing):
+                entry = found[g] = _Request(methods[j], protocols[j], shape_of[j])
+                if heads.varied[j]:
+                    varied[g] = True  # its members' methods or protocols differ: not kept
+                else:
+                    known[names[g]] = entry
+        entries: list[_Request] = found  # type: ignore[assignment]
+        row_group = group[codes]
+
+        def pairs(groups: np.ndarray) -> pl.DataFrame:
+            """Distinct (group, client hash) pairs of the rows in these groups."""
+            wanted = np.zeros(len(names), dtype=bool)
+            wanted[groups] = True
+            rows = np.flatnonzero(wanted[row_group])  # every row has a group
+            asking, which = np.unique(clients.codes[rows], return_inverse=True)
+            hashes = _client_hashes(clients.values.take(pa.array(asking)))
+            return pl.DataFrame(
+                {"pid": row_group[rows].astype(np.uint32), "client": hashes[which.ravel()]}
+            ).unique()
+
+        with_path = [(g, e.shape) for g, e in enumerate(entries) if e.shape is not None]
+        self._learn_shapes([shape for _, shape in with_path], pairs, [g for g, _ in with_path])
+        return RequestTemplates(
+            group=group,
+            template=[e.shape.template if e.shape is not None else None for e in entries],
+            method=[e.method for e in entries],
+            protocol=[e.protocol for e in entries],
+            varied=varied,
+        )
+
+    def _shapes(self, texts: pa.Array) -> list[_Shape]:
+        """The remembered shape of each path (its skeleton and template), made where new."""
         keys = self._keys(texts)
         if len(self._skeletons) > _SKELETONS:
             self._skeletons.clear()
         shapes = [self._skeletons.get(k) if k is not None else None for k in keys]
         missing = [i for i, shape in enumerate(shapes) if shape is None]
-        words = self.words
         if missing:
             fresh = self._skeletons_of(texts.take(pa.array(missing)).to_pylist())
             for i, skeleton in zip(missing, fresh, strict=True):
-                shape = shapes[i] = _Shape(skeleton, words)
+                shape = shapes[i] = _Shape(skeleton, self.words)
                 if keys[i] is not None:
                     self._skeletons[keys[i]] = shape  # type: ignore[index]
-        unsure = [(pid, shape) for pid, shape in enumerate(shapes) if shape.pending]  # type: ignore[union-attr]
-        rows = [(pid, seg) for pid, shape in unsure for seg in shape.pending if seg not in words]
+        return shapes  # type: ignore[return-value]
+
+    def _learn_shapes(
+        self,
+        shapes: list[_Shape],
+        pairs: Callable[[np.ndarray], pl.DataFrame],
+        pids: list[int] | None = None,
+    ) -> None:
+        """Learn from who asked for the shapes' candidate words, then template them again.
+
+        ``pids`` names each shape for ``pairs`` (default: its position).
+        """
+        words = self.words
+        unsure = [(i, shape) for i, shape in enumerate(shapes) if shape.pending]
+        rows = [
+            (i if pids is None else pids[i], seg)
+            for i, shape in unsure
+            for seg in shape.pending
+            if seg not in words
+        ]
         if rows:
             candidates = pl.DataFrame(
                 rows, schema={"pid": pl.get_index_type(), "seg": pl.String}, orient="row"
@@ -137,7 +233,6 @@ class PathTemplater:
             self._learn(candidates, asked.with_columns(pl.col("pid").cast(pl.get_index_type())))
         for _, shape in unsure:
             shape.refresh(words)
-        return [shape.template for shape in shapes]  # type: ignore[union-attr]
 
     def _keys(self, paths: pa.Array) -> list[str | None]:
         """Each path's shape key (``_shape_keys``), None for a path not to remember by it."""
@@ -205,6 +300,28 @@ class PathTemplater:
                 self.words.add(seg)
                 self.learned.add(seg)
                 del self._pending[seg]
+
+
+class _Request:
+    """What a group's head gives: method, protocol and path shape (None: no path)."""
+
+    __slots__ = ("method", "protocol", "shape")
+
+    def __init__(self, method: str | None, protocol: str | None, shape: _Shape | None) -> None:
+        self.method = method
+        self.protocol = protocol
+        self.shape = shape
+
+
+@dataclass(frozen=True)
+class RequestTemplates:
+    """A block's request lines (or targets) grouped, with each group's results."""
+
+    group: np.ndarray  # group of each value, -1 for a value no row uses
+    template: list[str | None]  # per group
+    method: list[str | None]  # per group (request lines only)
+    protocol: list[str | None]
+    varied: np.ndarray  # per group: members' methods or protocols may differ from the head's
 
 
 class _Shape:
@@ -320,37 +437,63 @@ def path_groups(
     group = np.full(len(texts), -1, dtype=np.int64)
     group[take] = members
     first = _first_members(members, len(encoded.dictionary))
+    heads = _read_heads(
+        texts.take(pa.array(take[first])), keys.take(pa.array(first)), requests=requests
+    )
+    if not requests:
+        return PathGroups(group, heads.paths, heads.method, heads.protocol)
+    method = heads.method.take(pa.array(np.maximum(group, 0)))
+    protocol = heads.protocol.take(pa.array(np.maximum(group, 0)))
+    if heads.varied.any():
+        method, protocol = members_own(texts, group, heads.varied, method, protocol)
+    return PathGroups(group, heads.paths, method, protocol)
+
+
+def members_own(
+    texts: pa.Array, group: np.ndarray, varied: np.ndarray, method: pa.Array, protocol: pa.Array
+) -> tuple[pa.Array, pa.Array]:
+    """Methods and protocols per value, those of the ``varied`` groups' members read one by
+    one (a shaped-looking span sat in a method or protocol)."""
+    own = np.flatnonzero(np.isin(group, np.flatnonzero(varied)))
+    split = pl.from_arrow(texts.take(pa.array(own))).str.extract_groups(REQUEST)  # type: ignore[union-attr]
+    mask = _mask(own, len(texts))
+    return (
+        pc.replace_with_mask(method, mask, split.struct.field("1").to_arrow()),
+        pc.replace_with_mask(protocol, mask, split.struct.field("3").to_arrow()),
+    )
+
+
+@dataclass(frozen=True)
+class _Heads:
+    paths: list[str | None]
+    method: pa.Array  # empty for targets
+    protocol: pa.Array
+    varied: np.ndarray
+
+
+def _read_heads(texts: pa.Array, keys: pa.Array, *, requests: bool) -> _Heads:
+    """Path (and, of a request line, method and protocol) of groups' heads, and whether a
+    group's members may differ from its head in method or protocol (a mark in the first or
+    last token of the key)."""
     heads = pl.DataFrame(
-        {
-            "text": pl.from_arrow(texts.take(pa.array(take[first]))),
-            "key": pl.from_arrow(keys.take(pa.array(first))),
-        },
+        {"text": pl.from_arrow(texts), "key": pl.from_arrow(keys)},
         schema={"text": pl.String, "key": pl.String},
     )
     if not requests:
         paths = heads.select(strip_target(pl.col("text"))).to_series().to_list()
         empty = pa.array([], pa.string())
-        return PathGroups(group, paths, empty, empty)
+        return _Heads(paths, empty, empty, np.zeros(len(paths), dtype=bool))
     parts = heads.select(
         pl.col("text").str.extract_groups(REQUEST).alias("real"),
-        # A mark in the first or last token: in the method or the protocol, if any.
         varied=pl.col("key").str.contains(f"^[^ ]*{_MARKS}|{_MARKS}[^ ]*$").fill_null(False),
     ).unnest("real", separator=".")
     paths = parts.select(strip_target(pl.col("real.2"))).to_series().to_list()
-    method = parts["real.1"].to_arrow().take(pa.array(np.maximum(group, 0)))
-    protocol = parts["real.3"].to_arrow().take(pa.array(np.maximum(group, 0)))
-    varied = parts["varied"]
-    if varied.any():
-        # A shaped-looking span in a method or protocol: read those members one by one.
-        own = np.flatnonzero(np.isin(group, np.flatnonzero(varied.to_numpy())))
-        split = pl.from_arrow(texts.take(pa.array(own))).str.extract_groups(REQUEST)
-        method = pc.replace_with_mask(
-            method, _mask(own, len(texts)), split.struct.field("1").to_arrow()
-        )
-        protocol = pc.replace_with_mask(
-            protocol, _mask(own, len(texts)), split.struct.field("3").to_arrow()
-        )
-    return PathGroups(group, paths, method, protocol)
+    return _Heads(
+        paths,
+        parts["real.1"].to_arrow(),
+        parts["real.3"].to_arrow(),
+        parts["varied"].to_numpy().astype(bool),
+    )
 
 
 def _group_keys(
@@ -421,6 +564,11 @@ def _where(texts: pl.Series, chosen: pl.Series, change: Callable[[pl.Series], pl
     where = np.flatnonzero(chosen.fill_null(False).to_numpy())
     if len(where):
         texts.scatter(where, change(texts.gather(where)))
+
+
+def _client_hashes(clients: pa.Array) -> np.ndarray:
+    """The hash by which learning counts distinct clients (the one ``template`` uses)."""
+    return pl.from_arrow(clients.cast(pa.string())).hash(seed=7).to_numpy()  # type: ignore[union-attr]
 
 
 def _has_mark(text: str) -> bool:
