@@ -598,6 +598,18 @@ def _encode(
     stride = len(buf)
     for j in range(codes.shape[0]):
         for r in range(first, last):
+            if (
+                r > first
+                and value_hash[j, r] == value_hash[j, r - 1]
+                and value_span[j, r - 1, 1] - value_span[j, r - 1, 0]
+                == value_span[j, r, 1] - value_span[j, r, 0]
+                and _same(
+                    buf, value_span[j, r - 1, 0], buf, value_span[j, r, 0],
+                    value_span[j, r, 1] - value_span[j, r, 0],
+                )
+            ):  # fmt: skip
+                codes[j, r] = codes[j, r - 1]  # as the row before (a login of '-', say)
+                continue
             codes[j, r] = _code(
                 buf, value_span[j, r, 0], value_span[j, r, 1], value_hash[j, r], j, tables,
                 sizes, data, stride, offsets, entry_hash, distinct,
