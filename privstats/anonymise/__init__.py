@@ -26,7 +26,7 @@ from privstats.anonymise.pseudonyms import (
     person_pseudonyms,
     visitor_pseudonyms,
 )
-from privstats.anonymise.referers import RefererKind, classify_referer_values
+from privstats.anonymise.referers import RefererKind, classify_referer_ids
 from privstats.anonymise.urls import PathTemplater, members_own
 from privstats.anonymise.useragents import AgentClass, classify
 from privstats.anonymise.visitors import VisitorPseudonyms
@@ -176,10 +176,11 @@ class AccessAnonymiser:
                     pa.array(np.zeros(rows, dtype=np.int32)), pa.array([RefererKind.NONE])
                 ),
             }
-        domain, kind = classify_referer_values(pl.from_arrow(referer.values), self._site_domains)  # type: ignore[arg-type]
+        domain, domains, kind, kinds = classify_referer_ids(referer.values, self._site_domains)
+        used = _used(referer)
         return {
-            "referer_domain": _dictionary(domain.to_arrow(), referer),
-            "referer_kind": _dictionary(kind.to_arrow(), referer),
+            "referer_domain": dictionary_column(domain, domains, referer.codes, used),
+            "referer_kind": dictionary_column(kind, kinds, referer.codes, used),
         }
 
     def _networks(self, client: Coded) -> pa.DictionaryArray:

@@ -1,8 +1,16 @@
 from __future__ import annotations
 
 import polars as pl
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from privstats.anonymise.referers import RefererKind, classify_referers
+from privstats.anonymise.referers import (
+    RefererKind,
+    classify_referer_ids,
+    classify_referer_values,
+    classify_referers,
+)
 
 
 def test_referers_keep_only_the_registrable_domain() -> None:
@@ -26,4 +34,43 @@ def test_referers_keep_only_the_registrable_domain() -> None:
     assert kinds.to_list() == [
         RefererKind.EXTERNAL, RefererKind.EXTERNAL, RefererKind.INTERNAL, RefererKind.UNKNOWN,
         RefererKind.NONE, RefererKind.NONE, RefererKind.UNKNOWN,
+    ]  # fmt: skip
+
+
+PIECES = [
+    "http", "HTTPS", "hTtP", "s", "://", ":", "/", "?", "#", "@", "[", "]", "-", ".", "user",
+    "pw", "www.example.com", "Google.CO.uk", "83.149.9.216", "8080", "x", "é", "\t", "",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.lists(st.sampled_from(PIECES), max_size=8).map("".join)),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_ids_name_what_the_regex_classification_gives(referers: list[str | None]) -> None:
+    sites = frozenset({"example.com"})
+    want_domain, want_kind = classify_referer_values(pl.Series(referers, dtype=pl.String), sites)
+    domain, domains, kind, kinds = classify_referer_ids(pa.array(referers, pa.string()), sites)
+    names = domains.to_pylist()
+    assert [names[d] if d >= 0 else None for d in domain] == want_domain.to_list()
+    assert [kinds.to_pylist()[k] for k in kind] == want_kind.to_list()
+    assert len(set(names)) == len(names)
+
+
+def test_hosts_after_a_user_part_or_without_one() -> None:
+    referers = ["http://a@b.example.com/x", "http://a@/x", "HTTPS://WWW.Example.COM:8080", "-", ""]
+    domain, domains, kind, kinds = classify_referer_ids(
+        pa.array(referers), frozenset({"example.com"})
+    )
+    names = domains.to_pylist()
+    assert [names[d] if d >= 0 else None for d in domain] == [
+        "example.com", None, "example.com", None, None,
+    ]  # fmt: skip
+    assert [kinds.to_pylist()[k] for k in kind] == [
+        RefererKind.INTERNAL, RefererKind.UNKNOWN, RefererKind.INTERNAL, RefererKind.NONE,
+        RefererKind.NONE,
     ]  # fmt: skip
