@@ -63,6 +63,9 @@ class AccessAnonymiser:
         self.visitors = VisitorPseudonyms(key)
         self._agent_classes: dict[str | None, int] = {}
         self._classes: dict[AgentClass, int] = {}
+        self._class_labels: dict[str, tuple[np.ndarray, pa.Array]] = {}
+        self._labelled = -1  # how many classes ``_class_labels`` was made for
+        self._bots = np.zeros(0, dtype=bool)
         self._site_domains = frozenset(d.lower() for d in config.anonymise.site_domains)
         self._period_format = period_format(config.key.rotation)
 
@@ -100,7 +103,7 @@ class AccessAnonymiser:
         if self._period_format is None:
             return Coded.constant("-", len(ts))
         days = ts // _US_PER_DAY
-        distinct, codes = np.unique(days, return_inverse=True)
+        distinct, codes = _distinct_days(days)
         labels = [
             (_EPOCH + dt.timedelta(days=int(day))).strftime(self._period_format) for day in distinct
         ]
@@ -132,12 +135,20 @@ class AccessAnonymiser:
             if found is None:
                 found = known[texts[i]] = classes.setdefault(classify(texts[i]), len(classes))
             index[i] = found
-        table = list(classes)
+        if self._labelled != len(classes):
+            self._labelled = len(classes)
+            # Per label column, each class's label id and the distinct labels; and who is a bot.
+            table = list(classes)
+            self._class_labels = {
+                name: label_ids(pa.array([getattr(c, name) for c in table], pa.string()))
+                for name in ("browser", "browser_major", "os", "device")
+            }
+            self._bots = np.array([c.is_bot for c in table], dtype=bool)
         columns: dict[str, pa.Array] = {}
         for name in ("browser", "browser_major", "os", "device"):
-            of_class, distinct = label_ids(pa.array([getattr(c, name) for c in table], pa.string()))
+            of_class, distinct = self._class_labels[name]
             columns[name] = dictionary_column(of_class[index], distinct, agent.codes, used)
-        bots = np.array([c.is_bot for c in table], dtype=bool)[index]
+        bots = self._bots[index]
         return columns | {"is_bot": pa.array(agent.per_row(bots))}
 
     def _requests(self, parsed: ParsedBlock) -> dict[str, pa.Array]:
@@ -195,6 +206,21 @@ class AccessAnonymiser:
             for c, u in zip(client.values.to_pylist(), used.tolist(), strict=True)
         ]
         return _dictionary(pa.array(nets, pa.string()), client)
+
+
+def _distinct_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(days, return_inverse=True)``, by counting when the days span little (a
+    block of a log covers a day or two), without sorting."""
+    if not len(days):
+        return np.unique(days, return_inverse=True)
+    first = int(days.min())
+    span = int(days.max()) - first + 1
+    if span > 4 * len(days) + 1024:
+        return np.unique(days, return_inverse=True)
+    offset = days - first
+    present = np.bincount(offset, minlength=span) > 0
+    number = np.cumsum(present) - 1
+    return np.flatnonzero(present) + first, number[offset]
 
 
 def _per_group(
