@@ -672,6 +672,7 @@ def _scan(
     rows = 0
     others = 0
     p = 0
+    last_time, last_micros = -1, 0  # the last time read, and where it was written
     for line in range(lines):
         start = p
         ok = rows < most
@@ -708,10 +709,14 @@ def _scan(
                 if p + 28 > n or _at(buf, p) != 91 or _at(buf, p + 27) != 93:
                     ok = False
                     break
-                fine, micros = _time(buf, p + 1, months, month_days)
-                if not fine:
-                    ok = False
-                    break
+                if last_time >= 0 and _same(buf, last_time, buf, p, 28):
+                    micros = last_micros  # logs are in time order: often the line before's
+                else:
+                    fine, micros = _time(buf, p + 1, months, month_days)
+                    if not fine:
+                        ok = False
+                        break
+                    last_time, last_micros = p, micros
                 if action == 2:
                     ts[rows] = micros
                 p += 28
