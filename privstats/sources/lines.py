@@ -5,7 +5,7 @@ This is the definition every faster path reproduces exactly. A line is the bytes
 ``\\r`` are dropped, an over-long or empty line is quarantined, and the rest is matched against
 the format's fast regex (quoted fields hold no quote), then its strict regex (backslash-escaped
 quotes, unescaped afterwards). A line neither accepts is quarantined with the reason found by
-looking at its quotes. The columnar path in ``delimited`` sends here only the lines it cannot
+looking at its quotes. The compiled tokeniser (``tokens``) sends here only the lines it cannot
 prove it reads the same way.
 """
 

@@ -96,9 +96,9 @@ _TOKEN = re.compile(
 class Column:
     """How one space-separated token of a line becomes fields.
 
-    ``width`` CSV columns make up the token (2 for a ``[time zone]`` token, whose value holds a
-    space); ``pattern`` splits a token holding several directives (``%v:%p``), else the token is
-    the one field ``fields[0]``.
+    ``width`` is 2 for the ``[time zone]`` token (its value holds a space), else 1; ``pattern``
+    splits a token holding several directives (``%v:%p``), else the token is the one field
+    ``fields[0]``.
     """
 
     first: int
@@ -192,7 +192,7 @@ def compile_format(spec: str, name: str = "custom") -> LogFormat:
 
 
 def _columns(spec: str) -> tuple[Column, ...] | None:
-    """Plan a line as space-delimited CSV, or None when the format does not split that way."""
+    """Plan a line as space-separated tokens, or None when the format does not split that way."""
     tokens = re.findall(r'"[^"]*"|\[[^\]]*\]|\S+', spec)
     if " ".join(tokens) != spec:
         return None  # runs of spaces, or quotes that do not enclose whole tokens
