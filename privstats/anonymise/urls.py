@@ -49,10 +49,21 @@ class PathTemplater:
         self._pending: dict[str, set[int]] = {}
         self.routes = tuple(config.routes)
         self._routes = [_route_regex(route) for route in config.routes]
-        # Path shape -> its segments after routes and _shape, and its template.
-        self._skeletons: dict[str, _Shape] = {}
-        # Group key -> what its head gives, for request lines (True) and targets (False).
-        self._known: dict[bool, dict[str, _Request]] = {True: {}, False: {}}
+        # Path shapes, numbered: each one's skeleton (segments after routes and _shape, each
+        # with whether it is a candidate word), its candidate words not (yet) vocabulary, its
+        # template, and the vocabulary size it was templated with. Flat lists of plain values
+        # (tuples of strings the garbage collector stops walking), not an object per shape.
+        self._skeleton: list[tuple[tuple[str, bool], ...]] = []
+        self._waiting: list[tuple[str, ...]] = []
+        self._template: list[str] = []
+        self._seen: list[int] = []
+        self._skeletons: dict[str, int] = {}  # path shape key -> shape
+        # Group key -> (method, protocol, shape or -1 for no path) of the group's head, for
+        # request lines (True) and targets (False).
+        self._known: dict[bool, dict[str, tuple[str | None, str | None, int]]] = {
+            True: {},
+            False: {},
+        }
         self._shapes_safe = not _routes_name_shapes(self.routes)
 
     def template(self, paths: pl.Series, clients: pl.Series) -> pl.Series:
@@ -117,9 +128,10 @@ class PathTemplater:
         are all vocabulary is final, and only the others are looked at again.
         """
         texts = pa.array(paths, pa.string()) if isinstance(paths, list) else paths
+        self._bound()
         shapes = self._shapes(texts)
         self._learn_shapes(shapes, pairs)
-        return [shape.template for shape in shapes]
+        return [self._template[shape] for shape in shapes]
 
     def requests(
         self, texts: pa.Array, codes: np.ndarray, clients: Coded, *, requests: bool
@@ -133,6 +145,7 @@ class PathTemplater:
         ``clients`` one per row) in it: the candidate words of a group are those of each
         member's path, so the vocabulary learned is the one paths would teach.
         """
+        self._bound()
         texts = texts.cast(pa.string())
         used = np.zeros(len(texts), dtype=bool)
         used[codes] = True
@@ -144,8 +157,6 @@ class PathTemplater:
         group[take] = members
         names: list[str] = encoded.dictionary.to_pylist()
         known = self._known[requests]
-        if len(known) > _SKELETONS:
-            known.clear()
         found = [known.get(name) for name in names]
         missing = [j for j, entry in enumerate(found) if entry is None]
         varied = np.zeros(len(names), dtype=bool)
@@ -155,20 +166,20 @@ class PathTemplater:
                 texts.take(pa.array(take[first])), keys.take(pa.array(first)), requests=requests
             )
             present = [j for j, path in enumerate(heads.paths) if path is not None]
+            shape_of = [-1] * len(missing)
             shapes = self._shapes(pa.array([heads.paths[j] for j in present], pa.string()))
-            shape_of: list[_Shape | None] = [None] * len(missing)
             for j, shape in zip(present, shapes, strict=True):
                 shape_of[j] = shape
             nothing: list[str | None] = [None] * len(missing)
             methods = heads.method.to_pylist() if requests else nothing
             protocols = heads.protocol.to_pylist() if requests else nothing
             for j, g in enumerate(missing):
-                entry = found[g] = _Request(methods[j], protocols[j], shape_of[j])
+                entry = found[g] = (methods[j], protocols[j], shape_of[j])
                 if heads.varied[j]:
                     varied[g] = True  # its members' methods or protocols differ: not kept
                 else:
                     known[names[g]] = entry
-        entries: list[_Request] = found  # type: ignore[assignment]
+        entries: list[tuple[str | None, str | None, int]] = found  # type: ignore[assignment]
         row_group = group[codes]
 
         def pairs(groups: np.ndarray) -> pl.DataFrame:
@@ -182,57 +193,94 @@ class PathTemplater:
                 {"pid": row_group[rows].astype(np.uint32), "client": hashes[which.ravel()]}
             ).unique()
 
-        with_path = [(g, e.shape) for g, e in enumerate(entries) if e.shape is not None]
-        self._learn_shapes([shape for _, shape in with_path], pairs, [g for g, _ in with_path])
+        shape_of_group = [entry[2] for entry in entries]
+        with_path = [g for g, shape in enumerate(shape_of_group) if shape >= 0]
+        self._learn_shapes([shape_of_group[g] for g in with_path], pairs, with_path)
+        template = self._template
         return RequestTemplates(
             group=group,
-            template=[e.shape.template if e.shape is not None else None for e in entries],
-            method=[e.method for e in entries],
-            protocol=[e.protocol for e in entries],
+            template=[template[shape] if shape >= 0 else None for shape in shape_of_group],
+            method=[entry[0] for entry in entries],
+            protocol=[entry[1] for entry in entries],
             varied=varied,
         )
 
-    def _shapes(self, texts: pa.Array) -> list[_Shape]:
+    def _bound(self) -> None:
+        """Forget the shapes and group heads past a size limit (memory stays flat)."""
+        if len(self._template) > _SKELETONS or any(
+            len(k) > _SKELETONS for k in self._known.values()
+        ):
+            self._skeleton, self._waiting, self._template, self._seen = [], [], [], []
+            self._skeletons.clear()
+            for known in self._known.values():
+                known.clear()
+
+    def _shapes(self, texts: pa.Array) -> list[int]:
         """The remembered shape of each path (its skeleton and template), made where new."""
         keys = self._keys(texts)
-        if len(self._skeletons) > _SKELETONS:
-            self._skeletons.clear()
-        shapes = [self._skeletons.get(k) if k is not None else None for k in keys]
-        missing = [i for i, shape in enumerate(shapes) if shape is None]
+        shapes = [self._skeletons.get(k, -1) if k is not None else -1 for k in keys]
+        missing = [i for i, shape in enumerate(shapes) if shape < 0]
         if missing:
             fresh = self._skeletons_of(texts.take(pa.array(missing)).to_pylist())
             for i, skeleton in zip(missing, fresh, strict=True):
-                shape = shapes[i] = _Shape(skeleton, self.words)
+                self._skeleton.append(skeleton)
+                self._waiting.append(())
+                self._template.append("")
+                self._seen.append(-1)
+                shape = shapes[i] = len(self._template) - 1
+                self._refresh(shape)
                 if keys[i] is not None:
                     self._skeletons[keys[i]] = shape  # type: ignore[index]
-        return shapes  # type: ignore[return-value]
+        return shapes
+
+    def _refresh(self, shape: int) -> None:
+        """Template a shape again, unless the vocabulary is the one it saw last (it only ever
+        grows, so its size tells) or none of the shape's waiting words joined it."""
+        words = self.words
+        seen = self._seen[shape]
+        if len(words) == seen:
+            return
+        self._seen[shape] = len(words)
+        if seen >= 0 and not any(seg in words for seg in self._waiting[shape]):
+            return
+        skeleton = self._skeleton[shape]
+        self._waiting[shape] = tuple(
+            seg for seg, candidate in skeleton if candidate and seg not in words
+        )
+        self._template[shape] = "/".join(
+            SLUG if candidate and seg not in words else seg.replace(_MARK, ":", 1)
+            for seg, candidate in skeleton
+        )
 
     def _learn_shapes(
         self,
-        shapes: list[_Shape],
+        shapes: list[int],
         pairs: Callable[[np.ndarray], pl.DataFrame],
         pids: list[int] | None = None,
     ) -> None:
         """Learn from who asked for the shapes' candidate words, then template them again.
 
-        ``pids`` names each shape for ``pairs`` (default: its position).
+        ``pids`` names each entry of ``shapes`` for ``pairs`` (default: its position).
         """
         words = self.words
-        unsure = [(i, shape) for i, shape in enumerate(shapes) if shape.pending]
-        rows = [
-            (i if pids is None else pids[i], seg)
-            for i, shape in unsure
-            for seg in shape.pending
-            if seg not in words
-        ]
-        if rows:
+        waiting = self._waiting
+        unsure = [i for i, shape in enumerate(shapes) if waiting[shape]]
+        asked_pids: list[int] = []
+        asked_segs: list[str] = []
+        for i in unsure:
+            for seg in waiting[shapes[i]]:
+                if seg not in words:
+                    asked_pids.append(i if pids is None else pids[i])
+                    asked_segs.append(seg)
+        if asked_pids:
             candidates = pl.DataFrame(
-                rows, schema={"pid": pl.get_index_type(), "seg": pl.String}, orient="row"
+                {"pid": asked_pids, "seg": asked_segs},
+                schema={"pid": pl.get_index_type(), "seg": pl.String},
             )
             asked = pairs(candidates["pid"].unique().to_numpy())
             self._learn(candidates, asked.with_columns(pl.col("pid").cast(pl.get_index_type())))
-        for _, shape in unsure:
-            shape.refresh(words)
+        for i in unsure:
+            self._refresh(shapes[i])
 
     def _keys(self, paths: pa.Array) -> list[str | None]:
         """Each path's shape key (``_shape_keys``), None for a path not to remember by it."""
@@ -302,17 +350,6 @@ class PathTemplater:
                 del self._pending[seg]
 
 
-class _Request:
-    """What a group's head gives: method, protocol and path shape (None: no path)."""
-
-    __slots__ = ("method", "protocol", "shape")
-
-    def __init__(self, method: str | None, protocol: str | None, shape: _Shape | None) -> None:
-        self.method = method
-        self.protocol = protocol
-        self.shape = shape
-
-
 @dataclass(frozen=True)
 class RequestTemplates:
     """A block's request lines (or targets) grouped, with each group's results."""
@@ -322,36 +359,6 @@ class RequestTemplates:
     method: list[str | None]  # per group (request lines only)
     protocol: list[str | None]
     varied: np.ndarray  # per group: members' methods or protocols may differ from the head's
-
-
-class _Shape:
-    """A path shape's skeleton and its template under the vocabulary seen so far."""
-
-    __slots__ = ("pending", "seen", "skeleton", "template")
-
-    def __init__(self, skeleton: tuple[tuple[str, bool], ...], words: set[str]) -> None:
-        self.skeleton = skeleton
-        self.seen = -1
-        self.pending: tuple[str, ...] = ()
-        self.template = ""
-        self.refresh(words)
-
-    def refresh(self, words: set[str]) -> None:
-        """Template again, unless the vocabulary is the one seen last (it only ever grows, so
-        its size tells); ``pending``: the candidate words not (yet) vocabulary."""
-        if len(words) == self.seen:
-            return
-        first = self.seen < 0
-        self.seen = len(words)
-        if not first and not any(seg in words for seg in self.pending):
-            return  # none of its candidates became vocabulary: nothing changes
-        self.pending = tuple(
-            seg for seg, candidate in self.skeleton if candidate and seg not in words
-        )
-        self.template = "/".join(
-            SLUG if candidate and seg not in words else seg.replace(_MARK, ":", 1)
-            for seg, candidate in self.skeleton
-        )
 
 
 def _shape(seg: pl.Expr) -> pl.Expr:
