@@ -27,7 +27,7 @@ from privstats.anonymise.pseudonyms import (
     visitor_pseudonyms,
 )
 from privstats.anonymise.referers import RefererKind, classify_referer_ids
-from privstats.anonymise.urls import PathTemplater, members_own
+from privstats.anonymise.urls import PathTemplater, members_own, path_groups
 from privstats.anonymise.useragents import AgentClass, classify
 from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
@@ -35,7 +35,7 @@ from privstats.key import SecretKey
 from privstats.schema import ACCESS
 from privstats.sources.parsed import Coded, ParsedBlock
 
-__all__ = ["AccessAnonymiser", "person_pseudonyms", "visitor_pseudonyms"]
+__all__ = ["AccessAnonymiser", "person_pseudonyms", "visitor_pseudonyms", "warm_up"]
 
 _US_PER_DAY = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
@@ -206,6 +206,20 @@ class AccessAnonymiser:
             for c, u in zip(client.values.to_pylist(), used.tolist(), strict=True)
         ]
         return _dictionary(pa.array(nets, pa.string()), client)
+
+
+def warm_up() -> None:
+    """Load (or, on a cold cache, compile) the compiled kernels the anonymiser uses, on tiny
+    inputs, so that the first block does not pay for it: call it at start-up, in a thread
+    while the first block is read if you like."""
+    key = SecretKey(bytes(32))
+    texts = Coded.from_texts(["GET /1?x HTTP/1.1"])
+    VisitorPseudonyms(key)(texts, texts, texts)
+    VisitorPseudonyms(key)._grow(1 << 19)
+    path_groups(texts.values, np.ones(1, dtype=bool), requests=True)
+    path_groups(texts.values, np.ones(1, dtype=bool), requests=False)
+    classify_referer_ids(pa.array(["https://example.com/"]), frozenset())
+    dictionary_column(np.zeros(1, dtype=np.int64), pa.array(["x"]), texts.codes, np.ones(1, bool))
 
 
 def _distinct_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ class VisitorPseudonyms:
         self._seeds = np.frombuffer(secret[:16], dtype=np.uint64).copy()
         self._reset()
 
-    def _reset(self, capacity: int = 1 << 16) -> None:
+    def _reset(self, capacity: int = 1 << 18) -> None:
         # Open addressing, linear probing: both halves of a fingerprint, state and pseudonym.
         self._first = np.zeros(capacity, dtype=np.uint64)
         self._second = np.zeros(capacity, dtype=np.uint64)

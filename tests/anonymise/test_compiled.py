@@ -32,3 +32,19 @@ def test_kernels_compile_without_a_disk_cache_when_none_can_be_written(
     fast = compiled.kernel(total)
     assert fast(np.arange(5)) == 10
     assert asked == [{"cache": True, "nogil": True}, {"nogil": True}]
+
+
+def test_warming_up_loads_every_kernel_the_anonymiser_calls() -> None:
+    from privstats.anonymise import columns, referers, shapes, visitors, warm_up
+
+    warm_up()
+    kernels = [
+        shapes.shape_keys_kernel,
+        visitors._string_hashes,
+        visitors._look_up,
+        visitors._settle,
+        visitors._rehash,
+        referers._host_kernel,
+        columns._first_appearance,
+    ]
+    assert all(k.signatures for k in kernels)
