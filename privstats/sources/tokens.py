@@ -650,7 +650,8 @@ def _scan(
     known = np.zeros(most, dtype=np.bool_)
     # Per coded token, its distinct values as they come (Arrow offsets and data), and an
     # open-addressing table: slot -> (low half of the value's hash << 32) | (code + 1).
-    offsets = np.zeros((n_coded, most + 1), dtype=np.int32)
+    offsets = np.empty((n_coded, most + 1), dtype=np.int32)  # each filled before it is read
+    offsets[:, 0] = 0
     entry_hash = np.empty((n_coded, most), dtype=np.uint64)
     distinct = np.zeros(n_coded, dtype=np.int64)
     # Values are stored as they come, each token's in its own row of ``data`` (pages are only
@@ -659,8 +660,9 @@ def _scan(
     bits = 4
     while (1 << bits) < 2 * most:
         bits += 1
-    tables = np.zeros((n_coded, 1 << bits), dtype=np.uint64)
+    tables = np.empty((n_coded, 1 << bits), dtype=np.uint64)
     sizes = np.full(n_coded, min(1 << 10, 1 << bits), dtype=np.int64)
+    tables[:, : sizes[0]] = 0  # the rest is cleared as a table grows into it
     # Each kept row's text values (span and hash), encoded by batches of rows, column by
     # column: the batch's bytes are still in cache, and a tight loop per column lets the
     # processor overlap the tables' cache misses.
