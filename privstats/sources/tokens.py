@@ -361,21 +361,25 @@ def _at(buf: np.ndarray, i: int) -> int:
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _same(data: np.ndarray, a: int, buf: np.ndarray, b: int, length: int) -> bool:
-    """Whether ``data[a:a + length]`` equals ``buf[b:b + length]``, eight bytes at a time."""
-    k = 0
-    while k + 32 <= length:
-        diff = _word(data, a + k, 8) ^ _word(buf, b + k, 8)
-        diff |= _word(data, a + k + 8, 8) ^ _word(buf, b + k + 8, 8)
-        diff |= _word(data, a + k + 16, 8) ^ _word(buf, b + k + 16, 8)
-        diff |= _word(data, a + k + 24, 8) ^ _word(buf, b + k + 24, 8)
-        if diff:
-            return False
-        k += 32
-    while k + 8 <= length:
-        if _word(data, a + k, 8) != _word(buf, b + k, 8):
-            return False
-        k += 8
-    return k == length or _word(data, a + k, length - k) == _word(buf, b + k, length - k)
+    """Whether ``data[a:a + length]`` equals ``buf[b:b + length]``, eight bytes at a time.
+
+    Every word is compared, without an early exit (a mismatch is rare: the hashes matched);
+    the last word is masked to the value's bytes, and read whole only where both arrays
+    have the bytes past the value.
+    """
+    if length == 0:
+        return True
+    last = (length - 1) & ~7  # where the last (maybe partial) word starts
+    if a + last + 8 > len(data) or b + last + 8 > len(buf):
+        rest = length - last
+        tail = _word(data, a + last, rest) ^ _word(buf, b + last, rest)
+    else:
+        keep = np.uint64(0xFFFFFFFFFFFFFFFF) >> np.uint64(8 * (8 - (length - last)))
+        tail = (_word(data, a + last, 8) ^ _word(buf, b + last, 8)) & keep
+    diff = tail
+    for k in range(0, last, 8):
+        diff |= _word(data, a + k, 8) ^ _word(buf, b + k, 8)
+    return diff == 0
 
 
 @numba.njit(cache=True, nogil=True)
