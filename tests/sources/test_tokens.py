@@ -7,6 +7,7 @@ rows, typed values and the quarantine must be equal.
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,7 @@ from privstats.sources.access import BlockParser
 from privstats.sources.lines import LineParser
 from privstats.sources.logformat import resolve_format
 from privstats.sources.parsed import BlockTally, RawFields, typed
-from privstats.sources.tokens import Kind, TokenPlan, scan
+from privstats.sources.tokens import Kind, TokenPlan, _hash, _plain, _quoted, _same, scan
 
 GOOD = (
     b'203.0.113.9 - - [01/Oct/2026:12:00:03 +0200] "GET /crm/contacts/42 HTTP/1.1" 200 512 '
@@ -233,3 +234,34 @@ def test_times_read_as_polars_reads_them(
 ) -> None:
     when = f"[{day:02}/{month}/{year:04}:{hour:02}:{minute:02}:{second:02} {sign}{zone:04}]"
     both(GOOD.replace(b"[01/Oct/2026:12:00:03 +0200]", when.encode()) + b"\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(min_size=1, max_size=40), start=st.integers(0, 39))
+def test_word_scans_stop_where_a_byte_loop_stops(data: bytes, start: int) -> None:
+    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    start = min(start, len(data))
+    plain = start
+    while plain < len(data) and 33 <= data[plain] <= 126 and data[plain] != 34:
+        plain += 1
+    assert _plain(buf, start) == plain
+    stop = start
+    while stop < len(data) and data[stop] not in (34, 10):
+        stop += 1
+    end, high, digest = _quoted(buf, start)
+    assert (end, high) == (stop, any(b >= 128 for b in data[start:stop]))
+    assert digest == _hash(buf, start, stop)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    left=st.binary(min_size=0, max_size=40),
+    right=st.binary(min_size=0, max_size=40),
+    length=st.integers(0, 40),
+)
+def test_values_compare_as_their_bytes(left: bytes, right: bytes, length: int) -> None:
+    length = min(length, len(left), len(right))
+    a = np.frombuffer(left, dtype=np.uint8).copy()
+    b = np.frombuffer(right, dtype=np.uint8).copy()
+    assert _same(a, 0, b, 0, length) == (left[:length] == right[:length])
+    assert _same(a, 0, a, 0, length)
