@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
+import gc
 import logging
 import queue
 import threading
@@ -23,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from privstats.anonymise import AccessAnonymiser
+from privstats.anonymise import AccessAnonymiser, warm_up
 from privstats.config import Config
 from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBadLinesError
 from privstats.key import SecretKey
@@ -128,7 +130,7 @@ def _ingest_one(
         # Two stages, one block apart: a thread reads, hashes and parses the next block (mostly
         # native code, outside the GIL) while this one is anonymised and written here. Only one
         # raw block is in memory at a time.
-        parsed_blocks = _ahead(iter(reader), parse, "privstats-parser")
+        parsed_blocks = _ahead(iter(reader), parse, "privstats-parser", meanwhile=_warmed)
         for parsed, tally in parsed_blocks:
             tally.into(quarantine)
             if not len(parsed):
@@ -184,6 +186,15 @@ def _ingest_one(
     )
 
 
+@functools.cache
+def _warmed() -> None:
+    """Load the compiled kernels once per process, while the first block is read; then take
+    what is alive so far (numba's hundred thousand objects among it) out of the garbage
+    collector's sight, or every full collection of the ingest walks it again."""
+    warm_up()
+    gc.freeze()
+
+
 @contextlib.contextmanager
 def _memory_returned() -> Iterator[None]:
     """While ingesting, give freed memory back to the system soon, so the peak stays flat.
@@ -216,12 +227,17 @@ def _mallopt(option: int, value: int) -> None:
 
 
 def _ahead(
-    items: Iterator[Any], work: Callable[[Any], Any], name: str, depth: int = 1
+    items: Iterator[Any],
+    work: Callable[[Any], Any],
+    name: str,
+    depth: int = 1,
+    meanwhile: Callable[[], Any] | None = None,
 ) -> Iterator[Any]:
     """``work(item)`` for each item, done in a thread up to ``depth`` items ahead of the caller.
 
     Bounded, so memory stays flat: the thread waits while ``depth`` results are unclaimed.
-    An exception in the thread is raised here, in the caller.
+    An exception in the thread is raised here, in the caller. ``meanwhile`` runs in the caller
+    once the thread has started, before the first result is awaited.
     """
     slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
     done = object()
@@ -243,6 +259,8 @@ def _ahead(
     thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()
     try:
+        if meanwhile is not None:
+            meanwhile()
         while True:
             item = slots.get()
             if item is done:
