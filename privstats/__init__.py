@@ -1,17 +1,15 @@
 """privstats: aggregate statistics from web logs and CRM records that identify no one."""
 
-from __future__ import annotations
-
+import typing as _typing
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
-from typing import TYPE_CHECKING
 
 from privstats._lazy import attach as _attach
 from privstats.config import Config, RuleSet, load_config
 from privstats.exceptions import PrivstatsError
 from privstats.store import Store
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from privstats.tabulate import Measure, crosstab, pivot_table
 
 try:
@@ -20,7 +18,7 @@ except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 # The analyst API pulls in pandas, SciPy and the protection engine, which ingest never uses.
-__getattr__ = _attach(
+__getattr__, __dir__ = _attach(
     __name__, dict.fromkeys(("Measure", "crosstab", "pivot_table"), "privstats.tabulate")
 )
 

@@ -12,8 +12,11 @@ from importlib import import_module
 from typing import Any
 
 
-def attach(package: str, names: dict[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` for ``package`` that imports ``name`` from ``names[name]``."""
+def attach(
+    package: str, names: dict[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for ``package``: ``name`` is imported from
+    ``names[name]`` on first use, and listed before it."""
 
     def __getattr__(name: str) -> Any:
         if name not in names:
@@ -26,4 +29,7 @@ def attach(package: str, names: dict[str, str]) -> Callable[[str], Any]:
                 setattr(sys.modules[package], other, getattr(module, other))
         return getattr(module, name)
 
-    return __getattr__
+    def __dir__() -> list[str]:
+        return sorted(set(vars(sys.modules[package])) | set(names))
+
+    return __getattr__, __dir__

@@ -48,7 +48,9 @@ _HOMES = {
 }  # fmt: skip
 # The solvers and scanners load on first use: the command line imports this package for the
 # arguments of audit and release only.
-__getattr__ = _attach(__name__, {name: home for home, names in _HOMES.items() for name in names})
+__getattr__, __dir__ = _attach(
+    __name__, {name: home for home, names in _HOMES.items() for name in names}
+)
 
 __all__ = [
     "AuditFailed",

@@ -39,7 +39,7 @@ __all__ = [
     "set_title",
 ]
 
-__getattr__ = _attach(
+__getattr__, __dir__ = _attach(
     __name__,
     {"period_days": "privstats.report.parameters"}
     | dict.fromkeys(
