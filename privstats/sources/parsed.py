@@ -433,11 +433,3 @@ def _response_us(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
         mask = pa.array(unknown | bad)
         return pc.if_else(mask, pa.nulls(rows, pa.int64()), out), bad
     return pa.nulls(rows, pa.int64()), np.zeros(rows, dtype=bool)
-
-
-# Exactly the characters Python's ``str.isspace`` (so the regex ``\s``) calls white space,
-# written for RE2 (Arrow): its own ``\s`` is ASCII only.
-SPACE = (
-    r"[\t\n\x0b\x0c\r \x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
-    r"\x{202f}\x{205f}\x{3000}]"
-)
