@@ -6,10 +6,10 @@
 script tells which stage the time goes to: reading and hashing, parsing (tokenising,
 validating, typing, dictionary-encoding), anonymising (pseudonyms, user agents, path
 templates, referers) and, in other threads, writing Parquet row groups (the store's writer)
-and whatever native libraries run in their own pools (Arrow's CSV reader). Figures are CPU
-time (``time.thread_time``), so a busy machine changes them less than wall time; the cost per
-line is printed next to them.
-The log is ``ingest_speed.py``'s cached ``combined_D`` log of that many lines.
+and whatever native libraries run in their own pools. Figures are CPU time
+(``time.thread_time``), so a busy machine changes them less than wall time; the cost per line
+is printed next to them. The log is ``ingest_speed.py``'s cached ``combined_D`` log of that
+many lines.
 """
 
 from __future__ import annotations
