@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from privstats.anonymise.compiled import kernel
+from privstats.compiled import kernel
 
 
 def label_ids(labels: pa.Array) -> tuple[np.ndarray, pa.Array]:

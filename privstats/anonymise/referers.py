@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 import tldextract
 
 from privstats.anonymise.columns import label_ids
-from privstats.anonymise.compiled import kernel
 from privstats.anonymise.shapes import arrow_strings
+from privstats.compiled import kernel
 
 
 class RefererKind:

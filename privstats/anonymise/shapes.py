@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from privstats.anonymise.compiled import kernel
+from privstats.compiled import kernel
 
 # Mark bytes, as in ``urls._SHAPED``: e-mail, UUID, number, hex token.
 _EMAIL, _UUID, _NUMBER, _HEX = 1, 2, 3, 4

@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from privstats.anonymise.compiled import kernel
 from privstats.anonymise.pseudonyms import visitor_pseudonyms
 from privstats.anonymise.shapes import arrow_strings
+from privstats.compiled import kernel
 from privstats.key import SecretKey
 from privstats.sources.parsed import Coded
 

@@ -33,10 +33,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 import pyarrow as pa
 
+from privstats.compiled import kernel
 from privstats.sources.logformat import _TOKEN, Field, LogFormat
 
 
@@ -257,7 +257,7 @@ _BANGS = np.uint64(0x2121212121212121)
 _BYTE_INDEX = np.uint64(0x0001020304050607)  # (1 << 8k) * this >> 56 == k
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _word(buf: np.ndarray, p: int, n: int) -> np.uint64:
     """The ``n`` (<= 8) bytes at ``p`` as a little-endian word, zero above them."""
     # Unsigned indices: numba then skips its negative-index wraparound, and LLVM can read
@@ -269,19 +269,19 @@ def _word(buf: np.ndarray, p: int, n: int) -> np.uint64:
     return w
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _mix(h: np.uint64, w: np.uint64) -> np.uint64:
     return (h ^ w) * _K1
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _final(h: np.uint64, length: int) -> np.uint64:
     h ^= np.uint64(length) * _K2
     h ^= h >> np.uint64(31)
     return h * _K2
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _hash(buf: np.ndarray, start: int, end: int) -> np.uint64:
     """A 64-bit hash of ``buf[start:end]`` (not a proof of equality: codes compare bytes)."""
     h = np.uint64(0)
@@ -294,14 +294,14 @@ def _hash(buf: np.ndarray, start: int, end: int) -> np.uint64:
     return _final(h, end - start)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _first(found: np.uint64) -> int:
     """Which byte of a word holds the lowest of the bits 0x80 set in ``found``."""
     low = (found & (~found + np.uint64(1))) >> np.uint64(7)  # 1 << 8k
     return np.int64((low * _BYTE_INDEX) >> np.uint64(56))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _quoted(buf: np.ndarray, p: int) -> tuple:
     """From ``p``, where the first quote or newline is; whether a byte before it is not ASCII;
     the hash of the bytes before it (as ``_hash``). Eight bytes at a time."""
@@ -334,7 +334,7 @@ def _quoted(buf: np.ndarray, p: int) -> tuple:
     return q, (high & _HIGHS) != 0, _final(h, q - start)
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _plain(buf: np.ndarray, p: int) -> int:
     """From ``p``, where the first byte that is not printable ASCII, or is a quote, is."""
     n = len(buf)
@@ -353,13 +353,13 @@ def _plain(buf: np.ndarray, p: int) -> int:
     return p
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _at(buf: np.ndarray, i: int) -> int:
     """``buf[i]`` for ``i >= 0``, without numba's negative-index wraparound."""
     return buf[np.uint64(i)]
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _same(data: np.ndarray, a: int, buf: np.ndarray, b: int, length: int) -> bool:
     """Whether ``data[a:a + length]`` equals ``buf[b:b + length]``, eight bytes at a time.
 
@@ -382,7 +382,7 @@ def _same(data: np.ndarray, a: int, buf: np.ndarray, b: int, length: int) -> boo
     return diff == 0
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _utf8(buf: np.ndarray, start: int, end: int) -> bool:
     """Whether the bytes are valid UTF-8 as Python's strict decoder has it."""
     p = start
@@ -420,7 +420,7 @@ def _utf8(buf: np.ndarray, start: int, end: int) -> bool:
     return True
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _digits(buf: np.ndarray, p: int, n: int) -> int:
     """The number written by ``n`` ASCII digits at ``p``, or -1 if one is not a digit."""
     value = 0
@@ -432,7 +432,7 @@ def _digits(buf: np.ndarray, p: int, n: int) -> int:
     return value
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _time(buf: np.ndarray, p: int, months: np.ndarray, month_days: np.ndarray) -> tuple:
     """'dd/Mon/yyyy:HH:MM:SS +hhmm' at ``p`` as microseconds since the epoch; ok flag first."""
     if _at(buf, p + 2) != 47 or _at(buf, p + 6) != 47 or _at(buf, p + 11) != 58:
@@ -478,7 +478,7 @@ def _time(buf: np.ndarray, p: int, months: np.ndarray, month_days: np.ndarray) -
     return True, seconds * 1_000_000
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _power_of_ten(power: int) -> int:
     value = 1
     for _ in range(power):
@@ -486,7 +486,7 @@ def _power_of_ten(power: int) -> int:
     return value
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _response(buf: np.ndarray, start: int, end: int, power: int) -> tuple:
     """(ok, known, microseconds) of a response time written in units of 10**-power s...
 
@@ -516,7 +516,7 @@ def _response(buf: np.ndarray, start: int, end: int, power: int) -> tuple:
     return True, True, micros
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _typed(
     buf: np.ndarray, s: int, q: int, action: int, arg: int, row: int,
     status: np.ndarray, size: np.ndarray, response: np.ndarray, known: np.ndarray,
@@ -544,7 +544,7 @@ def _typed(
     return True
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _code(
     buf: np.ndarray, s: int, q: int, h: np.uint64, j: int, tables: np.ndarray,
     sizes: np.ndarray, data: np.ndarray, stride: int, offsets: np.ndarray,
@@ -592,7 +592,7 @@ def _code(
     return e
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@kernel(inline=True)
 def _encode(
     buf: np.ndarray, first: int, last: int, value_span: np.ndarray, value_hash: np.ndarray,
     codes: np.ndarray, tables: np.ndarray, sizes: np.ndarray, data: np.ndarray,
@@ -620,7 +620,7 @@ def _encode(
             )  # fmt: skip
 
 
-@numba.njit(cache=True, nogil=True)
+@kernel
 def _scan(
     buf: np.ndarray,
     program: np.ndarray,

@@ -16,9 +16,18 @@ import numba
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def kernel(function: F) -> F:
-    """``numba.njit(cache=True, nogil=True)``, without the disk cache when none is writable."""
+def kernel(function: F | None = None, *, inline: bool = False) -> Any:
+    """``numba.njit(cache=True, nogil=True)``, without the disk cache when none is writable.
+
+    ``@kernel`` or ``@kernel(inline=True)``: an inlined helper is compiled into its callers
+    (numba's ``inline="always"``), for the small ones a hot loop calls per byte.
+    """
+    if function is None:
+        return lambda f: kernel(f, inline=inline)
+    options: dict[str, Any] = {"nogil": True}
+    if inline:
+        options["inline"] = "always"
     try:
-        return numba.njit(cache=True, nogil=True)(function)  # type: ignore[no-any-return]
+        return numba.njit(cache=True, **options)(function)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(nogil=True)(function)  # type: ignore[no-any-return]
+        return numba.njit(**options)(function)

@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from privstats.anonymise import compiled
+from privstats import compiled
 
 
 def total(values: np.ndarray) -> int:
