@@ -135,9 +135,9 @@ def test_audit_of_a_folder_with_a_planted_address_fails(
 ) -> None:
     folder = tmp_path / "loose"
     folder.mkdir()
-    (folder / "table.csv").write_text("client,requests\n83.149.9.216,12\n")
+    (folder / "table.csv").write_text("client,requests\n203.0.113.216,12\n")
     assert main(["audit", str(folder), "--no-store"]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith("FAIL: loose")
     assert "table.csv:row 2, col 1: leak ipv4" in captured.err
-    assert "83.149.9.216" not in captured.out + captured.err
+    assert "203.0.113.216" not in captured.out + captured.err

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 @lru_cache(maxsize=500_000)
 def coarse_network(client: str, ipv4_prefix: int, ipv6_prefix: int) -> str | None:
-    """'83.149.9.216' -> '83.149.0.0/16'; a host name or garbage -> None."""
+    """'203.0.113.216' -> '203.0.0.0/16'; a host name or garbage -> None."""
     try:
         address = ipaddress.ip_address(client.strip("[]"))
     except ValueError:

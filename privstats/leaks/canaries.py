@@ -18,7 +18,7 @@ space), so that the way a report writes a value does not hide it:
   it without a key still gives it away.
 
 Scanning tokenises the text three ways and looks every token up: words and runs of up to
-``max_words`` adjacent words (names such as "Jan Kowalski", or "83 149 9 216" inside a host
+``max_words`` adjacent words (names such as "Jan Kowalski", or "203 0 113 216" inside a host
 name), compound tokens between white space and quotes (e-mail addresses, IP addresses, URLs),
 and the parts of compound tokens between ``/ ? & = # :``, percent-decoded (query values).
 Values shorter than four characters are skipped (counted in ``skipped``): they would match
@@ -290,7 +290,7 @@ class CanarySet:
         for i, (start, end, word) in enumerate(words):
             known, head = table[word]
             # a one-word canary has at least MIN_LENGTH characters; shorter words can only
-            # begin a longer one ("jan kowalski", "83 149 9 216")
+            # begin a longer one ("jan kowalski", "203 0 113 216")
             if known and len(word) >= MIN_LENGTH:
                 spans.append((start, end))
             if not head or self.max_words < 2:

@@ -65,7 +65,7 @@ def value_tag(value: str) -> str:
 
 
 def redact(value: str) -> str:
-    """``'83…(12 chars, #5be0a1)'``: a preview that cannot give the value back.
+    """``'20…(13 chars, #a0cd2b)'``: a preview that cannot give the value back.
 
     Values of six characters or fewer show only their first character, and of two or fewer
     none, so that no short value is ever shown in full or nearly.

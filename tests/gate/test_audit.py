@@ -53,7 +53,7 @@ def report(traffic: Rendered, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def canaries(canary_key: bytes) -> CanarySet:
-    return CanarySet.build([CANARY_NAME, "83.149.9.216"], canary_key)
+    return CanarySet.build([CANARY_NAME, "203.0.113.216"], canary_key)
 
 
 def test_the_clean_report_passes_every_check(
@@ -219,10 +219,10 @@ def test_a_missing_path_is_a_one_line_error(tmp_path: Path) -> None:
 def test_findings_are_one_line_each_and_failures_come_before_notes(
     report: Path,
 ) -> None:
-    _insert_html(report, "<p>83.149.9.216</p>")
+    _insert_html(report, "<p>203.0.113.216</p>")
     rehash(report)
     result = audit_path(report)
     severities = [f.severity for f in result.findings]
     assert severities == sorted(severities, key=lambda s: s is Severity.NOTE)
     line = str(result.failures[0])
-    assert line.startswith("report.html:") and " leak ipv4 " in line and "83.149" not in line
+    assert line.startswith("report.html:") and " leak ipv4 " in line and "203.0.113" not in line

@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path
 
 # Planted identifiers (made up, in reserved ranges and domains where there are any).
-IP = "83.149.9.216"
+IP = "203.0.113.216"
 EMAIL = "zofia.kanarek@example.pl"
 NAME = "Zofia Kanarek"
 USER_AGENT = (

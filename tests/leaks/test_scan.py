@@ -168,7 +168,7 @@ def test_findings_point_at_the_place(tmp_path: Path) -> None:
     page.write_text(f"<html>\n<body>\n<p>seen from\n   {IP}</p>\n</body></html>\n")
     (finding,) = scan_path(page)
     assert (finding.file, finding.location, finding.kind) == ("page.html", "4:4", Kind.IPV4)
-    assert str(finding).startswith("page.html:4:4: ipv4 83…(12 chars, #")
+    assert str(finding).startswith("page.html:4:4: ipv4 20…(13 chars, #")
 
 
 def test_a_folder_is_walked_with_hidden_files_and_subfolders(tmp_path: Path) -> None:
