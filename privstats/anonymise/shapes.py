@@ -134,6 +134,24 @@ def _shape_tokens(out: np.ndarray, begin: int, end: int, found: np.ndarray, coun
     return w
 
 
+@kernel(inline=True)
+def _record(
+    found: np.ndarray, tokens: int, out: np.ndarray, start: int, stop: int, flags: int, number: int
+) -> int:
+    """Note the token ``out[start:stop]`` in ``found`` (start, stop, patterns, ordinal, mark) if
+    it fits any pattern; the count of tokens noted."""
+    fits = _fits(out, start, stop, flags)
+    if not fits:
+        return tokens
+    row = 5 * tokens
+    found[row] = start
+    found[row + 1] = stop
+    found[row + 2] = fits
+    found[row + 3] = number
+    found[row + 4] = 0
+    return tokens + 1
+
+
 @kernel
 def _fits(out: np.ndarray, start: int, stop: int, flags: int) -> int:
     """The patterns a whole token ``out[start:stop]`` fits, a bit per mark (0: none)."""
@@ -250,15 +268,7 @@ def shape_keys_kernel(
                 and w > opening
                 and (requests or c != _SPACE)
             ):
-                fits = _fits(out, opening, w, flags)
-                if fits:
-                    row = 5 * tokens
-                    found[row] = opening
-                    found[row + 1] = w
-                    found[row + 2] = fits
-                    found[row + 3] = number
-                    found[row + 4] = 0
-                    tokens += 1
+                tokens = _record(found, tokens, out, opening, w, flags, number)
             number += 1
             if requests:
                 if c == _SPACE:
@@ -279,15 +289,7 @@ def shape_keys_kernel(
         vouched[t] = True
         # The last token ends the text: only a target's may be shaped there.
         if not requests and opening > w0 and out[opening - 1] == _SLASH and w > opening:
-            fits = _fits(out, opening, w, flags)
-            if fits:
-                row = 5 * tokens
-                found[row] = opening
-                found[row + 1] = w
-                found[row + 2] = fits
-                found[row + 3] = number
-                found[row + 4] = 0
-                tokens += 1
+            tokens = _record(found, tokens, out, opening, w, flags, number)
         if tokens:
             w = _shape_tokens(out, w0, w, found, tokens)
     out_offsets[count] = w
