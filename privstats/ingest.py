@@ -188,8 +188,8 @@ def _ingest_one(
 
 @functools.cache
 def _warmed() -> None:
-    """Load the compiled kernels once per process, while the first block is read; then take
-    what is alive so far (numba's hundred thousand objects among it) out of the garbage
+    """Load the anonymiser's rules once per process, while the first block is read; then take
+    what is alive so far (the imported libraries' objects, the rules) out of the garbage
     collector's sight, or every full collection of the ingest walks it again."""
     warm_up()
     gc.freeze()

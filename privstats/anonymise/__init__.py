@@ -26,8 +26,12 @@ from privstats.anonymise.pseudonyms import (
     person_pseudonyms,
     visitor_pseudonyms,
 )
-from privstats.anonymise.referers import RefererKind, classify_referer_ids
-from privstats.anonymise.urls import PathTemplater, members_own, path_groups
+from privstats.anonymise.referers import (
+    RefererKind,
+    classify_referer_ids,
+    registrable_domain,
+)
+from privstats.anonymise.urls import PathTemplater, members_own
 from privstats.anonymise.useragents import AgentClass, classify
 from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
@@ -209,18 +213,11 @@ class AccessAnonymiser:
 
 
 def warm_up() -> None:
-    """Load (or, on a cold cache, compile) the compiled kernels and the user-agent matcher the
-    anonymiser uses, on tiny inputs, so that the first block does not pay for them: ingest
-    calls it while the first block is read."""
-    key = SecretKey(bytes(32))
-    texts = Coded.from_texts(["GET /1?x HTTP/1.1"])
-    VisitorPseudonyms(key)(texts, texts, texts)
-    VisitorPseudonyms(key)._grow(1 << 19)
-    path_groups(texts.values, np.ones(1, dtype=bool), requests=True)
-    path_groups(texts.values, np.ones(1, dtype=bool), requests=False)
-    classify_referer_ids(pa.array(["https://example.com/"]), frozenset())
-    dictionary_column(np.zeros(1, dtype=np.int64), pa.array(["x"]), texts.codes, np.ones(1, bool))
-    classify("Mozilla/5.0")  # builds the user-agent matcher from its rules (a tenth of a second)
+    """Load the rules the anonymiser reads from data files (the user-agent matcher, a tenth of
+    a second; the bundled public-suffix list), so that the first block does not wait for them:
+    ingest calls it while the first block is read."""
+    classify("Mozilla/5.0")
+    registrable_domain("example.com")
 
 
 def _distinct_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,8 @@
 
 A rule's result per distinct value is often an id into a short table of labels (a template
 per path group, a family per user-agent class). The column's dictionary is then found by a
-compiled pass over those ids, and no label text is copied or hashed per value or per row.
+pass in C (``_kernels``) over those ids, and no label text is copied or hashed per value or
+per row.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from privstats.compiled import kernel
+from privstats.anonymise import _kernels
 
 
 def label_ids(labels: pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -30,31 +31,21 @@ def dictionary_column(
     which values rows use. The dictionary holds each label some row carries, in the order of
     the first value carrying it, as ``pc.dictionary_encode`` of the values' labels would.
     """
-    rows, order = _first_appearance(
-        np.asarray(ids, dtype=np.int64), used, np.asarray(codes), len(labels)
+    codes = np.asarray(codes)
+    if codes.dtype not in (np.int32, np.int64):
+        codes = codes.astype(np.int64)
+    # Each row's index into the labels rows carry, numbered as the used values first carry
+    # them; and, per index, its label id.
+    rows = np.empty(len(codes), dtype=np.int32)
+    order = np.empty(len(labels), dtype=np.int64)
+    count = _kernels.first_appearance(
+        np.ascontiguousarray(ids, dtype=np.int64),
+        np.ascontiguousarray(used, dtype=bool),
+        np.ascontiguousarray(codes),
+        rows,
+        order,
     )
+    order = order[:count]
     nulls = rows < 0
     indices = pa.array(rows, mask=nulls) if nulls.any() else pa.array(rows)
     return pa.DictionaryArray.from_arrays(indices, labels.take(pa.array(order)))
-
-
-@kernel
-def _first_appearance(
-    ids: np.ndarray, used: np.ndarray, codes: np.ndarray, size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's index into the labels rows carry, numbered as the used values first carry
-    them; and, per index, its label id."""
-    remap = np.full(size, -1, dtype=np.int64)
-    order = np.empty(size, dtype=np.int64)
-    count = 0
-    for i in range(len(ids)):
-        label = ids[i]
-        if used[i] and label >= 0 and remap[label] < 0:
-            remap[label] = count
-            order[count] = label
-            count += 1
-    rows = np.empty(len(codes), dtype=np.int32)
-    for r in range(len(codes)):
-        label = ids[codes[r]]
-        rows[r] = remap[label] if label >= 0 else -1
-    return rows, order[:count]

@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import tldextract
 
+from privstats.anonymise import _kernels
 from privstats.anonymise.columns import label_ids
 from privstats.anonymise.shapes import arrow_strings
-from privstats.compiled import kernel
 
 
 class RefererKind:
@@ -90,9 +90,9 @@ def classify_referer_ids(
     """``classify_referer_values`` as ids: each value's registrable domain (-1: null) into
     distinct domains, and its kind into the kinds.
 
-    Hosts are found by a compiled pass over the values it can vouch for (printable ASCII,
-    where ``_HOST`` reads byte by byte); the others go through the regex. Each distinct host
-    is then looked up once.
+    Hosts are found by a pass in C (``_kernels.host_kernel``) over the values it can vouch for
+    (printable ASCII, where ``_HOST`` reads byte by byte); the others go through the regex.
+    Each distinct host is then looked up once.
     """
     texts = referers.cast(pa.string())
     hosts = _hosts(texts)
@@ -116,14 +116,21 @@ def classify_referer_ids(
 def _hosts(texts: pa.Array) -> pa.Array:
     """Each referer's host as ``_HOST`` finds it, lower-cased (null where it finds none)."""
     offsets, data, valid = arrow_strings(texts)
-    host_offsets, host_bytes, found, vouched = _host_kernel(offsets, data, valid)
+    n = len(valid)
+    # Hosts of printable-ASCII referers, lower-cased; a host is part of its text, so the
+    # texts' bytes bound the hosts'.
+    host_offsets = np.empty(n + 1, dtype=np.int64)
+    host_bytes = np.empty(max(int(offsets[n] - offsets[0]), 1), dtype=np.uint8)
+    found = np.empty(n, dtype=bool)
+    vouched = np.empty(n, dtype=bool)
+    size = _kernels.host_kernel(offsets, data, valid, host_offsets, host_bytes, found, vouched)
     hosts = pa.Array.from_buffers(
         pa.string(),
         len(texts),
         [
             pa.py_buffer(np.packbits(found, bitorder="little")),
             pa.py_buffer(host_offsets.astype(np.int32)),
-            pa.py_buffer(host_bytes),
+            pa.py_buffer(host_bytes[:size]),
         ],
     )
     if vouched.all():
@@ -131,76 +138,3 @@ def _hosts(texts: pa.Array) -> pa.Array:
     rest = np.flatnonzero(~vouched)
     slow = pl.from_arrow(texts.take(pa.array(rest))).str.extract(_HOST, 1).str.to_lowercase()  # type: ignore[union-attr]
     return pl.from_arrow(hosts).scatter(rest, slow).to_arrow()  # type: ignore[union-attr]
-
-
-@kernel
-def _host_span(data: np.ndarray, start: int, stop: int) -> tuple[int, int]:
-    """The host ``^(?i:https?)://(?:[^@/?#]*@)?([^/:?#\\[\\]]+)`` captures, or (-1, -1).
-
-    The optional user part is greedy and holds no @, so it runs to the first @ when one
-    comes before any of / ? #; if no host follows it, the regex backs off and reads the host
-    from just after '://' (where an @ is allowed).
-    """
-    p = start
-    if stop - p < 7:
-        return -1, -1
-    for letter in (104, 116, 116, 112):  # http, any case
-        if data[p] | 32 != letter:
-            return -1, -1
-        p += 1
-    if data[p] | 32 == 115:  # s
-        p += 1
-    if stop - p < 3 or data[p] != 58 or data[p + 1] != 47 or data[p + 2] != 47:
-        return -1, -1
-    p += 3
-    q = p
-    while q < stop and data[q] != 64 and data[q] != 47 and data[q] != 63 and data[q] != 35:
-        q += 1
-    for begin in (q + 1 if q < stop and data[q] == 64 else -1, p):
-        if begin < 0:
-            continue
-        end = begin
-        while end < stop:
-            c = data[end]
-            if c == 47 or c == 58 or c == 63 or c == 35 or c == 91 or c == 93:
-                break
-            end += 1
-        if end > begin:
-            return begin, end
-    return -1, -1
-
-
-@kernel
-def _host_kernel(
-    offsets: np.ndarray, data: np.ndarray, valid: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Hosts of printable-ASCII referers, lower-cased: (offsets, bytes, found, vouched)."""
-    n = len(valid)
-    out_offsets = np.zeros(n + 1, dtype=np.int64)
-    out = np.empty(max(offsets[n] - offsets[0], 1), dtype=np.uint8)
-    found = np.zeros(n, dtype=np.bool_)
-    vouched = np.zeros(n, dtype=np.bool_)
-    w = 0
-    for i in range(n):
-        out_offsets[i] = w
-        if not valid[i]:
-            continue
-        start, stop = offsets[i], offsets[i + 1]
-        ok = True
-        for k in range(start, stop):
-            if data[k] < 32 or data[k] > 126:
-                ok = False
-                break
-        if not ok:
-            continue
-        vouched[i] = True
-        begin, end = _host_span(data, start, stop)
-        if begin < 0:
-            continue
-        found[i] = True
-        for k in range(begin, end):
-            c = data[k]
-            out[w] = c + 32 if 65 <= c <= 90 else c
-            w += 1
-    out_offsets[n] = w
-    return out_offsets, out[:w], found, vouched

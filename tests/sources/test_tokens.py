@@ -2,23 +2,31 @@
 
 Each test parses the same block twice: with ``BlockParser`` (the tokeniser, then the line
 parser for the lines it hands over) and with the line parser alone, which is the definition;
-rows, typed values and the quarantine must be equal.
+rows, typed values and the quarantine must be equal. The C module's word-at-a-time scans and
+comparison are also tested against byte loops through its private entry points.
 """
 
 from __future__ import annotations
+
+import ctypes
+import mmap
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from privstats.sources._scan import _hash, _plain, _quoted, _same
 
 from privstats.quarantine import Quarantine, Reason
+from privstats.sources import _scan
 from privstats.sources.access import BlockParser
 from privstats.sources.lines import LineParser
 from privstats.sources.logformat import resolve_format
 from privstats.sources.parsed import BlockTally, RawFields, typed
-from privstats.sources.tokens import Kind, TokenPlan, _hash, _plain, _quoted, _same, scan
+from privstats.sources.tokens import Kind, TokenPlan, scan
 
 GOOD = (
     b'203.0.113.9 - - [01/Oct/2026:12:00:03 +0200] "GET /crm/contacts/42 HTTP/1.1" 200 512 '
@@ -46,6 +54,23 @@ def both(data: bytes, fmt: str = "combined") -> tuple[pl.DataFrame, Quarantine]:
     assert fast_quarantine.to_dict() == slow_quarantine.to_dict()
     assert tally.line_count == len(raws)
     return fast_frame, fast_quarantine
+
+
+def at_page_end(data: bytes) -> memoryview:
+    """``data`` as the last bytes of a page followed by one that cannot be read: a read one
+    byte past its end crashes the test (Linux; elsewhere, ``data`` in a plain buffer)."""
+    if not sys.platform.startswith("linux"):
+        return memoryview(bytearray(data))
+    page = mmap.PAGESIZE
+    size = max(-(-len(data) // page), 1) * page
+    memory = mmap.mmap(-1, size + page)
+    start = ctypes.addressof(ctypes.c_char.from_buffer(memory))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    assert libc.mprotect(start + size, page, 0) == 0  # PROT_NONE
+    view = memoryview(memory)[size - len(data) : size]
+    view[:] = data
+    return view
 
 
 def kept(data: bytes, fmt: str = "combined") -> int:
@@ -173,6 +198,10 @@ def test_a_block_of_empty_lines_and_a_missing_final_newline() -> None:
         ("nginx_timed", b" -"),
         ("nginx_timed", b" 1e3"),
         ("nginx_timed", b" -1"),
+        ("nginx_timed", b" 9999999999999"),  # 10**19 microseconds: past 64 bits
+        ("nginx_timed", b" 999999999999999.5"),
+        ("nginx_timed", b" 1125899906.842624"),  # 2**50 microseconds
+        ("nginx_timed", b" 1125899906.842623"),
     ],
 )
 def test_response_times_match_the_line_parser(fmt: str, tail: bytes) -> None:
@@ -218,6 +247,17 @@ def test_mutated_lines_read_as_the_line_parser_reads_them(lines: list[bytes]) ->
     both(b"\n".join(lines) + b"\n", "combined_D")
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(mutated_lines(), min_size=1, max_size=4), st.integers(0, 40))
+def test_a_block_is_never_read_past_its_end(lines: list[bytes], cut: int) -> None:
+    data = b"\n".join(lines) + b"\n"
+    plan = TokenPlan.of(resolve_format("combined_D"))
+    assert plan is not None
+    for block in (data, data[: len(data) - cut]):  # the last line unfinished, or not
+        found = scan(at_page_end(block), plan, MAX_LINE)
+        assert found.lines == block.count(b"\n")
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     day=st.integers(0, 32),
@@ -237,9 +277,9 @@ def test_times_read_as_polars_reads_them(
 
 
 @settings(max_examples=300, deadline=None)
-@given(data=st.binary(min_size=1, max_size=40), start=st.integers(0, 39))
+@given(data=st.binary(min_size=1, max_size=40), start=st.integers(0, 40))
 def test_word_scans_stop_where_a_byte_loop_stops(data: bytes, start: int) -> None:
-    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    buf = at_page_end(data)  # a word read past the end would crash
     start = min(start, len(data))
     plain = start
     while plain < len(data) and 33 <= data[plain] <= 126 and data[plain] != 34:
@@ -258,10 +298,61 @@ def test_word_scans_stop_where_a_byte_loop_stops(data: bytes, start: int) -> Non
     left=st.binary(min_size=0, max_size=40),
     right=st.binary(min_size=0, max_size=40),
     length=st.integers(0, 40),
+    at=st.integers(0, 40),
+    by=st.integers(0, 40),
 )
-def test_values_compare_as_their_bytes(left: bytes, right: bytes, length: int) -> None:
+def test_values_compare_as_their_bytes(
+    left: bytes, right: bytes, length: int, at: int, by: int
+) -> None:
     length = min(length, len(left), len(right))
-    a = np.frombuffer(left, dtype=np.uint8).copy()
-    b = np.frombuffer(right, dtype=np.uint8).copy()
-    assert _same(a, 0, b, 0, length) == (left[:length] == right[:length])
-    assert _same(a, 0, a, 0, length)
+    at, by = min(at, len(left) - length), min(by, len(right) - length)  # up to the very end
+    a, b = at_page_end(left), at_page_end(right)
+    assert _same(a, at, b, by, length) == (left[at : at + length] == right[by : by + length])
+    assert _same(a, at, a, at, length)
+
+
+def test_positions_outside_the_buffer_are_refused() -> None:
+    with pytest.raises(ValueError):
+        _plain(b"abc", 4)
+    with pytest.raises(ValueError):
+        _quoted(b"abc", -1)
+    with pytest.raises(ValueError):
+        _hash(b"abc", 2, 4)
+    with pytest.raises(ValueError):
+        _same(b"abc", 1, b"abc", 0, 3)
+
+
+def test_a_program_the_pass_cannot_follow_is_refused() -> None:
+    plan = TokenPlan.of(resolve_format("nginx_combined"))
+    assert plan is not None
+    args = (plan.program, plan.literal_spans, plan.literals, len(plan.coded), MAX_LINE)
+    assert _scan.scan(GOOD + b"\n", *args)[0] == 1
+    wrong_code = plan.program.copy()
+    wrong_code[wrong_code[:, 1] == 1, 2] += 1  # a code past the coded tokens
+    outside = plan.literal_spans.copy()
+    outside[1] = (0, 99)  # the literal '-' read past the literals
+    for bad in [
+        (wrong_code, *args[1:]),
+        (plan.program, outside, *args[2:]),
+        (plan.program[:, :2].copy(), *args[1:]),  # not (tokens, 3)
+        (plan.program, plan.literal_spans.astype(np.int32), *args[2:]),
+        (*args[:3], len(plan.coded) + 1, MAX_LINE),
+    ]:
+        with pytest.raises(ValueError):
+            _scan.scan(GOOD + b"\n", *bad)
+
+
+def test_threads_scanning_at_once_read_alike() -> None:
+    plan = TokenPlan.of(resolve_format("combined"))
+    assert plan is not None
+    blocks = [
+        b"".join(GOOD.replace(b"/42", f"/{i}/{k}".encode()) + b"\n" for k in range(3000))
+        for i in range(8)
+    ]
+    alone = [scan(block, plan, MAX_LINE) for block in blocks]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda block: scan(block, plan, MAX_LINE), blocks * 4))
+    for i, found in enumerate(together):
+        expected = alone[i % len(blocks)]
+        assert found.codes.tolist() == expected.codes.tolist()
+        assert [v.to_pylist() for v in found.values] == [v.to_pylist() for v in expected.values]
