@@ -30,22 +30,34 @@ from privstats.sources.parsed import Coded
 class VisitorPseudonyms:
     """Pseudonyms per row of a block, remembered across the blocks of one ingest."""
 
-    def __init__(self, key: SecretKey, limit: int = 400_000) -> None:
+    # A busy day's triples fit (the 20-million-line benchmark log has about 810,000 a day):
+    # forgetting them within the day would hash them all again. The table is then 2**21
+    # slots, 64 MiB.
+    def __init__(self, key: SecretKey, limit: int = 900_000) -> None:
         self.key = key
         self.limit = limit
         secret = key.derive("visitor-cache")
         self._seeds = np.frombuffer(secret[:16], dtype=np.uint64).copy()
+        self._periods: set[str] = set()  # the key periods of the triples in the table
         self._reset()
 
     def _reset(self, capacity: int = 1 << 18) -> None:
         # Open addressing, linear probing: per slot both halves of a fingerprint, pseudonym
-        # and state, as four uint64 side by side (``_kernels.c`` says why).
+        # and state, as four uint64 side by side (``_kernels.c`` says why). The old table goes
+        # before the new one is made, so that the two never add up at the peak.
+        self._table = _aligned_slots(0)
         self._table = _aligned_slots(capacity)
         self._count = 0
+        self._periods = set()
 
     def __call__(self, period: Coded, client: Coded, agent: Coded) -> np.ndarray:
-        if self._count > self.limit:
-            self._reset()
+        periods = _present(period)
+        # A log runs in time order: once a block has no row of a period the table holds, that
+        # period's triples are not asked for again, and forgetting them keeps the table for
+        # the day's visitors (a busy day has hundreds of thousands).
+        if self._count > self.limit or not self._periods <= periods:
+            self._reset(len(self._table))
+        self._periods |= periods
         rows = len(client)
         if 2 * (self._count + rows) > len(self._table):
             self._grow(2 * (self._count + rows))
@@ -100,14 +112,22 @@ class VisitorPseudonyms:
         return hashes
 
     def _grow(self, needed: int) -> None:
+        # Past its first size, straight to the size of a full table (a load of a half at the
+        # limit): growing by doubling would hold the table twice at its largest.
         capacity = len(self._table)
-        while capacity < needed:
+        while capacity < max(needed, 2 * self.limit):
             capacity *= 2
         old = self._table
         count = self._count
         self._reset(capacity)
         self._count = count
         _kernels.rehash(old, self._table)
+
+
+def _present(period: Coded) -> set[str]:
+    """The key periods some row of the block is in."""
+    used = np.bincount(period.codes, minlength=len(period.values)) > 0
+    return set(period.values.filter(pa.array(used)).to_pylist())
 
 
 def _codes(coded: Coded) -> np.ndarray:

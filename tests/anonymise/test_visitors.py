@@ -52,6 +52,29 @@ def test_remembered_pseudonyms_are_found_again_not_recomputed(
     assert calls == [1]
 
 
+def test_the_table_is_emptied_once_the_log_has_left_a_day(
+    throwaway_key: SecretKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pseudonyms = VisitorPseudonyms(throwaway_key)
+    monday = [("2026-10-05", f"198.51.100.{i}", "UA") for i in range(20)]
+    tuesday = [("2026-10-06", f"198.51.100.{i}", "UA") for i in range(20)]
+    hashed: list[int] = []
+    real = visitors.visitor_pseudonyms
+
+    def counting(key: SecretKey, *triples: list[str]) -> np.ndarray:
+        hashed.append(len(triples[1]))
+        return real(key, *triples)
+
+    monkeypatch.setattr(visitors, "visitor_pseudonyms", counting)
+    pseudonyms(*block(monday))
+    pseudonyms(*block(monday[10:] + tuesday[:10]))  # midnight: both days are kept
+    pseudonyms(*block(tuesday))  # Monday is left behind: the table starts afresh
+    late = pseudonyms(*block(monday[:1]))  # a straggler is hashed again, to the same pseudonym
+    assert hashed == [20, 10, 20, 1]
+    expected = visitor_pseudonyms(throwaway_key, *map(list, zip(*monday[:1], strict=True)))
+    assert late.tolist() == expected.tolist()
+
+
 def test_the_table_grows_and_keeps_what_it_knew(throwaway_key: SecretKey) -> None:
     pseudonyms = VisitorPseudonyms(throwaway_key)
     rows = [("-", f"10.0.{i // 256}.{i % 256}", "UA" if i % 3 else None) for i in range(40_000)]
