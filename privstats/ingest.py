@@ -3,7 +3,7 @@
 Each input is its own transaction: it is committed whole or not at all, so a failed input
 (damaged gzip, wrong format, too many bad lines) writes nothing and leaves the others alone.
 
-An input streams through three threads, each one block (8 MiB) ahead of the next, so memory
+An input streams through three threads, each one block (16 MiB) ahead of the next, so memory
 stays flat whatever the input's size: one reads, hashes and parses (``sources.access``), the
 caller's thread anonymises (``anonymise``), one writes Parquet row groups (``store``). Most of
 the work is native code that runs outside the GIL, so the stages share both cores.
