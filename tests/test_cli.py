@@ -141,3 +141,28 @@ def test_audit_of_a_folder_with_a_planted_address_fails(
     assert captured.out.startswith("FAIL: loose")
     assert "table.csv:row 2, col 1: leak ipv4" in captured.err
     assert "203.0.113.216" not in captured.out + captured.err
+
+
+def test_an_access_ingest_spares_itself_pandas_yet_pyarrow_still_converts_to_it(
+    tmp_path: Path, key_file: Path
+) -> None:
+    # Run in a fresh interpreter: this test process has imported pandas long ago.
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "access" / "www"
+    script = (
+        "import sys\n"
+        "from privstats.cli import main\n"
+        f"code = main(['--store', {str(tmp_path / 'store')!r}, 'ingest', 'access',\n"
+        f"             {str(sample / 'access.log.1')!r}])\n"
+        "print(code, 'pandas' in sys.modules)\n"
+        "import pyarrow as pa\n"
+        "print(type(pa.table({'a': [1, 2]}).to_pandas()).__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PRIVSTATS_KEY_FILE": str(key_file)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-2:] == ["0 False", "DataFrame"]
