@@ -1,7 +1,8 @@
-/* The anonymiser's hot loops: shape keys of URLs, visitor fingerprints, dictionary columns,
- * referer hosts.
+/* The anonymiser's hot loops: shape keys of URLs, visitor fingerprints and pseudonyms,
+ * dictionary columns, referer hosts.
  *
- * Plain CPython C API and the buffer protocol: the Python wrappers (shapes.py, visitors.py,
+ * Plain CPython C API and the buffer protocol, and OpenSSL's libcrypto for the HMACs (the
+ * library Python's own hmac and hashlib use): the Python wrappers (shapes.py, visitors.py,
  * columns.py, referers.py) allocate every output with numpy, at its exact or largest size,
  * and pass it as a writable buffer; these functions fill it and return counts. Every loop
  * over rows or bytes runs without the GIL (ingest parses in a thread beside this one).
@@ -17,6 +18,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/opensslv.h>
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#else
+#include <openssl/hmac.h>
+#endif
 
 /* ------------------------------------------------------------------------------------------ */
 /* Buffers */
@@ -62,7 +73,7 @@ index_at(Indices ix, Py_ssize_t i)
 }
 
 /* Failures found without the GIL, raised once it is back. */
-enum { OK = 0, BAD_INDEX, BAD_OFFSETS, OUT_TOO_SMALL, TABLE_FULL, NO_MEMORY };
+enum { OK = 0, BAD_INDEX, BAD_OFFSETS, OUT_TOO_SMALL, TABLE_FULL, NO_MEMORY, CRYPTO_FAILED };
 
 static PyObject *
 fail(int status)
@@ -853,6 +864,285 @@ rehash(PyObject *self, PyObject *args)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Visitor pseudonyms of new triples (visitors.py) */
+
+/* The definition is ``pseudonyms.visitor_pseudonyms``: HMAC-SHA-256 under the period's
+ * sub-key of ``client NUL agent``, a null client written "None" (Python's str of None) and a
+ * null agent as nothing, the first 8 bytes of the digest read as a big-endian signed int64.
+ * Arrow's strings are already UTF-8, the bytes Python would encode them to.
+ *
+ * OpenSSL's libcrypto does the hashing, as it does for Python's hmac: SHA-256 is not written
+ * here. One keyed state per period, made on its first row; each message starts again from
+ * it, which copies the precomputed inner and outer pads instead of hashing the key anew. */
+enum { SUBKEY = 32, DIGEST = 32, PSEUDONYM = 8 };
+
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+typedef EVP_MAC_CTX Mac;
+typedef EVP_MAC Algorithm;
+
+static Algorithm *
+hmac_fetch(void)
+{
+    return EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static void
+hmac_release(Algorithm *algorithm)
+{
+    EVP_MAC_free(algorithm);
+}
+
+static Mac *
+hmac_keyed(Algorithm *algorithm, const uint8_t *key)
+{
+    Mac *mac = EVP_MAC_CTX_new(algorithm);
+    if (mac == NULL) {
+        return NULL;
+    }
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!EVP_MAC_init(mac, key, SUBKEY, params)) {
+        EVP_MAC_CTX_free(mac);
+        return NULL;
+    }
+    return mac;
+}
+
+static void
+hmac_free(Mac *mac)
+{
+    EVP_MAC_CTX_free(mac);
+}
+
+static bool
+hmac_digest(Mac *mac, const uint8_t *client, size_t client_len, const uint8_t *agent,
+            size_t agent_len, uint8_t digest[DIGEST])
+{
+    static const uint8_t nul = 0;
+    size_t len = 0;
+    return EVP_MAC_init(mac, NULL, 0, NULL) && EVP_MAC_update(mac, client, client_len) &&
+           EVP_MAC_update(mac, &nul, 1) && EVP_MAC_update(mac, agent, agent_len) &&
+           EVP_MAC_final(mac, digest, &len, DIGEST) && len == DIGEST;
+}
+#else
+/* OpenSSL 1.1.1, which has no EVP_MAC: the same steps with HMAC_CTX. */
+typedef HMAC_CTX Mac;
+typedef const EVP_MD Algorithm;
+
+static Algorithm *
+hmac_fetch(void)
+{
+    return EVP_sha256();
+}
+
+static void
+hmac_release(Algorithm *algorithm)
+{
+}
+
+static Mac *
+hmac_keyed(Algorithm *algorithm, const uint8_t *key)
+{
+    Mac *mac = HMAC_CTX_new();
+    if (mac == NULL) {
+        return NULL;
+    }
+    if (!HMAC_Init_ex(mac, key, SUBKEY, algorithm, NULL)) {
+        HMAC_CTX_free(mac);
+        return NULL;
+    }
+    return mac;
+}
+
+static void
+hmac_free(Mac *mac)
+{
+    HMAC_CTX_free(mac);
+}
+
+static bool
+hmac_digest(Mac *mac, const uint8_t *client, size_t client_len, const uint8_t *agent,
+            size_t agent_len, uint8_t digest[DIGEST])
+{
+    static const uint8_t nul = 0;
+    unsigned int len = 0;
+    return HMAC_Init_ex(mac, NULL, 0, NULL, NULL) && HMAC_Update(mac, client, client_len) &&
+           HMAC_Update(mac, &nul, 1) && HMAC_Update(mac, agent, agent_len) &&
+           HMAC_Final(mac, digest, &len) && len == DIGEST;
+}
+#endif
+
+/* A column's texts as arrow_strings gives them, and each row's code into them. */
+typedef struct {
+    Indices codes;
+    const int64_t *offsets;
+    const uint8_t *data;
+    const uint8_t *valid;
+    Py_ssize_t count;    /* texts */
+    Py_ssize_t data_len; /* bytes */
+} Texts;
+
+static int
+texts(Py_buffer *b, Texts *t)
+{
+    Py_ssize_t n_offsets;
+    if (indices(&b[0], "codes", &t->codes) < 0 || items(&b[1], 8, "offsets", &n_offsets) < 0 ||
+        items(&b[2], 1, "data", &t->data_len) < 0 || items(&b[3], 1, "valid", &t->count) < 0) {
+        return -1;
+    }
+    if (n_offsets != t->count + 1) {
+        PyErr_SetString(PyExc_ValueError, "visitor_macs: offsets and validity do not agree");
+        return -1;
+    }
+    t->offsets = b[1].buf;
+    t->data = b[2].buf;
+    t->valid = b[3].buf;
+    return 0;
+}
+
+/* The bytes row ``r``'s text is hashed as; ``null`` stands in for a null. */
+static inline int
+text_of(const Texts *t, Py_ssize_t r, const char *null, const uint8_t **at, size_t *len)
+{
+    int64_t code = index_at(t->codes, r);
+    if (code < 0 || code >= t->count) {
+        return BAD_INDEX;
+    }
+    if (!t->valid[code]) {
+        *at = (const uint8_t *)null;
+        *len = strlen(null);
+        return OK;
+    }
+    int64_t start, stop;
+    if (!text_span(t->offsets, t->data_len, code, &start, &stop)) {
+        return BAD_OFFSETS;
+    }
+    *at = t->data + start;
+    *len = (size_t)(stop - start);
+    return OK;
+}
+
+/* visitor_macs(rows, period, keys, client, client_offsets, client_data, client_valid,
+ *              agent, agent_offsets, agent_data, agent_valid, out)
+ *
+ * The pseudonym of each given row's triple into ``out`` (one per row of ``rows``). ``period``,
+ * ``client`` and ``agent`` are the block's codes, one per row; ``keys`` the sub-keys of the
+ * period values, 32 bytes each, in code order. */
+static PyObject *
+visitor_macs(PyObject *self, PyObject *args)
+{
+    Py_buffer b[12];
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*y*y*y*y*w*", &b[0], &b[1], &b[2], &b[3], &b[4],
+                          &b[5], &b[6], &b[7], &b[8], &b[9], &b[10], &b[11])) {
+        return NULL;
+    }
+    Py_ssize_t key_bytes, n_out;
+    Indices rows, period;
+    Texts client, agent;
+    if (indices(&b[0], "rows", &rows) < 0 || indices(&b[1], "period", &period) < 0 ||
+        items(&b[2], 1, "keys", &key_bytes) < 0 || texts(&b[3], &client) < 0 ||
+        texts(&b[7], &agent) < 0 || items(&b[11], 8, "pseudonyms", &n_out) < 0) {
+        release(b, 12);
+        return NULL;
+    }
+    if (key_bytes % SUBKEY != 0) {
+        release(b, 12);
+        PyErr_SetString(PyExc_ValueError, "visitor_macs: keys must be 32 bytes each");
+        return NULL;
+    }
+    if (client.codes.count != period.count || agent.codes.count != period.count ||
+        n_out != rows.count) {
+        release(b, 12);
+        PyErr_SetString(PyExc_ValueError, "visitor_macs: array lengths do not agree");
+        return NULL;
+    }
+    Py_ssize_t n_rows = rows.count;
+    const uint8_t *keys = b[2].buf;
+    Py_ssize_t n_keys = key_bytes / SUBKEY;
+    int64_t *out = b[11].buf;
+    int status = OK;
+    unsigned long error = 0;
+
+    Py_BEGIN_ALLOW_THREADS
+    /* Everything made here is freed at the end, whichever way the loop ends. */
+    Algorithm *algorithm = NULL;
+    Mac **macs = NULL; /* per period code, made on its first row */
+    if (n_rows > 0) {
+        algorithm = hmac_fetch();
+        macs = calloc((size_t)n_keys + 1, sizeof *macs);
+        if (algorithm == NULL) {
+            status = CRYPTO_FAILED;
+        } else if (macs == NULL) {
+            status = NO_MEMORY;
+        }
+    }
+    for (Py_ssize_t i = 0; i < n_rows && status == OK; i++) {
+        int64_t r = index_at(rows, i);
+        if (r < 0 || r >= period.count) {
+            status = BAD_INDEX;
+            break;
+        }
+        int64_t p = index_at(period, r);
+        if (p < 0 || p >= n_keys) {
+            status = BAD_INDEX;
+            break;
+        }
+        const uint8_t *client_at, *agent_at;
+        size_t client_len, agent_len;
+        status = text_of(&client, r, "None", &client_at, &client_len);
+        if (status == OK) {
+            status = text_of(&agent, r, "", &agent_at, &agent_len);
+        }
+        if (status != OK) {
+            break;
+        }
+        if (macs[p] == NULL && (macs[p] = hmac_keyed(algorithm, keys + SUBKEY * p)) == NULL) {
+            status = CRYPTO_FAILED;
+            break;
+        }
+        uint8_t digest[DIGEST];
+        if (!hmac_digest(macs[p], client_at, client_len, agent_at, agent_len, digest)) {
+            status = CRYPTO_FAILED;
+            break;
+        }
+        uint64_t value = 0;
+        for (int k = 0; k < PSEUDONYM; k++) {
+            value = (value << 8) | digest[k];
+        }
+        memcpy(&out[i], &value, sizeof value); /* two's complement, without a signed overflow */
+    }
+    if (status == CRYPTO_FAILED) {
+        error = ERR_peek_last_error();
+    }
+    if (macs != NULL) {
+        for (Py_ssize_t p = 0; p < n_keys; p++) {
+            hmac_free(macs[p]);
+        }
+        free(macs);
+    }
+    hmac_release(algorithm);
+    Py_END_ALLOW_THREADS
+
+    release(b, 12);
+    if (status == CRYPTO_FAILED) {
+        /* OpenSSL's reason is its own fixed text; the queue is emptied so that no later call
+         * in this thread reads this failure as its own. */
+        const char *reason = error ? ERR_reason_error_string(error) : NULL;
+        ERR_clear_error();
+        PyErr_Format(PyExc_RuntimeError, "OpenSSL could not compute an HMAC (%s)",
+                     reason ? reason : "no reason given");
+        return NULL;
+    }
+    if (status) {
+        return fail(status);
+    }
+    return PyLong_FromSsize_t(n_rows);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Dictionary columns (columns.py) */
 
 /* first_appearance(ids, used, codes, rows, order) -> labels carried
@@ -1093,6 +1383,7 @@ static PyMethodDef methods[] = {
     {"look_up", look_up, METH_VARARGS, "Find or enter each row's triple in the table."},
     {"settle", settle, METH_VARARGS, "Enter new triples' pseudonyms."},
     {"rehash", rehash, METH_VARARGS, "Move known entries into a larger table."},
+    {"visitor_macs", visitor_macs, METH_VARARGS, "Keyed pseudonyms of the given rows."},
     {"first_appearance", first_appearance, METH_VARARGS, "Rows' dictionary indices."},
     {"host_kernel", host_kernel, METH_VARARGS, "Hosts of printable-ASCII referers."},
     {NULL, NULL, 0, NULL},

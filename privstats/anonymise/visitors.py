@@ -4,11 +4,13 @@ A 2-million-line log has a few hundred thousand distinct triples, and a busy vis
 recurs in many blocks. Each triple gets a 128-bit fingerprint, built from two 64-bit hashes of
 each of its three texts (seeded from the secret key, so no one can craft two triples that
 agree), and the pseudonyms already computed are found by it in an open-addressing table; only
-new triples are hashed with the key, in Python. The fingerprint only finds a pseudonym
-computed before: it never replaces the keyed HMAC, and two triples would have to agree on 128
-bits to be confused (about one chance in 10^26 for a million triples). Hashing the texts and
-looking every row up run in C (``_kernels``), without the GIL, and make no Python object per
-row or per distinct value. Everything is forgotten past a size limit, so memory stays flat
+new triples are hashed with the key. The fingerprint only finds a pseudonym computed before:
+it never replaces the keyed HMAC, and two triples would have to agree on 128 bits to be
+confused (about one chance in 10^26 for a million triples). Hashing the texts, looking every
+row up and the HMACs of the new triples run in C (``_kernels``, the HMACs with OpenSSL's
+libcrypto), without the GIL, and make no Python object per row or per distinct value. The C
+HMACs are ``pseudonyms.visitor_pseudonyms`` bit for bit, which stays the definition (the CRM
+and the tests use it). Everything is forgotten past a size limit, so memory stays flat
 however long the log.
 """
 
@@ -18,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from privstats.anonymise import _kernels
-from privstats.anonymise.pseudonyms import visitor_pseudonyms
+from privstats.anonymise.pseudonyms import VISITOR
 from privstats.anonymise.shapes import arrow_strings
 from privstats.key import SecretKey
 from privstats.sources.parsed import Coded
@@ -61,7 +63,10 @@ class VisitorPseudonyms:
         rows = len(client)
         if 2 * (self._count + rows) > len(self._table):
             self._grow(2 * (self._count + rows))
-        hashes = [self._hashes(coded.values) for coded in (period, client, agent)]
+        strings = [
+            arrow_strings(coded.values.cast(pa.string())) for coded in (period, client, agent)
+        ]
+        hashes = [self._hashes(*texts) for texts in strings]
         values = np.empty(rows, dtype=np.int64)
         fresh_of_row = np.empty(rows, dtype=np.int64)
         fresh_rows = np.empty(rows, dtype=np.int64)
@@ -85,12 +90,8 @@ class VisitorPseudonyms:
             raise
         fresh_rows, fresh_slots = fresh_rows[:count], fresh_slots[:count]
         if count:
-
-            def texts(coded: Coded) -> list[str | None]:
-                return coded.values.take(pa.array(coded.codes[fresh_rows])).to_pylist()
-
             try:
-                fresh = visitor_pseudonyms(self.key, texts(period), texts(client), texts(agent))
+                fresh = self._fresh(fresh_rows, period, client, agent, strings)
                 _kernels.settle(
                     values,
                     fresh_of_row,
@@ -104,9 +105,27 @@ class VisitorPseudonyms:
             self._count += len(fresh_rows)
         return values
 
-    def _hashes(self, values: pa.Array) -> np.ndarray:
+    def _fresh(
+        self,
+        rows: np.ndarray,
+        period: Coded,
+        client: Coded,
+        agent: Coded,
+        strings: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    ) -> np.ndarray:
+        """The pseudonyms of the triples of ``rows``, as ``visitor_pseudonyms`` has them
+        (``strings``: the three columns' values as ``arrow_strings`` gives them)."""
+        # A sub-key per period value, in code order (a block has one or two), derived from the
+        # label as visitor_pseudonyms derives it; the kernel picks each row's by its code.
+        keys = b"".join(self.key.derive(VISITOR, label) for label in period.values.to_pylist())
+        out = np.empty(len(rows), dtype=np.int64)
+        _kernels.visitor_macs(
+            rows, _codes(period), keys, _codes(client), *strings[1], _codes(agent), *strings[2], out
+        )
+        return out
+
+    def _hashes(self, offsets: np.ndarray, data: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Two 64-bit hashes of each text (row: text, column: lane), a null unlike any text."""
-        offsets, data, valid = arrow_strings(values.cast(pa.string()))
         hashes = np.empty((len(valid), 2), dtype=np.uint64)
         _kernels.string_hashes(offsets, data, valid, self._seeds, hashes)
         return hashes
