@@ -161,21 +161,22 @@ class AccessAnonymiser:
         lines: Coded = parsed.request if requests else parsed.target  # type: ignore[assignment]
         found = self.paths.requests(lines.values, lines.codes, parsed.client, requests=requests)
         used = _used(lines)
-        path = _per_group(found.template, found.group, lines, used)
+        path = _per_group(found.template, found.templates, found.group, lines, used)
         if not requests:
             method = _dictionary(parsed.method.values, parsed.method)  # type: ignore[union-attr]
             protocol = _dictionary(parsed.protocol.values, parsed.protocol)  # type: ignore[union-attr]
         elif not found.varied.any():
-            method = _per_group(found.method, found.group, lines, used)
-            protocol = _per_group(found.protocol, found.group, lines, used)
+            method = _per_group(found.method, found.tokens, found.group, lines, used)
+            protocol = _per_group(found.protocol, found.tokens, found.group, lines, used)
         else:
-            spread = pa.array(np.maximum(found.group, 0))
+            spread = np.maximum(found.group, 0)
+            method_ids, protocol_ids = found.method[spread], found.protocol[spread]
             methods, protocols = members_own(
                 lines.values.cast(pa.string()),
                 found.group,
                 found.varied,
-                pa.array(found.method, pa.string()).take(spread),
-                pa.array(found.protocol, pa.string()).take(spread),
+                found.tokens.take(pa.array(method_ids, mask=method_ids < 0)),
+                found.tokens.take(pa.array(protocol_ids, mask=protocol_ids < 0)),
             )
             method = _dictionary(methods, lines, used)
             protocol = _dictionary(protocols, lines, used)
@@ -236,12 +237,12 @@ def _distinct_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _per_group(
-    labels: list[str | None], group: np.ndarray, coded: Coded, used: np.ndarray
+    of_group: np.ndarray, labels: pa.Array, group: np.ndarray, coded: Coded, used: np.ndarray
 ) -> pa.DictionaryArray:
-    """A dictionary column from one label per group (``group``: each value's, -1 unused)."""
-    of_group, distinct = label_ids(pa.array(labels, pa.string()))
+    """A dictionary column from one label id per group into the distinct ``labels`` (-1:
+    null; ``group``: each value's, -1 unused)."""
     # -1 (a value no row uses) reads the -1 appended.
-    return dictionary_column(np.append(of_group, -1)[group], distinct, coded.codes, used)
+    return dictionary_column(np.append(of_group, -1)[group], labels, coded.codes, used)
 
 
 def _used(coded: Coded) -> np.ndarray:

@@ -58,12 +58,15 @@ class PathTemplater:
         self._template: list[str] = []
         self._seen: list[int] = []
         self._skeletons: dict[str, int] = {}  # path shape key -> shape
-        # Group key -> (method, protocol, shape or -1 for no path) of the group's head, for
-        # request lines (True) and targets (False).
-        self._known: dict[bool, dict[str, tuple[str | None, str | None, int]]] = {
-            True: {},
-            False: {},
-        }
+        # Per shape, as arrays ``requests`` indexes per group: its template's id in
+        # ``_templates``, and whether it has waiting words.
+        self._templates = _Labels()
+        self._template_id = _Grown(np.int64)
+        self._unsure = _Grown(np.bool_)
+        # The group heads' keys, for request lines (True) and targets (False); per entry, its
+        # shape (-1: no path) and its method's and protocol's ids in ``_tokens`` (-1: none).
+        self._known = {True: _Known(), False: _Known()}
+        self._tokens = _Labels()
         self._shapes_safe = not _routes_name_shapes(self.routes)
 
     def template(self, paths: pl.Series, clients: pl.Series) -> pl.Series:
@@ -153,67 +156,76 @@ class PathTemplater:
         keys = _group_keys(texts, take, self.routes, requests=requests)
         encoded = pc.dictionary_encode(keys)
         members = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        groups = len(encoded.dictionary)
         group = np.full(len(texts), -1, dtype=np.int64)
         group[take] = members
-        names: list[str] = encoded.dictionary.to_pylist()
         known = self._known[requests]
-        found = [known.get(name) for name in names]
-        missing = [j for j, entry in enumerate(found) if entry is None]
-        varied = np.zeros(len(names), dtype=bool)
-        if missing:
-            first = _first_members(members, len(names))[missing]
+        found, hashes = known.find(encoded.dictionary)
+        # Per group: its shape, method and protocol ids, read from the entries of known keys.
+        columns = [np.full(groups, -1, dtype=np.int64) for _ in range(3)]
+        hit = np.flatnonzero(found >= 0)
+        for column, remembered in zip(columns, known.entries, strict=True):
+            column[hit] = remembered.array[found[hit]]
+        shape, method, protocol = columns
+        varied = np.zeros(groups, dtype=bool)
+        missing = np.flatnonzero(found < 0)
+        if len(missing):
+            first = _first_members(members, groups)[missing]
             heads = _read_heads(
                 texts.take(pa.array(take[first])), keys.take(pa.array(first)), requests=requests
             )
             present = [j for j, path in enumerate(heads.paths) if path is not None]
-            shape_of = [-1] * len(missing)
-            shapes = self._shapes(pa.array([heads.paths[j] for j in present], pa.string()))
-            for j, shape in zip(present, shapes, strict=True):
-                shape_of[j] = shape
-            nothing: list[str | None] = [None] * len(missing)
-            methods = heads.method.to_pylist() if requests else nothing
-            protocols = heads.protocol.to_pylist() if requests else nothing
-            for j, g in enumerate(missing):
-                entry = found[g] = (methods[j], protocols[j], shape_of[j])
-                if heads.varied[j]:
-                    varied[g] = True  # its members' methods or protocols differ: not kept
-                else:
-                    known[names[g]] = entry
-        entries: list[tuple[str | None, str | None, int]] = found  # type: ignore[assignment]
+            fresh = np.full(len(missing), -1, dtype=np.int64)
+            fresh[present] = self._shapes(pa.array([heads.paths[j] for j in present], pa.string()))
+            shape[missing] = fresh
+            if requests:
+                token = self._tokens.id
+                method[missing] = [token(text) for text in heads.method.to_pylist()]
+                protocol[missing] = [token(text) for text in heads.protocol.to_pylist()]
+            # Its members' methods or protocols differ: not kept.
+            varied[missing] = heads.varied
+            keep = missing[~heads.varied]
+            known.add(encoded.dictionary, hashes, keep, [column[keep] for column in columns])
         row_group = group[codes]
 
-        def pairs(groups: np.ndarray) -> pl.DataFrame:
-            """Distinct (group, client hash) pairs of the rows in these groups."""
-            wanted = np.zeros(len(names), dtype=bool)
-            wanted[groups] = True
+        def pairs(asked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Distinct (group, client code) pairs of the rows in these groups, as groups and
+            client hashes (two clients of one hash then count once, as in a set of hashes)."""
+            wanted = np.zeros(groups, dtype=bool)
+            wanted[asked] = True
             rows = np.flatnonzero(wanted[row_group])  # every row has a group
-            asking, which = np.unique(clients.codes[rows], return_inverse=True)
+            width = max(len(clients.values), 1)
+            pair = np.unique(row_group[rows] * width + clients.codes[rows])
+            of_group, code = np.divmod(pair, width)
+            asking, which = np.unique(code, return_inverse=True)
             hashes = _client_hashes(clients.values.take(pa.array(asking)))
-            return pl.DataFrame(
-                {"pid": row_group[rows].astype(np.uint32), "client": hashes[which.ravel()]}
-            ).unique()
+            return of_group, hashes[which.ravel()]
 
-        shape_of_group = [entry[2] for entry in entries]
-        with_path = [g for g, shape in enumerate(shape_of_group) if shape >= 0]
-        self._learn_shapes([shape_of_group[g] for g in with_path], pairs, with_path)
-        template = self._template
+        self._learn_groups(shape, pairs)
+        with_path = shape >= 0
+        template = np.full(groups, -1, dtype=np.int64)
+        template[with_path] = self._template_id.array[shape[with_path]]
         return RequestTemplates(
             group=group,
-            template=[template[shape] if shape >= 0 else None for shape in shape_of_group],
-            method=[entry[0] for entry in entries],
-            protocol=[entry[1] for entry in entries],
+            template=template,
+            templates=self._templates.array(),
+            method=method,
+            protocol=protocol,
+            tokens=self._tokens.array(),
             varied=varied,
         )
 
     def _bound(self) -> None:
         """Forget the shapes and group heads past a size limit (memory stays flat)."""
         if len(self._template) > _SKELETONS or any(
-            len(k) > _SKELETONS for k in self._known.values()
+            len(known) > _SKELETONS for known in self._known.values()
         ):
             self._skeleton, self._waiting, self._template, self._seen = [], [], [], []
             self._skeletons.clear()
-            for known in self._known.values():
-                known.clear()
+            self._templates = _Labels()
+            self._template_id, self._unsure = _Grown(np.int64), _Grown(np.bool_)
+            self._known = {True: _Known(), False: _Known()}
+            self._tokens = _Labels()
 
     def _shapes(self, texts: pa.Array) -> list[int]:
         """The remembered shape of each path (its skeleton and template), made where new."""
@@ -222,6 +234,8 @@ class PathTemplater:
         missing = [i for i, shape in enumerate(shapes) if shape < 0]
         if missing:
             fresh = self._skeletons_of(texts.take(pa.array(missing)).to_pylist())
+            self._template_id.extend(np.full(len(missing), -1))
+            self._unsure.extend(np.zeros(len(missing), dtype=bool))
             for i, skeleton in zip(missing, fresh, strict=True):
                 self._skeleton.append(skeleton)
                 self._waiting.append(())
@@ -247,10 +261,12 @@ class PathTemplater:
         self._waiting[shape] = tuple(
             seg for seg, candidate in skeleton if candidate and seg not in words
         )
-        self._template[shape] = "/".join(
+        self._template[shape] = text = "/".join(
             SLUG if candidate and seg not in words else seg.replace(_MARK, ":", 1)
             for seg, candidate in skeleton
         )
+        self._template_id.array[shape] = self._templates.id(text)
+        self._unsure.array[shape] = bool(self._waiting[shape])
 
     def _learn_shapes(
         self,
@@ -282,6 +298,31 @@ class PathTemplater:
         for i in unsure:
             self._refresh(shapes[i])
 
+    def _learn_groups(
+        self, shape: np.ndarray, pairs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+    ) -> None:
+        """``_learn_shapes`` for groups, ``shape`` each one's (-1: no path); ``pairs`` gives,
+        for the groups asked, who asked for them (groups and client hashes, one per pair)."""
+        with_path = np.flatnonzero(shape >= 0)
+        unsure = with_path[self._unsure.array[shape[with_path]]]
+        if not len(unsure):
+            return
+        shapes = shape[unsure].tolist()
+        words = self.words
+        waiting = self._waiting
+        asked_groups: list[int] = []
+        asked_segs: list[str] = []
+        for g, one in zip(unsure.tolist(), shapes, strict=True):
+            for seg in waiting[one]:
+                if seg not in words:
+                    asked_groups.append(g)
+                    asked_segs.append(seg)
+        if asked_groups:
+            of_group, client = pairs(np.unique(asked_groups))
+            self._count(asked_groups, asked_segs, of_group.tolist(), client.tolist())
+        for one in shapes:
+            self._refresh(one)
+
     def _keys(self, paths: pa.Array) -> list[str | None]:
         """Each path's shape key (``_shape_keys``), None for a path not to remember by it."""
         if not self._shapes_safe:
@@ -297,24 +338,24 @@ class PathTemplater:
         return found
 
     def _skeletons_of(self, paths: list[str]) -> list[tuple[tuple[str, bool], ...]]:
-        routed = pl.col("path")
-        for pattern, replacement in self._routes:
-            routed = routed.str.replace(pattern, replacement)
-        segments = (
-            pl.DataFrame({"path": paths}, schema={"path": pl.String})
-            .with_row_index("pid")
-            .with_columns(seg=routed.str.split("/"))
-            .explode("seg")
-            .with_columns(seg=_shape(pl.col("seg")))
-            .group_by("pid", maintain_order=True)
-            .agg("seg")
-        )
-        return [
-            tuple(
-                (seg, False) if seg == "" or seg.startswith(_MARK) else (seg, True) for seg in parts
-            )
-            for parts in segments["seg"].to_list()
-        ]
+        if self._routes:
+            routed = pl.col("path")
+            for pattern, replacement in self._routes:
+                routed = routed.str.replace(pattern, replacement)
+            frame = pl.DataFrame({"path": paths}, schema={"path": pl.String})
+            paths = frame.select(routed).to_series().to_list()
+        # Split here (as ``str.split`` in polars would), and ``_shape`` only the distinct
+        # segments: a block brings a few new shapes, and one polars pass costs less than an
+        # explode and a group_by.
+        parts = [path.split("/") for path in paths]
+        distinct = list(dict.fromkeys(seg for segs in parts for seg in segs))
+        frame = pl.DataFrame({"seg": distinct}, schema={"seg": pl.String})
+        shaped = frame.select(_shape(pl.col("seg"))).to_series().to_list()
+        skeleton_of = {
+            seg: (out, not (out == "" or out.startswith(_MARK)))
+            for seg, out in zip(distinct, shaped, strict=True)
+        }
+        return [tuple(skeleton_of[seg] for seg in segs) for segs in parts]
 
     def _learn(self, candidates: pl.DataFrame, path_clients: pl.DataFrame) -> None:
         """Count, per candidate word, the distinct clients that asked for a path holding it.
@@ -324,13 +365,22 @@ class PathTemplater:
         """
         if candidates.is_empty():
             return
+        self._count(
+            candidates["pid"].to_list(),
+            candidates["seg"].to_list(),
+            path_clients["pid"].to_list(),
+            path_clients["client"].to_list(),
+        )
+
+    def _count(
+        self, pids: list[int], segs: list[str], pair_pids: list[int], pair_clients: list[int]
+    ) -> None:
+        """``_learn`` from its frames' columns: candidate (pid, seg) and (pid, client) pairs."""
         asked: dict[int, list[int]] = {}
-        for pid, client in zip(
-            path_clients["pid"].to_list(), path_clients["client"].to_list(), strict=True
-        ):
+        for pid, client in zip(pair_pids, pair_clients, strict=True):
             asked.setdefault(pid, []).append(client)
         seen: dict[str, set[int]] = {}
-        for pid, seg in zip(candidates["pid"].to_list(), candidates["seg"].to_list(), strict=True):
+        for pid, seg in zip(pids, segs, strict=True):
             clients_of_path = asked.get(pid)
             if clients_of_path:
                 seen.setdefault(seg, set()).update(clients_of_path)
@@ -355,10 +405,114 @@ class RequestTemplates:
     """A block's request lines (or targets) grouped, with each group's results."""
 
     group: np.ndarray  # group of each value, -1 for a value no row uses
-    template: list[str | None]  # per group
-    method: list[str | None]  # per group (request lines only)
-    protocol: list[str | None]
+    template: np.ndarray  # per group, id into ``templates`` (-1: none)
+    templates: pa.Array  # distinct
+    method: np.ndarray  # per group, id into ``tokens`` (-1: none; request lines only)
+    protocol: np.ndarray
+    tokens: pa.Array  # distinct
     varied: np.ndarray  # per group: members' methods or protocols may differ from the head's
+
+
+class _Labels:
+    """Distinct texts numbered as first met, and (made as it grows) their Arrow array."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._texts: list[str] = []
+        self._array = pa.array([], pa.string())
+
+    def id(self, text: str | None) -> int:
+        if text is None:
+            return -1
+        found = self._ids.get(text)
+        if found is None:
+            found = self._ids[text] = len(self._texts)
+            self._texts.append(text)
+        return found
+
+    def array(self) -> pa.Array:
+        # Only the new tail is converted: the table outlives blocks, and grows by a few.
+        if len(self._array) < len(self._texts):
+            tail = pa.array(self._texts[len(self._array) :], pa.string())
+            self._array = pa.concat_arrays([self._array, tail])
+        return self._array
+
+
+class _Known:
+    """Texts (group keys), each with an entry of integer columns, found by a 64-bit hash of
+    the text: no Python string is made for a text looked up. A text whose hash another one
+    holds already is not kept (it is read afresh whenever met)."""
+
+    def __init__(self) -> None:
+        self._texts = pa.array([], pa.string())  # per entry
+        self._hashes = np.zeros(0, dtype=np.uint64)  # sorted
+        self._entry = np.zeros(0, dtype=np.int64)  # of each of ``_hashes``
+        self.entries = (_Grown(np.int64), _Grown(np.int64), _Grown(np.int64))
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def find(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's entry (-1: none), and the texts' hashes (for ``add``)."""
+        hashes = _hashes(texts)
+        entry = np.full(len(texts), -1, dtype=np.int64)
+        if not len(self._hashes):
+            return entry, hashes
+        at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
+        hit = np.flatnonzero(self._hashes[at] == hashes)
+        entry[hit] = self._entry[at[hit]]
+        same = pc.equal(texts.take(pa.array(hit)), self._texts.take(pa.array(entry[hit])))
+        entry[hit[~same.to_numpy(zero_copy_only=False)]] = -1
+        return entry, hashes
+
+    def add(
+        self, texts: pa.Array, hashes: np.ndarray, which: np.ndarray, columns: list[np.ndarray]
+    ) -> None:
+        """Keep ``texts[which]`` (distinct, none kept yet), with their entries' ``columns``."""
+        new = hashes[which]
+        _, first = np.unique(new, return_index=True)
+        fresh = np.zeros(len(which), dtype=bool)
+        fresh[first] = True
+        if len(self._hashes):
+            at = np.minimum(np.searchsorted(self._hashes, new), len(self._hashes) - 1)
+            fresh &= self._hashes[at] != new
+        kept = np.flatnonzero(fresh)
+        if not len(kept):
+            return
+        order = kept[np.argsort(new[kept], kind="stable")]
+        entries = np.arange(len(self._texts), len(self._texts) + len(kept))
+        position = np.empty(len(which), dtype=np.int64)
+        position[kept] = entries
+        at = np.searchsorted(self._hashes, new[order])
+        self._hashes = np.insert(self._hashes, at, new[order])
+        self._entry = np.insert(self._entry, at, position[order])
+        self._texts = pa.concat_arrays([self._texts, texts.take(pa.array(which[kept]))])
+        for remembered, column in zip(self.entries, columns, strict=True):
+            remembered.extend(column[kept])
+
+
+class _Grown:
+    """A numpy array that grows at its end (in place, amortised)."""
+
+    def __init__(self, dtype: type) -> None:
+        self._data = np.zeros(64, dtype=dtype)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._data[: self._size]
+
+    def extend(self, values: np.ndarray) -> None:
+        size = self._size + len(values)
+        if size > len(self._data):
+            data = np.zeros(max(size, 2 * len(self._data)), dtype=self._data.dtype)
+            data[: self._size] = self.array
+            self._data = data
+        self._data[self._size : size] = values
+        self._size = size
 
 
 def _shape(seg: pl.Expr) -> pl.Expr:
@@ -464,9 +618,12 @@ def members_own(
     own = np.flatnonzero(np.isin(group, np.flatnonzero(varied)))
     split = pl.from_arrow(texts.take(pa.array(own))).str.extract_groups(REQUEST)  # type: ignore[union-attr]
     mask = _mask(own, len(texts))
+    # polars hands back large strings; the heads' texts may be plain ones (``requests``).
     return (
-        pc.replace_with_mask(method, mask, split.struct.field("1").to_arrow()),
-        pc.replace_with_mask(protocol, mask, split.struct.field("3").to_arrow()),
+        pc.replace_with_mask(method, mask, split.struct.field("1").to_arrow().cast(method.type)),
+        pc.replace_with_mask(
+            protocol, mask, split.struct.field("3").to_arrow().cast(protocol.type)
+        ),
     )
 
 
@@ -571,6 +728,10 @@ def _where(texts: pl.Series, chosen: pl.Series, change: Callable[[pl.Series], pl
     where = np.flatnonzero(chosen.fill_null(False).to_numpy())
     if len(where):
         texts.scatter(where, change(texts.gather(where)))
+
+
+def _hashes(texts: pa.Array) -> np.ndarray:
+    return pl.from_arrow(texts).hash(seed=11).to_numpy()  # type: ignore[union-attr]
 
 
 def _client_hashes(clients: pa.Array) -> np.ndarray:
