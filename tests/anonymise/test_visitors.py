@@ -46,12 +46,9 @@ def test_each_row_gets_the_pseudonym_of_its_triple_across_blocks_and_cache_reset
     assert ids[0] != ids[1]  # another day, another pseudonym
 
 
-def test_remembered_pseudonyms_are_found_again_not_recomputed(
-    throwaway_key: SecretKey, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pseudonyms = VisitorPseudonyms(throwaway_key)
-    rows = [("-", f"198.51.100.{i}", "UA") for i in range(50)]
-    before = pseudonyms(*block(rows))
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many triples each block hashes with the key, block by block."""
     calls: list[int] = []
     real = _kernels.visitor_macs
 
@@ -60,25 +57,26 @@ def test_remembered_pseudonyms_are_found_again_not_recomputed(
         return real(rows, *args)
 
     monkeypatch.setattr(_kernels, "visitor_macs", counting)
+    return calls
+
+
+def test_remembered_pseudonyms_are_found_again_not_recomputed(
+    throwaway_key: SecretKey, hashed: list[int]
+) -> None:
+    pseudonyms = VisitorPseudonyms(throwaway_key)
+    rows = [("-", f"198.51.100.{i}", "UA") for i in range(50)]
+    before = pseudonyms(*block(rows))
     after = pseudonyms(*block([*rows[::-1], ("-", "198.51.100.99", "UA")]))
     assert after[:50].tolist() == before[::-1].tolist()
-    assert calls == [1]
+    assert hashed == [50, 1]
 
 
 def test_the_table_is_emptied_once_the_log_has_left_a_day(
-    throwaway_key: SecretKey, monkeypatch: pytest.MonkeyPatch
+    throwaway_key: SecretKey, hashed: list[int]
 ) -> None:
     pseudonyms = VisitorPseudonyms(throwaway_key)
     monday = [("2026-10-05", f"198.51.100.{i}", "UA") for i in range(20)]
     tuesday = [("2026-10-06", f"198.51.100.{i}", "UA") for i in range(20)]
-    hashed: list[int] = []
-    real = _kernels.visitor_macs
-
-    def counting(rows: np.ndarray, *args: object) -> int:
-        hashed.append(len(rows))
-        return real(rows, *args)
-
-    monkeypatch.setattr(_kernels, "visitor_macs", counting)
     pseudonyms(*block(monday))
     pseudonyms(*block(monday[10:] + tuesday[:10]))  # midnight: both days are kept
     pseudonyms(*block(tuesday))  # Monday is left behind: the table starts afresh
