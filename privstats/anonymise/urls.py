@@ -50,12 +50,11 @@ class PathTemplater:
         self.routes = tuple(config.routes)
         self._routes = [_route_regex(route) for route in config.routes]
         # Path shapes, numbered: each one's skeleton (segments after routes and _shape, each
-        # with whether it is a candidate word), its candidate words not (yet) vocabulary, its
-        # template, and the vocabulary size it was templated with. Flat lists of plain values
-        # (tuples of strings the garbage collector stops walking), not an object per shape.
+        # with whether it is a candidate word), its candidate words not (yet) vocabulary, and
+        # the vocabulary size it was templated with. Flat lists of plain values (tuples of
+        # strings the garbage collector stops walking), not an object per shape.
         self._skeleton: list[tuple[tuple[str, bool], ...]] = []
         self._waiting: list[tuple[str, ...]] = []
-        self._template: list[str] = []
         self._seen: list[int] = []
         self._skeletons: dict[str, int] = {}  # path shape key -> shape
         # Per shape, as arrays ``requests`` indexes per group: its template's id in
@@ -116,25 +115,6 @@ class PathTemplater:
         )
         out = distinct.select("pid").join(templated, on="pid", how="left", maintain_order="left")
         return out["template"]
-
-    def templates(
-        self, paths: pa.Array | list[str], pairs: Callable[[np.ndarray], pl.DataFrame]
-    ) -> list[str]:
-        """``template_distinct`` for a batch of distinct paths, the segment rules run once per
-        path shape of the whole ingest.
-
-        A path's skeleton (its segments after routes and ``_shape``: placeholders, and the
-        candidate words templating checks against the vocabulary) depends on nothing learned,
-        and is the same for every path of one shape (see ``path_groups``): it is remembered by
-        the shape, with its template. Learning and templating then run on the skeletons, as in
-        ``template_distinct``; as the vocabulary only grows, a template whose candidate words
-        are all vocabulary is final, and only the others are looked at again.
-        """
-        texts = pa.array(paths, pa.string()) if isinstance(paths, list) else paths
-        self._bound()
-        shapes = self._shapes(texts)
-        self._learn_shapes(shapes, pairs)
-        return [self._template[shape] for shape in shapes]
 
     def requests(
         self, texts: pa.Array, codes: np.ndarray, clients: Coded, *, requests: bool
@@ -217,10 +197,10 @@ class PathTemplater:
 
     def _bound(self) -> None:
         """Forget the shapes and group heads past a size limit (memory stays flat)."""
-        if len(self._template) > _SKELETONS or any(
+        if len(self._skeleton) > _SKELETONS or any(
             len(known) > _SKELETONS for known in self._known.values()
         ):
-            self._skeleton, self._waiting, self._template, self._seen = [], [], [], []
+            self._skeleton, self._waiting, self._seen = [], [], []
             self._skeletons.clear()
             self._templates = _Labels()
             self._template_id, self._unsure = _Grown(np.int64), _Grown(np.bool_)
@@ -239,9 +219,8 @@ class PathTemplater:
             for i, skeleton in zip(missing, fresh, strict=True):
                 self._skeleton.append(skeleton)
                 self._waiting.append(())
-                self._template.append("")
                 self._seen.append(-1)
-                shape = shapes[i] = len(self._template) - 1
+                shape = shapes[i] = len(self._skeleton) - 1
                 self._refresh(shape)
                 if keys[i] is not None:
                     self._skeletons[keys[i]] = shape  # type: ignore[index]
@@ -261,48 +240,19 @@ class PathTemplater:
         self._waiting[shape] = tuple(
             seg for seg, candidate in skeleton if candidate and seg not in words
         )
-        self._template[shape] = text = "/".join(
+        text = "/".join(
             SLUG if candidate and seg not in words else seg.replace(_MARK, ":", 1)
             for seg, candidate in skeleton
         )
         self._template_id.array[shape] = self._templates.id(text)
         self._unsure.array[shape] = bool(self._waiting[shape])
 
-    def _learn_shapes(
-        self,
-        shapes: list[int],
-        pairs: Callable[[np.ndarray], pl.DataFrame],
-        pids: list[int] | None = None,
-    ) -> None:
-        """Learn from who asked for the shapes' candidate words, then template them again.
-
-        ``pids`` names each entry of ``shapes`` for ``pairs`` (default: its position).
-        """
-        words = self.words
-        waiting = self._waiting
-        unsure = [i for i, shape in enumerate(shapes) if waiting[shape]]
-        asked_pids: list[int] = []
-        asked_segs: list[str] = []
-        for i in unsure:
-            for seg in waiting[shapes[i]]:
-                if seg not in words:
-                    asked_pids.append(i if pids is None else pids[i])
-                    asked_segs.append(seg)
-        if asked_pids:
-            candidates = pl.DataFrame(
-                {"pid": asked_pids, "seg": asked_segs},
-                schema={"pid": pl.get_index_type(), "seg": pl.String},
-            )
-            asked = pairs(candidates["pid"].unique().to_numpy())
-            self._learn(candidates, asked.with_columns(pl.col("pid").cast(pl.get_index_type())))
-        for i in unsure:
-            self._refresh(shapes[i])
-
     def _learn_groups(
         self, shape: np.ndarray, pairs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
     ) -> None:
-        """``_learn_shapes`` for groups, ``shape`` each one's (-1: no path); ``pairs`` gives,
-        for the groups asked, who asked for them (groups and client hashes, one per pair)."""
+        """Learn from who asked for the groups' candidate words, then template their shapes
+        again. ``shape``: each group's (-1: no path); ``pairs`` gives, for the groups asked, who
+        asked for them (groups and client hashes, one per pair)."""
         with_path = np.flatnonzero(shape >= 0)
         unsure = with_path[self._unsure.array[shape[with_path]]]
         if not len(unsure):
