@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from privstats.anonymise import _kernels
+from privstats.anonymise.shapes import kernel_indices
 
 
 def label_ids(labels: pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -31,9 +32,6 @@ def dictionary_column(
     which values rows use. The dictionary holds each label some row carries, in the order of
     the first value carrying it, as ``pc.dictionary_encode`` of the values' labels would.
     """
-    codes = np.asarray(codes)
-    if codes.dtype not in (np.int32, np.int64):
-        codes = codes.astype(np.int64)
     # Each row's index into the labels rows carry, numbered as the used values first carry
     # them; and, per index, its label id.
     rows = np.empty(len(codes), dtype=np.int32)
@@ -41,7 +39,7 @@ def dictionary_column(
     count = _kernels.first_appearance(
         np.ascontiguousarray(ids, dtype=np.int64),
         np.ascontiguousarray(used, dtype=bool),
-        np.ascontiguousarray(codes),
+        kernel_indices(codes),
         rows,
         order,
     )

@@ -42,6 +42,15 @@ def arrow_strings(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return offs.astype(np.int64), body, valid
 
 
+def kernel_indices(codes: np.ndarray) -> np.ndarray:
+    """Codes or indices as the kernels read them: int32 (a block's codes, read as they are,
+    which saves a copy per row) or int64, contiguous."""
+    codes = np.asarray(codes)
+    if codes.dtype in (np.int32, np.int64) and codes.flags.c_contiguous:
+        return codes
+    return np.ascontiguousarray(codes, dtype=np.int64)
+
+
 def shape_keys(
     texts: pa.Array, take: np.ndarray, *, requests: bool
 ) -> tuple[pa.Array, np.ndarray, bool]:

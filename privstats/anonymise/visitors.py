@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from privstats.anonymise import _kernels
 from privstats.anonymise.pseudonyms import VISITOR
-from privstats.anonymise.shapes import arrow_strings
+from privstats.anonymise.shapes import arrow_strings, kernel_indices
 from privstats.key import SecretKey
 from privstats.sources.parsed import Coded
 
@@ -75,9 +75,9 @@ class VisitorPseudonyms:
         # (-1: known); per new triple, its first row and its slot.
         try:
             count = _kernels.look_up(
-                _codes(period),
-                _codes(client),
-                _codes(agent),
+                kernel_indices(period.codes),
+                kernel_indices(client.codes),
+                kernel_indices(agent.codes),
                 *hashes,
                 self._table,
                 values,
@@ -120,7 +120,14 @@ class VisitorPseudonyms:
         keys = b"".join(self.key.derive(VISITOR, label) for label in period.values.to_pylist())
         out = np.empty(len(rows), dtype=np.int64)
         _kernels.visitor_macs(
-            rows, _codes(period), keys, _codes(client), *strings[1], _codes(agent), *strings[2], out
+            rows,
+            kernel_indices(period.codes),
+            keys,
+            kernel_indices(client.codes),
+            *strings[1],
+            kernel_indices(agent.codes),
+            *strings[2],
+            out,
         )
         return out
 
@@ -147,14 +154,6 @@ def _present(period: Coded) -> set[str]:
     """The key periods some row of the block is in."""
     used = np.bincount(period.codes, minlength=len(period.values)) > 0
     return set(period.values.filter(pa.array(used)).to_pylist())
-
-
-def _codes(coded: Coded) -> np.ndarray:
-    """A block's codes as the kernel reads them (int32 or int64, contiguous)."""
-    codes = coded.codes
-    if codes.dtype in (np.int32, np.int64) and codes.flags.c_contiguous:
-        return codes
-    return np.ascontiguousarray(codes, dtype=np.int64)
 
 
 def _aligned_slots(capacity: int) -> np.ndarray:
