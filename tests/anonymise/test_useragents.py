@@ -47,3 +47,12 @@ def test_the_major_version_is_a_number_or_nothing() -> None:
     agent = "Mozilla/5.0 (X11; Linux x86_64; rv:118.0) Gecko/20100101 Firefox/118.0"
     assert classify(agent).browser_major == "118"
     assert classify("weird/agent").browser_major is None
+
+
+@pytest.mark.parametrize(
+    "agent",
+    ["CURL/8.4.0", "Python-Requests/2.31", "Mozilla/5.0 HeadlessChrome/120.0", "UptimeRobot/2.0"],
+)
+def test_bot_hints_match_whatever_the_case(agent: str) -> None:
+    assert classify(agent).is_bot
+    assert classify(agent).device == Device.BOT
