@@ -4,8 +4,9 @@ Each input is its own transaction: it is committed whole or not at all, so a fai
 (damaged gzip, wrong format, too many bad lines) writes nothing and leaves the others alone.
 
 An input streams through three threads, each one block (16 MiB) ahead of the next, so memory
-stays flat whatever the input's size: one reads, hashes and parses (``sources.access``), the
-caller's thread anonymises (``anonymise``), one writes Parquet row groups (``store``). Most of
+stays flat whatever the input's size: one reads, hashes, parses (``sources.access``) and
+makes the visitor pseudonyms, the caller's thread anonymises the rest (``anonymise``), one
+writes Parquet row groups (``store``). Most of
 the work is native code that runs outside the GIL, so the stages share both cores.
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from privstats.anonymise import AccessAnonymiser, warm_up
+from privstats.anonymise import AccessAnonymiser, BlockVisitors, warm_up
 from privstats.config import Config
 from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBadLinesError
 from privstats.key import SecretKey
@@ -117,12 +118,13 @@ def _ingest_one(
     reader = BlockReader(source, reuse=True)
     parser = BlockParser(fmt, config.ingest.max_line_bytes)
 
-    def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally]:
+    def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally, BlockVisitors | None]:
         # Runs in the parser thread, which also reads: the block's buffer is reused for the
-        # next block once this returns, and the parser counts the lines.
+        # next block once this returns, and the parser counts the lines. The visitor
+        # pseudonyms are made here too: C without the GIL, off the anonymising thread.
         parsed, tally = parser.parse(item[1], reader.lines_read + 1)
         reader.lines_read += tally.line_count
-        return parsed, tally
+        return parsed, tally, anonymiser.visitors_of(parsed) if len(parsed) else None
 
     transaction = store.transaction()
     rows = 0
@@ -131,11 +133,11 @@ def _ingest_one(
         # native code, outside the GIL) while this one is anonymised and written here. Only one
         # raw block is in memory at a time.
         parsed_blocks = _ahead(iter(reader), parse, "privstats-parser", meanwhile=_warmed)
-        for parsed, tally in parsed_blocks:
+        for parsed, tally, visitors in parsed_blocks:
             tally.into(quarantine)
             if not len(parsed):
                 continue
-            table, erased_lines = anonymiser.apply(parsed)
+            table, erased_lines = anonymiser.apply(parsed, visitors)
             quarantine.add(Reason.ERASED, erased_lines)
             transaction.write("access", table)
             rows += table.num_rows

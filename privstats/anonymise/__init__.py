@@ -13,6 +13,7 @@ gather the results; the store's columns come out dictionary-encoded, as they are
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -39,12 +40,27 @@ from privstats.key import SecretKey
 from privstats.schema import ACCESS
 from privstats.sources.parsed import Coded, ParsedBlock
 
-__all__ = ["AccessAnonymiser", "person_pseudonyms", "visitor_pseudonyms", "warm_up"]
+__all__ = [
+    "AccessAnonymiser",
+    "BlockVisitors",
+    "person_pseudonyms",
+    "visitor_pseudonyms",
+    "warm_up",
+]
 
 _US_PER_DAY = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
 # Distinct user agents remembered per ingest; beyond, the memory starts afresh.
 _AGENT_CACHE = 200_000
+
+
+@dataclass(frozen=True)
+class BlockVisitors:
+    """Per row of a block: its key period, and its visitor pseudonym, one keyed HMAC per
+    distinct (period, client, user agent)."""
+
+    period: Coded
+    visitor: np.ndarray
 
 
 class AccessAnonymiser:
@@ -73,18 +89,38 @@ class AccessAnonymiser:
         self._site_domains = frozenset(d.lower() for d in config.anonymise.site_domains)
         self._period_format = period_format(config.key.rotation)
 
-    def apply(self, parsed: ParsedBlock | pl.DataFrame) -> tuple[pa.Table, list[int]]:
-        """Store rows for ``parsed``, and the line numbers dropped because a person was erased."""
+    def visitors_of(self, parsed: ParsedBlock) -> BlockVisitors:
+        """The key period and visitor pseudonym of each row of a block.
+
+        Separate from ``apply`` because it is nearly all C that runs without the GIL: ingest
+        calls it in its parser thread, a block ahead of ``apply`` in the caller's. Blocks must
+        come here in file order too (the pseudonyms computed are remembered across blocks).
+        """
+        period = self._periods(parsed.ts)
+        agent = parsed.user_agent
+        if agent is None:
+            agent = Coded.constant(None, len(parsed.client))
+        return BlockVisitors(period, self.visitors(period, parsed.client, agent))
+
+    def apply(
+        self, parsed: ParsedBlock | pl.DataFrame, visitors: BlockVisitors | None = None
+    ) -> tuple[pa.Table, list[int]]:
+        """Store rows for ``parsed``, and the line numbers dropped because a person was erased.
+
+        ``visitors``: the block's ``visitors_of``, where it was called already.
+        """
         if isinstance(parsed, pl.DataFrame):
             parsed = ParsedBlock.from_frame(parsed)
         if not len(parsed):
             return ACCESS.empty_table(), []
-        period = self._periods(parsed.ts)
+        if visitors is None:
+            visitors = self.visitors_of(parsed)
+        period = visitors.period
         person = self._persons(parsed.login, len(parsed))
         columns: dict[str, pa.Array] = {
             "ts": pa.array(parsed.ts, pa.timestamp("us", tz="UTC")),
             "key_period": _dictionary(period.values, period),
-            "visitor": pa.array(self._visitors(period, parsed.client, parsed.user_agent)),
+            "visitor": pa.array(visitors.visitor),
             "person": person,
             "site": _text_column(parsed.site, len(parsed)),
             **self._requests(parsed),
@@ -112,11 +148,6 @@ class AccessAnonymiser:
             (_EPOCH + dt.timedelta(days=int(day))).strftime(self._period_format) for day in distinct
         ]
         return Coded(codes.astype(np.int32).ravel(), pa.array(labels, pa.string()))
-
-    def _visitors(self, period: Coded, client: Coded, agent: Coded | None) -> np.ndarray:
-        """One keyed pseudonym per distinct (period, client, user agent), spread to the rows."""
-        agent = agent if agent is not None else Coded.constant(None, len(client))
-        return self.visitors(period, client, agent)
 
     def _persons(self, login: Coded | None, rows: int) -> pa.Array:
         if self.config.anonymise.login is not LoginPolicy.PERSON or login is None:
