@@ -6,8 +6,8 @@ Each input is its own transaction: it is committed whole or not at all, so a fai
 An input streams through three threads, each one block (16 MiB) ahead of the next, so memory
 stays flat whatever the input's size: one reads, hashes, parses (``sources.access``) and
 makes the visitor pseudonyms, the caller's thread anonymises the rest (``anonymise``), one
-writes Parquet row groups (``store``). Most of
-the work is native code that runs outside the GIL, so the stages share both cores.
+writes Parquet row groups (``store``). Most of the work is native code that runs outside
+the GIL, so the stages share both cores.
 """
 
 from __future__ import annotations
