@@ -89,6 +89,7 @@ class AnonymiseConfig:
     min_segment_clients: int = 10
     route_words: tuple[str, ...] = _DEFAULT_ROUTE_WORDS
     routes: tuple[str, ...] = ("/u/:user", "/users/:user")
+    private_prefixes: tuple[str, ...] = ("/crm/", "/api/", "/m/api/")
 
     def __post_init__(self) -> None:
         if not 8 <= self.ipv4_prefix <= 24:
@@ -101,6 +102,11 @@ class AnonymiseConfig:
             if not route.startswith("/") or ":" not in route:
                 raise ConfigError(
                     "anonymise.routes entries look like '/u/:user' (a path with a :name segment)"
+                )
+        for prefix in self.private_prefixes:
+            if not prefix.startswith("/") or ":" in prefix:
+                raise ConfigError(
+                    "anonymise.private_prefixes entries look like '/crm/' (the start of a path)"
                 )
 
 

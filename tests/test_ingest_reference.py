@@ -236,9 +236,13 @@ def anonymised(
         for _, row in parsed
     ]
     # The whole input is one batch: learn its vocabulary first, then template every row.
+    # Pages under a private prefix teach nothing.
     words = set(settings.route_words)
     askers: dict[str, set[str]] = {}
+    private = tuple(settings.private_prefixes)
     for (_, row), segs in zip(parsed, segments, strict=True):
+        if segs is not None and strip(row["target"]).startswith(private):
+            continue
         for seg in segs or []:
             if is_candidate(seg) and seg not in words:
                 askers.setdefault(seg, set()).add(row["client"])

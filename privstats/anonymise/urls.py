@@ -4,7 +4,8 @@ Numbers, UUIDs, hex or random tokens and e-mail addresses are recognised by shap
 not recognisable by shape (``/u/jan-kowalski``), so a segment is kept only when it is a known
 route word, or once enough distinct clients asked for it to be public vocabulary (a blog post
 read by many); anything rarer becomes ``:slug``. Configured routes (``/u/:user``) replace their
-segment whoever asked.
+segment whoever asked. Paths under a private prefix (the application's own pages, ``/crm/``)
+teach nothing: a contact's page is opened by many staff, and its name stays a name.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 
 from privstats.anonymise.shapes import shape_keys
 from privstats.config import AnonymiseConfig
+from privstats.exceptions import ConfigError
 from privstats.sources.parsed import REQUEST, WHITE, Coded
 
 SLUG = ":slug"
@@ -49,6 +51,14 @@ class PathTemplater:
         self._pending: dict[str, set[int]] = {}
         self.routes = tuple(config.routes)
         self._routes = [_route_regex(route) for route in config.routes]
+        self.private = tuple(config.private_prefixes)
+        # Paths that differ only in shaped segments share their shape: a prefix naming such a
+        # segment would tell them apart.
+        if _routes_name_shapes(self.private):
+            raise ConfigError(
+                "anonymise.private_prefixes: a prefix holds a segment shaped like an identifier "
+                "(a number, UUID, token or e-mail); name prefixes by their words"
+            )
         # Path shapes, numbered: each one's skeleton (segments after routes and _shape, each
         # with whether it is a candidate word), its candidate words not (yet) vocabulary, and
         # the vocabulary size it was templated with. Flat lists of plain values (tuples of
@@ -56,6 +66,7 @@ class PathTemplater:
         self._skeleton: list[tuple[tuple[str, bool], ...]] = []
         self._waiting: list[tuple[str, ...]] = []
         self._seen: list[int] = []
+        self._teaches: list[bool] = []  # not under a private prefix
         self._skeletons: dict[str, int] = {}  # path shape key -> shape
         # Per shape, as arrays ``requests`` indexes per group: its template's id in
         # ``_templates``, and whether it has waiting words.
@@ -99,6 +110,9 @@ class PathTemplater:
         )
         candidate = ~(pl.col("seg").str.starts_with(_MARK) | (pl.col("seg") == ""))
         candidates = segments.filter(candidate & ~pl.col("seg").is_in(list(self.words)))
+        if self.private:
+            private = pl.any_horizontal([pl.col("path").str.starts_with(p) for p in self.private])
+            candidates = candidates.filter(~private)
         if not candidates.is_empty():
             if callable(pairs):
                 pairs = pairs(candidates["pid"].unique().to_numpy())
@@ -200,7 +214,7 @@ class PathTemplater:
         if len(self._skeleton) > _SKELETONS or any(
             len(known) > _SKELETONS for known in self._known.values()
         ):
-            self._skeleton, self._waiting, self._seen = [], [], []
+            self._skeleton, self._waiting, self._seen, self._teaches = [], [], [], []
             self._skeletons.clear()
             self._templates = _Labels()
             self._template_id, self._unsure = _Grown(np.int64), _Grown(np.bool_)
@@ -213,11 +227,13 @@ class PathTemplater:
         shapes = [self._skeletons.get(k, -1) if k is not None else -1 for k in keys]
         missing = [i for i, shape in enumerate(shapes) if shape < 0]
         if missing:
-            fresh = self._skeletons_of(texts.take(pa.array(missing)).to_pylist())
+            paths = texts.take(pa.array(missing)).to_pylist()
+            fresh = self._skeletons_of(paths)
             self._template_id.extend(np.full(len(missing), -1))
             self._unsure.extend(np.zeros(len(missing), dtype=bool))
-            for i, skeleton in zip(missing, fresh, strict=True):
+            for i, path, skeleton in zip(missing, paths, fresh, strict=True):
                 self._skeleton.append(skeleton)
+                self._teaches.append(not path.startswith(self.private))
                 self._waiting.append(())
                 self._seen.append(-1)
                 shape = shapes[i] = len(self._skeleton) - 1
@@ -260,9 +276,12 @@ class PathTemplater:
         shapes = shape[unsure].tolist()
         words = self.words
         waiting = self._waiting
+        teaches = self._teaches
         asked_groups: list[int] = []
         asked_segs: list[str] = []
         for g, one in zip(unsure.tolist(), shapes, strict=True):
+            if not teaches[one]:
+                continue  # still templated again below: a public page may teach its words
             for seg in waiting[one]:
                 if seg not in words:
                     asked_groups.append(g)

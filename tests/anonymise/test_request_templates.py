@@ -125,3 +125,14 @@ def test_members_of_a_varied_group_keep_their_own_methods() -> None:
         assert columns["method"].to_pylist() == ["GET/1", "GET/2", "GET", "GET"]
         assert columns["protocol"].to_pylist() == ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0"]
         assert columns["path"].to_pylist() == ["/:slug", "/:slug", "/:slug/:id", "/:slug/:id"]
+
+
+def test_pages_under_a_private_prefix_teach_no_words_across_blocks() -> None:
+    templater = PathTemplater(AnonymiseConfig(min_segment_clients=2))
+    opened = [("GET /crm/contacts/jan-kowalski-42 HTTP/1.1", c) for c in "abc"]
+    public = [("GET /help/import HTTP/1.1", c) for c in "ab"]
+    assert {row[1] for row in per_row(templater, opened)} == {"/crm/contacts/:slug"}
+    per_row(templater, public)
+    later = [("GET /crm/contacts/jan-kowalski-42 HTTP/1.1", "d"), ("GET /crm/import HTTP/1.1", "d")]
+    assert [row[1] for row in per_row(templater, later)] == ["/crm/contacts/:slug", "/crm/import"]
+    assert templater.learned == {"import"}

@@ -3,9 +3,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pytest
 
 from privstats.anonymise.urls import PathTemplater, path_groups, strip_target
 from privstats.config import AnonymiseConfig
+from privstats.exceptions import ConfigError
 
 
 def template(paths: list[str], clients: list[str], min_clients: int = 3) -> list[str]:
@@ -106,3 +108,25 @@ def test_a_group_knows_each_members_method_and_protocol() -> None:
 
 def test_no_grouping_when_a_text_holds_a_mark_byte() -> None:
     assert groups(["GET /x/\x03 HTTP/1.1", "GET /x/5 HTTP/1.1"]) == [0, 1]
+
+
+def test_a_record_under_a_private_prefix_stays_a_slug_however_many_open_it() -> None:
+    # Ten colleagues open one contact: the name is still the contact's, not public vocabulary.
+    paths = ["/crm/contacts/jan-kowalski-42/edit"] * 10 + ["/blog/how-we-built-it"] * 10
+    clients = [f"staff-{n}" for n in range(10)] * 2
+    assert (
+        template(paths, clients)
+        == ["/crm/contacts/:slug/edit"] * 10 + ["/blog/how-we-built-it"] * 10
+    )
+
+
+def test_a_word_learned_on_a_public_page_is_kept_under_a_private_prefix() -> None:
+    paths = ["/help/import"] * 3 + ["/crm/import"]
+    assert template(paths, ["a", "b", "c", "a"]) == ["/help/import"] * 3 + ["/crm/import"]
+
+
+def test_private_prefixes_are_named_by_their_words() -> None:
+    with pytest.raises(ConfigError, match="private_prefixes"):
+        PathTemplater(AnonymiseConfig(private_prefixes=("/2024/",)))
+    with pytest.raises(ConfigError, match="private_prefixes"):
+        AnonymiseConfig(private_prefixes=("crm",))
