@@ -5,11 +5,11 @@ from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
 from importlib.metadata import version as _version
 
 from privstats._lazy import attach as _attach
-from privstats.config import Config, RuleSet, load_config
 from privstats.exceptions import PrivstatsError
-from privstats.store import Store
 
 if _typing.TYPE_CHECKING:
+    from privstats.config import Config, RuleSet, load_config
+    from privstats.store import Store
     from privstats.tabulate import Measure, crosstab, pivot_table
 
 try:
@@ -17,9 +17,14 @@ try:
 except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-# The analyst API pulls in pandas, SciPy and the protection engine, which ingest never uses.
+# The analyst API pulls in pandas, SciPy and the protection engine, which ingest never uses;
+# the configuration and the store pull in pyarrow and polars, which the command line imports
+# only once it knows what to run (an ingest starts its user-agent worker first).
 __getattr__, __dir__ = _attach(
-    __name__, dict.fromkeys(("Measure", "crosstab", "pivot_table"), "privstats.tabulate")
+    __name__,
+    dict.fromkeys(("Measure", "crosstab", "pivot_table"), "privstats.tabulate")
+    | dict.fromkeys(("Config", "RuleSet", "load_config"), "privstats.config")
+    | {"Store": "privstats.store"},
 )
 
 __all__ = [

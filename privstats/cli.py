@@ -15,10 +15,18 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from privstats.config import CONFIG_FILE, Config, default_config_text, load_config
 from privstats.exceptions import ConfigError, PrivstatsError
-from privstats.store import Store
+
+# The configuration and the store bring pyarrow and polars, a second or so of imports: each
+# command imports what it needs once it runs, and an ingest starts its user-agent worker first.
+if TYPE_CHECKING:
+    from privstats.anonymise.useragents import AgentWorker
+    from privstats.config import Config
+    from privstats.store import Store
+
+CONFIG_FILE = "privstats.toml"  # privstats.config.CONFIG_FILE, for the help without the imports
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -158,11 +166,14 @@ def _ratio(text: str) -> float:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    from privstats.config import load_config
+
     config = load_config(args.config)
     return config.with_store(args.store) if args.store else config
 
 
 def _init(args: argparse.Namespace) -> int:
+    from privstats.config import default_config_text, load_config
     from privstats.key import create_key
 
     config_path: Path = args.path
@@ -181,6 +192,15 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _ingest_access(args: argparse.Namespace) -> int:
+    from privstats.anonymise.useragents import AgentWorker
+
+    # Started before the imports below (a second of pyarrow and polars): the worker builds its
+    # user-agent matcher on the other core meanwhile, off this process's GIL.
+    with AgentWorker() as agents:
+        return _ingest_access_with(args, agents)
+
+
+def _ingest_access_with(args: argparse.Namespace, agents: AgentWorker) -> int:
     from privstats.ingest import ingest_access
     from privstats.key import load_key
 
@@ -188,7 +208,12 @@ def _ingest_access(args: argparse.Namespace) -> int:
     key = load_key(config.key_path)
     _arrow_without_pandas()
     results = ingest_access(
-        config, key, args.paths, log_format=args.format, max_bad_ratio=args.max_bad_ratio
+        config,
+        key,
+        args.paths,
+        log_format=args.format,
+        max_bad_ratio=args.max_bad_ratio,
+        agents=agents,
     )
     for result in results:
         print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
@@ -243,6 +268,7 @@ def _erase(args: argparse.Namespace) -> int:
     from privstats.erasure import erase, read_erasure_requests
     from privstats.gate import ReleaseLedger
     from privstats.key import load_key
+    from privstats.store import Store
 
     config = _config(args)
     key = load_key(config.key_path)
@@ -266,6 +292,8 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _store_info(args: argparse.Namespace) -> int:
+    from privstats.store import Store
+
     config = _config(args)
     store = Store(config.store_path)
     if not store.exists():
@@ -298,6 +326,7 @@ def _store_info(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from privstats.report.command import run_report_command
+    from privstats.store import Store
 
     if args.config:
         # Report kernels load the configuration themselves.

@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from privstats.anonymise import AccessAnonymiser, BlockVisitors, warm_up
+from privstats.anonymise.useragents import AgentWorker
 from privstats.config import Config
 from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBadLinesError
 from privstats.key import SecretKey
@@ -83,8 +84,13 @@ def ingest_access(
     *,
     log_format: str | None = None,
     max_bad_ratio: float | None = None,
+    agents: AgentWorker | None = None,
 ) -> list[IngestResult]:
-    """Ingest access logs (paths, globs or ``-``) into the configured store."""
+    """Ingest access logs (paths, globs or ``-``) into the configured store.
+
+    ``agents``: a worker process that classifies user agents (the command line starts one
+    before its imports); without it, this process classifies them.
+    """
     fmt = resolve_format(log_format or config.ingest.format, config.ingest.formats)
     ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
     inputs = expand_inputs(patterns)
@@ -93,7 +99,7 @@ def ingest_access(
     with store.locked(), _memory_returned():
         for source in inputs:
             try:
-                results.append(_ingest_one(config, key, store, source, fmt, ratio))
+                results.append(_ingest_one(config, key, store, source, fmt, ratio, agents))
             except PrivstatsError as exc:
                 log.warning("%s: %s", source.label, exc)
                 results.append(IngestResult(source.label, "failed", error=str(exc)))
@@ -101,7 +107,13 @@ def ingest_access(
 
 
 def _ingest_one(
-    config: Config, key: SecretKey, store: Store, source: Input, fmt: LogFormat, ratio: float
+    config: Config,
+    key: SecretKey,
+    store: Store,
+    source: Input,
+    fmt: LogFormat,
+    ratio: float,
+    agents: AgentWorker | None,
 ) -> IngestResult:
     catalog = store.catalog()
     quick = quick_fingerprint(source)
@@ -113,6 +125,7 @@ def _ingest_one(
         key,
         learned_words=frozenset(catalog.vocabulary),
         erased_persons=frozenset(catalog.tombstones),
+        agents=agents,
     )
     quarantine = Quarantine()
     reader = BlockReader(source, reuse=True)
@@ -132,7 +145,8 @@ def _ingest_one(
         # Two stages, one block apart: a thread reads, hashes and parses the next block (mostly
         # native code, outside the GIL) while this one is anonymised and written here. Only one
         # raw block is in memory at a time.
-        parsed_blocks = _ahead(iter(reader), parse, "privstats-parser", meanwhile=_warmed)
+        warmed = functools.partial(_warmed, agents is None)
+        parsed_blocks = _ahead(iter(reader), parse, "privstats-parser", meanwhile=warmed)
         for parsed, tally, visitors in parsed_blocks:
             tally.into(quarantine)
             if not len(parsed):
@@ -189,11 +203,11 @@ def _ingest_one(
 
 
 @functools.cache
-def _warmed() -> None:
+def _warmed(user_agents: bool) -> None:
     """Load the anonymiser's rules once per process, while the first block is read; then take
     what is alive so far (the imported libraries' objects, the rules) out of the garbage
     collector's sight, or every full collection of the ingest walks it again."""
-    warm_up()
+    warm_up(user_agents)
     gc.freeze()
 
 

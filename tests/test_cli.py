@@ -166,3 +166,19 @@ def test_an_access_ingest_spares_itself_pandas_yet_pyarrow_still_converts_to_it(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-2:] == ["0 False", "DataFrame"]
+
+
+def test_the_command_line_parses_before_loading_pyarrow_and_polars() -> None:
+    # An ingest starts its user-agent worker first, so that it gets ready while these load.
+    script = (
+        "import sys\n"
+        "from privstats.cli import _parser\n"
+        "_parser().parse_args(['ingest', 'access', 'x.log'])\n"
+        "from privstats.anonymise.useragents import AgentWorker\n"
+        "print(sorted({'numpy', 'pyarrow', 'polars', 'ua_parser'} & set(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -84,3 +84,9 @@ def test_key_path_comes_from_the_environment_first(
 ) -> None:
     monkeypatch.setenv("PRIVSTATS_KEY_FILE", str(tmp_path / "k"))
     assert Config().key_path == tmp_path / "k"
+
+
+def test_the_command_line_names_the_configuration_file_as_the_package_does() -> None:
+    from privstats import cli, config
+
+    assert cli.CONFIG_FILE == config.CONFIG_FILE

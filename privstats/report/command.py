@@ -17,9 +17,12 @@ import argparse
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from privstats.config import Config
 from privstats.exceptions import ParameterError, ReportError
+
+if TYPE_CHECKING:
+    from privstats.config import Config
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privstats.anonymise import _distinct_days
+from privstats.anonymise.access import _distinct_days
 
 
 @settings(max_examples=200, deadline=None)
