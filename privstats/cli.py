@@ -196,11 +196,15 @@ def _ingest_access(args: argparse.Namespace) -> int:
 
     # Started before the imports below (a second of pyarrow and polars): the worker builds its
     # user-agent matcher on the other core meanwhile, off this process's GIL.
-    with AgentWorker() as agents:
-        return _ingest_access_with(args, agents)
+    try:
+        worker = AgentWorker()
+    except OSError:  # no child process to be had: this process classifies
+        return _ingest_access_with(args, None)
+    with worker:
+        return _ingest_access_with(args, worker)
 
 
-def _ingest_access_with(args: argparse.Namespace, agents: AgentWorker) -> int:
+def _ingest_access_with(args: argparse.Namespace, agents: AgentWorker | None) -> int:
     from privstats.ingest import ingest_access
     from privstats.key import load_key
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from canaries import canary_log_lines, leaks
 
+from privstats.anonymise import useragents
 from privstats.cli import main
 
 
@@ -182,3 +183,16 @@ def test_the_command_line_parses_before_loading_pyarrow_and_polars() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_an_ingest_that_cannot_start_its_worker_classifies_here(
+    tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_process(self: object) -> None:
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(useragents.AgentWorker, "__init__", no_process)
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "access" / "www"
+    store = tmp_path / "store"
+    assert main(["--store", str(store), "ingest", "access", str(sample / "access.log.1")]) == 0
+    assert list(store.glob("access/*/*.parquet"))

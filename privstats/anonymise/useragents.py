@@ -118,6 +118,8 @@ class AgentWorker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        self._requests: IO[bytes] = self._process.stdin  # type: ignore[assignment]
+        self._replies: IO[bytes] = self._process.stdout  # type: ignore[assignment]
         self._unanswered = 0
 
     @property
@@ -129,7 +131,7 @@ class AgentWorker:
         # read first: the next answers are then this question's.
         while self._unanswered:
             self.answers()
-        _send(self._process.stdin, agents)
+        _send(self._requests, agents)
         self._unanswered += 1
 
     def answers(self) -> list[AgentClass]:
@@ -137,19 +139,17 @@ class AgentWorker:
         if not self._unanswered:
             raise AgentWorkerError("the user-agent worker was asked nothing")
         self._unanswered -= 1
-        return [AgentClass(*row) for row in _receive(self._process.stdout)]
+        return [AgentClass(*row) for row in _receive(self._replies)]
 
     def close(self) -> None:
-        if self._process.stdin:
-            with contextlib.suppress(OSError):  # the worker is gone already
-                self._process.stdin.close()
+        with contextlib.suppress(OSError):  # the worker is gone already
+            self._requests.close()
         try:
             self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        if self._process.stdout:
-            self._process.stdout.close()
+        self._replies.close()
 
     def __enter__(self) -> AgentWorker:
         return self
@@ -169,23 +169,23 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         _send(answers, [dataclasses.astuple(classify(agent)) for agent in agents])
 
 
-def _send(stream: IO[bytes] | None, value: Any) -> None:
+def _send(stream: IO[bytes], value: Any) -> None:
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     try:
-        stream.write(_FRAME.pack(len(payload)) + payload)  # type: ignore[union-attr]
-        stream.flush()  # type: ignore[union-attr]
-    except (OSError, ValueError, AttributeError):
+        stream.write(_FRAME.pack(len(payload)) + payload)
+        stream.flush()
+    except (OSError, ValueError):
         raise AgentWorkerError("the user-agent worker is gone") from None
 
 
-def _receive(stream: IO[bytes] | None) -> Any:
+def _receive(stream: IO[bytes]) -> Any:
     try:
-        head = stream.read(_FRAME.size)  # type: ignore[union-attr]
+        head = stream.read(_FRAME.size)
         if len(head) < _FRAME.size:
             raise AgentWorkerError("the user-agent worker stopped")
-        payload = stream.read(_FRAME.unpack(head)[0])  # type: ignore[union-attr]
+        payload = stream.read(_FRAME.unpack(head)[0])
         return pickle.loads(payload)
-    except (OSError, ValueError, AttributeError, EOFError, pickle.UnpicklingError):
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
         raise AgentWorkerError("the user-agent worker answered nothing readable") from None
 
 
