@@ -12,6 +12,7 @@ the GIL, so the stages share both cores.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import ctypes.util
@@ -27,7 +28,8 @@ from typing import Any
 import pyarrow as pa
 
 from privstats.anonymise import AccessAnonymiser, BlockVisitors, warm_up
-from privstats.anonymise.useragents import AgentWorker
+from privstats.anonymise.access import Begun
+from privstats.anonymise.lookups import LookupWorker
 from privstats.config import Config
 from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBadLinesError
 from privstats.key import SecretKey
@@ -45,6 +47,10 @@ from privstats.sources.parsed import BlockTally, ParsedBlock
 from privstats.store import Store, utc_now
 
 log = logging.getLogger(__name__)
+
+# Blocks begun and not finished while the look-up worker is behind: each holds a parsed block
+# and most of its columns, some 10 MB.
+_BEGUN_AHEAD = 6
 
 
 @dataclass
@@ -84,12 +90,12 @@ def ingest_access(
     *,
     log_format: str | None = None,
     max_bad_ratio: float | None = None,
-    agents: AgentWorker | None = None,
+    lookups: LookupWorker | None = None,
 ) -> list[IngestResult]:
     """Ingest access logs (paths, globs or ``-``) into the configured store.
 
-    ``agents``: a worker process that classifies user agents (the command line starts one
-    before its imports); without it, this process classifies them.
+    ``lookups``: a worker process that classifies user agents and finds referer domains (the
+    command line starts one before its imports); without it, this process does.
     """
     fmt = resolve_format(log_format or config.ingest.format, config.ingest.formats)
     ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
@@ -99,7 +105,7 @@ def ingest_access(
     with store.locked(), _memory_returned():
         for source in inputs:
             try:
-                results.append(_ingest_one(config, key, store, source, fmt, ratio, agents))
+                results.append(_ingest_one(config, key, store, source, fmt, ratio, lookups))
             except PrivstatsError as exc:
                 log.warning("%s: %s", source.label, exc)
                 results.append(IngestResult(source.label, "failed", error=str(exc)))
@@ -113,7 +119,7 @@ def _ingest_one(
     source: Input,
     fmt: LogFormat,
     ratio: float,
-    agents: AgentWorker | None,
+    lookups: LookupWorker | None,
 ) -> IngestResult:
     catalog = store.catalog()
     quick = quick_fingerprint(source)
@@ -125,7 +131,7 @@ def _ingest_one(
         key,
         learned_words=frozenset(catalog.vocabulary),
         erased_persons=frozenset(catalog.tombstones),
-        agents=agents,
+        lookups=lookups,
     )
     quarantine = Quarantine()
     reader = BlockReader(source, reuse=True)
@@ -145,16 +151,28 @@ def _ingest_one(
         # Two stages, one block apart: a thread reads, hashes and parses the next block (mostly
         # native code, outside the GIL) while this one is anonymised and written here. Only one
         # raw block is in memory at a time.
-        warmed = functools.partial(_warmed, agents is None)
+        warmed = functools.partial(_warmed, lookups is None)
         parsed_blocks = _ahead(iter(reader), parse, "privstats-parser", meanwhile=warmed)
+        begun: collections.deque[Begun] = collections.deque()
+
+        def finish() -> None:
+            nonlocal rows
+            table, erased_lines = anonymiser.finish(begun.popleft())
+            quarantine.add(Reason.ERASED, erased_lines)
+            transaction.write("access", table)
+            rows += table.num_rows
+
         for parsed, tally, visitors in parsed_blocks:
             tally.into(quarantine)
             if not len(parsed):
                 continue
-            table, erased_lines = anonymiser.apply(parsed, visitors)
-            quarantine.add(Reason.ERASED, erased_lines)
-            transaction.write("access", table)
-            rows += table.num_rows
+            begun.append(anonymiser.begin(parsed, visitors))
+            # While the look-up worker has not answered for the oldest block (at the start,
+            # as it loads its rules), the next blocks are begun, up to a bound.
+            while begun and (len(begun) > _BEGUN_AHEAD or anonymiser.ready(begun[0])):
+                finish()
+        while begun:
+            finish()
         lines = reader.lines_read
         if lines == 0:
             transaction.discard()
@@ -203,11 +221,11 @@ def _ingest_one(
 
 
 @functools.cache
-def _warmed(user_agents: bool) -> None:
+def _warmed(lookups: bool) -> None:
     """Load the anonymiser's rules once per process, while the first block is read; then take
     what is alive so far (the imported libraries' objects, the rules) out of the garbage
     collector's sight, or every full collection of the ingest walks it again."""
-    warm_up(user_agents)
+    warm_up(lookups)
     gc.freeze()
 
 

@@ -22,18 +22,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from privstats.anonymise.columns import dictionary_column, label_ids
+from privstats.anonymise.lookups import Answers, LookupWorker, LookupWorkerError, look_up
 from privstats.anonymise.networks import coarse_network
 from privstats.anonymise.pseudonyms import (
     period_format,
     person_pseudonyms,
 )
-from privstats.anonymise.referers import (
-    RefererKind,
-    classify_referer_ids,
-    registrable_domain,
-)
+from privstats.anonymise.referers import RefererKind, referer_hosts, referer_ids
 from privstats.anonymise.urls import PathTemplater, members_own
-from privstats.anonymise.useragents import AgentClass, AgentWorker, AgentWorkerError, classify
+from privstats.anonymise.useragents import AgentClass
 from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
 from privstats.key import SecretKey
@@ -46,8 +43,10 @@ log = logging.getLogger(__name__)
 
 _US_PER_DAY = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
-# Distinct user agents remembered per ingest; beyond, the memory starts afresh.
+# Distinct user agents and referer hosts remembered per ingest; beyond, the memory starts
+# afresh (once no block waits to be finished).
 _AGENT_CACHE = 200_000
+_HOST_CACHE = 200_000
 
 
 @dataclass(frozen=True)
@@ -71,16 +70,24 @@ class AccessAnonymiser:
         key: SecretKey,
         learned_words: frozenset[str] = frozenset(),
         erased_persons: frozenset[int] = frozenset(),
-        agents: AgentWorker | None = None,
+        lookups: LookupWorker | None = None,
     ) -> None:
-        """``agents``: a worker process that classifies user agents (else this process does)."""
+        """``lookups``: a worker process that classifies user agents and finds referer
+        domains (else this process does)."""
         self.config = config
         self.key = key
         self.paths = PathTemplater(config.anonymise, learned_words)
         self.erased = erased_persons
         self.visitors = VisitorPseudonyms(key)
-        self._worker = agents
+        self._worker = lookups
+        if lookups is not None:
+            try:
+                lookups.drain()
+            except LookupWorkerError as exc:
+                self._lose_worker(exc)
         self._agent_classes: dict[str | None, int] = {}
+        self._host_domains: dict[str, str | None] = {}
+        self._unfinished = 0  # blocks begun and not finished
         self._classes: dict[AgentClass, int] = {}
         self._class_labels: dict[str, tuple[np.ndarray, pa.Array]] = {}
         self._labelled = -1  # how many classes ``_class_labels`` was made for
@@ -112,11 +119,20 @@ class AccessAnonymiser:
             parsed = ParsedBlock.from_frame(parsed)
         if not len(parsed):
             return ACCESS.empty_table(), []
+        return self.finish(self.begin(parsed, visitors))
+
+    def begin(self, parsed: ParsedBlock, visitors: BlockVisitors | None = None) -> Begun:
+        """``apply``'s first part: everything but what waits for the look-up worker, which is
+        asked about the block's new user agents and referer hosts first.
+
+        Blocks are begun, and then finished, in file order. Ingest begins the next blocks
+        while the worker has not answered for the oldest one begun (as it loads its rules at
+        the start); ``ready`` tells.
+        """
         if visitors is None:
             visitors = self.visitors_of(parsed)
         period = visitors.period
-        # The worker classifies the block's new user agents while the rest is done here.
-        agents = self._ask_agents(parsed.user_agent, len(parsed))
+        asked = self._ask(parsed)
         person = self._persons(parsed.login, len(parsed))
         columns: dict[str, pa.Array] = {
             "ts": pa.array(parsed.ts, pa.timestamp("us", tz="UTC")),
@@ -128,16 +144,29 @@ class AccessAnonymiser:
             "status": pa.array(parsed.status, pa.int16()),
             "bytes": parsed.bytes,
             "response_us": parsed.response_us,
-            **self._agents(agents),
-            **self._referers(parsed.referer, len(parsed)),
             "network": self._networks(parsed.client),
         }
+        self._unfinished += 1
+        return Begun(columns, asked, parsed.referer, parsed.line)
+
+    def ready(self, begun: Begun) -> bool:
+        """Whether ``finish`` can run without waiting for the worker (the oldest block begun
+        and not finished only)."""
+        return not begun.asked.worker or self._worker is None or self._worker.ready()
+
+    def finish(self, begun: Begun) -> tuple[pa.Table, list[int]]:
+        """``apply``'s second part, for the oldest block begun and not finished."""
+        asked = begun.asked
+        self._answered(asked)
+        self._unfinished -= 1
+        columns = begun.columns | self._agents(asked)
+        columns |= self._referers(begun.referer, asked, len(asked.agent))
         table = pa.Table.from_arrays([columns[name] for name in ACCESS.names], schema=ACCESS)
         if not self.erased:
             return table, []
-        erased = pc.is_in(person, pa.array(sorted(self.erased), pa.int64()))
+        erased = pc.is_in(columns["person"], pa.array(sorted(self.erased), pa.int64()))
         erased = erased.fill_null(False).to_numpy(zero_copy_only=False)
-        return table.filter(pa.array(~erased)), parsed.line[erased].tolist()
+        return table.filter(pa.array(~erased)), begun.line[erased].tolist()
 
     def _periods(self, ts: np.ndarray) -> Coded:
         """The key period of each row, labelled like '2026-10-01', '2026-10' or '-'."""
@@ -156,33 +185,71 @@ class AccessAnonymiser:
         ids = person_pseudonyms(self.key, login.values.to_pylist())
         return pa.array(ids, pa.int64()).take(pa.array(login.codes))
 
-    def _ask_agents(self, agent: Coded | None, rows: int) -> _AgentsAsked:
-        """The block's user agents, and those not classified yet, handed to the worker."""
-        agent = agent if agent is not None else Coded.constant(None, rows)
+    def _ask(self, parsed: ParsedBlock) -> _Asked:
+        """The block's user agents and referer hosts, and those new to the ingest, handed to
+        the worker.
+
+        Those asked about are remembered at once, with a placeholder that the block's
+        ``finish`` replaces: a block begun before then does not ask again, and finishes after.
+        """
+        agent = parsed.user_agent
+        agent = agent if agent is not None else Coded.constant(None, len(parsed))
         used = _used(agent)
         known = self._agent_classes
-        if len(known) > _AGENT_CACHE:
+        domains = self._host_domains
+        if not self._unfinished and (len(known) > _AGENT_CACHE or len(domains) > _HOST_CACHE):
             known.clear()
+            domains.clear()
         texts = agent.values.to_pylist()
-        new = list(
+        new_agents = list(
             dict.fromkeys(t for t in (texts[i] for i in np.flatnonzero(used)) if t not in known)
         )
-        asked = _AgentsAsked(agent, used, texts, new, worker=False)
-        if new and self._worker is not None:
+        if parsed.referer is None:
+            host_of_value, hosts = np.zeros(0, dtype=np.int64), []
+        else:
+            host_of_value, hosts = referer_hosts(parsed.referer.values)
+        new_hosts = [host for host in hosts if host not in domains]
+        known.update(dict.fromkeys(new_agents, -1))
+        domains.update(dict.fromkeys(new_hosts))
+        asked = _Asked(agent, used, texts, new_agents, host_of_value, hosts, new_hosts)
+        if (new_agents or new_hosts) and self._worker is not None:
             try:
-                self._worker.ask(new)
+                self._worker.ask(new_agents, new_hosts)
                 asked.worker = True
-            except AgentWorkerError as exc:
+            except LookupWorkerError as exc:
                 self._lose_worker(exc)
         return asked
 
-    def _agents(self, asked: _AgentsAsked) -> dict[str, pa.Array]:
+    def _answered(self, asked: _Asked) -> None:
+        """Remember the classes of the block's new agents and the domains of its new hosts,
+        from the worker where it was asked."""
+        found = None
+        if asked.worker and self._worker is not None:
+            try:
+                found = self._worker.answers()
+                if len(found.agents) != len(asked.new_agents) or len(found.domains) != len(
+                    asked.new_hosts
+                ):
+                    raise LookupWorkerError("the look-up worker answered out of turn")
+            except LookupWorkerError as exc:
+                self._lose_worker(exc)
+                found = None
+        if found is None:
+            found = look_up(asked.new_agents, asked.new_hosts)
+        self._remember(asked, found)
+
+    def _remember(self, asked: _Asked, found: Answers) -> None:
+        classes = self._classes
+        known = self._agent_classes
+        for text, agent_class in zip(asked.new_agents, found.agents, strict=True):
+            known[text] = classes.setdefault(agent_class, len(classes))
+        self._host_domains.update(zip(asked.new_hosts, found.domains, strict=True))
+
+    def _agents(self, asked: _Asked) -> dict[str, pa.Array]:
         """User-agent families, classified once per distinct string of the whole ingest."""
         agent, used, texts = asked.agent, asked.used, asked.texts
         known = self._agent_classes
         classes = self._classes
-        for text, agent_class in zip(asked.new, self._answers(asked), strict=True):
-            known[text] = classes.setdefault(agent_class, len(classes))
         index = np.zeros(len(texts), dtype=np.int64)
         for i in np.flatnonzero(used).tolist():
             index[i] = known[texts[i]]
@@ -229,7 +296,7 @@ class AccessAnonymiser:
             protocol = _dictionary(protocols, lines, used)
         return {"method": method, "path": path, "protocol": protocol}
 
-    def _referers(self, referer: Coded | None, rows: int) -> dict[str, pa.Array]:
+    def _referers(self, referer: Coded | None, asked: _Asked, rows: int) -> dict[str, pa.Array]:
         if referer is None:
             return {
                 "referer_domain": pa.DictionaryArray.from_arrays(
@@ -239,7 +306,10 @@ class AccessAnonymiser:
                     pa.array(np.zeros(rows, dtype=np.int32)), pa.array([RefererKind.NONE])
                 ),
             }
-        domain, domains, kind, kinds = classify_referer_ids(referer.values, self._site_domains)
+        found = [self._host_domains[host] for host in asked.hosts]
+        domain, domains, kind, kinds = referer_ids(
+            referer.values, asked.host_of_value, found, self._site_domains
+        )
         used = _used(referer)
         return {
             "referer_domain": dictionary_column(domain, domains, referer.codes, used),
@@ -259,44 +329,47 @@ class AccessAnonymiser:
         ]
         return _dictionary(pa.array(nets, pa.string()), client)
 
-    def _answers(self, asked: _AgentsAsked) -> list[AgentClass]:
-        """The classes of the block's new user agents, from the worker where it was asked."""
-        if asked.worker and self._worker is not None:
-            try:
-                found = self._worker.answers()
-                if len(found) == len(asked.new):
-                    return found
-                raise AgentWorkerError("the user-agent worker answered out of turn")
-            except AgentWorkerError as exc:
-                self._lose_worker(exc)
-        return [classify(text) for text in asked.new]
-
-    def _lose_worker(self, exc: AgentWorkerError) -> None:
-        log.warning("%s; user agents are classified in this process from here on", exc)
+    def _lose_worker(self, exc: LookupWorkerError) -> None:
+        log.warning("%s; this process looks up user agents and referers from here on", exc)
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.close()
 
 
+@dataclass(frozen=True)
+class Begun:
+    """A block between ``begin`` and ``finish``: the store's columns made so far, what the
+    worker was asked, and what finishing reads of the parsed block."""
+
+    columns: dict[str, pa.Array]
+    asked: _Asked
+    referer: Coded | None
+    line: np.ndarray
+
+
 @dataclass
-class _AgentsAsked:
-    """A block's user agents (values, which rows use, as texts), those new to the ingest, and
+class _Asked:
+    """A block's user agents (values, which rows use, as texts) and referer hosts (each
+    value's host id, -1 for none, into the distinct hosts), those new to the ingest, and
     whether the worker was asked about them."""
 
     agent: Coded
     used: np.ndarray
     texts: list[str | None]
-    new: list[str | None]
-    worker: bool
+    new_agents: list[str | None]
+    host_of_value: np.ndarray
+    hosts: list[str]
+    new_hosts: list[str]
+    worker: bool = False
 
 
-def warm_up(user_agents: bool = True) -> None:
-    """Load the rules the anonymiser reads from data files (the user-agent matcher, a quarter
-    of a second, unless a worker process classifies; the bundled public-suffix list), so that
-    the first block does not wait for them: ingest calls it while the first block is read."""
-    if user_agents:
-        classify("Mozilla/5.0")
-    registrable_domain("example.com")
+def warm_up(lookups: bool = True) -> None:
+    """Load the rules the anonymiser's look-ups read from data files (the user-agent matcher,
+    a quarter of a second; tldextract and the bundled public-suffix list), so that the first
+    block does not wait for them; ingest calls it while the first block is read. Nothing to
+    do (``lookups`` false) where a worker process looks up."""
+    if lookups:
+        look_up(["Mozilla/5.0"], ["example.com"])
 
 
 def _distinct_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
