@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from privstats.anonymise import AccessAnonymiser, BlockVisitors, warm_up
+from privstats.anonymise import AccessAnonymiser, Prepared, warm_up
 from privstats.anonymise.access import Begun
 from privstats.anonymise.lookups import LookupWorker
 from privstats.config import Config
@@ -137,13 +137,14 @@ def _ingest_one(
     reader = BlockReader(source, reuse=True)
     parser = BlockParser(fmt, config.ingest.max_line_bytes)
 
-    def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally, BlockVisitors | None]:
+    def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally, Prepared | None]:
         # Runs in the parser thread, which also reads: the block's buffer is reused for the
-        # next block once this returns, and the parser counts the lines. The visitor
-        # pseudonyms are made here too: C without the GIL, off the anonymising thread.
+        # next block once this returns, and the parser counts the lines. The anonymiser
+        # prepares the block here too (visitor pseudonyms, request groups): C and Arrow
+        # without the GIL, off the anonymising thread.
         parsed, tally = parser.parse(item[1], reader.lines_read + 1)
         reader.lines_read += tally.line_count
-        return parsed, tally, anonymiser.visitors_of(parsed) if len(parsed) else None
+        return parsed, tally, anonymiser.prepare(parsed) if len(parsed) else None
 
     transaction = store.transaction()
     rows = 0
@@ -162,11 +163,11 @@ def _ingest_one(
             transaction.write("access", table)
             rows += table.num_rows
 
-        for parsed, tally, visitors in parsed_blocks:
+        for parsed, tally, prepared in parsed_blocks:
             tally.into(quarantine)
             if not len(parsed):
                 continue
-            begun.append(anonymiser.begin(parsed, visitors))
+            begun.append(anonymiser.begin(parsed, prepared))
             # While the look-up worker has not answered for the oldest block (at the start,
             # as it loads its rules), the next blocks are begun, up to a bound.
             while begun and (len(begun) > _BEGUN_AHEAD or anonymiser.ready(begun[0])):

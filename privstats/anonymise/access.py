@@ -29,7 +29,7 @@ from privstats.anonymise.pseudonyms import (
     person_pseudonyms,
 )
 from privstats.anonymise.referers import RefererKind, referer_hosts, referer_ids
-from privstats.anonymise.urls import PathTemplater, members_own
+from privstats.anonymise.urls import BlockGroups, PathTemplater, members_own
 from privstats.anonymise.useragents import AgentClass
 from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
@@ -37,7 +37,7 @@ from privstats.key import SecretKey
 from privstats.schema import ACCESS
 from privstats.sources.parsed import Coded, ParsedBlock
 
-__all__ = ["AccessAnonymiser", "BlockVisitors", "warm_up"]
+__all__ = ["AccessAnonymiser", "Prepared", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,14 @@ _HOST_CACHE = 200_000
 
 
 @dataclass(frozen=True)
-class BlockVisitors:
-    """Per row of a block: its key period, and its visitor pseudonym, one keyed HMAC per
-    distinct (period, client, user agent)."""
+class Prepared:
+    """``AccessAnonymiser.prepare``: per row of a block, its key period and its visitor
+    pseudonym (one keyed HMAC per distinct (period, client, user agent)); and the block's
+    request lines or targets grouped for templating."""
 
     period: Coded
     visitor: np.ndarray
+    groups: BlockGroups
 
 
 class AccessAnonymiser:
@@ -95,33 +97,41 @@ class AccessAnonymiser:
         self._site_domains = frozenset(d.lower() for d in config.anonymise.site_domains)
         self._period_format = period_format(config.key.rotation)
 
-    def visitors_of(self, parsed: ParsedBlock) -> BlockVisitors:
-        """The key period and visitor pseudonym of each row of a block.
+    def prepare(self, parsed: ParsedBlock) -> Prepared:
+        """The key period and visitor pseudonym of each row of a block, and its request lines
+        (or targets) grouped for templating.
 
-        Separate from ``apply`` because it is nearly all C that runs without the GIL: ingest
-        calls it in its parser thread, a block ahead of ``apply`` in the caller's. Blocks must
-        come here in file order too (the pseudonyms computed are remembered across blocks).
+        Separate from ``apply`` because it is nearly all C and Arrow that run without the GIL:
+        ingest calls it in its parser thread, a block ahead of ``apply`` in the caller's.
+        Blocks must come here in file order too (the pseudonyms computed are remembered
+        across blocks).
         """
         period = self._periods(parsed.ts)
         agent = parsed.user_agent
         if agent is None:
             agent = Coded.constant(None, len(parsed.client))
-        return BlockVisitors(period, self.visitors(period, parsed.client, agent))
+        lines = parsed.request if parsed.request is not None else parsed.target
+        groups = self.paths.groups(
+            lines.values,  # type: ignore[union-attr]
+            lines.codes,  # type: ignore[union-attr]
+            requests=parsed.request is not None,
+        )
+        return Prepared(period, self.visitors(period, parsed.client, agent), groups)
 
     def apply(
-        self, parsed: ParsedBlock | pl.DataFrame, visitors: BlockVisitors | None = None
+        self, parsed: ParsedBlock | pl.DataFrame, prepared: Prepared | None = None
     ) -> tuple[pa.Table, list[int]]:
         """Store rows for ``parsed``, and the line numbers dropped because a person was erased.
 
-        ``visitors``: the block's ``visitors_of``, where it was called already.
+        ``prepared``: the block's ``prepare``, where it was called already.
         """
         if isinstance(parsed, pl.DataFrame):
             parsed = ParsedBlock.from_frame(parsed)
         if not len(parsed):
             return ACCESS.empty_table(), []
-        return self.finish(self.begin(parsed, visitors))
+        return self.finish(self.begin(parsed, prepared))
 
-    def begin(self, parsed: ParsedBlock, visitors: BlockVisitors | None = None) -> Begun:
+    def begin(self, parsed: ParsedBlock, prepared: Prepared | None = None) -> Begun:
         """``apply``'s first part: everything but what waits for the look-up worker, which is
         asked about the block's new user agents and referer hosts first.
 
@@ -129,18 +139,18 @@ class AccessAnonymiser:
         while the worker has not answered for the oldest one begun (as it loads its rules at
         the start); ``ready`` tells.
         """
-        if visitors is None:
-            visitors = self.visitors_of(parsed)
-        period = visitors.period
+        if prepared is None:
+            prepared = self.prepare(parsed)
+        period = prepared.period
         asked = self._ask(parsed)
         person = self._persons(parsed.login, len(parsed))
         columns: dict[str, pa.Array] = {
             "ts": pa.array(parsed.ts, pa.timestamp("us", tz="UTC")),
             "key_period": _dictionary(period.values, period),
-            "visitor": pa.array(visitors.visitor),
+            "visitor": pa.array(prepared.visitor),
             "person": person,
             "site": _text_column(parsed.site, len(parsed)),
-            **self._requests(parsed),
+            **self._requests(parsed, prepared.groups),
             "status": pa.array(parsed.status, pa.int16()),
             "bytes": parsed.bytes,
             "response_us": parsed.response_us,
@@ -269,12 +279,14 @@ class AccessAnonymiser:
         bots = self._bots[index]
         return columns | {"is_bot": pa.array(agent.per_row(bots))}
 
-    def _requests(self, parsed: ParsedBlock) -> dict[str, pa.Array]:
+    def _requests(self, parsed: ParsedBlock, groups: BlockGroups) -> dict[str, pa.Array]:
         """Method, path template and protocol, once per group of requests of one shape."""
         requests = parsed.request is not None
         lines: Coded = parsed.request if requests else parsed.target  # type: ignore[assignment]
-        found = self.paths.requests(lines.values, lines.codes, parsed.client, requests=requests)
-        used = _used(lines)
+        found = self.paths.requests(
+            lines.values, lines.codes, parsed.client, requests=requests, grouped=groups
+        )
+        used = groups.used
         path = _per_group(found.template, found.templates, found.group, lines, used)
         if not requests:
             method = _dictionary(parsed.method.values, parsed.method)  # type: ignore[union-attr]
