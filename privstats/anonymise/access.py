@@ -87,7 +87,7 @@ class AccessAnonymiser:
                 lookups.drain()
             except LookupWorkerError as exc:
                 self._lose_worker(exc)
-        self._agent_classes: dict[str | None, int] = {}
+        self._agents_known = _KnownAgents()
         self._host_domains: dict[str, str | None] = {}
         self._unfinished = 0  # blocks begun and not finished
         self._classes: dict[AgentClass, int] = {}
@@ -205,23 +205,25 @@ class AccessAnonymiser:
         agent = parsed.user_agent
         agent = agent if agent is not None else Coded.constant(None, len(parsed))
         used = _used(agent)
-        known = self._agent_classes
+        known = self._agents_known
         domains = self._host_domains
         if not self._unfinished and (len(known) > _AGENT_CACHE or len(domains) > _HOST_CACHE):
-            known.clear()
+            self._agents_known = known = _KnownAgents()
             domains.clear()
-        texts = agent.values.to_pylist()
-        new_agents = list(
-            dict.fromkeys(t for t in (texts[i] for i in np.flatnonzero(used)) if t not in known)
-        )
+        values = agent.values.cast(pa.string())
+        position = known.find(values)
+        missing = np.flatnonzero(used & (position < 0))
+        new_agents = values.take(pa.array(missing)).to_pylist()
+        position[missing] = known.add(values.take(pa.array(missing)))
         if parsed.referer is None:
             host_of_value, hosts = np.zeros(0, dtype=np.int64), []
         else:
             host_of_value, hosts = referer_hosts(parsed.referer.values)
         new_hosts = [host for host in hosts if host not in domains]
-        known.update(dict.fromkeys(new_agents, -1))
         domains.update(dict.fromkeys(new_hosts))
-        asked = _Asked(agent, used, texts, new_agents, host_of_value, hosts, new_hosts)
+        asked = _Asked(
+            agent, used, position, position[missing], new_agents, host_of_value, hosts, new_hosts
+        )
         if (new_agents or new_hosts) and self._worker is not None:
             try:
                 self._worker.ask(new_agents, new_hosts)
@@ -250,19 +252,16 @@ class AccessAnonymiser:
 
     def _remember(self, asked: _Asked, found: Answers) -> None:
         classes = self._classes
-        known = self._agent_classes
-        for text, agent_class in zip(asked.new_agents, found.agents, strict=True):
-            known[text] = classes.setdefault(agent_class, len(classes))
+        self._agents_known.classes[asked.new_positions] = [
+            classes.setdefault(agent_class, len(classes)) for agent_class in found.agents
+        ]
         self._host_domains.update(zip(asked.new_hosts, found.domains, strict=True))
 
     def _agents(self, asked: _Asked) -> dict[str, pa.Array]:
         """User-agent families, classified once per distinct string of the whole ingest."""
-        agent, used, texts = asked.agent, asked.used, asked.texts
-        known = self._agent_classes
+        agent, used = asked.agent, asked.used
         classes = self._classes
-        index = np.zeros(len(texts), dtype=np.int64)
-        for i in np.flatnonzero(used).tolist():
-            index[i] = known[texts[i]]
+        index = np.where(used, self._agents_known.classes[asked.position], 0)
         if self._labelled != len(classes):
             self._labelled = len(classes)
             # Per label column, each class's label id and the distinct labels; and who is a bot.
@@ -361,18 +360,45 @@ class Begun:
 
 @dataclass
 class _Asked:
-    """A block's user agents (values, which rows use, as texts) and referer hosts (each
-    value's host id, -1 for none, into the distinct hosts), those new to the ingest, and
-    whether the worker was asked about them."""
+    """A block's user agents (values, which rows use, each value's place among the known
+    agents, -1 for one no row uses) and referer hosts (each value's host id, -1 for none,
+    into the distinct hosts), those new to the ingest (agents also by place), and whether the
+    worker was asked about them."""
 
     agent: Coded
     used: np.ndarray
-    texts: list[str | None]
+    position: np.ndarray
+    new_positions: np.ndarray
     new_agents: list[str | None]
     host_of_value: np.ndarray
     hosts: list[str]
     new_hosts: list[str]
     worker: bool = False
+
+
+class _KnownAgents:
+    """The distinct user agents of the ingest so far, each with its class id (-1 until the
+    answer for the block that brought it is read). A block's agents are found among them by
+    Arrow's hash look-up, without a Python string made per agent."""
+
+    def __init__(self) -> None:
+        self.texts = pa.array([], pa.string())
+        self.classes = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def find(self, values: pa.Array) -> np.ndarray:
+        """Each value's place (-1: not known); a null is a value like the others."""
+        found = pc.index_in(values, value_set=self.texts)
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    def add(self, values: pa.Array) -> np.ndarray:
+        """Know these (none known yet) as awaiting their classes; their places."""
+        start = len(self.texts)
+        self.texts = pa.concat_arrays([self.texts, values])
+        self.classes = np.concatenate([self.classes, np.full(len(values), -1, dtype=np.int64)])
+        return np.arange(start, len(self.texts))
 
 
 def warm_up(lookups: bool = True) -> None:
