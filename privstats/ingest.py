@@ -102,7 +102,7 @@ def ingest_access(
     inputs = expand_inputs(patterns)
     store = Store(config.store_path)
     results = []
-    with store.locked(), _memory_returned():
+    with store.locked(), _memory_returned(), _collector_paused():
         for source in inputs:
             try:
                 results.append(_ingest_one(config, key, store, source, fmt, ratio, lookups))
@@ -223,11 +223,22 @@ def _ingest_one(
 
 @functools.cache
 def _warmed(lookups: bool) -> None:
-    """Load the anonymiser's rules once per process, while the first block is read; then take
-    what is alive so far (the imported libraries' objects, the rules) out of the garbage
-    collector's sight, or every full collection of the ingest walks it again."""
+    """Load the anonymiser's rules once per process, while the first block is read."""
     warm_up(lookups)
-    gc.freeze()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while ingesting. The ingest makes next to no reference
+    cycles (350 objects, collected at the end of a 2-million-line log), while the collector's
+    passes over each block's young objects cost 0.13 s of the GIL there."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager
