@@ -9,8 +9,8 @@ process and takes its wall time and peak memory (the child's own ``ru_maxrss``, 
 
 - ``privstats ingest access`` into a fresh store, with a throw-away key, its bytecode compiled
   beforehand as an installed package's is; its peak memory is its own plus that of its
-  look-up worker process once it has answered for every distinct agent and referer host of the
-  log (read from ``/proc``, as GNU time reports the largest process of a tree, not the sum);
+  user-agent worker process once it has classified every distinct agent of the log (read from
+  ``/proc``, as GNU time reports the largest process of a tree, not the sum);
 - GoAccess 1.7 (Debian's package) with the same format and a JSON report, when installed
   (``apt-get install goaccess``), else skipped with a note; on logs up to ``--goaccess-up-to``
   lines (2 million: at about 30,000 lines/s GoAccess would take twelve minutes on 20 million);
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import privstats
-from privstats.anonymise.lookups import LookupWorker
+from privstats.anonymise.useragents import AgentWorker
 from privstats.key import create_key
 from privstats.synth import write_benchmark_log
 
@@ -89,7 +89,7 @@ def main(argv: list[str]) -> int:
             megabytes = log.stat().st_size / 1e6
             worker_mb = _worker_peak(log)
             print(
-                f"  look-up worker    {lines:>12,} lines  {worker_mb:7.0f} MB (in privstats' row)"
+                f"  user-agent worker {lines:>12,} lines  {worker_mb:7.0f} MB (in privstats' row)"
             )
             commands = {
                 "privstats ingest": None,
@@ -179,18 +179,16 @@ def _command(tool: str, log: Path, work: Path, key: Path) -> tuple[list[str], di
 
 
 def _worker_peak(log: Path) -> float:
-    """Peak memory (MB) of privstats' look-up worker once it has answered for every distinct
-    user agent and referer host of ``log`` (a combined log: the referer and the agent are its
-    second and third quoted fields)."""
-    agents, hosts = set(), set()
+    """Peak memory (MB) of privstats' user-agent worker once it has classified every distinct
+    user agent of ``log`` (a combined log: the agent is its third quoted field)."""
+    agents = set()
     with log.open(encoding="utf-8", errors="replace") as handle:
         for line in handle:
             fields = line.split('"')
             if len(fields) > 5:
-                hosts.add(fields[3].partition("://")[2].split("/")[0].lower())
                 agents.add(fields[5])
-    with LookupWorker() as worker:
-        worker.ask(sorted(agents), sorted(hosts))
+    with AgentWorker() as worker:
+        worker.ask(sorted(agents))
         worker.answers()
         status = Path(f"/proc/{worker.pid}/status").read_text()
     peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from privstats.exceptions import ConfigError, PrivstatsError
 
 # The configuration and the store bring pyarrow and polars, a second or so of imports: each
-# command imports what it needs once it runs, and an ingest starts its look-up worker first.
+# command imports what it needs once it runs, and an ingest starts its user-agent worker first.
 if TYPE_CHECKING:
-    from privstats.anonymise.lookups import LookupWorker
+    from privstats.anonymise.useragents import AgentWorker
     from privstats.config import Config
     from privstats.store import Store
 
@@ -192,20 +192,19 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _ingest_access(args: argparse.Namespace) -> int:
-    from privstats.anonymise.lookups import LookupWorker
+    from privstats.anonymise.useragents import AgentWorker
 
-    # Started before the imports below (a second of pyarrow and polars): the worker loads its
-    # user-agent matcher and public suffixes on the other core meanwhile, off this process's
-    # GIL.
+    # Started before the imports below (a second of pyarrow and polars): the worker builds its
+    # user-agent matcher on the other core meanwhile, off this process's GIL.
     try:
-        worker = LookupWorker()
-    except OSError:  # no child process to be had: this process looks up
+        worker = AgentWorker()
+    except OSError:  # no child process to be had: this process classifies
         return _ingest_access_with(args, None)
     with worker:
         return _ingest_access_with(args, worker)
 
 
-def _ingest_access_with(args: argparse.Namespace, lookups: LookupWorker | None) -> int:
+def _ingest_access_with(args: argparse.Namespace, agents: AgentWorker | None) -> int:
     from privstats.ingest import ingest_access
     from privstats.key import load_key
 
@@ -218,7 +217,7 @@ def _ingest_access_with(args: argparse.Namespace, lookups: LookupWorker | None) 
         args.paths,
         log_format=args.format,
         max_bad_ratio=args.max_bad_ratio,
-        lookups=lookups,
+        agents=agents,
     )
     for result in results:
         print(result.summary(), file=sys.stdout if result.ok else sys.stderr)

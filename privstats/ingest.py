@@ -12,7 +12,6 @@ the GIL, so the stages share both cores.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import ctypes
 import ctypes.util
@@ -27,9 +26,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from privstats.anonymise import AccessAnonymiser, Prepared, warm_up
-from privstats.anonymise.access import Begun
-from privstats.anonymise.lookups import LookupWorker
+from privstats.anonymise import AccessAnonymiser, BlockVisitors, warm_up
+from privstats.anonymise.useragents import AgentWorker
 from privstats.config import Config
 from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBadLinesError
 from privstats.key import SecretKey
@@ -47,10 +45,6 @@ from privstats.sources.parsed import BlockTally, ParsedBlock
 from privstats.store import Store, utc_now
 
 log = logging.getLogger(__name__)
-
-# Blocks begun and not finished while the look-up worker is behind: each holds a parsed block
-# and most of its columns, some 10 MB.
-_BEGUN_AHEAD = 6
 
 
 @dataclass
@@ -90,22 +84,22 @@ def ingest_access(
     *,
     log_format: str | None = None,
     max_bad_ratio: float | None = None,
-    lookups: LookupWorker | None = None,
+    agents: AgentWorker | None = None,
 ) -> list[IngestResult]:
     """Ingest access logs (paths, globs or ``-``) into the configured store.
 
-    ``lookups``: a worker process that classifies user agents and finds referer domains (the
-    command line starts one before its imports); without it, this process does.
+    ``agents``: a worker process that classifies user agents (the command line starts one
+    before its imports); without it, this process classifies them.
     """
     fmt = resolve_format(log_format or config.ingest.format, config.ingest.formats)
     ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
     inputs = expand_inputs(patterns)
     store = Store(config.store_path)
     results = []
-    with store.locked(), _memory_returned(), _collector_paused():
+    with store.locked(), _memory_returned():
         for source in inputs:
             try:
-                results.append(_ingest_one(config, key, store, source, fmt, ratio, lookups))
+                results.append(_ingest_one(config, key, store, source, fmt, ratio, agents))
             except PrivstatsError as exc:
                 log.warning("%s: %s", source.label, exc)
                 results.append(IngestResult(source.label, "failed", error=str(exc)))
@@ -119,7 +113,7 @@ def _ingest_one(
     source: Input,
     fmt: LogFormat,
     ratio: float,
-    lookups: LookupWorker | None,
+    agents: AgentWorker | None,
 ) -> IngestResult:
     catalog = store.catalog()
     quick = quick_fingerprint(source)
@@ -131,20 +125,19 @@ def _ingest_one(
         key,
         learned_words=frozenset(catalog.vocabulary),
         erased_persons=frozenset(catalog.tombstones),
-        lookups=lookups,
+        agents=agents,
     )
     quarantine = Quarantine()
     reader = BlockReader(source, reuse=True)
     parser = BlockParser(fmt, config.ingest.max_line_bytes)
 
-    def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally, Prepared | None]:
+    def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally, BlockVisitors | None]:
         # Runs in the parser thread, which also reads: the block's buffer is reused for the
-        # next block once this returns, and the parser counts the lines. The anonymiser
-        # prepares the block here too (visitor pseudonyms, request groups): C and Arrow
-        # without the GIL, off the anonymising thread.
+        # next block once this returns, and the parser counts the lines. The visitor
+        # pseudonyms are made here too: C without the GIL, off the anonymising thread.
         parsed, tally = parser.parse(item[1], reader.lines_read + 1)
         reader.lines_read += tally.line_count
-        return parsed, tally, anonymiser.prepare(parsed) if len(parsed) else None
+        return parsed, tally, anonymiser.visitors_of(parsed) if len(parsed) else None
 
     transaction = store.transaction()
     rows = 0
@@ -152,28 +145,16 @@ def _ingest_one(
         # Two stages, one block apart: a thread reads, hashes and parses the next block (mostly
         # native code, outside the GIL) while this one is anonymised and written here. Only one
         # raw block is in memory at a time.
-        warmed = functools.partial(_warmed, lookups is None)
+        warmed = functools.partial(_warmed, agents is None)
         parsed_blocks = _ahead(iter(reader), parse, "privstats-parser", meanwhile=warmed)
-        begun: collections.deque[Begun] = collections.deque()
-
-        def finish() -> None:
-            nonlocal rows
-            table, erased_lines = anonymiser.finish(begun.popleft())
-            quarantine.add(Reason.ERASED, erased_lines)
-            transaction.write("access", table)
-            rows += table.num_rows
-
-        for parsed, tally, prepared in parsed_blocks:
+        for parsed, tally, visitors in parsed_blocks:
             tally.into(quarantine)
             if not len(parsed):
                 continue
-            begun.append(anonymiser.begin(parsed, prepared))
-            # While the look-up worker has not answered for the oldest block (at the start,
-            # as it loads its rules), the next blocks are begun, up to a bound.
-            while begun and (len(begun) > _BEGUN_AHEAD or anonymiser.ready(begun[0])):
-                finish()
-        while begun:
-            finish()
+            table, erased_lines = anonymiser.apply(parsed, visitors)
+            quarantine.add(Reason.ERASED, erased_lines)
+            transaction.write("access", table)
+            rows += table.num_rows
         lines = reader.lines_read
         if lines == 0:
             transaction.discard()
@@ -222,23 +203,12 @@ def _ingest_one(
 
 
 @functools.cache
-def _warmed(lookups: bool) -> None:
-    """Load the anonymiser's rules once per process, while the first block is read."""
-    warm_up(lookups)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while ingesting. The ingest makes next to no reference
-    cycles (350 objects, collected at the end of a 2-million-line log), while the collector's
-    passes over each block's young objects cost 0.13 s of the GIL there."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+def _warmed(user_agents: bool) -> None:
+    """Load the anonymiser's rules once per process, while the first block is read; then take
+    what is alive so far (the imported libraries' objects, the rules) out of the garbage
+    collector's sight, or every full collection of the ingest walks it again."""
+    warm_up(user_agents)
+    gc.freeze()
 
 
 @contextlib.contextmanager

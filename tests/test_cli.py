@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from canaries import canary_log_lines, leaks
 
-from privstats.anonymise import lookups
+from privstats.anonymise import useragents
 from privstats.cli import main
 
 
@@ -170,14 +170,13 @@ def test_an_access_ingest_spares_itself_pandas_yet_pyarrow_still_converts_to_it(
 
 
 def test_the_command_line_parses_before_loading_pyarrow_and_polars() -> None:
-    # An ingest starts its look-up worker first, so that it gets ready while these load.
+    # An ingest starts its user-agent worker first, so that it gets ready while these load.
     script = (
         "import sys\n"
         "from privstats.cli import _parser\n"
         "_parser().parse_args(['ingest', 'access', 'x.log'])\n"
-        "from privstats.anonymise.lookups import LookupWorker\n"
-        "heavy = {'numpy', 'pyarrow', 'polars', 'ua_parser', 'tldextract', 'requests'}\n"
-        "print(sorted(heavy & set(sys.modules)))\n"
+        "from privstats.anonymise.useragents import AgentWorker\n"
+        "print(sorted({'numpy', 'pyarrow', 'polars', 'ua_parser'} & set(sys.modules)))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
@@ -186,13 +185,13 @@ def test_the_command_line_parses_before_loading_pyarrow_and_polars() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_an_ingest_that_cannot_start_its_worker_looks_up_here(
+def test_an_ingest_that_cannot_start_its_worker_classifies_here(
     tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_process(self: object) -> None:
         raise OSError("Resource temporarily unavailable")
 
-    monkeypatch.setattr(lookups.LookupWorker, "__init__", no_process)
+    monkeypatch.setattr(useragents.AgentWorker, "__init__", no_process)
     sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "access" / "www"
     store = tmp_path / "store"
     assert main(["--store", str(store), "ingest", "access", str(sample / "access.log.1")]) == 0

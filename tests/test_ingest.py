@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from canaries import canary_log_lines, leaks, texts_in
 
-from privstats.anonymise.lookups import LookupWorker
+from privstats.anonymise.useragents import AgentWorker
 from privstats.config import Config
 from privstats.exceptions import StoreError
 from privstats.ingest import ingest_access
@@ -159,21 +159,21 @@ def test_the_real_log_lands_in_the_store_by_day(
     assert frame["is_bot"].any() and (frame["referer_kind"] == "external").any()
 
 
-def test_a_worker_looks_up_agents_and_referers_and_its_loss_only_moves_the_work_here(
+def test_a_worker_classifies_user_agents_and_its_loss_only_moves_the_work_here(
     tmp_path: Path, config: Config, key: SecretKey, caplog: pytest.LogCaptureFixture
 ) -> None:
     log = tmp_path / "canary.log"
     log.write_text("\n".join(canary_log_lines()) + "\n")
     ingest_access(config.with_store(tmp_path / "alone"), key, [str(log)])
-    with LookupWorker() as lookups:
-        ingest_access(config.with_store(tmp_path / "helped"), key, [str(log)], lookups=lookups)
-    lost = LookupWorker()
+    with AgentWorker() as agents:
+        ingest_access(config.with_store(tmp_path / "helped"), key, [str(log)], agents=agents)
+    lost = AgentWorker()
     lost._process.kill()
     caplog.set_level(logging.WARNING)
-    [result] = ingest_access(config.with_store(tmp_path / "lost"), key, [str(log)], lookups=lost)
+    [result] = ingest_access(config.with_store(tmp_path / "lost"), key, [str(log)], agents=lost)
     lost.close()
     assert result.status == "ingested"
-    assert "this process looks up user agents and referers" in caplog.text
+    assert "user agents are classified in this process" in caplog.text
     assert leaks(caplog.text) == []
     alone = Store(tmp_path / "alone").read("access")
     for other in ("helped", "lost"):

@@ -11,18 +11,18 @@ import typing as _typing
 from privstats._lazy import attach as _attach
 
 if _typing.TYPE_CHECKING:
-    from privstats.anonymise.access import AccessAnonymiser, Prepared, warm_up
+    from privstats.anonymise.access import AccessAnonymiser, BlockVisitors, warm_up
     from privstats.anonymise.pseudonyms import person_pseudonyms, visitor_pseudonyms
 
 __getattr__, __dir__ = _attach(
     __name__,
-    dict.fromkeys(("AccessAnonymiser", "Prepared", "warm_up"), "privstats.anonymise.access")
+    dict.fromkeys(("AccessAnonymiser", "BlockVisitors", "warm_up"), "privstats.anonymise.access")
     | dict.fromkeys(("person_pseudonyms", "visitor_pseudonyms"), "privstats.anonymise.pseudonyms"),
 )
 
 __all__ = [
     "AccessAnonymiser",
-    "Prepared",
+    "BlockVisitors",
     "person_pseudonyms",
     "visitor_pseudonyms",
     "warm_up",

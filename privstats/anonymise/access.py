@@ -22,42 +22,41 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from privstats.anonymise.columns import dictionary_column, label_ids
-from privstats.anonymise.lookups import Answers, LookupWorker, LookupWorkerError, look_up
 from privstats.anonymise.networks import coarse_network
 from privstats.anonymise.pseudonyms import (
     period_format,
     person_pseudonyms,
 )
-from privstats.anonymise.referers import RefererKind, referer_hosts, referer_ids
-from privstats.anonymise.urls import BlockGroups, PathTemplater, members_own
-from privstats.anonymise.useragents import AgentClass
+from privstats.anonymise.referers import (
+    RefererKind,
+    classify_referer_ids,
+    registrable_domain,
+)
+from privstats.anonymise.urls import PathTemplater, members_own
+from privstats.anonymise.useragents import AgentClass, AgentWorker, AgentWorkerError, classify
 from privstats.anonymise.visitors import VisitorPseudonyms
 from privstats.config import Config, LoginPolicy
 from privstats.key import SecretKey
 from privstats.schema import ACCESS
 from privstats.sources.parsed import Coded, ParsedBlock
 
-__all__ = ["AccessAnonymiser", "Prepared", "warm_up"]
+__all__ = ["AccessAnonymiser", "BlockVisitors", "warm_up"]
 
 log = logging.getLogger(__name__)
 
 _US_PER_DAY = 86_400_000_000
 _EPOCH = dt.date(1970, 1, 1)
-# Distinct user agents and referer hosts remembered per ingest; beyond, the memory starts
-# afresh (once no block waits to be finished).
+# Distinct user agents remembered per ingest; beyond, the memory starts afresh.
 _AGENT_CACHE = 200_000
-_HOST_CACHE = 200_000
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """``AccessAnonymiser.prepare``: per row of a block, its key period and its visitor
-    pseudonym (one keyed HMAC per distinct (period, client, user agent)); and the block's
-    request lines or targets grouped for templating."""
+class BlockVisitors:
+    """Per row of a block: its key period, and its visitor pseudonym, one keyed HMAC per
+    distinct (period, client, user agent)."""
 
     period: Coded
     visitor: np.ndarray
-    groups: BlockGroups
 
 
 class AccessAnonymiser:
@@ -72,24 +71,16 @@ class AccessAnonymiser:
         key: SecretKey,
         learned_words: frozenset[str] = frozenset(),
         erased_persons: frozenset[int] = frozenset(),
-        lookups: LookupWorker | None = None,
+        agents: AgentWorker | None = None,
     ) -> None:
-        """``lookups``: a worker process that classifies user agents and finds referer
-        domains (else this process does)."""
+        """``agents``: a worker process that classifies user agents (else this process does)."""
         self.config = config
         self.key = key
         self.paths = PathTemplater(config.anonymise, learned_words)
         self.erased = erased_persons
         self.visitors = VisitorPseudonyms(key)
-        self._worker = lookups
-        if lookups is not None:
-            try:
-                lookups.drain()
-            except LookupWorkerError as exc:
-                self._lose_worker(exc)
-        self._agents_known = _KnownAgents()
-        self._host_domains: dict[str, str | None] = {}
-        self._unfinished = 0  # blocks begun and not finished
+        self._worker = agents
+        self._agent_classes: dict[str | None, int] = {}
         self._classes: dict[AgentClass, int] = {}
         self._class_labels: dict[str, tuple[np.ndarray, pa.Array]] = {}
         self._labelled = -1  # how many classes ``_class_labels`` was made for
@@ -97,86 +88,56 @@ class AccessAnonymiser:
         self._site_domains = frozenset(d.lower() for d in config.anonymise.site_domains)
         self._period_format = period_format(config.key.rotation)
 
-    def prepare(self, parsed: ParsedBlock) -> Prepared:
-        """The key period and visitor pseudonym of each row of a block, and its request lines
-        (or targets) grouped for templating.
+    def visitors_of(self, parsed: ParsedBlock) -> BlockVisitors:
+        """The key period and visitor pseudonym of each row of a block.
 
-        Separate from ``apply`` because it is nearly all C and Arrow that run without the GIL:
-        ingest calls it in its parser thread, a block ahead of ``apply`` in the caller's.
-        Blocks must come here in file order too (the pseudonyms computed are remembered
-        across blocks).
+        Separate from ``apply`` because it is nearly all C that runs without the GIL: ingest
+        calls it in its parser thread, a block ahead of ``apply`` in the caller's. Blocks must
+        come here in file order too (the pseudonyms computed are remembered across blocks).
         """
         period = self._periods(parsed.ts)
         agent = parsed.user_agent
         if agent is None:
             agent = Coded.constant(None, len(parsed.client))
-        lines = parsed.request if parsed.request is not None else parsed.target
-        groups = self.paths.groups(
-            lines.values,  # type: ignore[union-attr]
-            lines.codes,  # type: ignore[union-attr]
-            requests=parsed.request is not None,
-        )
-        return Prepared(period, self.visitors(period, parsed.client, agent), groups)
+        return BlockVisitors(period, self.visitors(period, parsed.client, agent))
 
     def apply(
-        self, parsed: ParsedBlock | pl.DataFrame, prepared: Prepared | None = None
+        self, parsed: ParsedBlock | pl.DataFrame, visitors: BlockVisitors | None = None
     ) -> tuple[pa.Table, list[int]]:
         """Store rows for ``parsed``, and the line numbers dropped because a person was erased.
 
-        ``prepared``: the block's ``prepare``, where it was called already.
+        ``visitors``: the block's ``visitors_of``, where it was called already.
         """
         if isinstance(parsed, pl.DataFrame):
             parsed = ParsedBlock.from_frame(parsed)
         if not len(parsed):
             return ACCESS.empty_table(), []
-        return self.finish(self.begin(parsed, prepared))
-
-    def begin(self, parsed: ParsedBlock, prepared: Prepared | None = None) -> Begun:
-        """``apply``'s first part: everything but what waits for the look-up worker, which is
-        asked about the block's new user agents and referer hosts first.
-
-        Blocks are begun, and then finished, in file order. Ingest begins the next blocks
-        while the worker has not answered for the oldest one begun (as it loads its rules at
-        the start); ``ready`` tells.
-        """
-        if prepared is None:
-            prepared = self.prepare(parsed)
-        period = prepared.period
-        asked = self._ask(parsed)
+        if visitors is None:
+            visitors = self.visitors_of(parsed)
+        period = visitors.period
+        # The worker classifies the block's new user agents while the rest is done here.
+        agents = self._ask_agents(parsed.user_agent, len(parsed))
         person = self._persons(parsed.login, len(parsed))
         columns: dict[str, pa.Array] = {
             "ts": pa.array(parsed.ts, pa.timestamp("us", tz="UTC")),
             "key_period": _dictionary(period.values, period),
-            "visitor": pa.array(prepared.visitor),
+            "visitor": pa.array(visitors.visitor),
             "person": person,
             "site": _text_column(parsed.site, len(parsed)),
-            **self._requests(parsed, prepared.groups),
+            **self._requests(parsed),
             "status": pa.array(parsed.status, pa.int16()),
             "bytes": parsed.bytes,
             "response_us": parsed.response_us,
+            **self._agents(agents),
+            **self._referers(parsed.referer, len(parsed)),
             "network": self._networks(parsed.client),
         }
-        self._unfinished += 1
-        return Begun(columns, asked, parsed.referer, parsed.line)
-
-    def ready(self, begun: Begun) -> bool:
-        """Whether ``finish`` can run without waiting for the worker (the oldest block begun
-        and not finished only)."""
-        return not begun.asked.worker or self._worker is None or self._worker.ready()
-
-    def finish(self, begun: Begun) -> tuple[pa.Table, list[int]]:
-        """``apply``'s second part, for the oldest block begun and not finished."""
-        asked = begun.asked
-        self._answered(asked)
-        self._unfinished -= 1
-        columns = begun.columns | self._agents(asked)
-        columns |= self._referers(begun.referer, asked, len(asked.agent))
         table = pa.Table.from_arrays([columns[name] for name in ACCESS.names], schema=ACCESS)
         if not self.erased:
             return table, []
-        erased = pc.is_in(columns["person"], pa.array(sorted(self.erased), pa.int64()))
+        erased = pc.is_in(person, pa.array(sorted(self.erased), pa.int64()))
         erased = erased.fill_null(False).to_numpy(zero_copy_only=False)
-        return table.filter(pa.array(~erased)), begun.line[erased].tolist()
+        return table.filter(pa.array(~erased)), parsed.line[erased].tolist()
 
     def _periods(self, ts: np.ndarray) -> Coded:
         """The key period of each row, labelled like '2026-10-01', '2026-10' or '-'."""
@@ -195,73 +156,36 @@ class AccessAnonymiser:
         ids = person_pseudonyms(self.key, login.values.to_pylist())
         return pa.array(ids, pa.int64()).take(pa.array(login.codes))
 
-    def _ask(self, parsed: ParsedBlock) -> _Asked:
-        """The block's user agents and referer hosts, and those new to the ingest, handed to
-        the worker.
-
-        Those asked about are remembered at once, with a placeholder that the block's
-        ``finish`` replaces: a block begun before then does not ask again, and finishes after.
-        """
-        agent = parsed.user_agent
-        agent = agent if agent is not None else Coded.constant(None, len(parsed))
+    def _ask_agents(self, agent: Coded | None, rows: int) -> _AgentsAsked:
+        """The block's user agents, and those not classified yet, handed to the worker."""
+        agent = agent if agent is not None else Coded.constant(None, rows)
         used = _used(agent)
-        known = self._agents_known
-        domains = self._host_domains
-        if not self._unfinished and (len(known) > _AGENT_CACHE or len(domains) > _HOST_CACHE):
-            self._agents_known = known = _KnownAgents()
-            domains.clear()
-        values = agent.values.cast(pa.string())
-        position = known.find(values)
-        missing = np.flatnonzero(used & (position < 0))
-        new_agents = values.take(pa.array(missing)).to_pylist()
-        position[missing] = known.add(values.take(pa.array(missing)))
-        if parsed.referer is None:
-            host_of_value, hosts = np.zeros(0, dtype=np.int64), []
-        else:
-            host_of_value, hosts = referer_hosts(parsed.referer.values)
-        new_hosts = [host for host in hosts if host not in domains]
-        domains.update(dict.fromkeys(new_hosts))
-        asked = _Asked(
-            agent, used, position, position[missing], new_agents, host_of_value, hosts, new_hosts
+        known = self._agent_classes
+        if len(known) > _AGENT_CACHE:
+            known.clear()
+        texts = agent.values.to_pylist()
+        new = list(
+            dict.fromkeys(t for t in (texts[i] for i in np.flatnonzero(used)) if t not in known)
         )
-        if (new_agents or new_hosts) and self._worker is not None:
+        asked = _AgentsAsked(agent, used, texts, new, worker=False)
+        if new and self._worker is not None:
             try:
-                self._worker.ask(new_agents, new_hosts)
+                self._worker.ask(new)
                 asked.worker = True
-            except LookupWorkerError as exc:
+            except AgentWorkerError as exc:
                 self._lose_worker(exc)
         return asked
 
-    def _answered(self, asked: _Asked) -> None:
-        """Remember the classes of the block's new agents and the domains of its new hosts,
-        from the worker where it was asked."""
-        found = None
-        if asked.worker and self._worker is not None:
-            try:
-                found = self._worker.answers()
-                if len(found.agents) != len(asked.new_agents) or len(found.domains) != len(
-                    asked.new_hosts
-                ):
-                    raise LookupWorkerError("the look-up worker answered out of turn")
-            except LookupWorkerError as exc:
-                self._lose_worker(exc)
-                found = None
-        if found is None:
-            found = look_up(asked.new_agents, asked.new_hosts)
-        self._remember(asked, found)
-
-    def _remember(self, asked: _Asked, found: Answers) -> None:
-        classes = self._classes
-        self._agents_known.classes[asked.new_positions] = [
-            classes.setdefault(agent_class, len(classes)) for agent_class in found.agents
-        ]
-        self._host_domains.update(zip(asked.new_hosts, found.domains, strict=True))
-
-    def _agents(self, asked: _Asked) -> dict[str, pa.Array]:
+    def _agents(self, asked: _AgentsAsked) -> dict[str, pa.Array]:
         """User-agent families, classified once per distinct string of the whole ingest."""
-        agent, used = asked.agent, asked.used
+        agent, used, texts = asked.agent, asked.used, asked.texts
+        known = self._agent_classes
         classes = self._classes
-        index = np.where(used, self._agents_known.classes[asked.position], 0)
+        for text, agent_class in zip(asked.new, self._answers(asked), strict=True):
+            known[text] = classes.setdefault(agent_class, len(classes))
+        index = np.zeros(len(texts), dtype=np.int64)
+        for i in np.flatnonzero(used).tolist():
+            index[i] = known[texts[i]]
         if self._labelled != len(classes):
             self._labelled = len(classes)
             # Per label column, each class's label id and the distinct labels; and who is a bot.
@@ -278,14 +202,12 @@ class AccessAnonymiser:
         bots = self._bots[index]
         return columns | {"is_bot": pa.array(agent.per_row(bots))}
 
-    def _requests(self, parsed: ParsedBlock, groups: BlockGroups) -> dict[str, pa.Array]:
+    def _requests(self, parsed: ParsedBlock) -> dict[str, pa.Array]:
         """Method, path template and protocol, once per group of requests of one shape."""
         requests = parsed.request is not None
         lines: Coded = parsed.request if requests else parsed.target  # type: ignore[assignment]
-        found = self.paths.requests(
-            lines.values, lines.codes, parsed.client, requests=requests, grouped=groups
-        )
-        used = groups.used
+        found = self.paths.requests(lines.values, lines.codes, parsed.client, requests=requests)
+        used = _used(lines)
         path = _per_group(found.template, found.templates, found.group, lines, used)
         if not requests:
             method = _dictionary(parsed.method.values, parsed.method)  # type: ignore[union-attr]
@@ -307,7 +229,7 @@ class AccessAnonymiser:
             protocol = _dictionary(protocols, lines, used)
         return {"method": method, "path": path, "protocol": protocol}
 
-    def _referers(self, referer: Coded | None, asked: _Asked, rows: int) -> dict[str, pa.Array]:
+    def _referers(self, referer: Coded | None, rows: int) -> dict[str, pa.Array]:
         if referer is None:
             return {
                 "referer_domain": pa.DictionaryArray.from_arrays(
@@ -317,10 +239,7 @@ class AccessAnonymiser:
                     pa.array(np.zeros(rows, dtype=np.int32)), pa.array([RefererKind.NONE])
                 ),
             }
-        found = [self._host_domains[host] for host in asked.hosts]
-        domain, domains, kind, kinds = referer_ids(
-            referer.values, asked.host_of_value, found, self._site_domains
-        )
+        domain, domains, kind, kinds = classify_referer_ids(referer.values, self._site_domains)
         used = _used(referer)
         return {
             "referer_domain": dictionary_column(domain, domains, referer.codes, used),
@@ -340,74 +259,44 @@ class AccessAnonymiser:
         ]
         return _dictionary(pa.array(nets, pa.string()), client)
 
-    def _lose_worker(self, exc: LookupWorkerError) -> None:
-        log.warning("%s; this process looks up user agents and referers from here on", exc)
+    def _answers(self, asked: _AgentsAsked) -> list[AgentClass]:
+        """The classes of the block's new user agents, from the worker where it was asked."""
+        if asked.worker and self._worker is not None:
+            try:
+                found = self._worker.answers()
+                if len(found) == len(asked.new):
+                    return found
+                raise AgentWorkerError("the user-agent worker answered out of turn")
+            except AgentWorkerError as exc:
+                self._lose_worker(exc)
+        return [classify(text) for text in asked.new]
+
+    def _lose_worker(self, exc: AgentWorkerError) -> None:
+        log.warning("%s; user agents are classified in this process from here on", exc)
         worker, self._worker = self._worker, None
         if worker is not None:
             worker.close()
 
 
-@dataclass(frozen=True)
-class Begun:
-    """A block between ``begin`` and ``finish``: the store's columns made so far, what the
-    worker was asked, and what finishing reads of the parsed block."""
-
-    columns: dict[str, pa.Array]
-    asked: _Asked
-    referer: Coded | None
-    line: np.ndarray
-
-
 @dataclass
-class _Asked:
-    """A block's user agents (values, which rows use, each value's place among the known
-    agents, -1 for one no row uses) and referer hosts (each value's host id, -1 for none,
-    into the distinct hosts), those new to the ingest (agents also by place), and whether the
-    worker was asked about them."""
+class _AgentsAsked:
+    """A block's user agents (values, which rows use, as texts), those new to the ingest, and
+    whether the worker was asked about them."""
 
     agent: Coded
     used: np.ndarray
-    position: np.ndarray
-    new_positions: np.ndarray
-    new_agents: list[str | None]
-    host_of_value: np.ndarray
-    hosts: list[str]
-    new_hosts: list[str]
-    worker: bool = False
+    texts: list[str | None]
+    new: list[str | None]
+    worker: bool
 
 
-class _KnownAgents:
-    """The distinct user agents of the ingest so far, each with its class id (-1 until the
-    answer for the block that brought it is read). A block's agents are found among them by
-    Arrow's hash look-up, without a Python string made per agent."""
-
-    def __init__(self) -> None:
-        self.texts = pa.array([], pa.string())
-        self.classes = np.zeros(0, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.texts)
-
-    def find(self, values: pa.Array) -> np.ndarray:
-        """Each value's place (-1: not known); a null is a value like the others."""
-        found = pc.index_in(values, value_set=self.texts)
-        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-
-    def add(self, values: pa.Array) -> np.ndarray:
-        """Know these (none known yet) as awaiting their classes; their places."""
-        start = len(self.texts)
-        self.texts = pa.concat_arrays([self.texts, values])
-        self.classes = np.concatenate([self.classes, np.full(len(values), -1, dtype=np.int64)])
-        return np.arange(start, len(self.texts))
-
-
-def warm_up(lookups: bool = True) -> None:
-    """Load the rules the anonymiser's look-ups read from data files (the user-agent matcher,
-    a quarter of a second; tldextract and the bundled public-suffix list), so that the first
-    block does not wait for them; ingest calls it while the first block is read. Nothing to
-    do (``lookups`` false) where a worker process looks up."""
-    if lookups:
-        look_up(["Mozilla/5.0"], ["example.com"])
+def warm_up(user_agents: bool = True) -> None:
+    """Load the rules the anonymiser reads from data files (the user-agent matcher, a quarter
+    of a second, unless a worker process classifies; the bundled public-suffix list), so that
+    the first block does not wait for them: ingest calls it while the first block is read."""
+    if user_agents:
+        classify("Mozilla/5.0")
+    registrable_domain("example.com")
 
 
 def _distinct_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

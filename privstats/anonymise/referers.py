@@ -7,25 +7,18 @@ nothing is fetched at run time.
 
 from __future__ import annotations
 
+import ipaddress
+from functools import lru_cache
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import tldextract
 
 from privstats.anonymise import _kernels
 from privstats.anonymise.columns import label_ids
-from privstats.anonymise.domains import registrable_domain
 from privstats.anonymise.shapes import arrow_strings
-
-__all__ = [
-    "RefererKind",
-    "classify_referer_ids",
-    "classify_referer_values",
-    "classify_referers",
-    "referer_hosts",
-    "referer_ids",
-    "registrable_domain",
-]
 
 
 class RefererKind:
@@ -35,7 +28,20 @@ class RefererKind:
     UNKNOWN = "unknown"
 
 
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _HOST = r"^(?i:https?)://(?:[^@/?#]*@)?([^/:?#\[\]]+)"
+
+
+@lru_cache(maxsize=100_000)
+def registrable_domain(host: str) -> str | None:
+    """'www.google.co.uk' -> 'google.co.uk'; IP literals and bare names -> None."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    domain = _EXTRACT(host).top_domain_under_public_suffix
+    return domain or None
 
 
 def classify_referers(
@@ -82,43 +88,26 @@ def classify_referer_ids(
     referers: pa.Array, site_domains: frozenset[str]
 ) -> tuple[np.ndarray, pa.Array, np.ndarray, pa.Array]:
     """``classify_referer_values`` as ids: each value's registrable domain (-1: null) into
-    distinct domains, and its kind into the kinds. Each distinct host is looked up once (the
-    anonymiser calls the two halves, ``referer_hosts`` and ``referer_ids``, itself: its look-up
-    worker finds the domains in between)."""
-    host_of_value, hosts = referer_hosts(referers)
-    domains = [registrable_domain(host) for host in hosts]
-    return referer_ids(referers, host_of_value, domains, site_domains)
-
-
-def referer_hosts(referers: pa.Array) -> tuple[np.ndarray, list[str]]:
-    """Each referer's host (``_HOST``'s, lower-cased) as an id (-1: none) into the distinct
-    hosts.
+    distinct domains, and its kind into the kinds.
 
     Hosts are found by a pass in C (``_kernels.host_kernel``) over the values it can vouch for
     (printable ASCII, where ``_HOST`` reads byte by byte); the others go through the regex.
+    Each distinct host is then looked up once.
     """
-    encoded = pc.dictionary_encode(_hosts(referers.cast(pa.string())))
+    texts = referers.cast(pa.string())
+    hosts = _hosts(texts)
+    encoded = pc.dictionary_encode(hosts)
     host_of_value = np.asarray(
         encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
     )
-    return host_of_value, encoded.dictionary.to_pylist()
-
-
-def referer_ids(
-    referers: pa.Array,
-    host_of_value: np.ndarray,
-    domains: list[str | None],
-    site_domains: frozenset[str],
-) -> tuple[np.ndarray, pa.Array, np.ndarray, pa.Array]:
-    """``classify_referer_ids`` from ``referer_hosts`` and the hosts' registrable domains."""
-    domain_of_host, distinct = label_ids(pa.array(domains, pa.string()))
+    domains = pa.array([registrable_domain(h) for h in encoded.dictionary.to_pylist()], pa.string())
+    domain_of_host, distinct = label_ids(domains)
     sites = np.array([d in site_domains for d in distinct.to_pylist()], dtype=bool)
     # -1 (a host without a domain, a value without a host) reads the appended: no domain, an
     # unknown kind.
     kind_of_host = np.append(np.where(sites, 2, 3), 1)[domain_of_host]
     domain = np.append(domain_of_host, -1)[host_of_value]
     kind = np.append(kind_of_host, 1)[host_of_value]
-    texts = referers.cast(pa.string())
     absent = pc.or_(pc.is_null(texts), pc.fill_null(pc.is_in(texts, pa.array(["-", ""])), False))
     kind[np.asarray(absent.to_numpy(zero_copy_only=False), dtype=bool)] = 0
     return domain, distinct, kind, pa.array(_KINDS, pa.string())

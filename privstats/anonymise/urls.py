@@ -130,10 +130,19 @@ class PathTemplater:
         out = distinct.select("pid").join(templated, on="pid", how="left", maintain_order="left")
         return out["template"]
 
-    def groups(self, texts: pa.Array, codes: np.ndarray, *, requests: bool) -> BlockGroups:
-        """A block's request lines or targets (``codes`` into ``texts``, one per row) grouped
-        by ``path_groups``' keys. It depends on the configuration only: ingest makes it a
-        block ahead, in its parser thread (nearly all of it native code without the GIL)."""
+    def requests(
+        self, texts: pa.Array, codes: np.ndarray, clients: Coded, *, requests: bool
+    ) -> RequestTemplates:
+        """Templates (and methods, protocols) of a block's request lines or targets, per group.
+
+        The groups are ``path_groups``'s. What a group's head gives (method, protocol, path
+        skeleton) is the same for every line of the group's key, so it is remembered by the
+        key across the blocks of the ingest, and heads are read only for keys not seen before.
+        Learning runs per group, from the clients of the rows (``codes`` into ``texts``,
+        ``clients`` one per row) in it: the candidate words of a group are those of each
+        member's path, so the vocabulary learned is the one paths would teach.
+        """
+        self._bound()
         texts = texts.cast(pa.string())
         used = np.zeros(len(texts), dtype=bool)
         used[codes] = True
@@ -141,38 +150,11 @@ class PathTemplater:
         keys = _group_keys(texts, take, self.routes, requests=requests)
         encoded = pc.dictionary_encode(keys)
         members = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        groups = len(encoded.dictionary)
         group = np.full(len(texts), -1, dtype=np.int64)
         group[take] = members
-        dictionary = encoded.dictionary
-        return BlockGroups(texts, used, take, keys, dictionary, members, group, _hashes(dictionary))
-
-    def requests(
-        self,
-        texts: pa.Array,
-        codes: np.ndarray,
-        clients: Coded,
-        *,
-        requests: bool,
-        grouped: BlockGroups | None = None,
-    ) -> RequestTemplates:
-        """Templates (and methods, protocols) of a block's request lines or targets, per group.
-
-        The groups are ``path_groups``'s (``grouped``: this block's, where made already). What
-        a group's head gives (method, protocol, path skeleton) is the same for every line of
-        the group's key, so it is remembered by the key across the blocks of the ingest, and
-        heads are read only for keys not seen before. Learning runs per group, from the
-        clients of the rows (``codes`` into ``texts``, ``clients`` one per row) in it: the
-        candidate words of a group are those of each member's path, so the vocabulary learned
-        is the one paths would teach.
-        """
-        self._bound()
-        if grouped is None:
-            grouped = self.groups(texts, codes, requests=requests)
-        texts, take, keys, members = grouped.texts, grouped.take, grouped.keys, grouped.members
-        group, dictionary, hashes = grouped.group, grouped.dictionary, grouped.hashes
-        groups = len(dictionary)
         known = self._known[requests]
-        found = known.find(dictionary, hashes)
+        found, hashes = known.find(encoded.dictionary)
         # Per group: its shape, method and protocol ids, read from the entries of known keys.
         columns = [np.full(groups, -1, dtype=np.int64) for _ in range(3)]
         hit = np.flatnonzero(found >= 0)
@@ -197,7 +179,7 @@ class PathTemplater:
             # Its members' methods or protocols differ: not kept.
             varied[missing] = heads.varied
             keep = missing[~heads.varied]
-            known.add(dictionary, hashes, keep, [column[keep] for column in columns])
+            known.add(encoded.dictionary, hashes, keep, [column[keep] for column in columns])
         row_group = group[codes]
 
         def pairs(asked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -439,17 +421,18 @@ class _Known:
     def __len__(self) -> int:
         return len(self._texts)
 
-    def find(self, texts: pa.Array, hashes: np.ndarray) -> np.ndarray:
-        """Each text's entry (-1: none); ``hashes``: the texts' ``_hashes``."""
+    def find(self, texts: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Each text's entry (-1: none), and the texts' hashes (for ``add``)."""
+        hashes = _hashes(texts)
         entry = np.full(len(texts), -1, dtype=np.int64)
         if not len(self._hashes):
-            return entry
+            return entry, hashes
         at = np.minimum(np.searchsorted(self._hashes, hashes), len(self._hashes) - 1)
         hit = np.flatnonzero(self._hashes[at] == hashes)
         entry[hit] = self._entry[at[hit]]
         same = pc.equal(texts.take(pa.array(hit)), self._texts.take(pa.array(entry[hit])))
         entry[hit[~same.to_numpy(zero_copy_only=False)]] = -1
-        return entry
+        return entry, hashes
 
     def add(
         self, texts: pa.Array, hashes: np.ndarray, which: np.ndarray, columns: list[np.ndarray]
@@ -548,22 +531,6 @@ _MARKS = "[\x01-\x04]"
 # The query and fragment of an origin-form target ('/path?query'), in a request line or alone.
 _QUERY_IN_REQUEST = rf"^([^{WHITE}]+ +/[^?#{WHITE}]*)[?#][^{WHITE}]*"
 _QUERY = r"^(/[^?#]*)[?#].*"
-
-
-@dataclass(frozen=True)
-class BlockGroups:
-    """``PathTemplater.groups``: a block's distinct request lines or targets (``texts``,
-    which rows use, the indices of those) grouped by key (``keys`` of the used ones, the
-    distinct keys and their ``_hashes``, each used value's group, each value's group or -1)."""
-
-    texts: pa.Array
-    used: np.ndarray
-    take: np.ndarray
-    keys: pa.Array
-    dictionary: pa.Array
-    members: np.ndarray
-    group: np.ndarray
-    hashes: np.ndarray
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,23 @@ uap-core rules (no download), and runs once per distinct string: a log of millio
 has a few thousand distinct agents.
 
 Building ua-parser's matcher takes a quarter of a second and 40 MB, and it and every match
-hold the GIL. So ``privstats ingest access`` classifies in a worker process
-(``lookups.LookupWorker``), which answers with this ``classify`` over a pipe.
+hold the GIL. So ``privstats ingest access`` classifies in a worker process (``AgentWorker``):
+this module run on its own, started before the ingest imports pyarrow and polars, answering
+with the same ``classify`` over a pipe. The raw strings cross only that pipe.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import pickle
 import re
+import struct
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import IO, Any
 
 # Automated clients uap-core does not mark as spiders: feed readers, libraries, monitors.
 # Matched against the case-folded agent: an IGNORECASE search of these alternatives is about
@@ -85,3 +93,101 @@ def _device(folded: str, os_family: str, device_family: str, is_bot: bool) -> st
     if os_family in _DESKTOP_OS:
         return Device.DESKTOP
     return Device.OTHER
+
+
+class AgentWorkerError(Exception):
+    """The worker stopped or answered out of turn (the caller classifies in-process)."""
+
+
+# Messages: an 8-byte length, then a pickle (a list of agents; a list of classes as tuples).
+_FRAME = struct.Struct("<Q")
+
+
+class AgentWorker:
+    """``classify`` in a child process: ``ask`` a list of agents, later read its ``answers``.
+
+    The child builds the matcher as soon as it starts; started first, it is ready when the
+    first block comes. Its standard error is discarded: nothing it could print (a traceback
+    that quotes an agent) reaches a log. Any failure raises ``AgentWorkerError``.
+    """
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", __name__],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._requests: IO[bytes] = self._process.stdin  # type: ignore[assignment]
+        self._replies: IO[bytes] = self._process.stdout  # type: ignore[assignment]
+        self._unanswered = 0
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def ask(self, agents: list[str | None]) -> None:
+        # Answers to questions nobody collected (an ingest that failed between the two) are
+        # read first: the next answers are then this question's.
+        while self._unanswered:
+            self.answers()
+        _send(self._requests, agents)
+        self._unanswered += 1
+
+    def answers(self) -> list[AgentClass]:
+        """The classes of the agents of the oldest question not answered yet."""
+        if not self._unanswered:
+            raise AgentWorkerError("the user-agent worker was asked nothing")
+        self._unanswered -= 1
+        return [AgentClass(*row) for row in _receive(self._replies)]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # the worker is gone already
+            self._requests.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._replies.close()
+
+    def __enter__(self) -> AgentWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """The worker's loop: classify each list of agents asked, until the asking side closes."""
+    classify("Mozilla/5.0")  # the matcher, built before the first question
+    while True:
+        try:
+            agents = _receive(requests)
+        except AgentWorkerError:
+            return
+        _send(answers, [dataclasses.astuple(classify(agent)) for agent in agents])
+
+
+def _send(stream: IO[bytes], value: Any) -> None:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        stream.write(_FRAME.pack(len(payload)) + payload)
+        stream.flush()
+    except (OSError, ValueError):
+        raise AgentWorkerError("the user-agent worker is gone") from None
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    try:
+        head = stream.read(_FRAME.size)
+        if len(head) < _FRAME.size:
+            raise AgentWorkerError("the user-agent worker stopped")
+        payload = stream.read(_FRAME.unpack(head)[0])
+        return pickle.loads(payload)
+    except (OSError, ValueError, EOFError, pickle.UnpicklingError):
+        raise AgentWorkerError("the user-agent worker answered nothing readable") from None
+
+
+if __name__ == "__main__":
+    serve(sys.stdin.buffer, sys.stdout.buffer)

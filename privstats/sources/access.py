@@ -10,7 +10,6 @@ Bad lines are counted by reason; their content goes nowhere.
 
 from __future__ import annotations
 
-import concurrent.futures
 import glob
 import gzip
 import hashlib
@@ -187,23 +186,16 @@ class BlockReader:
     def __iter__(self) -> Iterator[tuple[int, Any, int]]:
         """(number of the first line, the block, how many lines it holds).
 
-        A block is read into its buffer directly and never copied. With ``reuse``, it is
-        hashed in a thread of its own while the caller parses it (hashlib works without the
-        GIL): on two cores that is a third of a 2-million-line ingest's reading thread, done
-        where a core idles.
+        A block is read into its buffer directly and never copied.
         """
         label = self.source.label
         handle = self._open()
         carry = b""
         buffer = bytearray()
         first = True
-        hashing = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="privstats-hash")
-        hashed: concurrent.futures.Future[None] | None = None
         try:
             while True:
                 size = len(carry) + self.block_bytes
-                if hashed is not None:
-                    hashed.result()  # the buffer is hashed before it is read into again
                 if not self.reuse or len(buffer) < size:
                     buffer = bytearray(size)
                 buffer[: len(carry)] = carry
@@ -213,12 +205,7 @@ class BlockReader:
                 first = False
                 if filled == len(carry):
                     break
-                if self.reuse:
-                    view = memoryview(buffer)[len(carry) : filled]
-                    hashed = hashing.submit(self.content.update, view)
-                    del view
-                else:  # the block is cut to size below, which its views would forbid
-                    self.content.update(memoryview(buffer)[len(carry) : filled])
+                self.content.update(memoryview(buffer)[len(carry) : filled])
                 cut = buffer.rfind(b"\n", 0, filled) + 1
                 if cut == 0:
                     carry = bytes(buffer[:filled])  # no line ends yet: read on
@@ -232,7 +219,6 @@ class BlockReader:
             if carry:
                 yield self._counted(bytearray(carry + b"\n"))
         finally:
-            hashing.shutdown()  # waits for the last block's hash
             if handle is not sys.stdin.buffer:
                 handle.close()
 

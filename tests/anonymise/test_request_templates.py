@@ -87,13 +87,12 @@ def test_known_texts_are_found_even_when_hashes_collide(monkeypatch: pytest.Monk
     monkeypatch.setattr(urls, "_hashes", lambda texts: np.zeros(len(texts), dtype=np.uint64))
     known = _Known()
     texts = pa.array(["a", "b", "c"])
-    hashes = urls._hashes(texts)
-    found = known.find(texts, hashes)
+    found, hashes = known.find(texts)
     assert found.tolist() == [-1, -1, -1]
     known.add(texts, hashes, np.array([1, 2]), [np.array([10, 20])] * 3)
     # One hash holds one text: "b" is kept, "c" (the same hash) is not.
     assert len(known) == 1
-    found = known.find(pa.array(["c", "b", "a"]), np.zeros(3, dtype=np.uint64))
+    found, _ = known.find(pa.array(["c", "b", "a"]))
     assert found.tolist() == [-1, 0, -1]
     assert known.entries[0].array.tolist() == [10]
 
@@ -101,17 +100,18 @@ def test_known_texts_are_found_even_when_hashes_collide(monkeypatch: pytest.Monk
 def test_known_texts_keep_their_entries() -> None:
     known = _Known()
     first = pa.array([f"GET /p/{i} HTTP/1.1" for i in range(50)])
-    known.add(first, urls._hashes(first), np.arange(0, 50, 2), [np.arange(0, 50, 2) * 3] * 3)
+    found, hashes = known.find(first)
+    known.add(first, hashes, np.arange(0, 50, 2), [np.arange(0, 50, 2) * 3] * 3)
     second = pa.array([f"GET /p/{i} HTTP/1.1" for i in range(49, -1, -1)])
-    hashes = urls._hashes(second)
-    found = known.find(second, hashes)
+    found, hashes = known.find(second)
     entries = known.entries[0].array
     kept = {i: 3 * i for i in range(0, 50, 2)}
     assert [int(entries[e]) if e >= 0 else None for e in found] == [
         kept.get(i) for i in range(49, -1, -1)
     ]
     known.add(second, hashes, np.flatnonzero(found < 0), [np.full(25, 7)] * 3)
-    assert (known.find(first, urls._hashes(first)) >= 0).all()
+    found, _ = known.find(first)
+    assert (found >= 0).all()
     assert len(known) == 50
 
 
@@ -121,8 +121,7 @@ def test_members_of_a_varied_group_keep_their_own_methods() -> None:
     anonymiser = AccessAnonymiser(Config(), SecretKey(bytes(range(32))))
     parsed = SimpleNamespace(request=Coded.from_texts(lines), client=Coded.from_texts(list("abcd")))
     for _ in range(2):  # the second time, the group heads are remembered
-        groups = anonymiser.paths.groups(parsed.request.values, parsed.request.codes, requests=True)
-        columns = anonymiser._requests(parsed, groups)  # type: ignore[arg-type]
+        columns = anonymiser._requests(parsed)  # type: ignore[arg-type]
         assert columns["method"].to_pylist() == ["GET/1", "GET/2", "GET", "GET"]
         assert columns["protocol"].to_pylist() == ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0"]
         assert columns["path"].to_pylist() == ["/:slug", "/:slug", "/:slug/:id", "/:slug/:id"]
