@@ -76,6 +76,7 @@ def test_the_worker_classifies_as_this_process_does() -> None:
         for agents in (AGENTS, AGENTS[::-1], []):
             worker.ask(agents)
             assert worker.answers() == [classify(agent) for agent in agents]
+    assert worker._process.returncode == 0  # it ends as soon as it is told
 
 
 def test_answers_nobody_collected_do_not_answer_the_next_question() -> None:
