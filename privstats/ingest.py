@@ -96,7 +96,7 @@ def ingest_access(
     inputs = expand_inputs(patterns)
     store = Store(config.store_path)
     results = []
-    with store.locked(), _memory_returned():
+    with store.locked(), _memory_returned(), _collector_paused():
         for source in inputs:
             try:
                 results.append(_ingest_one(config, key, store, source, fmt, ratio, agents))
@@ -204,11 +204,23 @@ def _ingest_one(
 
 @functools.cache
 def _warmed(user_agents: bool) -> None:
-    """Load the anonymiser's rules once per process, while the first block is read; then take
-    what is alive so far (the imported libraries' objects, the rules) out of the garbage
-    collector's sight, or every full collection of the ingest walks it again."""
+    """Load the anonymiser's rules once per process, while the first block is read."""
     warm_up(user_agents)
-    gc.freeze()
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while ingesting. The ingest makes next to no reference
+    cycles (about 400 objects, collected at the end of a log of 2 or of 20 million lines),
+    while the collector's passes over each block's young objects cost 0.13 s of the GIL in
+    2 million lines (188 collections)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import gzip
 import logging
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import pytest
 from canaries import canary_log_lines, leaks, texts_in
 
+from privstats import ingest
 from privstats.anonymise.useragents import AgentWorker
 from privstats.config import Config
 from privstats.exceptions import StoreError
@@ -128,6 +130,27 @@ def test_one_bad_input_does_not_stop_the_others(
     good = write_log(tmp_path / "good.log", days=1)
     results = ingest_access(config, key, [str(broken), str(good)])
     assert [r.status for r in results] == ["failed", "ingested"]
+
+
+def test_the_garbage_collector_paused_for_an_ingest_runs_again_after_it(
+    tmp_path: Path, config: Config, key: SecretKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+
+    def warm_up(*_: object) -> None:
+        seen.append(gc.isenabled())
+        if len(seen) > 1:
+            raise RuntimeError("an ingest that breaks")
+
+    monkeypatch.setattr(ingest, "warm_up", warm_up)
+    ingest._warmed.cache_clear()
+    ingest_access(config, key, [str(write_log(tmp_path / "a.log", days=1))])
+    assert seen == [False] and gc.isenabled()
+    ingest._warmed.cache_clear()
+    with pytest.raises(RuntimeError):
+        ingest_access(config, key, [str(write_log(tmp_path / "b.log", days=2))])
+    assert seen == [False, False] and gc.isenabled()
+    ingest._warmed.cache_clear()
 
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(
