@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from ingest_speed import FORMAT, _input
 
 from privstats.key import create_key
+from privstats.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -102,8 +103,7 @@ def _ingest(tree: Path, log: Path, store: Path, key: Path) -> tuple[float, float
 
 def _same(a: Path, b: Path) -> bool:
     """Whether two stores hold the same access rows, file by file (day by day)."""
-    files_a = sorted(a.glob("access/*/*.parquet"))
-    files_b = sorted(b.glob("access/*/*.parquet"))
+    files_a, files_b = Store(a).files("access"), Store(b).files("access")
     if [f.parent.name for f in files_a] != [f.parent.name for f in files_b]:
         return False
     for x, y in zip(files_a, files_b, strict=True):
