@@ -1,8 +1,6 @@
 """privstats: aggregate statistics from web logs and CRM records that identify no one."""
 
 import typing as _typing
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
 
 from privstats._lazy import attach as _attach
 from privstats.exceptions import PrivstatsError
@@ -12,10 +10,7 @@ if _typing.TYPE_CHECKING:
     from privstats.store import Store
     from privstats.tabulate import Measure, crosstab, pivot_table
 
-try:
-    __version__ = _version("privstats")
-except _PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+    __version__: str
 
 # The analyst API pulls in pandas, SciPy and the protection engine, which ingest never uses;
 # the configuration and the store pull in pyarrow and polars, which the command line imports
@@ -24,7 +19,7 @@ __getattr__, __dir__ = _attach(
     __name__,
     dict.fromkeys(("Measure", "crosstab", "pivot_table"), "privstats.tabulate")
     | dict.fromkeys(("Config", "RuleSet", "load_config"), "privstats.config")
-    | {"Store": "privstats.store"},
+    | {"Store": "privstats.store", "__version__": "privstats._version"},
 )
 
 __all__ = [
