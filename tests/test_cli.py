@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from canaries import canary_log_lines, leaks
 
+from privstats import cli
 from privstats.anonymise import useragents
 from privstats.cli import main
 
@@ -196,3 +198,16 @@ def test_an_ingest_that_cannot_start_its_worker_classifies_here(
     store = tmp_path / "store"
     assert main(["--store", str(store), "ingest", "access", str(sample / "access.log.1")]) == 0
     assert list(store.glob("access/*/*.parquet"))
+
+
+def test_the_command_exits_with_mains_status_and_leaves_its_objects_to_the_exit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.script()
+        assert exited.value.code == 3
+        assert gc.get_freeze_count() > 0  # the teardown has no cycles to look for
+    finally:
+        gc.unfreeze()
