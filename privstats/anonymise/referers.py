@@ -1,8 +1,8 @@
 """Referer -> registrable domain and whether it is internal, external or absent.
 
 Everything after the host (path, query string, the search terms and e-mail addresses
-people paste into them) is dropped. The public-suffix data is tldextract's bundled snapshot:
-nothing is fetched at run time.
+people paste into them) is dropped. The public-suffix data is the one bundled with the package
+(``privstats.suffixes``): nothing is fetched at run time.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import tldextract
 
 from privstats.anonymise import _kernels
 from privstats.anonymise.columns import label_ids
 from privstats.anonymise.shapes import arrow_strings
+from privstats.suffixes import split_domain
 
 
 class RefererKind:
@@ -28,7 +28,6 @@ class RefererKind:
     UNKNOWN = "unknown"
 
 
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 _HOST = r"^(?i:https?)://(?:[^@/?#]*@)?([^/:?#\[\]]+)"
 
 
@@ -40,8 +39,7 @@ def registrable_domain(host: str) -> str | None:
         return None
     except ValueError:
         pass
-    domain = _EXTRACT(host).top_domain_under_public_suffix
-    return domain or None
+    return split_domain(host)[1] or None
 
 
 def classify_referers(

@@ -2,7 +2,7 @@
 
 Each detector finds candidates with a regular expression and then confirms them: a checksum
 (PESEL, NIP, REGON, IBAN, through python-stdnum), :mod:`ipaddress` for addresses, the public
-suffix list (tldextract's bundled copy) for e-mail domains and host names. Known look-alikes are
+suffix list (``privstats.suffixes``) for e-mail domains and host names. Known look-alikes are
 ruled out by the rules below, each named and tested, never by switching a detector off.
 
 IPv4 rules — a dotted quad is **not** an address when it is:
@@ -64,13 +64,13 @@ from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-import tldextract
 from stdnum import iban as std_iban
 from stdnum.pl import nip as std_nip
 from stdnum.pl import pesel as std_pesel
 from stdnum.pl import regon as std_regon
 
 from privstats.leaks.findings import Kind
+from privstats.suffixes import split_domain
 
 # Speed: Python's regular expressions skip fast only to a literal or a set of first characters,
 # so each detector starts from a cheap anchor ('@', '://', ':..:', '.label.', a number cluster)
@@ -126,7 +126,6 @@ class Text:
 
 Detector = Callable[[Text], Iterator[Hit]]
 
-_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 # Names under these are machines inside a network; the RFC 2606 test names are here so that a
 # planted test host is caught the way a real one would be.
 INTERNAL_SUFFIXES = frozenset({
@@ -249,8 +248,7 @@ def _split_domain(name: str) -> tuple[str, str, str]:
     for zone in (*REVERSE_ZONES, *INTERNAL_SUFFIXES):
         if name.endswith("." + zone):
             return name[: -len(zone) - 1], "", zone
-    parts = _EXTRACT(name)
-    return parts.subdomain, parts.top_domain_under_public_suffix, parts.suffix
+    return split_domain(name)
 
 
 def detect_email(text: Text) -> Iterator[Hit]:
