@@ -84,6 +84,18 @@ def _tree(revision: str, path: Path) -> Path:
         capture_output=True,
     )
     subprocess.run([sys.executable, "-m", "compileall", "-q", "privstats"], cwd=path, check=True)
+    # The interpreter puts its working directory first on the path (and this venv has the
+    # main checkout installed): make sure the tree's own package is the one imported.
+    found = subprocess.run(
+        [sys.executable, "-c", "import privstats; print(privstats.__file__)"],
+        cwd=path,
+        env=dict(os.environ, PYTHONPATH=str(path)),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    if not Path(found).is_relative_to(path):
+        raise SystemExit(f"{revision}: privstats imports from {found}, not from its worktree")
     return path
 
 
@@ -93,7 +105,8 @@ def _ingest(tree: Path, log: Path, store: Path, key: Path) -> tuple[float, float
     command = [sys.executable, "-m", "privstats.cli", "--store", str(store)]
     command += ["ingest", "access", "--format", FORMAT, str(log)]
     before = os.times()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    # Run in the tree: ``-m`` puts the working directory ahead of PYTHONPATH.
+    subprocess.run(command, cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL)
     after = os.times()
     cpu = (after.children_user - before.children_user) + (
         after.children_system - before.children_system
