@@ -382,8 +382,9 @@ def script() -> NoReturn:
     """The ``privstats`` command: ``main``, then the process's exit."""
     status = main()
     # The process ends here, so nothing it holds needs a cycle collection: without this, the
-    # interpreter's teardown walks every object of pyarrow, polars and numpy twice (a quarter
-    # of a second after an ingest). Objects freed by their reference counts still are.
+    # interpreter's teardown walks every object of pyarrow, polars and numpy (0.11 to 0.22 s
+    # after a 2-million-line ingest, 0.05 s frozen). Objects freed by their reference counts
+    # still are.
     gc.freeze()
     sys.exit(status)
 
