@@ -4,9 +4,10 @@
 
 On a shared 2-core machine one run of a 2-million-line ingest varies by 0.2 to 0.4 s, and
 the machine's speed drifts by a third within the hour, so two versions are only compared
-side by side: each revision is checked out into a git worktree with its C extensions built,
-then the two ingest the same cached log (``ingest_speed.py``'s) in turn, ``--pairs`` times,
-each into a fresh store. It prints each version's median and fastest wall time and CPU
+side by side: each revision is checked out into a git worktree with its C extensions built
+(and checked to import its own package there), then the two ingest the same cached log
+(``ingest_speed.py``'s) in turn, ``--pairs`` times, each into a fresh store, each run from
+its own worktree. It prints each version's median and fastest wall time and CPU
 time, and the mean and standard deviation of the pairs' differences (B minus A): a
 difference smaller than two standard errors (twice the deviation over the square root of
 the pairs) is noise. The two stores of the first pair are compared column by column too.
