@@ -145,7 +145,7 @@ def _ingest_one(
         # Two stages, one block apart: a thread reads, hashes and parses the next block (mostly
         # native code, outside the GIL) while this one is anonymised and written here. Only one
         # raw block is in memory at a time.
-        warmed = functools.partial(_warmed, agents is None)
+        warmed = functools.partial(warm_up, agents is None)  # a no-op once done in the process
         parsed_blocks = _ahead(iter(reader), parse, "privstats-parser", meanwhile=warmed)
         for parsed, tally, visitors in parsed_blocks:
             tally.into(quarantine)
@@ -200,12 +200,6 @@ def _ingest_one(
     return IngestResult(
         source.label, "ingested", lines, rows, quarantine, transaction.rows_by_day()
     )
-
-
-@functools.cache
-def _warmed(user_agents: bool) -> None:
-    """Load the anonymiser's rules once per process, while the first block is read."""
-    warm_up(user_agents)
 
 
 @contextlib.contextmanager

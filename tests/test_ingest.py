@@ -143,14 +143,11 @@ def test_the_garbage_collector_paused_for_an_ingest_runs_again_after_it(
             raise RuntimeError("an ingest that breaks")
 
     monkeypatch.setattr(ingest, "warm_up", warm_up)
-    ingest._warmed.cache_clear()
     ingest_access(config, key, [str(write_log(tmp_path / "a.log", days=1))])
     assert seen == [False] and gc.isenabled()
-    ingest._warmed.cache_clear()
     with pytest.raises(RuntimeError):
         ingest_access(config, key, [str(write_log(tmp_path / "b.log", days=2))])
     assert seen == [False, False] and gc.isenabled()
-    ingest._warmed.cache_clear()
 
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(
