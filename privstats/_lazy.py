@@ -33,3 +33,19 @@ def attach(
         return sorted(set(vars(sys.modules[package])) | set(names))
 
     return __getattr__, __dir__
+
+
+class LazyModule:
+    """A module imported on its first attribute read.
+
+    polars takes a quarter of a second to import, which an access-log ingest (its hot path is
+    Arrow, numpy and C) would pay before its first block; only the slower paths use polars:
+    formats the tokeniser does not read, texts its kernels do not vouch for, the reference
+    implementations the tests compare with.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(import_module(self._name), attr)

@@ -27,15 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import filelock
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from privstats._lazy import LazyModule
 from privstats.exceptions import StoreError
 from privstats.schema import TABLES
 
 if TYPE_CHECKING:
     import pandas as pd
+    import polars as pl
+else:
+    pl = LazyModule("polars")
 
 CATALOG = "catalog.json"
 FORMAT_VERSION = 1

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from privstats._lazy import LazyModule
 from privstats.anonymise.columns import dictionary_column, label_ids
 from privstats.anonymise.networks import coarse_network
 from privstats.anonymise.pseudonyms import (
@@ -39,6 +40,11 @@ from privstats.config import Config, LoginPolicy
 from privstats.key import SecretKey
 from privstats.schema import ACCESS
 from privstats.sources.parsed import Coded, ParsedBlock
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = LazyModule("polars")
 
 __all__ = ["AccessAnonymiser", "BlockVisitors", "warm_up"]
 
@@ -108,7 +114,7 @@ class AccessAnonymiser:
 
         ``visitors``: the block's ``visitors_of``, where it was called already.
         """
-        if isinstance(parsed, pl.DataFrame):
+        if not isinstance(parsed, ParsedBlock):  # a polars frame
             parsed = ParsedBlock.from_frame(parsed)
         if not len(parsed):
             return ACCESS.empty_table(), []

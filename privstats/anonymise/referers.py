@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from privstats._lazy import LazyModule
 from privstats.anonymise import _kernels
 from privstats.anonymise.columns import label_ids
 from privstats.anonymise.shapes import arrow_strings
 from privstats.suffixes import split_domain
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = LazyModule("polars")
 
 
 class RefererKind:

@@ -73,3 +73,13 @@ def shape_keys(
         [None, pa.py_buffer(key_offsets.astype(width)), pa.py_buffer(key_bytes[:size])],
     )
     return keys, vouched, bool(marked)
+
+
+def text_hashes(texts: pa.Array, seed: int) -> np.ndarray:
+    """A seeded 64-bit hash of each text (uint64), a null unlike any text; in C, without the
+    GIL (the first lane of ``_kernels.string_hashes``)."""
+    offsets, data, valid = arrow_strings(texts)
+    hashes = np.empty((len(valid), 2), dtype=np.uint64)
+    seeds = np.array([seed, seed + 1], dtype=np.uint64)
+    _kernels.string_hashes(offsets, data, valid, seeds, hashes)
+    return hashes[:, 0].copy()

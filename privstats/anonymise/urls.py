@@ -14,16 +14,22 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from privstats.anonymise.shapes import shape_keys
+from privstats._lazy import LazyModule
+from privstats.anonymise.shapes import shape_keys, text_hashes
 from privstats.config import AnonymiseConfig
 from privstats.exceptions import ConfigError
 from privstats.sources.parsed import REQUEST, WHITE, Coded
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = LazyModule("polars")
 
 SLUG = ":slug"
 # Marks placeholders while templating; a raw URL cannot contain it, so a raw ":x" segment is
@@ -36,9 +42,24 @@ _MAX_TRACKED = 2_000_000
 _SKELETONS = 100_000
 
 
+_SCHEME_HOST = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*"
+_QUERY_TAIL = r"[?#].*$"
+
+
 def strip_target(targets: pl.Expr) -> pl.Expr:
     """Request target -> path: drop scheme and host of absolute forms, query and fragment."""
-    return targets.str.replace(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*", "").str.replace(r"[?#].*$", "")
+    return targets.str.replace(_SCHEME_HOST, "").str.replace(_QUERY_TAIL, "")
+
+
+def _strip_target(target: str | None) -> str | None:
+    """``strip_target`` of one text, in Python: what ingest runs, once per group's head.
+
+    Both regexes read alike in Python and polars on a line's text, which holds no newline
+    (the only character where ``.`` and ``$`` of the two differ).
+    """
+    if target is None:
+        return None
+    return _QUERY_TAIL_RE.sub("", _SCHEME_HOST_RE.sub("", target, count=1), count=1)
 
 
 class PathTemplater:
@@ -51,6 +72,7 @@ class PathTemplater:
         self._pending: dict[str, set[int]] = {}
         self.routes = tuple(config.routes)
         self._routes = [_route_regex(route) for route in config.routes]
+        self._routes_re = [_route_re(route) for route in config.routes]
         self.private = tuple(config.private_prefixes)
         # Paths that differ only in shaped segments share their shape: a prefix naming such a
         # segment would tell them apart.
@@ -307,23 +329,18 @@ class PathTemplater:
         return found
 
     def _skeletons_of(self, paths: list[str]) -> list[tuple[tuple[str, bool], ...]]:
-        if self._routes:
-            routed = pl.col("path")
-            for pattern, replacement in self._routes:
-                routed = routed.str.replace(pattern, replacement)
-            frame = pl.DataFrame({"path": paths}, schema={"path": pl.String})
-            paths = frame.select(routed).to_series().to_list()
-        # Split here (as ``str.split`` in polars would), and ``_shape`` only the distinct
-        # segments: a block brings a few new shapes, and one polars pass costs less than an
-        # explode and a group_by.
+        """Each path's segments after routes and ``_shape``, with whether it is a candidate
+        word, as ``template_distinct`` reads them (in Python: a block brings a few new shapes,
+        and their distinct segments are shaped once)."""
+        for pattern, replacement in self._routes_re:
+            paths = [pattern.sub(replacement, path, count=1) for path in paths]
         parts = [path.split("/") for path in paths]
-        distinct = list(dict.fromkeys(seg for segs in parts for seg in segs))
-        frame = pl.DataFrame({"seg": distinct}, schema={"seg": pl.String})
-        shaped = frame.select(_shape(pl.col("seg"))).to_series().to_list()
-        skeleton_of = {
-            seg: (out, not (out == "" or out.startswith(_MARK)))
-            for seg, out in zip(distinct, shaped, strict=True)
-        }
+        skeleton_of: dict[str, tuple[str, bool]] = {}
+        for segs in parts:
+            for seg in segs:
+                if seg not in skeleton_of:
+                    out = _shape_text(seg)
+                    skeleton_of[seg] = (out, not (out == "" or out.startswith(_MARK)))
         return [tuple(skeleton_of[seg] for seg in segs) for segs in parts]
 
     def _learn(self, candidates: pl.DataFrame, path_clients: pl.DataFrame) -> None:
@@ -503,18 +520,59 @@ def _shape(seg: pl.Expr) -> pl.Expr:
     )
 
 
+_UUID_RE = re.compile(_UUID[1:-1])
+_DIGITS_RE = re.compile(r"[0-9]+")
+_HEX_RE = re.compile(r"[0-9a-fA-F]{16,}")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{16,}")
+_SWITCH_RE = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
+
+
+def _shape_text(seg: str) -> str:
+    """``_shape`` of one segment, in Python, rule for rule (``fullmatch`` for the anchored
+    regexes: polars' ``$`` is the end of the text only)."""
+    if "@" in seg or "%40" in seg:
+        return _MARK + "email"
+    if _UUID_RE.fullmatch(seg):
+        return _MARK + "uuid"
+    if _DIGITS_RE.fullmatch(seg):
+        return _MARK + "id"
+    if _HEX_RE.fullmatch(seg):
+        return _MARK + "token"
+    if _TOKEN_RE.fullmatch(seg) and len(_SWITCH_RE.findall(seg)) >= 4:
+        return _MARK + "token"
+    return seg
+
+
 def _route_regex(route: str) -> tuple[str, str]:
-    """'/u/:user' -> (regex matching '/u/<anything>', replacement '/u/<mark>user')."""
-    pattern, replacement = ["^"], []
+    """'/u/:user' -> (regex matching '/u/<anything>', replacement '/u/<mark>user'), in polars'
+    syntax: a group is ``${name}`` in the replacement, where a ``$`` is ``$$``."""
+    pattern, pieces = _route_pieces(route)
+    return pattern, "".join(
+        f"${{{text}}}" if is_group else text.replace("$", "$$") for is_group, text in pieces
+    )
+
+
+def _route_re(route: str) -> tuple[re.Pattern[str], str]:
+    """``_route_regex`` for Python's ``re``: a group is ``\\g<name>``, a backslash ``\\\\``."""
+    pattern, pieces = _route_pieces(route)
+    return re.compile(pattern), "".join(
+        f"\\g<{text}>" if is_group else text.replace("\\", "\\\\") for is_group, text in pieces
+    )
+
+
+def _route_pieces(route: str) -> tuple[str, list[tuple[bool, str]]]:
+    """A route's regex, and its replacement as pieces: (True, a group's name) or (False, text)."""
+    pattern, pieces = ["^"], []
     for i, part in enumerate(route.strip("/").split("/")):
-        group = f"(?P<g{i}>/)"
+        pieces.append((True, f"g{i}"))
         if part.startswith(":"):
-            pattern.append(group + "[^/]+")
-            replacement.append(f"${{g{i}}}" + _MARK + part[1:])
+            pattern.append(f"(?P<g{i}>/)[^/]+")
+            pieces.append((False, _MARK + part[1:]))
         else:
-            pattern.append(group + re.escape(part))
-            replacement.append(f"${{g{i}}}" + part)
-    return "".join(pattern) + "(?P<end>/|$)", "".join(replacement) + "${end}"
+            pattern.append(f"(?P<g{i}>/)" + re.escape(part))
+            pieces.append((False, part))
+    pieces.append((True, "end"))
+    return "".join(pattern) + "(?P<end>/|$)", pieces
 
 
 # The shapes that make a segment a placeholder whatever its text, in the order ``_shape``
@@ -528,6 +586,10 @@ _SHAPED = (
     (r"[0-9a-fA-F]{16,}", "\x04"),
 )
 _MARKS = "[\x01-\x04]"
+_VARIED_RE = re.compile(f"^[^ ]*{_MARKS}|{_MARKS}[^ ]*$")
+_REQUEST_RE = re.compile(REQUEST)
+_SCHEME_HOST_RE = re.compile(_SCHEME_HOST)
+_QUERY_TAIL_RE = re.compile(_QUERY_TAIL)
 # The query and fragment of an origin-form target ('/path?query'), in a request line or alone.
 _QUERY_IN_REQUEST = rf"^([^{WHITE}]+ +/[^?#{WHITE}]*)[?#][^{WHITE}]*"
 _QUERY = r"^(/[^?#]*)[?#].*"
@@ -607,25 +669,31 @@ class _Heads:
 def _read_heads(texts: pa.Array, keys: pa.Array, *, requests: bool) -> _Heads:
     """Path (and, of a request line, method and protocol) of groups' heads, and whether a
     group's members may differ from its head in method or protocol (a mark in the first or
-    last token of the key)."""
-    heads = pl.DataFrame(
-        {"text": pl.from_arrow(texts), "key": pl.from_arrow(keys)},
-        schema={"text": pl.String, "key": pl.String},
-    )
+    last token of the key).
+
+    In Python, a text at a time: a block has a few hundred heads not met before, too few for
+    a columnar pass to pay for its set-up. The regexes read alike in polars (``split_requests``,
+    ``strip_target``) on texts of a line, which hold no newline.
+    """
     if not requests:
-        paths = heads.select(strip_target(pl.col("text"))).to_series().to_list()
+        paths = [_strip_target(text) for text in texts.to_pylist()]
         empty = pa.array([], pa.string())
         return _Heads(paths, empty, empty, np.zeros(len(paths), dtype=bool))
-    parts = heads.select(
-        pl.col("text").str.extract_groups(REQUEST).alias("real"),
-        varied=pl.col("key").str.contains(f"^[^ ]*{_MARKS}|{_MARKS}[^ ]*$").fill_null(False),
-    ).unnest("real", separator=".")
-    paths = parts.select(strip_target(pl.col("real.2"))).to_series().to_list()
+    paths: list[str | None] = []
+    methods: list[str | None] = []
+    protocols: list[str | None] = []
+    for text in texts.to_pylist():
+        found = _REQUEST_RE.match(text) if text is not None else None
+        method, target, protocol = found.groups() if found else (None, None, None)
+        paths.append(_strip_target(target))
+        methods.append(method)
+        protocols.append(protocol)
+    varied = [key is not None and bool(_VARIED_RE.search(key)) for key in keys.to_pylist()]
     return _Heads(
         paths,
-        parts["real.1"].to_arrow(),
-        parts["real.3"].to_arrow(),
-        parts["varied"].to_numpy().astype(bool),
+        pa.array(methods, pa.string()),
+        pa.array(protocols, pa.string()),
+        np.array(varied, dtype=bool),
     )
 
 
@@ -700,12 +768,13 @@ def _where(texts: pl.Series, chosen: pl.Series, change: Callable[[pl.Series], pl
 
 
 def _hashes(texts: pa.Array) -> np.ndarray:
-    return pl.from_arrow(texts).hash(seed=11).to_numpy()  # type: ignore[union-attr]
+    return text_hashes(texts, 11)
 
 
 def _client_hashes(clients: pa.Array) -> np.ndarray:
-    """The hash by which learning counts distinct clients (the one ``template`` uses)."""
-    return pl.from_arrow(clients.cast(pa.string())).hash(seed=7).to_numpy()  # type: ignore[union-attr]
+    """The hash by which learning counts distinct clients: 64 bits, as ``template``'s (another
+    function, so two clients count once only when one of the two hashes has them collide)."""
+    return text_hashes(clients.cast(pa.string()), 7)
 
 
 def _has_mark(text: str) -> bool:
@@ -720,5 +789,4 @@ def _mask(where: np.ndarray, size: int) -> pa.Array:
 
 def _segment_class(segment: str) -> int:
     """Whether ``_shape`` gives this one segment a placeholder (0: it does not)."""
-    shaped = pl.select(_shape(pl.lit(segment, pl.String))).item()
-    return 1 if shaped.startswith(_MARK) else 0
+    return 1 if _shape_text(segment).startswith(_MARK) else 0

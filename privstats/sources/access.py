@@ -19,12 +19,12 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 
+from privstats._lazy import LazyModule
 from privstats.exceptions import InputError
 from privstats.quarantine import Quarantine
 from privstats.sources import tokens
@@ -40,6 +40,11 @@ from privstats.sources.parsed import (
 )
 from privstats.sources.tokens import Action, Scan, TokenPlan
 
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = LazyModule("polars")
+
 # Ingest holds a few blocks at a time. Every block costs the anonymiser a fixed share of Python
 # work, so larger blocks are faster (8 MiB -> 16 MiB: 3.4 -> 2.8 s for 2 million lines, when
 # it was measured; on 2026-12-02 24 MiB blocks gave -0.13 s, standard error 0.10 s, in 16
@@ -48,24 +53,6 @@ from privstats.sources.tokens import Action, Scan, TokenPlan
 # block, so the block size is part of what templates a path: changing it changes stores.
 BLOCK_BYTES = 16 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
-
-# Columns of a parsed block: canonical names, typed, one row per valid line.
-PARSED_SCHEMA = {
-    "line": pl.Int64,
-    "client": pl.String,
-    "login": pl.String,
-    "ts": pl.Datetime("us", "UTC"),
-    "method": pl.String,
-    "target": pl.String,
-    "protocol": pl.String,
-    "status": pl.Int16,
-    "bytes": pl.Int64,
-    "response_us": pl.Int64,
-    "referer": pl.String,
-    "user_agent": pl.String,
-    "site": pl.String,
-}
-
 
 @dataclass(frozen=True)
 class Input:

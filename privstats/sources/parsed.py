@@ -7,16 +7,22 @@ numbers that are nearly all distinct (bytes, response time) are converted row by
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from privstats._lazy import LazyModule
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources.logformat import Field, LogFormat
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    pl = LazyModule("polars")
 
 # White space as Python's ``str.isspace`` has it, written so that Python's ``re`` and the Rust
 # regex engine of polars read it alike (their own ``\s`` differ on \x1c-\x1f).
@@ -274,7 +280,7 @@ def typed(raw: RawFields, fmt: LogFormat, tally: BlockTally) -> ParsedBlock:
         return raw.coded.get(name)
 
     client = coded(Field.CLIENT) or Coded.constant(None, rows)
-    missing_client = client.per_row(_flags(client.values, lambda s: s.is_null() | s.is_in(_DASH)))
+    missing_client = client.per_row(_dash_or_null(client.values))
 
     ts, bad_time = _timestamps(raw, rows)
     status, bad_status = _statuses(raw, rows)
@@ -285,11 +291,9 @@ def typed(raw: RawFields, fmt: LogFormat, tally: BlockTally) -> ParsedBlock:
     method, target, protocol = _parts(raw, rows) if request is None else (None, None, None)
     login = coded(Field.LOGIN)
     if login is not None:
-        names = pl.col("login")
-        dashed = pl.DataFrame({"login": pl.from_arrow(login.values.cast(pa.string()))}).select(
-            pl.when(names.is_in(_DASH)).then(None).otherwise(names)
-        )
-        login = login.with_values(dashed.to_series().to_arrow())
+        names = login.values.cast(pa.string())
+        absent = pa.array(_dash_or_null(names))
+        login = login.with_values(pc.if_else(absent, pa.scalar(None, pa.string()), names))
 
     # Each bad line is counted once, under the first problem found, in this order.
     checks = [
@@ -369,9 +373,10 @@ def _sizes(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
     return size.cast(pl.Int64).to_arrow(), (size.is_null() | (size < 0)).to_numpy()
 
 
-def _flags(values: pa.Array, condition: Callable[[pl.Series], pl.Series]) -> np.ndarray:
-    series = pl.from_arrow(values.cast(pa.string()))
-    return condition(series).fill_null(False).to_numpy()  # type: ignore[arg-type]
+def _dash_or_null(values: pa.Array) -> np.ndarray:
+    """Which values are null, empty or '-' (a field logged as absent)."""
+    absent = pc.or_kleene(pc.is_null(values), pc.is_in(values, pa.array(_DASH, values.type)))
+    return np.asarray(absent.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def split_requests(request: Coded) -> tuple[Coded, Coded, Coded]:
