@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from privstats._lazy import LazyModule
 from privstats.quarantine import Quarantine, Reason
+from privstats.sources import tokens
 from privstats.sources.logformat import Field, LogFormat
 
 if TYPE_CHECKING:
@@ -333,6 +334,10 @@ def _timestamps(raw: RawFields, rows: int) -> tuple[np.ndarray, np.ndarray]:
     if time_field in raw.known:
         return raw.known[time_field], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
     time = raw.coded.get(time_field) or Coded.constant(None, rows)
+    if time_field is Field.TIME_CLF:
+        read = _read_typed(time.values, time_field)
+        if read is not None:
+            return time.per_row(read.values), time.per_row(~read.vouched)
     pattern = "%d/%b/%Y:%H:%M:%S %z" if time_field is Field.TIME_CLF else "%Y-%m-%dT%H:%M:%S%z"
     stamps = pl.from_arrow(time.values.cast(pa.string())).str.strptime(  # type: ignore[union-attr]
         pl.Datetime("us", "UTC"), pattern, strict=False
@@ -349,6 +354,9 @@ def _statuses(raw: RawFields, rows: int) -> tuple[np.ndarray, np.ndarray]:
     if Field.STATUS in raw.known:
         return raw.known[Field.STATUS], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
     status_coded = raw.coded.get(Field.STATUS) or Coded.constant(None, rows)
+    read = _read_typed(status_coded.values, Field.STATUS)
+    if read is not None:
+        return status_coded.per_row(read.values), status_coded.per_row(~read.vouched)
     status_values = pl.from_arrow(status_coded.values.cast(pa.string())).str.to_integer(  # type: ignore[union-attr]
         strict=False
     )
@@ -364,6 +372,9 @@ def _sizes(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
     size_text = raw.plain.get(Field.BYTES)
     if size_text is None:
         return pa.nulls(rows, pa.int64()), np.zeros(rows, dtype=bool)
+    read = _read_typed(size_text, Field.BYTES)
+    if read is not None:
+        return pa.array(read.values, mask=~read.vouched), ~read.vouched
     text = pl.col("text")
     size = (
         pl.DataFrame({"text": pl.from_arrow(size_text.cast(pa.string()))})
@@ -371,6 +382,22 @@ def _sizes(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
         .to_series()
     )
     return size.cast(pl.Int64).to_arrow(), (size.is_null() | (size < 0)).to_numpy()
+
+
+def _read_typed(values: pa.Array, name: Field) -> tokens.Typed | None:
+    """``values`` typed by the compiled pass, when it vouches for every one that is not null
+    (a null is no time, status or size, and an unknown response time, as below); else None,
+    and the caller's definition types them all."""
+    read = tokens.read_typed(values, name)
+    if not (read.vouched | ~_valid(values)).all():
+        return None
+    return read
+
+
+def _valid(values: pa.Array) -> np.ndarray:
+    if not values.null_count:
+        return np.ones(len(values), dtype=bool)
+    return np.asarray(values.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _dash_or_null(values: pa.Array) -> np.ndarray:
@@ -426,6 +453,9 @@ def _response_us(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
         text = raw.plain.get(name)
         if text is None:
             continue
+        read = _read_typed(text, name)
+        if read is not None:
+            return pa.array(read.values, mask=~read.known), np.zeros(rows, dtype=bool)
         value = pl.from_arrow(text.cast(pa.string()))
         number = value.cast(pl.Float64, strict=False)
         unknown = (value.is_null() | value.is_in(["-", ""])).to_numpy()

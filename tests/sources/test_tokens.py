@@ -12,21 +12,23 @@ import ctypes
 import mmap
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from unittest import mock
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from privstats.sources._scan import _hash, _plain, _quoted, _same
 
 from privstats.quarantine import Quarantine, Reason
-from privstats.sources import _scan
+from privstats.sources import _scan, parsed
 from privstats.sources.access import BlockParser
 from privstats.sources.lines import LineParser
-from privstats.sources.logformat import resolve_format
-from privstats.sources.parsed import BlockTally, RawFields, typed
-from privstats.sources.tokens import Kind, TokenPlan, scan
+from privstats.sources.logformat import Field, resolve_format
+from privstats.sources.parsed import BlockTally, ParsedBlock, RawFields, typed
+from privstats.sources.tokens import Kind, TokenPlan, read_typed, scan
 
 GOOD = (
     b'203.0.113.9 - - [01/Oct/2026:12:00:03 +0200] "GET /crm/contacts/42 HTTP/1.1" 200 512 '
@@ -356,3 +358,94 @@ def test_threads_scanning_at_once_read_alike() -> None:
         expected = alone[i % len(blocks)]
         assert found.codes.tolist() == expected.codes.tolist()
         assert [v.to_pylist() for v in found.values] == [v.to_pylist() for v in expected.values]
+
+
+# Lines handed to the line parser are typed by the compiled pass too, field by field, where it
+# vouches for the text (``tokens.read_typed``); ``parsed`` (polars) stays the definition.
+TIMES = st.builds(
+    "{}/{}/{}:{}:{}:{} {}".format,
+    st.sampled_from(["01", "1", "29", "30", "31", "32", "00", " 1", "\u0661\u0662"]),
+    st.sampled_from(["Oct", "oct", "OCT", "Feb", "Foo"]),
+    st.sampled_from(["2026", "2024", "2100", "2000", "1969", "0999", "99999"]),
+    st.sampled_from(["00", "23", "24", "7"]),
+    st.sampled_from(["00", "59", "60"]),
+    st.sampled_from(["00", "59", "60", "61"]),
+    st.sampled_from(["+0200", "-0000", "+2359", "+2400", "+0060", "-1230", "+02:00", "Z"]),
+)
+NUMBERS = st.text("0123456789-+ .xe\u0663", max_size=21)
+TYPED_FIELDS = {
+    Field.TIME_CLF: st.one_of(TIMES, st.text(max_size=8)),
+    Field.STATUS: st.one_of(st.integers(0, 1000).map(str), NUMBERS),
+    Field.BYTES: st.one_of(st.integers(0, 10**19).map(str), NUMBERS),
+    Field.RESPONSE_US: st.one_of(st.integers(0, 2**51).map(str), NUMBERS),
+    Field.RESPONSE_MS: st.one_of(st.decimals(0, 10**12, places=3).map(str), NUMBERS),
+    Field.RESPONSE_S: st.one_of(st.floats(0, 1e9).map(str), NUMBERS),
+}
+
+
+def raw_fields(name: Field, values: list[str | None]) -> RawFields:
+    """Rows of ``values`` for ``name``, the other fields a row needs fine."""
+    fine = {Field.CLIENT: "203.0.113.9", Field.TIME_CLF: "01/Oct/2026:12:00:03 +0200"}
+    columns = {
+        field: [text] * len(values) for field, text in (fine | {Field.STATUS: "200"}).items()
+    }
+    return RawFields.from_columns(range(len(values)), columns | {name: values})
+
+
+def typed_by_definition(raw: RawFields) -> tuple[ParsedBlock, BlockTally]:
+    tally = BlockTally()
+    with mock.patch.object(parsed, "_read_typed", lambda values, name: None):
+        return typed(raw, resolve_format("combined"), tally), tally
+
+
+def typed_column(block: ParsedBlock, name: Field) -> list[object]:
+    column = {
+        Field.TIME_CLF: block.ts,
+        Field.STATUS: block.status,
+        Field.BYTES: block.bytes,
+    }.get(name, block.response_us)
+    return column.tolist() if isinstance(column, np.ndarray) else column.to_pylist()
+
+
+@pytest.mark.parametrize("name", list(TYPED_FIELDS))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_field_the_compiled_pass_vouches_for_is_typed_as_the_definition_types_it(
+    name: Field, data: st.DataObject
+) -> None:
+    values = data.draw(st.lists(TYPED_FIELDS[name], min_size=1, max_size=20))
+    raw = raw_fields(name, values)
+    read = read_typed(pa.array(values, pa.string()), name)
+    block, _ = typed_by_definition(raw)
+    kept = dict(zip(block.line.tolist(), typed_column(block, name), strict=True))
+    for line in np.flatnonzero(read.vouched).tolist():
+        assert line in kept, values[line]  # the definition keeps the line too
+        if name in (Field.RESPONSE_US, Field.RESPONSE_MS, Field.RESPONSE_S):
+            assert kept[line] == (read.values[line] if read.known[line] else None)
+        else:
+            assert kept[line] == read.values[line]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (Field.TIME_CLF, "01/Oct/2026:12:00:03 +0200"),
+        (Field.STATUS, "404"),
+        (Field.BYTES, "-"),
+        (Field.RESPONSE_MS, "1.5"),
+        (Field.RESPONSE_S, "-"),
+    ],
+)
+def test_fields_typed_by_the_compiled_pass_keep_the_definitions_nulls(
+    name: Field, value: str
+) -> None:
+    raw = raw_fields(name, [value, None, value])
+    tally = BlockTally()
+    block = typed(raw, resolve_format("combined"), tally)
+    expected, expected_tally = typed_by_definition(raw)
+    assert block.line.tolist() == expected.line.tolist()
+    assert typed_column(block, name) == typed_column(expected, name)
+    assert tally.lines.keys() == expected_tally.lines.keys()
+    assert [np.concatenate(v).tolist() for v in tally.lines.values()] == [
+        np.concatenate(v).tolist() for v in expected_tally.lines.values()
+    ]
