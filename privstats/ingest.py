@@ -19,6 +19,7 @@ import functools
 import gc
 import logging
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -96,7 +97,7 @@ def ingest_access(
     inputs = expand_inputs(patterns)
     store = Store(config.store_path)
     results = []
-    with store.locked(), _memory_returned(), _collector_paused():
+    with store.locked(), _memory_returned(), _collector_paused(), _switching_often():
         for source in inputs:
             try:
                 results.append(_ingest_one(config, key, store, source, fmt, ratio, agents))
@@ -215,6 +216,23 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def _switching_often() -> Iterator[None]:
+    """The GIL handed between threads every millisecond, not every five, while ingesting.
+
+    The parser and writer threads spend most of a block in C without the GIL and need it back
+    for short stretches of Python between their calls; each time, they wait for the
+    anonymising thread to give it up, up to the interval. At 1 ms, a 2-million-line ingest
+    took 0.15 s less (standard error 0.05 s, 16 alternating pairs).
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@ from __future__ import annotations
 import gc
 import gzip
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,22 +133,25 @@ def test_one_bad_input_does_not_stop_the_others(
     assert [r.status for r in results] == ["failed", "ingested"]
 
 
-def test_the_garbage_collector_paused_for_an_ingest_runs_again_after_it(
+def test_the_collector_and_the_switch_interval_are_as_they_were_after_an_ingest(
     tmp_path: Path, config: Config, key: SecretKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = []
 
     def warm_up(*_: object) -> None:
-        seen.append(gc.isenabled())
+        seen.append((gc.isenabled(), sys.getswitchinterval()))
         if len(seen) > 1:
             raise RuntimeError("an ingest that breaks")
 
     monkeypatch.setattr(ingest, "warm_up", warm_up)
+    interval = sys.getswitchinterval()
     ingest_access(config, key, [str(write_log(tmp_path / "a.log", days=1))])
-    assert seen == [False] and gc.isenabled()
+    assert seen == [(False, 0.001)] and gc.isenabled()
+    assert sys.getswitchinterval() == interval
     with pytest.raises(RuntimeError):
         ingest_access(config, key, [str(write_log(tmp_path / "b.log", days=2))])
-    assert seen == [False, False] and gc.isenabled()
+    assert seen == [(False, 0.001)] * 2 and gc.isenabled()
+    assert sys.getswitchinterval() == interval
 
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(
