@@ -59,7 +59,12 @@ def _strip_target(target: str | None) -> str | None:
     """
     if target is None:
         return None
-    return _QUERY_TAIL_RE.sub("", _SCHEME_HOST_RE.sub("", target, count=1), count=1)
+    # Each regex matches only where its fixed characters are, which most targets lack.
+    if "://" in target:
+        target = _SCHEME_HOST_RE.sub("", target, count=1)
+    if "?" in target or "#" in target:
+        target = _QUERY_TAIL_RE.sub("", target, count=1)
+    return target
 
 
 class PathTemplater:
@@ -311,8 +316,11 @@ class PathTemplater:
         if asked_groups:
             of_group, client = pairs(np.unique(asked_groups))
             self._count(asked_groups, asked_segs, of_group.tolist(), client.tolist())
+        # Most shapes saw the vocabulary as it is: ``_refresh`` would return at once.
+        size, seen = len(words), self._seen
         for one in shapes:
-            self._refresh(one)
+            if seen[one] != size:
+                self._refresh(one)
 
     def _keys(self, paths: pa.Array) -> list[str | None]:
         """Each path's shape key (``_shape_keys``), None for a path not to remember by it."""
@@ -332,8 +340,8 @@ class PathTemplater:
         """Each path's segments after routes and ``_shape``, with whether it is a candidate
         word, as ``template_distinct`` reads them (in Python: a block brings a few new shapes,
         and their distinct segments are shaped once)."""
-        for pattern, replacement in self._routes_re:
-            paths = [pattern.sub(replacement, path, count=1) for path in paths]
+        for route in self._routes_re:
+            paths = [route.apply(path) for path in paths]
         parts = [path.split("/") for path in paths]
         skeleton_of: dict[str, tuple[str, bool]] = {}
         for segs in parts:
@@ -552,12 +560,36 @@ def _route_regex(route: str) -> tuple[str, str]:
     )
 
 
-def _route_re(route: str) -> tuple[re.Pattern[str], str]:
+@dataclass(frozen=True)
+class _Route:
+    """A route for Python's ``re``: its regex, its replacement, and the text every path it
+    matches opens with (most paths are passed over on that alone)."""
+
+    pattern: re.Pattern[str]
+    replacement: str
+    prefix: str
+
+    def apply(self, path: str) -> str:
+        if not path.startswith(self.prefix):
+            return path
+        return self.pattern.sub(self.replacement, path, count=1)
+
+
+def _route_re(route: str) -> _Route:
     """``_route_regex`` for Python's ``re``: a group is ``\\g<name>``, a backslash ``\\\\``."""
     pattern, pieces = _route_pieces(route)
-    return re.compile(pattern), "".join(
+    replacement = "".join(
         f"\\g<{text}>" if is_group else text.replace("\\", "\\\\") for is_group, text in pieces
     )
+    # The route's words up to its first placeholder, each after its slash, and the slash
+    # that opens the placeholder.
+    prefix = ""
+    for part in route.strip("/").split("/"):
+        prefix += "/"
+        if part.startswith(":"):
+            break
+        prefix += part
+    return _Route(re.compile(pattern), replacement, prefix)
 
 
 def _route_pieces(route: str) -> tuple[str, list[tuple[bool, str]]]:
