@@ -54,6 +54,7 @@ else:
 BLOCK_BYTES = 16 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
+
 @dataclass(frozen=True)
 class Input:
     """One input to read: a file, or standard input when ``path`` is None."""
