@@ -44,6 +44,8 @@ _SKELETONS = 100_000
 
 _SCHEME_HOST = r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*"
 _QUERY_TAIL = r"[?#].*$"
+_SCHEME_HOST_RE = re.compile(_SCHEME_HOST)
+_QUERY_TAIL_RE = re.compile(_QUERY_TAIL)
 
 
 def strip_target(targets: pl.Expr) -> pl.Expr:
@@ -620,8 +622,6 @@ _SHAPED = (
 _MARKS = "[\x01-\x04]"
 _VARIED_RE = re.compile(f"^[^ ]*{_MARKS}|{_MARKS}[^ ]*$")
 _REQUEST_RE = re.compile(REQUEST)
-_SCHEME_HOST_RE = re.compile(_SCHEME_HOST)
-_QUERY_TAIL_RE = re.compile(_QUERY_TAIL)
 # The query and fragment of an origin-form target ('/path?query'), in a request line or alone.
 _QUERY_IN_REQUEST = rf"^([^{WHITE}]+ +/[^?#{WHITE}]*)[?#][^{WHITE}]*"
 _QUERY = r"^(/[^?#]*)[?#].*"
@@ -804,8 +804,8 @@ def _hashes(texts: pa.Array) -> np.ndarray:
 
 
 def _client_hashes(clients: pa.Array) -> np.ndarray:
-    """The hash by which learning counts distinct clients: 64 bits, as ``template``'s (another
-    function, so two clients count once only when one of the two hashes has them collide)."""
+    """The hash by which learning counts distinct clients. It is not ``template``'s (polars'),
+    but 64 bits too: two clients count as one only where it collides, about 2**-64 a pair."""
     return text_hashes(clients.cast(pa.string()), 7)
 
 
