@@ -32,6 +32,7 @@ its output.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -235,16 +236,21 @@ class Typed:
     known: np.ndarray  # bool, per text: a response time was logged (not '-')
 
 
+@functools.cache
+def _field_plan(field: Field) -> tuple[Kind, TokenPlan, Action]:
+    """The plan of a line holding ``field`` alone, made once per field."""
+    kind = Kind.TIME if field is Field.TIME_CLF else Kind.PLAIN
+    plan = TokenPlan._compiled((Token(kind, (field,)),))
+    return kind, plan, Action(int(plan.program[plan.typed[field], 1]))
+
+
 def read_typed(texts: pa.Array, field: Field) -> Typed:
     """The values of single fields (``%t``'s time, a status, a size, a response time) as the
     compiled pass types them, for the texts it vouches for: the lines handed over (a quote
     escaped in an agent, say) mostly hold fields it reads, so their typing need not load the
     slower path's engine. The others are left to the caller.
     """
-    kind = Kind.TIME if field is Field.TIME_CLF else Kind.PLAIN
-    plan = TokenPlan._compiled((Token(kind, (field,)),))
-    token = plan.typed[field]
-    action = Action(int(plan.program[token, 1]))
+    kind, plan, action = _field_plan(field)
     n = len(texts)
     rows: list[int] = []
     lines: list[bytes] = []
