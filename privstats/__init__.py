@@ -13,7 +13,7 @@ if _typing.TYPE_CHECKING:
     __version__: str
 
 # The analyst API pulls in pandas, SciPy and the protection engine, which ingest never uses;
-# the configuration and the store pull in pyarrow and polars, which the command line imports
+# the configuration and the store pull in numpy and pyarrow, which the command line imports
 # only once it knows what to run (an ingest starts its user-agent worker first).
 __getattr__, __dir__ = _attach(
     __name__,

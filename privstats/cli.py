@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 from privstats.exceptions import ConfigError, PrivstatsError
 
-# The configuration and the store bring pyarrow and polars, a second or so of imports: each
-# command imports what it needs once it runs, and an ingest starts its user-agent worker first.
+# The configuration and the store bring numpy and pyarrow (reports and audits polars too), half a
+# second or more of imports: each command imports what it needs once it runs, and an ingest
+# starts its user-agent worker first.
 if TYPE_CHECKING:
     from privstats.anonymise.useragents import AgentWorker
     from privstats.config import Config
@@ -195,8 +196,8 @@ def _init(args: argparse.Namespace) -> int:
 def _ingest_access(args: argparse.Namespace) -> int:
     from privstats.anonymise.useragents import AgentWorker
 
-    # Started before the imports below (a second of pyarrow and polars): the worker builds its
-    # user-agent matcher on the other core meanwhile, off this process's GIL.
+    # Started before the imports below (half a second of numpy and pyarrow): the worker builds
+    # its user-agent matcher on the other core meanwhile, off this process's GIL.
     try:
         worker = AgentWorker()
     except OSError:  # no child process to be had: this process classifies

@@ -2,7 +2,7 @@
 
 ``access`` turns parsed access-log blocks into store rows; the other modules each handle one
 kind of value (user agents, URLs, referers, networks, pseudonyms). The names below load on
-first use: the command line imports ``useragents`` before pyarrow and polars, to start its
+first use: the command line imports ``useragents`` before numpy and pyarrow, to start its
 user-agent worker while they load.
 """
 

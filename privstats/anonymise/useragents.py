@@ -6,7 +6,7 @@ has a few thousand distinct agents.
 
 Building ua-parser's matcher takes a quarter of a second and 40 MB, and it and every match
 hold the GIL. So ``privstats ingest access`` classifies in a worker process (``AgentWorker``):
-this module run on its own, started before the ingest imports pyarrow and polars, answering
+this module run on its own, started before the ingest imports numpy and pyarrow, answering
 with the same ``classify`` over a pipe. The raw strings cross only that pipe.
 """
 
