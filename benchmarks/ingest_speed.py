@@ -16,12 +16,16 @@ process and takes its wall time and peak memory (the child's own ``ru_maxrss``, 
   lines (2 million: at about 30,000 lines/s GoAccess would take twelve minutes on 20 million);
 - ``wc -l``, the floor: reading the file and counting its lines;
 - a plain Python loop over the file's lines, the issue's other anchor (about 5.8 million lines/s
-  where its targets were set): it tells how fast this machine is.
+  where its targets were set): it tells how fast this machine is;
+- DuckDB (``pip install -e '.[bench]'``; skipped with a note when absent) on two threads, a
+  group-by over the file's lines by one field read with a regular expression for the whole
+  combined line: the issue's third anchor (about 620,000 lines/s where its targets were set).
 
 It prints one table with lines/s, MB/s, peak memory and CPU time, the ratio of privstats'
 speed to GoAccess', and the target scaled to this machine: machines of one kind differ by a
 factor of two or three in speed, so 1,000,000 lines/s is read against what the Python loop
-reaches here as it was against 5.8 million lines/s. With ``--repeat N`` each command runs N
+reaches here as it was against 5.8 million lines/s, and against what DuckDB reaches here as it
+was against 620,000 lines/s. With ``--repeat N`` each command runs N
 times, in N rounds of every command once, and the fastest run counts (the memory is that
 run's): a machine whose speed drifts within the hour then slows every tool alike. The
 machine's load average is printed: other work on it slows every tool down.
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import importlib.util
 import os
 import platform
 import shutil
@@ -52,10 +57,27 @@ FORMAT = "combined_D"
 GOACCESS_FORMAT = '%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %D'
 # The issue's goal, and the speed of its plain Python anchor on the machine the goal was set on.
 TARGET_LINES_PER_SECOND = 1_000_000
-ANCHOR_LINES_PER_SECOND = 5_800_000
 PYTHON_LOOP = "python for-line"
+DUCKDB = "duckdb regex"
+# The anchors' speeds on the machine the goal was set on.
+ANCHORS = {PYTHON_LOOP: 5_800_000, DUCKDB: 620_000}
 # Reads the file as text lines, as "plain Python reading the lines" does, and counts them.
 _LOOP = "import sys\nn = 0\nwith open(sys.argv[1], 'rb') as f:\n    for _ in f:\n        n += 1\n"
+# Counts the lines by status, read with one regular expression for the whole combined_D line
+# (a narrow result, a full parse per line), on two threads, reading the file as lines.
+_DUCKDB = r"""
+import sys, duckdb
+con = duckdb.connect(config={"threads": 2})
+line = (r'^(\S+) \S+ (\S+) \[([^\]]+)\] "(\S+) (\S+) ([^"]*)" (\d{3}) (\S+) '
+        r'"([^"]*)" "([^"]*)" (\d+)$')
+rows = con.execute(
+    "SELECT regexp_extract(line, ?, 7) AS status, count(*) FROM read_csv(?, "
+    "columns={'line': 'VARCHAR'}, delim='\x01', quote='', escape='', header=false, "
+    "auto_detect=false) GROUP BY status",
+    [line, sys.argv[1]],
+).fetchall()
+assert sum(n for _, n in rows) > 0
+"""
 
 
 @dataclass(frozen=True)
@@ -76,12 +98,15 @@ def main(argv: list[str]) -> int:
     args = _arguments(argv)
     sizes = [int(size) for size in args.sizes.split(",") if size]
     goaccess = shutil.which("goaccess")
+    duckdb = sys.executable if importlib.util.find_spec("duckdb") else None
     # As an installed package is run: its bytecode cached (pip compiles it at install), also
     # where PYTHONDONTWRITEBYTECODE keeps Python from caching it on first import.
     compileall.compile_dir(Path(privstats.__file__).parent, quiet=1)
     print(_machine())
     if goaccess is None:
         print("note: GoAccess is not installed (apt-get install goaccess); its rows are skipped")
+    if duckdb is None:
+        print("note: DuckDB is not installed (pip install -e '.[bench]'); its rows are skipped")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="privstats-ingest-speed-") as tmp:
         key = create_key(Path(tmp) / "key" / "key")
@@ -97,6 +122,7 @@ def main(argv: list[str]) -> int:
                 "goaccess": goaccess,
                 "wc -l": "wc",
                 PYTHON_LOOP: sys.executable,
+                DUCKDB: duckdb,
             }
             tools = []
             for tool, available in commands.items():
@@ -182,6 +208,8 @@ def _command(tool: str, log: Path, work: Path, key: Path) -> tuple[list[str], di
         ], env
     if tool == PYTHON_LOOP:
         return [sys.executable, "-c", _LOOP, str(log)], env
+    if tool == DUCKDB:
+        return [sys.executable, "-c", _DUCKDB, str(log)], env
     return ["wc", "-l", str(log)], env
 
 
@@ -257,12 +285,14 @@ def _table(runs: list[Run]) -> str:
                 by_tool["privstats ingest"].lines_per_second / by_tool["goaccess"].lines_per_second
             )
             ratios.append(f"privstats / GoAccess at {lines:,} lines: {ratio:.1f}x the speed")
-        if PYTHON_LOOP in by_tool:
-            scale = by_tool[PYTHON_LOOP].lines_per_second / ANCHOR_LINES_PER_SECOND
-            ours = by_tool["privstats ingest"].lines_per_second
+        ours = by_tool["privstats ingest"].lines_per_second
+        for anchor, there in ANCHORS.items():
+            if anchor not in by_tool:
+                continue
+            scale = by_tool[anchor].lines_per_second / there
             ratios.append(
-                f"at {lines:,} lines: the Python loop runs at {scale:.2f}x the issue's anchor, so "
-                f"the target of {TARGET_LINES_PER_SECOND:,} lines/s is "
+                f"at {lines:,} lines: {anchor} runs at {scale:.2f}x its speed where the goal was "
+                f"set, so the target of {TARGET_LINES_PER_SECOND:,} lines/s is "
                 f"{TARGET_LINES_PER_SECOND * scale:,.0f} lines/s here; privstats reaches "
                 f"{ours:,.0f} ({ours / (TARGET_LINES_PER_SECOND * scale):.2f}x the scaled target)"
             )
