@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/ingest_stages.py [--lines 2000000] [--blocks N]
 
-``ingest_speed.py`` times the whole command, whose stages overlap in three threads; this
+``ingest_speed.py`` times the whole command, whose stages overlap in four threads; this
 script tells which stage the time goes to: reading and hashing, parsing (tokenising,
 validating, typing, dictionary-encoding), anonymising (pseudonyms, user agents, path
 templates, referers) and, in other threads, writing Parquet row groups (the store's writer)

@@ -4,6 +4,7 @@ import gc
 import gzip
 import logging
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,32 @@ def test_one_bad_input_does_not_stop_the_others(
     good = write_log(tmp_path / "good.log", days=1)
     results = ingest_access(config, key, [str(broken), str(good)])
     assert [r.status for r in results] == ["failed", "ingested"]
+
+
+@pytest.mark.parametrize(
+    ("stage", "owner", "method"),
+    [
+        ("parser", ingest.BlockParser, "parse"),
+        ("visitors", ingest.AccessAnonymiser, "visitors_of"),
+    ],
+)
+def test_a_failure_in_a_stage_thread_fails_the_input_and_stops_every_stage(
+    tmp_path: Path,
+    config: Config,
+    key: SecretKey,
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+    owner: type,
+    method: str,
+) -> None:
+    def broken(*_: object) -> None:
+        raise StoreError(f"the {stage} stage broke")
+
+    monkeypatch.setattr(owner, method, broken)
+    [result] = ingest_access(config, key, [str(write_log(tmp_path / "a.log", days=1))])
+    assert (result.status, result.error) == ("failed", f"the {stage} stage broke")
+    assert not list(config.store_path.rglob("*.parquet"))
+    assert not [t for t in threading.enumerate() if t.name.startswith("privstats-")]
 
 
 def test_the_collector_and_the_switch_interval_are_as_they_were_after_an_ingest(

@@ -98,7 +98,7 @@ class AccessAnonymiser:
         """The key period and visitor pseudonym of each row of a block.
 
         Separate from ``apply`` because it is nearly all C that runs without the GIL: ingest
-        calls it in its parser thread, a block ahead of ``apply`` in the caller's. Blocks must
+        calls it in a thread of its own, a block ahead of ``apply`` in the caller's. Blocks must
         come here in file order too (the pseudonyms computed are remembered across blocks).
         """
         period = self._periods(parsed.ts)
