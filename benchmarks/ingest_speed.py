@@ -22,13 +22,13 @@ process and takes its wall time and peak memory (the child's own ``ru_maxrss``, 
   combined line: the issue's third anchor (about 620,000 lines/s where its targets were set).
 
 It prints one table with lines/s, MB/s, peak memory and CPU time, the ratio of privstats'
-speed to GoAccess', and the target scaled to this machine: machines of one kind differ by a
-factor of two or three in speed, so 1,000,000 lines/s is read against what the Python loop
-reaches here as it was against 5.8 million lines/s, and against what DuckDB reaches here as it
-was against 620,000 lines/s. With ``--repeat N`` each command runs N
-times, in N rounds of every command once, and the fastest run counts (the memory is that
-run's): a machine whose speed drifts within the hour then slows every tool alike. The
-machine's load average is printed: other work on it slows every tool down.
+speed to GoAccess', and the target scaled to this machine by each anchor: machines of one kind
+differ by a factor of two or three in speed, so 1,000,000 lines/s is read against what the
+Python loop reaches here as it was against 5.8 million lines/s, and against what DuckDB
+reaches here as it was against 620,000 lines/s. With ``--repeat N`` each command runs N times,
+in N rounds of every command once, and the fastest run counts (the memory is that run's): a
+machine whose speed drifts within the hour then slows every tool alike. The machine's load
+average is printed: other work on it slows every tool down.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 FORMAT = "combined_D"
 # GoAccess's spelling of Apache's combined format with %D (response time in microseconds).
 GOACCESS_FORMAT = '%h %^[%d:%t %^] "%r" %s %b "%R" "%u" %D'
-# The issue's goal, and the speed of its plain Python anchor on the machine the goal was set on.
+# The issue's goal.
 TARGET_LINES_PER_SECOND = 1_000_000
 PYTHON_LOOP = "python for-line"
 DUCKDB = "duckdb regex"
