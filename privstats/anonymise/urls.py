@@ -318,11 +318,8 @@ class PathTemplater:
         if asked_groups:
             of_group, client = pairs(np.unique(asked_groups))
             self._count(asked_groups, asked_segs, of_group.tolist(), client.tolist())
-        # Most shapes saw the vocabulary as it is: ``_refresh`` would return at once.
-        size, seen = len(words), self._seen
         for one in shapes:
-            if seen[one] != size:
-                self._refresh(one)
+            self._refresh(one)  # returns at once for a shape that saw the vocabulary as it is
 
     def _keys(self, paths: pa.Array) -> list[str | None]:
         """Each path's shape key (``_shape_keys``), None for a path not to remember by it."""
