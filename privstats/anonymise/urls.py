@@ -511,27 +511,32 @@ class _Grown:
 def _shape(seg: pl.Expr) -> pl.Expr:
     """Replace segments whose shape alone marks them as identifiers."""
     # Random tokens switch between letters and digits often; words-with-a-year do not.
-    switches = seg.str.count_matches(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
+    switches = seg.str.count_matches(_SWITCH)
     return (
         pl.when(seg.str.contains(r"(?i)@|%40"))
         .then(pl.lit(_MARK + "email"))
         .when(seg.str.contains(_UUID))
         .then(pl.lit(_MARK + "uuid"))
-        .when(seg.str.contains(r"^[0-9]+$"))
+        .when(seg.str.contains(f"^{_DIGITS}$"))
         .then(pl.lit(_MARK + "id"))
-        .when(seg.str.contains(r"^[0-9a-fA-F]{16,}$"))
+        .when(seg.str.contains(f"^{_HEX}$"))
         .then(pl.lit(_MARK + "token"))
-        .when(seg.str.contains(r"^[A-Za-z0-9_\-]{16,}$") & (switches >= 4))
+        .when(seg.str.contains(f"^{_TOKEN}$") & (switches >= 4))
         .then(pl.lit(_MARK + "token"))
         .otherwise(seg)
     )
 
 
+# The shape rules' regexes, whole-segment (``_shape`` anchors them, ``_shape_text`` fullmatches).
+_DIGITS = r"[0-9]+"
+_HEX = r"[0-9a-fA-F]{16,}"
+_TOKEN = r"[A-Za-z0-9_\-]{16,}"
+_SWITCH = r"[A-Za-z][0-9]|[0-9][A-Za-z]"
 _UUID_RE = re.compile(_UUID[1:-1])
-_DIGITS_RE = re.compile(r"[0-9]+")
-_HEX_RE = re.compile(r"[0-9a-fA-F]{16,}")
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_\-]{16,}")
-_SWITCH_RE = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
+_DIGITS_RE = re.compile(_DIGITS)
+_HEX_RE = re.compile(_HEX)
+_TOKEN_RE = re.compile(_TOKEN)
+_SWITCH_RE = re.compile(_SWITCH)
 
 
 def _shape_text(seg: str) -> str:
@@ -614,7 +619,7 @@ _SHAPED = (
     (r"[^/ ?#]*(?:@|%40)[^/ ?#]*", "\x01"),
     (_UUID[1:-1], "\x02"),
     (r"(?:[0-9]{1,31}|[0-9]{33,})", "\x03"),  # 32 digits are a UUID
-    (r"[0-9a-fA-F]{16,}", "\x04"),
+    (_HEX, "\x04"),
 )
 _MARKS = "[\x01-\x04]"
 _VARIED_RE = re.compile(f"^[^ ]*{_MARKS}|{_MARKS}[^ ]*$")
