@@ -122,8 +122,14 @@ class RuleSet:
     check_zeros: bool = False
     check_negative: bool = True
     check_missing: bool = True
+    quantile_window: int = 5
+    quantile_side: int = 5
 
     def __post_init__(self) -> None:
+        if self.quantile_window < 2:
+            raise ConfigError("disclosure.quantile_window must be at least 2")
+        if self.quantile_side < 1:
+            raise ConfigError("disclosure.quantile_side must be at least 1")
         if self.threshold < 1:
             raise ConfigError("disclosure.threshold must be at least 1")
         if self.nk_n < 1:
@@ -142,6 +148,8 @@ class RuleSet:
             and self.nk_k <= other.nk_k
             and self.p_ratio >= other.p_ratio
             and self.round_base >= other.round_base
+            and self.quantile_window >= other.quantile_window
+            and self.quantile_side >= other.quantile_side
         )
 
 

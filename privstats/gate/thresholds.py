@@ -253,7 +253,7 @@ def check_with_store(
     file = report.display(table.file)
     try:
         rules = ruleset(table.rules)
-        truth = true_table(table.query, store)
+        truth = true_table(table.query, store, table.rules)
     except (ConfigError, RecomputeError) as error:
         return [GateFinding(file, "", Check.RECOMPUTE, "not-recomputed", str(error))], None
     method = table.method or "suppress"

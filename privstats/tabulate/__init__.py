@@ -1,0 +1,141 @@
+"""The analyst's API: ``crosstab`` and ``pivot_table`` over the store, protected on the way out.
+
+They take pandas' arguments (as ACRO's do), but name columns of a store table instead of
+passing arrays, and return a ``ProtectedTable``: what may be shown, and its record. Each call
+builds a typed :class:`Query`, which the record keeps and the reviewer's gate replays; the true
+cells exist only inside the engine (``privstats.tabulate._engine``) and the protection engine.
+How a cell counts persons and measures statistics is told in the engine's notes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from privstats.config import RuleSet, load_config
+from privstats.exceptions import DisclosureError
+from privstats.protect import Method, ProtectedTable, ProtectionRecord, Status, protect
+from privstats.protect.record import checksum
+from privstats.store import Store
+from privstats.tabulate import _engine
+from privstats.tabulate._engine import OTHERS
+from privstats.tabulate.query import PERSONS, Between, Measure, Not, Query
+
+__all__ = [
+    "OTHERS",
+    "PERSONS",
+    "Between",
+    "Measure",
+    "Not",
+    "Query",
+    "crosstab",
+    "partners",
+    "pivot_table",
+]
+
+
+def crosstab(
+    index: str | Sequence[str],
+    columns: str | Sequence[str] | None = None,
+    values: str | None = None,
+    aggfunc: str | Measure | None = None,
+    margins: bool = False,
+    *,
+    store: Store | Path | str | None = None,
+    table: str = "access",
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    where: Mapping[str, Any] | None = None,
+    rules: RuleSet | None = None,
+    method: Method | str = Method.SUPPRESS,
+    hierarchies: Mapping[str, str] | None = None,
+    cap: int | None = None,
+    tz: str = "UTC",
+    versus: Mapping[str, Any] | None = None,
+    per: str | None = None,
+) -> ProtectedTable:
+    """A protected cross-tabulation of ``table``, shaped like ``pandas.crosstab``.
+
+    ``index``/``columns`` name columns of the table or derived ones (hour, day, week, month,
+    weekday, status_class, error). Without ``values`` cells count requests (rows);
+    ``aggfunc="visitors"`` counts distinct persons, ``"organisations"`` distinct organisations
+    (CRM tables); with ``values`` (e.g. ``"bytes"``, ``"response_us"``) ``aggfunc`` is sum,
+    mean, median, p90 or p99. ``where`` keeps rows by typed values (see :class:`Query`:
+    values, lists, ``range``, :class:`Between`, :class:`Not`). ``hierarchies`` adds subtotals,
+    ``{"day": "calendar"}`` for days within ISO weeks and months; ``cap`` counts each person at
+    most that much in a cell before aggregation.
+
+    ``versus={"partner": "acme"}`` compares one group with the rest: the dimension ``partner``
+    keeps the code ``acme`` and every other value becomes ``OTHERS``; with ``margins=True`` its
+    total is the whole service, protected in the same table.
+
+    ``per="org"`` (or ``"person"``) with a mean or quantile measures units first and then
+    takes the statistic over the units of each cell: ``per="org", values=PERSONS,
+    aggfunc="median"`` is the median number of active persons per organisation.
+    """
+    query = Query.build(
+        index, columns, values, aggfunc, margins, table=table, start=start, end=end,
+        where=where, hierarchies=hierarchies, cap=cap, tz=tz, versus=versus, per=per,
+    )  # fmt: skip
+    rules = rules or load_config().disclosure.rules()
+    truth = _engine.true_table(query, _store(store), rules)
+    if truth.grid is None:
+        return _empty(query, rules, method)
+    return protect(truth.grid, rules, method=method, query=query.to_dict())
+
+
+def pivot_table(
+    values: str | None = None,
+    index: str | Sequence[str] | None = None,
+    columns: str | Sequence[str] | None = None,
+    aggfunc: str | Measure | None = "mean",
+    margins: bool = False,
+    **options: Any,
+) -> ProtectedTable:
+    """``pandas.pivot_table``'s argument order over ``crosstab``."""
+    if index is None:
+        raise DisclosureError("pivot_table needs an index")
+    if values is None and aggfunc == "mean":
+        aggfunc = None
+    return crosstab(index, columns, values, aggfunc, margins, **options)
+
+
+def partners(store: Store | Path | str | None = None) -> list[str]:
+    """The partner keys of the store's CRM accounts, sorted (for one report per partner).
+
+    Partners are businesses that receive reports, not persons: their keys may be listed.
+    """
+    frame = _store(store).scan("crm_accounts").select("partner").unique().collect()
+    return sorted(str(p) for p in frame["partner"].drop_nulls().to_list())
+
+
+def _store(store: Store | Path | str | None) -> Store:
+    if isinstance(store, Store):
+        return store
+    return Store(Path(store) if store is not None else load_config().store_path)
+
+
+def _empty(query: Query, rules: RuleSet, method: Method | str) -> ProtectedTable:
+    """A table with no cells: nothing in the period and filters (no rows, nothing to hide)."""
+    dims = list(query.dims)
+    shown = pd.DataFrame({**{d: pd.Series(dtype=object) for d in dims}, "value": [], "marker": []})
+    shown["marker"] = shown["marker"].astype(object)
+    record = ProtectionRecord(
+        query=query.to_dict(),
+        method=Method(method),
+        rules=dataclasses.asdict(rules),
+        protection={},
+        status=Status.PASS,
+        cells=(),
+        rule_counts={},
+        audit={"passed": True, "cells": 0},
+        checksum=checksum(shown),
+    )
+    return ProtectedTable(
+        dims=tuple(dims), shown=shown, status=Status.PASS, record=record, audit=None
+    )
