@@ -44,9 +44,11 @@ def test_thresholds_count_visitors_not_requests(
     store = store_with(tmp_path, config, key, desktops + busy_phone)
     table = tabulate.crosstab("device", store=store)
     shown = table.to_frame().set_index("device")["value"]
-    assert shown["desktop"] == 12
     assert shown["mobile"] == "x", "5,000 requests of one visitor are one contributor"
-    assert table.status is Status.SUPPRESSED
+    # The total is public (it would give the mobile cell back): no pattern protects the one
+    # visitor's 5,000 requests, so nothing is shown.
+    assert shown["desktop"] == "x"
+    assert table.status is Status.FAIL
 
 
 def test_a_busy_visitor_dominating_a_magnitude_cell_is_caught(
@@ -70,11 +72,14 @@ def test_monthly_cells_with_a_daily_key_do_not_over_count_persons(
         line(f"198.51.100.{i}", day, path="/help") for i in range(5) for day in range(1, 31)
     ]
     crowd = [line(f"192.0.2.{i}", 3, path="/pricing") for i in range(15)]
-    store = store_with(tmp_path, config, key, regulars + crowd)
+    readers = [line(f"192.0.2.{100 + i}", 4, path="/blog") for i in range(400)]
+    store = store_with(tmp_path, config, key, regulars + crowd + readers)
     table = tabulate.crosstab("month", "path", aggfunc="visitors", store=store)
     shown = table.to_frame().set_index("path")["value"]
     assert shown["/help"] == "x"
-    assert shown["/pricing"] == 15
+    # The month's total is public: one more cell is hidden so that it does not give /help back.
+    assert shown["/pricing"] == "x"
+    assert shown["/blog"] == 400
 
 
 def test_margins_get_secondary_suppression_and_the_audit_passes(
@@ -102,12 +107,15 @@ def test_the_record_names_the_query_and_never_the_hidden_value(
     ] * 7
     store = store_with(tmp_path, config, key, lines)
     table = tabulate.crosstab("device", store=store, start="2026-10-01", end="2026-10-31")
-    record = table.record.to_dict()
+    record = table.record.review_dict()
     assert record["query"]["index"] == ["device"]
     assert record["query"]["start"] == "2026-10-01"
     assert record["rules"]["threshold"] == 10
     assert "7" not in str([n for n in record["cells"]])
     assert 7 not in table.shown["value"].tolist()
+    # What the analyst's record says does not tell a small cell from one hidden to protect it.
+    public = table.record.to_dict()
+    assert "cells" not in public and "search" not in public and public["cells_protected"] == 2
 
 
 @pytest.mark.parametrize(

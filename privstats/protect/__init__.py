@@ -104,16 +104,30 @@ def protect(
     query: _Mapping[str, _Any] | None = None,
     policy: ProtectionPolicy | None = None,
     options: SuppressionOptions | None = None,
+    known: _np.ndarray | None = None,
+    unpublished: _np.ndarray | None = None,
 ) -> ProtectedTable:
     """Apply the rules, protect the table by ``method``, audit it, and record all of it.
 
-    A table that cannot be protected, or fails its audit, comes back with status ``FAIL``
-    and nothing shown.
+    ``known`` cells (a total the table does not show, public through other tables or by
+    adding up) are taken as known to the attacker; ``unpublished`` ones (subtotals the table
+    does not show) as unknown. Neither is ever hidden or shown here. A table that cannot be
+    protected, or fails its audit, comes back with status ``FAIL`` and nothing shown.
     """
     rules = rules or RuleSet()
     method = Method(method)
     policy = policy or ProtectionPolicy()
+    known = _np.zeros(table.n, bool) if known is None else _np.asarray(known, bool)
+    unpublished = (
+        _np.zeros(table.n, bool) if unpublished is None else _np.asarray(unpublished, bool)
+    )
+    outside = known | unpublished
     verdicts = assess(table, rules)
+    if outside.any():
+        # Cells this table does not publish are not its to protect.
+        flags = verdicts.flags.copy()
+        flags.loc[outside] = False
+        verdicts = Verdicts(flags=flags)
     base = requirement(table, verdicts, rules, policy)
     values = _np.nan_to_num(table.values)
     n = table.n
@@ -126,27 +140,42 @@ def protect(
             rounded = _rounding.controlled_round(table, rules.round_base)
             knowledge = _rounding.rounded_knowledge(table, rounded, rules.round_base)
             required = _rounding.rounded_requirement(table, verdicts, knowledge)
+            # Rounding blurs a small count, not a large value of few persons (95 visits of
+            # three visitors): such cells are hidden, and must keep a count's protection.
+            hide = _rounding.unblurred(table, verdicts, rules)
+            if hide.any():
+                floor = 0.0 if table.nonnegative else -_np.inf
+                knowledge = Knowledge(
+                    lo=_np.where(hide, floor, knowledge.lo),
+                    hi=_np.where(hide, _np.inf, knowledge.hi),
+                )
+                required = Requirement(
+                    lower=_np.where(hide, base.lower, required.lower),
+                    upper=_np.where(hide, base.upper, required.upper),
+                )
             result = audit(table, knowledge, required, targets=verdicts.primary)
-            shown = rounded
+            shown = _np.where(hide, _np.nan, rounded)
+            marker[hide] = HIDDEN_MARKER
             noted = verdicts.primary
         else:
             small = _np.zeros(n, bool)
             floor = ceiling = None
             required = base
             if method is Method.LESS_THAN:
-                small = _rounding.less_than_cells(table, verdicts)
+                small = _rounding.less_than_cells(table, verdicts, rules)
                 floor, ceiling = _rounding.less_than_bounds(table, small, rules)
                 required = _rounding.less_than_requirement(table, small, base, rules)
             pattern = suppress(
-                table, verdicts.primary, required, options,
+                table, verdicts.primary | unpublished, required, options,
                 bounds=None if floor is None else (floor, ceiling),
+                candidates=~verdicts.primary & ~table.empty & ~outside,
             )  # fmt: skip
             knowledge = Knowledge.suppressed(table, pattern.hidden, floor, ceiling)
-            result = audit(table, knowledge, required)
+            result = audit(table, knowledge, required, targets=~knowledge.exact & ~unpublished)
             shown = _np.where(pattern.hidden, _np.nan, values)
             marker[pattern.hidden] = HIDDEN_MARKER
             marker[small] = f"<{rules.threshold}"
-            noted = pattern.hidden
+            noted = pattern.hidden & ~unpublished
             search = {
                 "secondary_cells": int(pattern.secondary.sum()),
                 "rounds": pattern.rounds,
@@ -168,7 +197,8 @@ def protect(
     frame = table.keys.copy()
     frame["value"] = shown
     frame["marker"] = marker
-    notes = _notes(table, verdicts, noted, result if status is not Status.FAIL else None)
+    frame = frame[~outside].reset_index(drop=True)
+    notes = _notes(table, verdicts, noted & ~outside, result if status is not Status.FAIL else None)
     record = ProtectionRecord(
         query=dict(query or {}),
         method=method,

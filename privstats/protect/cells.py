@@ -219,6 +219,7 @@ class Table:
     kind: CellKind
     total_code: Hashable = TOTAL
     codes: Mapping[str, tuple[Hashable, ...]] = field(default_factory=dict)
+    hierarchies: Mapping[str, Hierarchy] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [c for c in (*self.dims, VALUE, PERSONS, TOP1, TOP2) if c not in self.cells]
@@ -243,6 +244,47 @@ class Table:
     def keys(self) -> pd.DataFrame:
         """The cells' keys only: safe to show, record and log."""
         return self.cells[list(self.dims)]
+
+    def containing(self) -> list[np.ndarray]:
+        """For each cell, the cells it adds up into, itself included (subtotals, totals)."""
+        ups: list[dict[Hashable, list[int]]] = []
+        for dim in self.dims:
+            codes = self.codes[dim]
+            where = {code: i for i, code in enumerate(codes)}
+            parents: dict[Hashable, set[Hashable]] = {}
+            hierarchy = self.hierarchies.get(dim)
+            for agg, parts in hierarchy.relations if hierarchy else ():
+                for part in parts:
+                    parents.setdefault(part, set()).add(agg)
+            if self.total_code in where:
+                tops = (
+                    hierarchy.tops
+                    if hierarchy
+                    else (tuple(c for c in codes if c != self.total_code),)
+                )
+                for top in tops:
+                    for code in top:
+                        parents.setdefault(code, set()).add(self.total_code)
+            closed: dict[Hashable, list[int]] = {}
+            for code in codes:
+                seen, todo = {code}, list(parents.get(code, ()))
+                while todo:
+                    up = todo.pop()
+                    if up not in seen:
+                        seen.add(up)
+                        todo.extend(parents.get(up, ()))
+                closed[code] = sorted(where[c] for c in seen)
+            ups.append(closed)
+        shape = [len(self.codes[d]) for d in self.dims]
+        strides = [int(np.prod(shape[a + 1 :])) for a in range(len(shape))]
+        out = []
+        for position in np.indices(shape).reshape(len(shape), -1).T:
+            ids = np.zeros(1, dtype=np.int64)
+            for axis, dim in enumerate(self.dims):
+                options = np.asarray(ups[axis][self.codes[dim][position[axis]]], dtype=np.int64)
+                ids = (ids[:, None] + options[None, :] * strides[axis]).ravel()
+            out.append(np.sort(ids))
+        return out
 
     @property
     def is_margin(self) -> np.ndarray:
@@ -365,7 +407,7 @@ class Table:
             relations = _check_additivity(relations, cells[VALUE].to_numpy(float), additivity)
         return cls(
             dims=dims, cells=cells, relations=relations, kind=kind,
-            total_code=total_code, codes=codes,
+            total_code=total_code, codes=codes, hierarchies=hierarchies,
         )  # fmt: skip
 
 

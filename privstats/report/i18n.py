@@ -161,6 +161,12 @@ MESSAGES |= {
         "W tym okresie nie ma żadnych danych do tej tabeli.",
         "There are no records for this table in the period.",
     ),
+    "common.withheld": _both(
+        "Tabela „{title}” nie jest pokazana: jej komórek nie da się ochronić razem z pozostałymi "
+        "tabelami wydanymi temu samemu odbiorcy.",
+        "The table “{title}” is not shown: its cells cannot be protected together with the other "
+        "tables released to the same audience.",
+    ),
     "unit.persons": _both("osoby", "persons"),
     "unit.organisations": _both("organizacje", "organisations"),
     "unit.events": _both("zdarzenia", "events"),

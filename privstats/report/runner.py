@@ -48,7 +48,7 @@ from privstats.exceptions import DisclosureError, ParameterError, PrivstatsError
 from privstats.report import session
 from privstats.report.csvout import write_csv
 from privstats.report.html import FigureItem, Item, ReportDocument, TextItem, render_report
-from privstats.report.i18n import Language, report_title
+from privstats.report.i18n import Language, message, report_title
 from privstats.report.manifest import (
     ManifestInput,
     build_manifest,
@@ -86,6 +86,8 @@ KERNEL_LOG = "kernel.log"
 # The Python environment the kernel must run in: the runner's own.
 RUNNER_PREFIX = sys.prefix
 ALL_PARTNERS = "all"
+# The release area beside the reports (``privstats release`` writes it).
+RELEASED = "released"
 # Parameters that name places on this machine: passed to the notebook, kept out of the manifest.
 _LOCAL_SUFFIXES = ("_path", "_dir", "_folder")
 _TYPE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,100}$")
@@ -160,7 +162,7 @@ def _period(name: str, values: Mapping[str, Any]) -> str:
     raise ParameterError(f"report '{name}' needs a 'period' (or 'start' and 'end') parameter")
 
 
-def _setup_cell(staging: Path) -> nbformat.NotebookNode:
+def _setup_cell(staging: Path, protection: tuple[str, Path] | None = None) -> nbformat.NotebookNode:
     # The kernel imports the same privstats as the runner (its folder first on sys.path) and
     # refuses to run in another Python environment than the runner's.
     package_root = str(Path(__file__).resolve().parents[2])
@@ -172,7 +174,12 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
             f"    _sys.path.insert(0, {package_root!r})",
             *_config_lines(),
             "import privstats.report.session as _privstats_session",
-            f"_privstats_session.begin({str(staging)!r}, expected_prefix={RUNNER_PREFIX!r})",
+            f"_privstats_session.begin({str(staging)!r}, expected_prefix={RUNNER_PREFIX!r}"
+            + (
+                f", protection={protection[0]!r}, decisions={str(protection[1])!r})"
+                if protection
+                else ")"
+            ),
             "del _sys, _privstats_session",
         ]
     )
@@ -258,6 +265,7 @@ def _execute(
     cwd: Path,
     timeout: int,
     start_timeout: int,
+    protection: tuple[str, Path] | None = None,
 ) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -265,7 +273,7 @@ def _execute(
     from privstats.report.kernel import ReportKernelManager
 
     runnable = nbformat.from_dict(notebook)
-    runnable.cells.insert(0, _setup_cell(staging))
+    runnable.cells.insert(0, _setup_cell(staging, protection))
     # Kernel and runner talk over Unix sockets in a folder only this user can enter, rather
     # than over loopback TCP ports, which any local user could connect to. The folder is
     # short-named under the system's temporary folder: a socket path has at most 107 bytes.
@@ -308,7 +316,9 @@ def _execute(
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-def _collect(staging: Path, name: str) -> tuple[list[Item], str | None]:
+def _collect(
+    staging: Path, name: str, language: Language = Language.EN
+) -> tuple[list[Item], str | None]:
     """The published items in order, and the title the notebook set (if any)."""
     items: list[Item] = []
     try:
@@ -334,6 +344,9 @@ def _collect(staging: Path, name: str) -> tuple[list[Item], str | None]:
                 )
             elif kind == "text":
                 items.append(TextItem(payload["text"], bool(payload.get("heading", False))))
+            elif kind == "withheld":
+                items.append(TextItem(message("common.withheld", language,
+                                              title=str(payload["title"]))))  # fmt: skip
             else:
                 raise ReportError(f"report '{name}' staged an item of unknown kind")
         title_file = staging / ".title.json"
@@ -380,33 +393,48 @@ def _rules_dict(rules: object) -> dict[str, Any] | None:
     raise TypeError("rules must be a RuleSet or a mapping")
 
 
-def run_report(
+@dataclass
+class _Job:
+    """One report to write: its checked parameters and where it goes."""
+
+    name: str
+    path: Path
+    values: dict[str, Any]
+    language: Language
+    partner: str | None
+    period: str
+    rules: object
+    folder: Path
+    work: Path
+    store: Path | None
+    started: float = 0.0
+
+    @property
+    def decisions(self) -> Path:
+        return self.work / "decisions"
+
+    @property
+    def staging(self) -> Path:
+        return self.work / "staging"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.partner or ALL_PARTNERS}/{self.period}"
+
+
+def _prepare(
     name: str,
     *,
-    params: Mapping[str, object] | None = None,
-    text_params: Mapping[str, str] | None = None,
-    out_root: Path | str = Path("reports"),
-    store_path: Path | str | None = None,
-    notebooks_dir: Path | str | None = None,
-    work_root: Path | str | None = None,
-    catalog_ids: Sequence[str] = (),
-    rules: object = None,
-    overwrite: bool = False,
-    timeout: int = 600,
-    start_timeout: int = 60,
-) -> ReportOutput:
-    """Run report notebook ``name`` and write ``<out_root>/<name>/<partner>/<period>/``.
-
-    ``params`` are typed values (from Python); ``text_params`` are ``-p name=value`` texts from
-    the command line, converted to the declared types. ``store_path`` is passed to the
-    notebook's ``store_path`` parameter when it declares one. ``catalog_ids`` (the store's
-    catalog ids of the inputs read) and ``rules`` (the partner's ``RuleSet``) go to the
-    manifest. ``timeout`` bounds each cell, in seconds.
-    """
-    started = time.monotonic()
-    # Absolute: the kernel works in the notebook's folder, where a relative path means another
-    # place (its staging folder would not exist there).
-    out_root = Path(out_root).resolve()
+    params: Mapping[str, object] | None,
+    text_params: Mapping[str, str] | None,
+    out_root: Path,
+    store_path: Path | str | None,
+    notebooks_dir: Path | str | None,
+    work_root: Path | str | None,
+    rules: object,
+    overwrite: bool,
+) -> _Job:
+    """Everything checked before a kernel starts: notebook, parameters, rules, folders."""
     notebooks = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     path = notebook_path(name, notebooks)
     declared = read_parameters(path)
@@ -433,64 +461,152 @@ def run_report(
     folder = out_root / name / (partner or ALL_PARTNERS) / period
     if folder.exists() and not overwrite:
         raise ReportError(f"report folder {folder} already exists; pass --force to replace it")
-
     work = Path(work_root).resolve() if work_root is not None else out_root / WORK_FOLDER
     work = work / name / (partner or ALL_PARTNERS) / period
-    work.mkdir(parents=True, exist_ok=True)
+    store = values.get("store_path") or store_path
+    return _Job(name, path, dict(values), language, partner, period, rules, folder, work,
+                Path(store).resolve() if store else None, time.monotonic())  # fmt: skip
+
+
+def _lock(job: _Job) -> FileLock:
+    job.work.mkdir(parents=True, exist_ok=True)
     try:
-        lock = FileLock(work / ".lock", timeout=0)
+        lock = FileLock(job.work / ".lock", timeout=0)
         lock.acquire()
     except Timeout:
         raise ReportError(
-            f"another run of report '{name}' for this partner and period is in progress"
+            f"another run of report '{job.name}' for this partner and period is in progress"
         ) from None
-    try:
-        staging = work / "staging"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        executed = work / EXECUTED
-        executed.unlink(missing_ok=True)
-        (work / KERNEL_LOG).unlink(missing_ok=True)
-        notebook = nbformat.read(path, as_version=4)
-        _execute(name, notebook, values, staging, executed, path.parent, timeout, start_timeout)
-        items, set_title = _collect(staging, name)
+    return lock
 
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        _clear_leftovers(folder)
-        partial = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.partial")
-        partial.mkdir()
-        try:
-            files = _render(
-                partial,
-                items,
-                ManifestInput(
-                    report=name,
-                    notebook_sha256=sha256_file(path),
-                    partner=partner,
-                    period=period,
-                    language=language.value,
-                    parameters={k: v for k, v in values.items() if not k.endswith(_LOCAL_SUFFIXES)},
-                    rules=_rules_dict(rules),
-                    catalog_ids=tuple(catalog_ids),
-                    version=software_version(),
-                    generated_at=dt.datetime.now(dt.UTC),
-                    title=set_title or report_title(name, language),
-                ),
-                language,
-            )
-            _place(partial, folder, overwrite)
-            _keep_review_records(work, items)
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise
-        shutil.rmtree(staging, ignore_errors=True)
+
+def _pass(job: _Job, mode: str, timeout: int, start_timeout: int) -> None:
+    """Execute the notebook once: ``plan`` (tables protected alone, queries noted, output
+    thrown away) or ``final`` (tables as decided, output staged for the report)."""
+    shutil.rmtree(job.staging, ignore_errors=True)
+    job.staging.mkdir(parents=True)
+    if mode == "plan":
+        shutil.rmtree(job.decisions, ignore_errors=True)
+        job.decisions.mkdir(parents=True)
+    executed = job.work / EXECUTED
+    executed.unlink(missing_ok=True)
+    (job.work / KERNEL_LOG).unlink(missing_ok=True)
+    notebook = nbformat.read(job.path, as_version=4)
+    _execute(job.name, notebook, job.values, job.staging, executed, job.path.parent, timeout,
+             start_timeout, protection=(mode, job.decisions))  # fmt: skip
+
+
+def _decide(jobs: Sequence[_Job], released_root: Path | None) -> None:
+    """Protect every planned table of every job, in order, as one linked set with everything
+    released before (to any audience: partners may talk to each other)."""
+    from privstats.store import Store
+    from privstats.tabulate import decisions
+    from privstats.tabulate.linking import Linker
+
+    by_store: dict[Path | None, list[_Job]] = {}
+    for job in jobs:
+        by_store.setdefault(job.store, []).append(job)
+    for store_path, group in by_store.items():
+        plans = {id(job): decisions.read_plan(job.decisions) for job in group}
+        if store_path is None:
+            if any(plans.values()):
+                raise ReportError("a report asked for tables but names no store to read them")
+            continue
+        linker = Linker(Store(store_path))
+        if released_root is not None:
+            from privstats.gate.released import released_tables
+
+            for published in released_tables(released_root):
+                linker.add(published)
+        linker.plan([p.query for plan in plans.values() for p in plan])
+        for job in group:
+            for number, planned in enumerate(plans[id(job)], start=1):
+                table = linker.protect(
+                    planned.query, planned.rules, planned.method, label=f"{job.label}#{number}"
+                )
+                decisions.save(job.decisions, planned, table)
+
+
+def _publish(job: _Job, catalog_ids: Sequence[str], overwrite: bool) -> ReportOutput:
+    """Render the final pass's staged items into the report folder, all or nothing."""
+    items, set_title = _collect(job.staging, job.name, job.language)
+    folder = job.folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(folder)
+    partial = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.partial")
+    partial.mkdir()
+    try:
+        files = _render(
+            partial,
+            items,
+            ManifestInput(
+                report=job.name,
+                notebook_sha256=sha256_file(job.path),
+                partner=job.partner,
+                period=job.period,
+                language=job.language.value,
+                parameters={k: v for k, v in job.values.items() if not k.endswith(_LOCAL_SUFFIXES)},
+                rules=_rules_dict(job.rules),
+                catalog_ids=tuple(catalog_ids),
+                version=software_version(),
+                generated_at=dt.datetime.now(dt.UTC),
+                title=set_title or report_title(job.name, job.language),
+            ),
+            job.language,
+        )
+        _place(partial, folder, overwrite)
+        _keep_review_records(job.work, items)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(job.staging, ignore_errors=True)
+    seconds = time.monotonic() - job.started
+    log.info("report %s for %s, %s written in %.1f s", job.name, job.partner or ALL_PARTNERS,
+             job.period, seconds)  # fmt: skip
+    return ReportOutput(job.name, job.partner, job.period, folder, files,
+                        job.work / EXECUTED, seconds)  # fmt: skip
+
+
+def run_report(
+    name: str,
+    *,
+    params: Mapping[str, object] | None = None,
+    text_params: Mapping[str, str] | None = None,
+    out_root: Path | str = Path("reports"),
+    store_path: Path | str | None = None,
+    notebooks_dir: Path | str | None = None,
+    work_root: Path | str | None = None,
+    catalog_ids: Sequence[str] = (),
+    rules: object = None,
+    overwrite: bool = False,
+    timeout: int = 600,
+    start_timeout: int = 60,
+    released_root: Path | str | None = None,
+) -> ReportOutput:
+    """Run report notebook ``name`` and write ``<out_root>/<name>/<partner>/<period>/``.
+
+    ``params`` are typed values (from Python); ``text_params`` are ``-p name=value`` texts from
+    the command line, converted to the declared types. ``store_path`` is passed to the
+    notebook's ``store_path`` parameter when it declares one. ``catalog_ids`` (the store's
+    catalog ids of the inputs read) and ``rules`` (the partner's ``RuleSet``) go to the
+    manifest. ``timeout`` bounds each cell, in seconds. The report's tables are protected as
+    one linked set with every table released in ``released_root`` (default
+    ``<out_root>/released``; see ``privstats.tabulate.decisions``).
+    """
+    out = Path(out_root).resolve()
+    job = _prepare(
+        name, params=params, text_params=text_params, out_root=out, store_path=store_path,
+        notebooks_dir=notebooks_dir, work_root=work_root, rules=rules, overwrite=overwrite,
+    )  # fmt: skip
+    released = Path(released_root) if released_root is not None else out / RELEASED
+    lock = _lock(job)
+    try:
+        _pass(job, "plan", timeout, start_timeout)
+        _decide([job], released)
+        _pass(job, "final", timeout, start_timeout)
+        return _publish(job, catalog_ids, overwrite)
     finally:
         lock.release()
-    seconds = time.monotonic() - started
-    log.info(
-        "report %s for %s, %s written in %.1f s", name, partner or ALL_PARTNERS, period, seconds
-    )
-    return ReportOutput(name, partner, period, folder, files, executed, seconds)
 
 
 def run_notebook(
@@ -606,15 +722,27 @@ def run_all_partners(
     text_params: Mapping[str, str] | None = None,
     progress: bool = True,
     rules_for: Callable[[str], object] | None = None,
-    **options: Any,
+    out_root: Path | str = Path("reports"),
+    store_path: Path | str | None = None,
+    notebooks_dir: Path | str | None = None,
+    work_root: Path | str | None = None,
+    catalog_ids: Sequence[str] = (),
+    overwrite: bool = False,
+    timeout: int = 600,
+    start_timeout: int = 60,
+    released_root: Path | str | None = None,
 ) -> BatchResult:
-    """Run report ``name`` once per partner, ``workers`` at a time, and collect every outcome.
+    """Run report ``name`` once per partner, ``workers`` kernels at a time, and collect every
+    outcome.
 
-    Each run is independent: one partner's failure does not stop the others, and its folder is
-    left as it was. Threads suffice, since each run's kernel is its own process. A progress bar
-    goes to standard error; the result's ``summary()`` lists successes and failures, and its
-    ``ok`` is false when any run failed (the command exits non-zero then). ``rules_for`` gives
-    each partner's rules for its manifest (e.g. ``config.disclosure.rules``).
+    The partners' reports go to different audiences who may talk to each other, so their
+    tables are protected as one linked set: every notebook first runs in parallel to plan its
+    tables, then the runner protects all of them in partner order against each other and
+    the release area, then every notebook runs again, in parallel, to publish its decided
+    tables. One partner's failure does not stop the others, and its folder is left as it
+    was. A progress bar goes to standard error; ``summary()`` lists successes and failures,
+    and ``ok`` is false when any run failed (the command exits non-zero then). ``rules_for``
+    gives each partner's rules for its manifest (e.g. ``config.disclosure.rules``).
     """
     from tqdm import tqdm
 
@@ -625,39 +753,69 @@ def run_all_partners(
     if len(set(partners)) != len(partners):
         raise ParameterError("a partner is listed twice")
     started = time.monotonic()
-    succeeded: list[ReportOutput] = []
-    failed: list[BatchFailure] = []
-
-    def one(partner: str) -> ReportOutput:
+    out = Path(out_root).resolve()
+    released = Path(released_root) if released_root is not None else out / RELEASED
+    failed: dict[str, str] = {}
+    jobs: dict[str, _Job] = {}
+    locks: list[FileLock] = []
+    for partner in partners:
         given = {**(params or {}), "partner": partner}
         if period is not None:
             given["period"] = period
-        own = dict(options)  # each thread its own: the rules differ by partner
-        if rules_for is not None:
-            own["rules"] = rules_for(partner)
-        return run_report(name, params=given, text_params=text_params, **own)
+        try:
+            job = _prepare(
+                name, params=given, text_params=text_params, out_root=out,
+                store_path=store_path, notebooks_dir=notebooks_dir, work_root=work_root,
+                rules=rules_for(partner) if rules_for is not None else None,
+                overwrite=overwrite,
+            )  # fmt: skip
+            locks.append(_lock(job))
+            jobs[partner] = job
+        except PrivstatsError as error:
+            failed[partner] = str(error)
 
-    with (
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool,
-        tqdm(
-            total=len(partners), desc=name, unit="report", file=sys.stderr, disable=not progress
-        ) as bar,
-    ):
-        futures = {pool.submit(one, partner): partner for partner in partners}
-        for future in as_completed(futures):
-            partner = futures[future]
+    def each(step: Callable[[_Job], Any], what: str, bar: Any) -> dict[str, Any]:
+        done: dict[str, Any] = {}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
+            futures = {pool.submit(step, job): partner for partner, job in jobs.items()
+                       if partner not in failed}  # fmt: skip
+            for future in as_completed(futures):
+                partner = futures[future]
+                try:
+                    done[partner] = future.result()
+                except PrivstatsError as error:
+                    failed[partner] = str(error)
+                except Exception as error:  # by type only: its text may carry data
+                    failed[partner] = f"unexpected {type(error).__name__} while {what}"
+                bar.update(1)
+                bar.set_postfix(failed=len(failed))
+        return done
+
+    try:
+        with tqdm(total=2 * len(partners), desc=name, unit="pass", file=sys.stderr,
+                  disable=not progress) as bar:  # fmt: skip
+            each(lambda job: _pass(job, "plan", timeout, start_timeout), "planning", bar)
+            planned = [jobs[p] for p in partners if p in jobs and p not in failed]
             try:
-                succeeded.append(future.result())
+                _decide(planned, released)
             except PrivstatsError as error:
-                failed.append(BatchFailure(partner, str(error)))
-            except Exception as error:  # report it by type only: its text may carry data
-                failed.append(BatchFailure(partner, f"unexpected {type(error).__name__}"))
-            bar.update(1)
-            bar.set_postfix(failed=len(failed))
+                for job in planned:
+                    failed[job.partner or ""] = str(error)
+            finals = each(
+                lambda job: (
+                    _pass(job, "final", timeout, start_timeout),
+                    _publish(job, catalog_ids, overwrite),
+                )[1],
+                "writing",
+                bar,
+            )
+    finally:
+        for lock in locks:
+            lock.release()
     order = {partner: i for i, partner in enumerate(partners)}
     return BatchResult(
         report=name,
-        succeeded=tuple(sorted(succeeded, key=lambda o: order[o.partner or ""])),
-        failed=tuple(sorted(failed, key=lambda f: order[f.partner])),
+        succeeded=tuple(sorted(finals.values(), key=lambda o: order[o.partner or ""])),
+        failed=tuple(BatchFailure(p, failed[p]) for p in sorted(failed, key=lambda p: order[p])),
         seconds=time.monotonic() - started,
     )

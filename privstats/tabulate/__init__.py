@@ -19,10 +19,10 @@ import pandas as pd
 
 from privstats.config import RuleSet, load_config
 from privstats.exceptions import DisclosureError
-from privstats.protect import Method, ProtectedTable, ProtectionRecord, Status, protect
+from privstats.protect import TOTAL, Method, ProtectedTable, ProtectionRecord, Status, protect
 from privstats.protect.record import checksum
 from privstats.store import Store
-from privstats.tabulate import _engine
+from privstats.tabulate import _engine, decisions
 from privstats.tabulate._engine import OTHERS
 from privstats.tabulate.query import PERSONS, Between, Measure, Not, Query
 
@@ -83,10 +83,37 @@ def crosstab(
         where=where, hierarchies=hierarchies, cap=cap, tz=tz, versus=versus, per=per,
     )  # fmt: skip
     rules = rules or load_config().disclosure.rules()
-    truth = _engine.true_table(query, _store(store), rules)
+    # In a report run the runner decides every table over the whole linked set (decisions).
+    mode, _ = decisions.current()
+    planned = decisions.Planned(query, rules, Method(method))
+    if mode is decisions.Mode.FINAL:
+        return decisions.decided(planned)
+    table = protect_alone(query, _store(store), rules, method)
+    if mode is decisions.Mode.PLAN:
+        decisions.record(planned)
+    return table
+
+
+def protect_alone(
+    query: Query, store: Store, rules: RuleSet, method: Method | str = Method.SUPPRESS
+) -> ProtectedTable:
+    """``query`` protected as a table of its own. A sum or count table without margins is
+    protected as if its grand total were public (another table shows it, or anyone adds the
+    cells up): a hidden cell must not be the total minus the shown ones."""
+    public_total = query.kind != "statistic" and not query.margins and method != Method.ROUND
+    asked = dataclasses.replace(query, margins=True) if public_total else query
+    truth = _engine.true_table(asked, store, rules)
     if truth.grid is None:
         return _empty(query, rules, method)
-    return protect(truth.grid, rules, method=method, query=query.to_dict())
+    known = unpublished = None
+    if public_total:
+        margin = truth.grid.keys.eq(TOTAL).to_numpy()
+        known = margin.all(axis=1)
+        unpublished = margin.any(axis=1) & ~known
+    return protect(
+        truth.grid, rules, method=method, query=query.to_dict(), known=known,
+        unpublished=unpublished,
+    )  # fmt: skip
 
 
 def pivot_table(

@@ -24,7 +24,7 @@ measured, unit by unit:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,11 @@ class TrueTable:
 
     query: Query
     grid: Table | None
+    # Whether the query's cap clipped anyone's contribution (else the cap changed nothing).
+    cap_binds: bool = False
+    # For a mean: the same cells holding the sums the means are taken of (an additive table
+    # the magnitude rules and linked protection judge).
+    sums: Table | None = None
 
 
 def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> TrueTable:
@@ -70,7 +75,7 @@ def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> True
         return TrueTable(query, None)
     dims = list(query.dims)
     hierarchies = _hierarchies(query, frame)
-    cells = _cells(frame, query, hierarchies, rules)
+    cells, cap_binds = _cells(frame, query, hierarchies, rules)
     kind = {"count": CellKind.COUNT, "magnitude": CellKind.MAGNITUDE}.get(
         query.kind, CellKind.STATISTIC
     )
@@ -85,7 +90,13 @@ def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> True
         units="units" if "units" in cells.columns else None,
         side="side" if "side" in cells.columns else None,
     )
-    return TrueTable(query, grid)
+    sums = None
+    if query.measure is Measure.MEAN and query.per is None:
+        sums = Table.from_frame(
+            cells.assign(value=cells["magnitude"]), dims, kind=CellKind.MAGNITUDE,
+            margins=query.margins, hierarchies=hierarchies,
+        )  # fmt: skip
+    return TrueTable(query, grid, cap_binds, sums)
 
 
 def column_type(table: str, name: str) -> pl.DataType:
@@ -140,17 +151,9 @@ def read_rows(
     # The store is partitioned by UTC day; a local day may reach into its neighbours.
     pad = dt.timedelta(days=1)
     lazy = store.scan(table, first and first - pad, last and last + pad)
-    lazy = lazy.with_columns(_person=_linked_unit(table))
-    local = pl.col("ts").dt.convert_time_zone(query.tz)
-    derived = {
-        "hour": local.dt.hour().cast(pl.Int64),
-        "day": local.dt.date().cast(pl.String),
-        "week": local.dt.strftime("%G-W%V"),
-        "month": local.dt.strftime("%Y-%m"),
-        "weekday": local.dt.weekday().cast(pl.Int64),
-        "status_class": (pl.col("status") // 100).cast(pl.String) + "xx",
-        "error": (pl.col("status") >= 500).cast(pl.Int64),
-    }
+    lazy = lazy.with_columns(_person=linked_unit(table))
+    local = local_time(query.tz)
+    derived = derived_columns(query.tz)
     used = {*dims, *(f.column for f in query.where), *extra}
     lazy = lazy.with_columns(**{k: v for k, v in derived.items() if k in used and k not in stored})
     if first:
@@ -179,7 +182,25 @@ def read_rows(
     return frame
 
 
-def _linked_unit(table: str) -> pl.Expr:
+def local_time(tz: str) -> pl.Expr:
+    return pl.col("ts").dt.convert_time_zone(tz)
+
+
+def derived_columns(tz: str) -> dict[str, pl.Expr]:
+    """The derived dimensions, from the time stamp in ``tz`` and the status."""
+    local = local_time(tz)
+    return {
+        "hour": local.dt.hour().cast(pl.Int64),
+        "day": local.dt.date().cast(pl.String),
+        "week": local.dt.strftime("%G-W%V"),
+        "month": local.dt.strftime("%Y-%m"),
+        "weekday": local.dt.weekday().cast(pl.Int64),
+        "status_class": (pl.col("status") // 100).cast(pl.String) + "xx",
+        "error": (pl.col("status") >= 500).cast(pl.Int64),
+    }
+
+
+def linked_unit(table: str) -> pl.Expr:
     """The most linked identity of each row (see the module's notes)."""
     if table == "access":
         linked = pl.col("person").min().over("key_period", "visitor")
@@ -187,13 +208,19 @@ def _linked_unit(table: str) -> pl.Expr:
     return pl.col(PERSON_KEYS[table][-1])
 
 
-def filter_conditions(store: Store, table: str, filters: Sequence[Filter]) -> list[pl.Expr]:
+def filter_conditions(
+    store: Store,
+    table: str,
+    filters: Sequence[Filter],
+    resolve: Callable[[str], pl.Expr] = pl.col,
+) -> list[pl.Expr]:
     """One boolean expression per filter, its values checked against the column's type and,
-    for a stored column of codes, against the codes the store's table holds."""
+    for a stored column of codes, against the codes the store's table holds. ``resolve``
+    gives the expression of a column by name (derived ones included)."""
     conditions = []
     for f in filters:
         kind = column_type(table, f.column)
-        column = pl.col(f.column)
+        column = resolve(f.column)
         if f.between is not None:
             low, high = (_typed(f.column, kind, v) for v in f.between)
             condition = column.is_between(low, high)
@@ -299,15 +326,15 @@ def expand(
 
 def _cells(
     frame: pl.DataFrame, query: Query, hierarchies: Mapping[str, Hierarchy], rules: RuleSet
-) -> Any:
+) -> tuple[Any, bool]:
     """One row per cell (margins and subtotals included) with value, persons, top1, top2 and,
-    for statistics, what their rules need."""
+    for statistics, what their rules need; and whether the cap clipped a contribution."""
     dims = list(query.dims)
     if query.kind == "statistic":
         rows = expand(frame, dims, query.margins, hierarchies)
         if query.per is not None:
-            return _unit_statistics(rows, query, rules)
-        return _statistics(rows, query, rules)
+            return _unit_statistics(rows, query, rules), False
+        return _statistics(rows, query, rules), False
     keys = [*dims, "_period", "_person"]
     contribution = pl.len() if query.values is None else pl.col(query.values).sum()
     leaves = frame.group_by(keys).agg(c=contribution.cast(pl.Float64))
@@ -315,6 +342,7 @@ def _cells(
     per_person = (
         expand(leaves, dims, query.margins, hierarchies).group_by(keys).agg(pl.col("c").sum())
     )
+    cap_binds = query.cap is not None and bool((per_person["c"] > query.cap).any())
     if query.cap is not None:
         per_person = per_person.with_columns(c=pl.col("c").clip(upper_bound=query.cap))
     cells = _leaders(per_person, dims)
@@ -329,7 +357,7 @@ def _cells(
             .agg(orgs=pl.col("_unit").n_unique().cast(pl.Float64))
         )
         cells = cells.join(units, on=dims).with_columns(value=pl.col("orgs")).drop("orgs")
-    return cells.drop("visits").to_pandas()
+    return cells.drop("visits").to_pandas(), cap_binds
 
 
 def _leaders(per_person: pl.DataFrame, dims: list[str], column: str = "c") -> pl.DataFrame:
