@@ -30,6 +30,7 @@ import polars as pl
 
 from privstats.config import RuleSet, load_config
 from privstats.exceptions import DisclosureError
+from privstats.frames import TableSet
 from privstats.protect import (
     TOTAL,
     Additivity,
@@ -44,7 +45,9 @@ from privstats.protect import (
 )
 from privstats.protect.record import checksum
 from privstats.schema import PERSON_KEYS, TABLES
+from privstats.solvers import quiet_highs
 from privstats.store import Store
+from privstats.workspace import open_store, require_rows, store_partners
 
 __all__ = [
     "OTHERS",
@@ -93,7 +96,7 @@ def crosstab(
     index: str | Sequence[str],
     columns: str | Sequence[str] | None = None,
     values: str | None = None,
-    aggfunc: str | Measure | None = None,
+    aggfunc: str | Measure | Sequence[str | Measure] | None = None,
     margins: bool = False,
     *,
     store: Store | Path | str | None = None,
@@ -108,7 +111,7 @@ def crosstab(
     tz: str = "UTC",
     versus: Mapping[str, Any] | None = None,
     per: str | None = None,
-) -> ProtectedTable:
+) -> ProtectedTable | TableSet:
     """A protected cross-tabulation of ``table``, shaped like ``pandas.crosstab``.
 
     ``index``/``columns`` name columns of the table or derived ones (hour, day, week, month,
@@ -129,13 +132,24 @@ def crosstab(
     aggfunc="median"`` is the median number of active persons per organisation; ``values``
     None counts rows per unit, a numeric column sums it per unit. Such a cell, like every
     statistic, must count at least the threshold's number of persons.
+
+    A list ``aggfunc`` (``["visitors", "requests"]``) gives one protected table per measure,
+    side by side in ``pivot()`` (a ``privstats.frames.TableSet``).
     """
+    if isinstance(aggfunc, list | tuple):
+        arguments = {name: value for name, value in locals().items() if name != "aggfunc"}
+        return TableSet({str(one): crosstab(aggfunc=one, **arguments) for one in aggfunc})
+    quiet_highs()  # before the protection engine's first model: no banner in a notebook's cell
+    store = _store(store)
     truth = true_table(
         index, columns, values, aggfunc, margins, store=store, table=table, start=start,
         end=end, where=where, hierarchies=hierarchies, cap=cap, tz=tz, versus=versus, per=per,
     )  # fmt: skip
     rules = rules or load_config().disclosure.rules()
     if truth.grid is None:
+        # No row matched: an empty period is missing data (an error); filters that match
+        # nothing in a period with data are an answer.
+        require_rows(store, [table], _day(start), _day(end))
         return _empty(truth.dims, rules, method, truth.query)
     return protect(truth.grid, rules, method=method, query=truth.query)
 
@@ -229,8 +243,7 @@ def partners(store: Store | Path | str | None = None) -> list[str]:
 
     Partners are businesses that receive reports, not persons: their keys may be listed.
     """
-    frame = _store(store).scan("crm_accounts").select("partner").unique().collect()
-    return sorted(str(p) for p in frame["partner"].drop_nulls().to_list())
+    return store_partners(_store(store))
 
 
 def _empty(
@@ -304,9 +317,7 @@ def _names(names: str | Sequence[str] | None) -> list[str]:
 
 
 def _store(store: Store | Path | str | None) -> Store:
-    if isinstance(store, Store):
-        return store
-    return Store(Path(store) if store is not None else load_config().store_path)
+    return open_store(store)
 
 
 def _day(value: dt.date | str | None) -> dt.date | None:

@@ -43,7 +43,8 @@ from filelock import FileLock, Timeout
 from traitlets.config import Config
 
 import privstats
-from privstats.config import CONFIG_ENV, CONFIG_FILE
+from privstats import config as _config
+from privstats.config import CONFIG_ENV, find_config_file
 from privstats.exceptions import DisclosureError, ParameterError, PrivstatsError, ReportError
 from privstats.report import session
 from privstats.report.csvout import write_csv
@@ -61,6 +62,7 @@ from privstats.report.parameters import (
     read_parameters,
     validate,
 )
+from privstats.report.plan import tables_read
 from privstats.report.table import NAME_PATTERN, ReportTable, json_default
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,8 @@ class ReportOutput:
     files: tuple[str, ...]
     executed_notebook: Path
     seconds: float
+    # The folder was there already and ``skip_existing`` kept it: nothing ran.
+    skipped: bool = False
 
 
 def software_version() -> str:
@@ -160,7 +164,7 @@ def _period(name: str, values: Mapping[str, Any]) -> str:
     raise ParameterError(f"report '{name}' needs a 'period' (or 'start' and 'end') parameter")
 
 
-def _setup_cell(staging: Path) -> nbformat.NotebookNode:
+def _setup_cell(staging: Path, config_path: Path | None) -> nbformat.NotebookNode:
     # The kernel imports the same privstats as the runner (its folder first on sys.path) and
     # refuses to run in another Python environment than the runner's.
     package_root = str(Path(__file__).resolve().parents[2])
@@ -170,7 +174,7 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
             "import sys as _sys",
             f"if {package_root!r} not in _sys.path:",
             f"    _sys.path.insert(0, {package_root!r})",
-            *_config_lines(),
+            *_config_lines(config_path),
             "import privstats.report.session as _privstats_session",
             f"_privstats_session.begin({str(staging)!r}, expected_prefix={RUNNER_PREFIX!r})",
             "del _sys, _privstats_session",
@@ -181,15 +185,15 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
     return cell
 
 
-def _config_lines() -> list[str]:
-    """Source lines that make the kernel read the runner's configuration file.
+def _config_lines(path: Path | None = None) -> list[str]:
+    """Source lines that make the kernel read the runner's configuration file (``path``, else
+    the one found from the runner's working folder).
 
     The kernel works in the notebook's folder, where ``load_config()`` would not find the
     ``privstats.toml`` of the runner's working folder, and would protect the tables with the
     default rules instead of a partner's stricter ones.
     """
-    found = os.environ.get(CONFIG_ENV)
-    path = Path(found) if found else Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None
+    path = path or find_config_file()
     if path is None:
         return []
     return [
@@ -258,6 +262,7 @@ def _execute(
     cwd: Path,
     timeout: int,
     start_timeout: int,
+    config_path: Path | None = None,
 ) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -265,7 +270,7 @@ def _execute(
     from privstats.report.kernel import ReportKernelManager
 
     runnable = nbformat.from_dict(notebook)
-    runnable.cells.insert(0, _setup_cell(staging))
+    runnable.cells.insert(0, _setup_cell(staging, config_path))
     # Kernel and runner talk over Unix sockets in a folder only this user can enter, rather
     # than over loopback TCP ports, which any local user could connect to. The folder is
     # short-named under the system's temporary folder: a socket path has at most 107 bytes.
@@ -392,16 +397,22 @@ def run_report(
     catalog_ids: Sequence[str] = (),
     rules: object = None,
     overwrite: bool = False,
+    skip_existing: bool = False,
     timeout: int = 600,
     start_timeout: int = 60,
+    config: _config.Config | None = None,
 ) -> ReportOutput:
-    """Run report notebook ``name`` and write ``<out_root>/<name>/<partner>/<period>/``.
+    """Run report notebook ``name`` and write ``<out_root>/<name>/<partner>/<period>/<language>/``.
 
     ``params`` are typed values (from Python); ``text_params`` are ``-p name=value`` texts from
-    the command line, converted to the declared types. ``store_path`` is passed to the
-    notebook's ``store_path`` parameter when it declares one. ``catalog_ids`` (the store's
-    catalog ids of the inputs read) and ``rules`` (the partner's ``RuleSet``) go to the
-    manifest. ``timeout`` bounds each cell, in seconds.
+    the command line, converted to the declared types. A notebook whose metadata names the
+    store tables it reads (``{"privstats": {"reads": [...]}}``) is checked before any kernel
+    starts: the store (``store_path``, else ``config``'s) must exist, the partner must be
+    known to it or to the configuration, and the period must hold data of those tables
+    (``report_plan``). ``catalog_ids``
+    (default: every input of that store) and ``rules`` (the partner's ``RuleSet``) go to the
+    manifest. An existing folder is an error, replaced with ``overwrite``, kept with
+    ``skip_existing`` (the result says ``skipped``). ``timeout`` bounds each cell, in seconds.
     """
     started = time.monotonic()
     # Absolute: the kernel works in the notebook's folder, where a relative path means another
@@ -424,18 +435,31 @@ def run_report(
     language = Language.parse(values["language"])
     partner = _partner(values)
     period = _period(name, values)
-    if rules is None or values.get("rules_profile"):
+    notebook = nbformat.read(path, as_version=4)
+    reads = tables_read(notebook.metadata)
+    if reads is not None:
+        plan = _plan(values, reads, config)
+        values["store_path"] = str(plan.store.root)
+        rules = plan.rules
+        catalog_ids = catalog_ids or [entry["id"] for entry in plan.store.catalog().inputs]
+    elif rules is None or values.get("rules_profile"):
         # The rules the notebook applies (checked here, before a kernel starts), for the
         # manifest.
         from privstats.report.notebook import report_rules
 
-        rules = report_rules(partner, values.get("rules_profile"))
-    folder = out_root / name / (partner or ALL_PARTNERS) / period
+        rules = report_rules(partner, values.get("rules_profile"), config)
+    place = (name, partner or ALL_PARTNERS, period, language.value)
+    folder = out_root.joinpath(*place)
+    if folder.exists() and skip_existing:
+        return ReportOutput(name, partner, period, folder, (), Path(), 0.0, skipped=True)
     if folder.exists() and not overwrite:
-        raise ReportError(f"report folder {folder} already exists; pass --force to replace it")
+        raise ReportError(
+            f"report folder {folder} already exists; pass --force to replace it "
+            "or --skip-existing to keep it"
+        )
 
     work = Path(work_root).resolve() if work_root is not None else out_root / WORK_FOLDER
-    work = work / name / (partner or ALL_PARTNERS) / period
+    work = work.joinpath(*place)
     work.mkdir(parents=True, exist_ok=True)
     try:
         lock = FileLock(work / ".lock", timeout=0)
@@ -451,8 +475,10 @@ def run_report(
         executed = work / EXECUTED
         executed.unlink(missing_ok=True)
         (work / KERNEL_LOG).unlink(missing_ok=True)
-        notebook = nbformat.read(path, as_version=4)
-        _execute(name, notebook, values, staging, executed, path.parent, timeout, start_timeout)
+        _execute(
+            name, notebook, values, staging, executed, path.parent, timeout, start_timeout,
+            config.path if config is not None else None,
+        )  # fmt: skip
         items, set_title = _collect(staging, name)
 
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -491,6 +517,23 @@ def run_report(
         "report %s for %s, %s written in %.1f s", name, partner or ALL_PARTNERS, period, seconds
     )
     return ReportOutput(name, partner, period, folder, files, executed, seconds)
+
+
+def _plan(values: Mapping[str, Any], reads: list[str], config: _config.Config | None) -> Any:
+    """The report's plan (``report_plan``), checked before a kernel starts."""
+    from privstats.report.plan import report_plan
+
+    return report_plan(
+        partner=values.get("partner"),
+        period=values.get("period"),
+        start=values.get("start"),
+        end=values.get("end"),
+        rules_profile=values.get("rules_profile"),
+        language=values["language"],
+        store_path=values.get("store_path") or None,
+        reads=reads,
+        config=config,
+    )
 
 
 def run_notebook(
@@ -586,12 +629,20 @@ class BatchResult:
     def ok(self) -> bool:
         return not self.failed
 
-    def summary(self) -> str:
+    def summary(self, *, failures_only: bool = False) -> str:
+        """One line for the batch, then one per partner (with ``failures_only``, failed ones)."""
+        written = [o for o in self.succeeded if not o.skipped]
+        skipped = len(self.succeeded) - len(written)
         lines = [
-            f"report {self.report}: {len(self.succeeded)} written, {len(self.failed)} failed "
-            f"in {self.seconds:.1f} s"
+            f"report {self.report}: {len(written)} written, "
+            + (f"{skipped} kept as they were, " if skipped else "")
+            + f"{len(self.failed)} failed in {self.seconds:.1f} s"
         ]
-        lines += [f"  ok      {o.partner}: {o.folder}" for o in self.succeeded]
+        if not failures_only:
+            lines += [
+                f"  {'kept' if o.skipped else 'ok':<8}{o.partner}: {o.folder}"
+                for o in self.succeeded
+            ]
         lines += [f"  FAILED  {f.partner}: {f.message}" for f in self.failed]
         return "\n".join(lines)
 
@@ -612,9 +663,10 @@ def run_all_partners(
 
     Each run is independent: one partner's failure does not stop the others, and its folder is
     left as it was. Threads suffice, since each run's kernel is its own process. A progress bar
-    goes to standard error; the result's ``summary()`` lists successes and failures, and its
-    ``ok`` is false when any run failed (the command exits non-zero then). ``rules_for`` gives
-    each partner's rules for its manifest (e.g. ``config.disclosure.rules``).
+    goes to standard error when it is a terminal (never into a log); the result's ``summary()``
+    lists successes and failures, and its ``ok`` is false when any run failed (the command
+    exits non-zero then). ``rules_for`` gives each partner's rules for its manifest (e.g.
+    ``config.disclosure.rules``).
     """
     from tqdm import tqdm
 
@@ -640,7 +692,11 @@ def run_all_partners(
     with (
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool,
         tqdm(
-            total=len(partners), desc=name, unit="report", file=sys.stderr, disable=not progress
+            total=len(partners),
+            desc=name,
+            unit="report",
+            file=sys.stderr,
+            disable=not (progress and sys.stderr.isatty()),
         ) as bar,
     ):
         futures = {pool.submit(one, partner): partner for partner in partners}
