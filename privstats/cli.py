@@ -480,10 +480,7 @@ def _report(args: argparse.Namespace) -> int:
     from privstats.report.command import run_report_command
     from privstats.workspace import open_store, store_partners
 
-    if args.config:
-        # Report kernels load the configuration themselves.
-        os.environ["PRIVSTATS_CONFIG"] = str(Path(args.config).resolve())
-    config = _config(args)
+    config = _config(args)  # the report kernels load the same file (Config.path)
     store = open_store(None, config)  # no store: an error here, not an empty report
     return run_report_command(args, config=config, partners=lambda: store_partners(store))
 

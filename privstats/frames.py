@@ -84,6 +84,26 @@ def _wide(long: pd.DataFrame, rows: list[str], cols: list[str], name: str, field
     )
 
 
+def _grids(
+    table: ProtectedTable,
+    index: str | Sequence[str] | None,
+    columns: str | Sequence[str] | None,
+    dropna: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """The values, which of them are hidden, which absent (no data), and the layout."""
+    rows, cols = _layout(table.dims, index, columns)
+    long = _long(table)
+    name = _measure(table)
+    values = _wide(long, rows, cols, name, "value")
+    hidden = _wide(long.assign(hidden=long["hidden"].astype(float)), rows, cols, name, "hidden")
+    hidden = hidden.reindex_like(values).fillna(0).astype(bool)
+    absent = values.isna() & ~hidden
+    if dropna:  # a row or column of hidden cells stays: it was hidden, not absent
+        keep_rows, keep_cols = ~absent.all(axis=1), ~absent.all(axis=0)
+        values, hidden, absent = (f.loc[keep_rows, keep_cols] for f in (values, hidden, absent))
+    return values, hidden, absent, rows, cols
+
+
 def pivot(
     table: ProtectedTable,
     index: str | Sequence[str] | None = None,
@@ -99,25 +119,13 @@ def pivot(
     dimension goes across and the others down. ``normalize`` (True or "all", "index",
     "columns") divides by the protected totals, as ``pandas.crosstab`` does; it needs the
     table's margins unless no cell is hidden. ``fill_value`` fills absent cells (no data),
-    never hidden ones; ``dropna`` drops rows and columns with no data at all (a row of hidden
-    cells stays: it was hidden, not absent).
+    never hidden ones; ``dropna`` drops rows and columns with no data at all.
     """
-    rows, cols = _layout(table.dims, index, columns)
-    long = _long(table)
-    name = _measure(table)
-    values = _wide(long, rows, cols, name, "value")
-    hidden = _wide(long.assign(hidden=long["hidden"].astype(float)), rows, cols, name, "hidden")
-    hidden = hidden.reindex_like(values).fillna(0).astype(bool)
-    absent = values.isna() & ~hidden
-    if dropna:
-        keep_rows = ~absent.all(axis=1)
-        keep_cols = ~absent.all(axis=0)
-        values, hidden, absent = (f.loc[keep_rows, keep_cols] for f in (values, hidden, absent))
+    values, hidden, absent, rows, cols = _grids(table, index, columns, dropna)
     if normalize is not False:
         values = _normalized(values, hidden, normalize, rows, cols)
     if fill_value is not None:
         values = values.mask(absent, fill_value)
-    values.columns.name = values.columns.name if cols else None
     return values
 
 
@@ -130,16 +138,7 @@ def mask(
 ) -> pd.DataFrame:
     """True where a cell is hidden (suppressed, or shown only as "fewer than"), in the layout
     of :func:`pivot` with the same arguments."""
-    rows, cols = _layout(table.dims, index, columns)
-    long = _long(table)
-    name = _measure(table)
-    values = _wide(long, rows, cols, name, "value")
-    hidden = _wide(long.assign(hidden=long["hidden"].astype(float)), rows, cols, name, "hidden")
-    hidden = hidden.reindex_like(values).fillna(0).astype(bool)
-    if dropna:
-        absent = values.isna() & ~hidden
-        hidden = hidden.loc[~absent.all(axis=1), ~absent.all(axis=0)]
-    return hidden
+    return _grids(table, index, columns, dropna)[1]
 
 
 def _normalized(

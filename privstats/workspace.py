@@ -35,19 +35,15 @@ __all__ = [
 def open_store(store: Store | Path | str | None = None, config: Config | None = None) -> Store:
     """``store`` (a ``Store`` or its folder), else the store of ``config``, else of the
     configuration found from the working folder up; a ``NoDataError`` if it holds no store."""
-    config = config or (load_config() if store is None else None)
-    if isinstance(store, Store):
-        found = store
-    elif store is not None:
-        found = Store(Path(store))
-    else:
-        assert config is not None
-        found = Store(config.store_path)
+    if store is not None:
+        found = store if isinstance(store, Store) else Store(Path(store))
+        if not found.exists():
+            raise NoDataError(f"no store at {found.root}: nothing was ingested there")
+        return found
+    config = config or load_config()
+    found = Store(config.store_path)
     if found.exists():
         return found
-    if store is not None:
-        raise NoDataError(f"no store at {found.root}: nothing was ingested there")
-    assert config is not None
     if config.path is None:
         raise NoDataError(
             f"no store at {found.root}: there is no {CONFIG_FILE} in {Path.cwd()} or a folder "

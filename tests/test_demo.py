@@ -104,6 +104,11 @@ def test_the_demo_leaves_a_working_folder_and_its_next_three_commands_work(demo)
         assert done.returncode == 0, (command, done.stderr)
         assert "error" not in done.stderr
     assert "Verdict" in done.stdout or "Werdykt" in done.stdout
+    review = done.stdout.splitlines()[-1].removeprefix("the reviewer's notebook: ")
+    assert review.endswith("review.html") and "/reports/.work/" in review
+    from privstats.leaks import scan_path
+
+    assert list(scan_path(Path(review))) == [], "self-contained: it loads and runs nothing"
     assert (folder / "reports" / "crm_activity_report" / "all" / "2026-10" / "en").is_dir()
 
 
