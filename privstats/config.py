@@ -183,7 +183,9 @@ class Config:
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     crm: CrmConfig = field(default_factory=CrmConfig)
     # The folder relative paths are resolved against (the config file's folder).
-    root: Path = field(default_factory=Path.cwd, compare=False)
+    root: Path = field(default_factory=Path.cwd, compare=False, metadata={"toml": False})
+    # The file it was loaded from (None: the defaults), for a report kernel to load it too.
+    path: Path | None = field(default=None, compare=False, metadata={"toml": False})
 
     @property
     def store_path(self) -> Path:
@@ -203,18 +205,31 @@ def default_config_text() -> str:
     return resources.files("privstats").joinpath(CONFIG_FILE).read_text(encoding="utf-8")
 
 
+def find_config_file(start: Path | str | None = None) -> Path | None:
+    """``$PRIVSTATS_CONFIG``, else the nearest ``privstats.toml`` in ``start`` (default: the
+    working folder) or a folder above it, as git finds its repository; None if there is none.
+
+    A notebook's kernel works in the notebook's folder (``notebooks/``), below the project's
+    configuration: without the walk up it would read the default store, which is not there.
+    """
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    folder = Path(start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate / CONFIG_FILE
+    return None
+
+
 def load_config(path: Path | str | None = None) -> Config:
     """Load the configuration.
 
-    Without ``path``: ``$PRIVSTATS_CONFIG``, else ``./privstats.toml`` if present, else defaults.
+    Without ``path``: the file :func:`find_config_file` finds, else the defaults.
     """
     if path is None:
-        env = os.environ.get(CONFIG_ENV)
-        if env:
-            path = Path(env)
-        elif Path(CONFIG_FILE).is_file():
-            path = Path(CONFIG_FILE)
-        else:
+        path = find_config_file()
+        if path is None:
             return Config()
     path = Path(path)
     try:
@@ -227,7 +242,7 @@ def load_config(path: Path | str | None = None) -> Config:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     _inherit_partner_rules(table)
     config = _build(Config, table, "")
-    return dataclasses.replace(config, root=path.resolve().parent)
+    return dataclasses.replace(config, root=path.resolve().parent, path=path.resolve())
 
 
 def _inherit_partner_rules(table: dict[str, Any]) -> None:
@@ -245,7 +260,7 @@ def _build(cls: type, table: Any, where: str) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(f"setting '{where.rstrip('.')}' must be a table")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name != "root"}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("toml", True)}
     kwargs = {}
     for name, value in table.items():
         if name not in fields:

@@ -10,7 +10,7 @@ import pytest
 
 from privstats import tabulate
 from privstats.config import Config
-from privstats.exceptions import DisclosureError
+from privstats.exceptions import DisclosureError, NoDataError
 from privstats.ingest import ingest_access
 from privstats.key import SecretKey
 from privstats.protect import Status
@@ -245,16 +245,38 @@ def _window_median(values: Any, window: int = 5) -> float:
     return sum(ordered[first : first + window]) / window
 
 
-def test_a_period_without_records_is_an_empty_table(crm_store: Store) -> None:
+def test_a_period_the_store_holds_nothing_of_is_an_error_naming_what_it_holds(
+    crm_store: Store,
+) -> None:
+    with pytest.raises(NoDataError, match="no CRM records from 2031-01-01 to 2031-01-31") as e:
+        tabulate.crosstab(
+            "week", "signup_channel", aggfunc="visitors", margins=True, table="crm_accounts",
+            store=crm_store, start="2031-01-01", end="2031-01-31",
+        )  # fmt: skip
+    assert "it holds 20" in str(e.value) and e.value.exit_code == 2
+
+
+def test_filters_matching_nothing_in_a_period_with_data_are_an_answer(crm_store: Store) -> None:
     from privstats.report.notebook import has_cells
 
     table = tabulate.crosstab(
-        "week", "signup_channel", aggfunc="visitors", margins=True, table="crm_accounts",
-        store=crm_store, start="2031-01-01", end="2031-01-31",
+        "module", aggfunc="visitors", table="crm_activity", store=crm_store,
+        where={"records_affected": tabulate.Between(10**9, 10**10)},
     )  # fmt: skip
     assert not has_cells(table)
-    assert table.status is Status.PASS
-    assert table.record.query["start"] == "2031-01-01"
+
+
+def test_a_code_the_store_never_held_is_an_error_listing_the_valid_ones(crm_store: Store) -> None:
+    with pytest.raises(DisclosureError, match=r"holds none of 1 value.*its values are: .*acme"):
+        tabulate.crosstab(
+            "module", aggfunc="visitors", table="crm_activity", store=crm_store,
+            where={"partner": "a-partner-without-records"},
+        )  # fmt: skip
+
+
+def test_no_store_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
+    with pytest.raises(NoDataError, match=f"no store at {tmp_path / 'nonexistent'}"):
+        tabulate.crosstab("device", store=tmp_path / "nonexistent")
 
 
 def test_partners_are_the_partner_keys_of_the_accounts(crm_store: Store) -> None:

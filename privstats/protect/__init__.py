@@ -84,16 +84,28 @@ class ProtectedTable:
         out["value"] = values
         return out
 
-    def pivot(self, index: str | None = None, columns: str | None = None) -> _pd.DataFrame:
-        """A two-dimensional table shaped like ``pandas.crosstab`` (NaN where not shown)."""
-        if len(self.dims) != 2 and (index is None or columns is None):
-            raise _DisclosureError("pivot needs a two-dimensional table or explicit dimensions")
-        index = index or self.dims[0]
-        columns = columns or self.dims[1]
-        wide = self.shown.pivot(index=index, columns=columns, values="value")
-        rows = _pd.unique(self.shown[index])
-        cols = _pd.unique(self.shown[columns])
-        return wide.reindex(index=rows, columns=cols)
+    def pivot(self, index: _Any = None, columns: _Any = None, **options: _Any) -> _pd.DataFrame:
+        """The table shaped like ``pandas.crosstab``, any number of dimensions: numbers only,
+        NaN where not shown; ``normalize``, ``dropna``, ``fill_value`` (``privstats.frames``)."""
+        from privstats import frames
+
+        return frames.pivot(self, index, columns, **options)
+
+    def mask(self, index: _Any = None, columns: _Any = None, **options: _Any) -> _pd.DataFrame:
+        """True where a cell is hidden, in the layout of ``pivot`` with the same arguments."""
+        from privstats import frames
+
+        return frames.mask(self, index, columns, **options)
+
+    def __repr__(self) -> str:
+        from privstats import frames
+
+        return frames.text(self)
+
+    def _repr_html_(self) -> str:
+        from privstats import frames
+
+        return frames.html(self)
 
 
 def protect(

@@ -43,7 +43,8 @@ from filelock import FileLock, Timeout
 from traitlets.config import Config
 
 import privstats
-from privstats.config import CONFIG_ENV, CONFIG_FILE
+from privstats import config as _config
+from privstats.config import CONFIG_ENV, find_config_file
 from privstats.exceptions import DisclosureError, ParameterError, PrivstatsError, ReportError
 from privstats.report import session
 from privstats.report.csvout import write_csv
@@ -61,6 +62,7 @@ from privstats.report.parameters import (
     read_parameters,
     validate,
 )
+from privstats.report.plan import tables_read
 from privstats.report.table import NAME_PATTERN, ReportTable, json_default
 
 log = logging.getLogger(__name__)
@@ -105,6 +107,8 @@ class ReportOutput:
     files: tuple[str, ...]
     executed_notebook: Path
     seconds: float
+    # The folder was there already and ``skip_existing`` kept it: nothing ran.
+    skipped: bool = False
 
 
 def software_version() -> str:
@@ -162,7 +166,9 @@ def _period(name: str, values: Mapping[str, Any]) -> str:
     raise ParameterError(f"report '{name}' needs a 'period' (or 'start' and 'end') parameter")
 
 
-def _setup_cell(staging: Path, protection: tuple[str, Path] | None = None) -> nbformat.NotebookNode:
+def _setup_cell(
+    staging: Path, config_path: Path | None, protection: tuple[str, Path] | None = None
+) -> nbformat.NotebookNode:
     # The kernel imports the same privstats as the runner (its folder first on sys.path) and
     # refuses to run in another Python environment than the runner's.
     package_root = str(Path(__file__).resolve().parents[2])
@@ -172,7 +178,7 @@ def _setup_cell(staging: Path, protection: tuple[str, Path] | None = None) -> nb
             "import sys as _sys",
             f"if {package_root!r} not in _sys.path:",
             f"    _sys.path.insert(0, {package_root!r})",
-            *_config_lines(),
+            *_config_lines(config_path),
             "import privstats.report.session as _privstats_session",
             f"_privstats_session.begin({str(staging)!r}, expected_prefix={RUNNER_PREFIX!r}"
             + (
@@ -188,15 +194,15 @@ def _setup_cell(staging: Path, protection: tuple[str, Path] | None = None) -> nb
     return cell
 
 
-def _config_lines() -> list[str]:
-    """Source lines that make the kernel read the runner's configuration file.
+def _config_lines(path: Path | None = None) -> list[str]:
+    """Source lines that make the kernel read the runner's configuration file (``path``, else
+    the one found from the runner's working folder).
 
     The kernel works in the notebook's folder, where ``load_config()`` would not find the
     ``privstats.toml`` of the runner's working folder, and would protect the tables with the
     default rules instead of a partner's stricter ones.
     """
-    found = os.environ.get(CONFIG_ENV)
-    path = Path(found) if found else Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None
+    path = path or find_config_file()
     if path is None:
         return []
     return [
@@ -266,6 +272,7 @@ def _execute(
     timeout: int,
     start_timeout: int,
     protection: tuple[str, Path] | None = None,
+    config_path: Path | None = None,
 ) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -273,7 +280,7 @@ def _execute(
     from privstats.report.kernel import ReportKernelManager
 
     runnable = nbformat.from_dict(notebook)
-    runnable.cells.insert(0, _setup_cell(staging, protection))
+    runnable.cells.insert(0, _setup_cell(staging, config_path, protection))
     # Kernel and runner talk over Unix sockets in a folder only this user can enter, rather
     # than over loopback TCP ports, which any local user could connect to. The folder is
     # short-named under the system's temporary folder: a socket path has at most 107 bytes.
@@ -407,6 +414,9 @@ class _Job:
     folder: Path
     work: Path
     store: Path | None
+    notebook: nbformat.NotebookNode
+    config_path: Path | None
+    catalog_ids: tuple[str, ...] = ()
     started: float = 0.0
 
     @property
@@ -433,8 +443,16 @@ def _prepare(
     work_root: Path | str | None,
     rules: object,
     overwrite: bool,
+    catalog_ids: Sequence[str] = (),
+    config: _config.Config | None = None,
 ) -> _Job:
-    """Everything checked before a kernel starts: notebook, parameters, rules, folders."""
+    """Everything checked before a kernel starts: notebook, parameters, rules, folders.
+
+    A notebook whose metadata names the store tables it reads (``{"privstats": {"reads":
+    [...]}}``) is checked further (``report_plan``): the store (``store_path``, else
+    ``config``'s) must exist, the partner must be known to it or to the configuration, and
+    the period must hold data of those tables.
+    """
     notebooks = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     path = notebook_path(name, notebooks)
     declared = read_parameters(path)
@@ -452,20 +470,60 @@ def _prepare(
     language = Language.parse(values["language"])
     partner = _partner(values)
     period = _period(name, values)
-    if rules is None or values.get("rules_profile"):
+    notebook = nbformat.read(path, as_version=4)
+    reads = tables_read(notebook.metadata)
+    if reads is not None:
+        plan = _plan(values, reads, config)
+        values["store_path"] = str(plan.store.root)
+        rules = plan.rules
+        catalog_ids = catalog_ids or [entry["id"] for entry in plan.store.catalog().inputs]
+    elif rules is None or values.get("rules_profile"):
         # The rules the notebook applies (checked here, before a kernel starts), for the
         # manifest.
         from privstats.report.notebook import report_rules
 
-        rules = report_rules(partner, values.get("rules_profile"))
-    folder = out_root / name / (partner or ALL_PARTNERS) / period
-    if folder.exists() and not overwrite:
-        raise ReportError(f"report folder {folder} already exists; pass --force to replace it")
+        rules = report_rules(partner, values.get("rules_profile"), config)
+    place = (name, partner or ALL_PARTNERS, period, language.value)
     work = Path(work_root).resolve() if work_root is not None else out_root / WORK_FOLDER
-    work = work / name / (partner or ALL_PARTNERS) / period
     store = values.get("store_path") or store_path
-    return _Job(name, path, dict(values), language, partner, period, rules, folder, work,
-                Path(store).resolve() if store else None, time.monotonic())  # fmt: skip
+    return _Job(
+        name, path, dict(values), language, partner, period, rules, out_root.joinpath(*place),
+        work.joinpath(*place), Path(store).resolve() if store else None, notebook,
+        config.path if config is not None else None, tuple(catalog_ids), time.monotonic(),
+    )  # fmt: skip
+
+
+def _plan(values: Mapping[str, Any], reads: list[str], config: _config.Config | None) -> Any:
+    """The report's plan (``report_plan``), checked before a kernel starts."""
+    from privstats.report.plan import report_plan
+
+    return report_plan(
+        partner=values.get("partner"),
+        period=values.get("period"),
+        start=values.get("start"),
+        end=values.get("end"),
+        rules_profile=values.get("rules_profile"),
+        language=values["language"],
+        store_path=values.get("store_path") or None,
+        reads=reads,
+        config=config,
+    )
+
+
+def _existing(job: _Job, overwrite: bool, skip_existing: bool) -> ReportOutput | None:
+    """A report folder there already: kept (``skip_existing``), else an error unless it is to
+    be replaced."""
+    if not job.folder.exists():
+        return None
+    if skip_existing:
+        return ReportOutput(job.name, job.partner, job.period, job.folder, (), Path(), 0.0,
+                            skipped=True)  # fmt: skip
+    if not overwrite:
+        raise ReportError(
+            f"report folder {job.folder} already exists; pass --force to replace it "
+            "or --skip-existing to keep it"
+        )
+    return None
 
 
 def _lock(job: _Job) -> FileLock:
@@ -491,9 +549,9 @@ def _pass(job: _Job, mode: str, timeout: int, start_timeout: int) -> None:
     executed = job.work / EXECUTED
     executed.unlink(missing_ok=True)
     (job.work / KERNEL_LOG).unlink(missing_ok=True)
-    notebook = nbformat.read(job.path, as_version=4)
-    _execute(job.name, notebook, job.values, job.staging, executed, job.path.parent, timeout,
-             start_timeout, protection=(mode, job.decisions))  # fmt: skip
+    _execute(job.name, job.notebook, job.values, job.staging, executed, job.path.parent,
+             timeout, start_timeout, protection=(mode, job.decisions),
+             config_path=job.config_path)  # fmt: skip
 
 
 def _decide(jobs: Sequence[_Job], released_root: Path | None) -> None:
@@ -527,7 +585,7 @@ def _decide(jobs: Sequence[_Job], released_root: Path | None) -> None:
                 decisions.save(job.decisions, planned, table)
 
 
-def _publish(job: _Job, catalog_ids: Sequence[str], overwrite: bool) -> ReportOutput:
+def _publish(job: _Job, overwrite: bool) -> ReportOutput:
     """Render the final pass's staged items into the report folder, all or nothing."""
     items, set_title = _collect(job.staging, job.name, job.language)
     folder = job.folder
@@ -547,7 +605,7 @@ def _publish(job: _Job, catalog_ids: Sequence[str], overwrite: bool) -> ReportOu
                 language=job.language.value,
                 parameters={k: v for k, v in job.values.items() if not k.endswith(_LOCAL_SUFFIXES)},
                 rules=_rules_dict(job.rules),
-                catalog_ids=tuple(catalog_ids),
+                catalog_ids=job.catalog_ids,
                 version=software_version(),
                 generated_at=dt.datetime.now(dt.UTC),
                 title=set_title or report_title(job.name, job.language),
@@ -579,32 +637,39 @@ def run_report(
     catalog_ids: Sequence[str] = (),
     rules: object = None,
     overwrite: bool = False,
+    skip_existing: bool = False,
     timeout: int = 600,
     start_timeout: int = 60,
     released_root: Path | str | None = None,
+    config: _config.Config | None = None,
 ) -> ReportOutput:
-    """Run report notebook ``name`` and write ``<out_root>/<name>/<partner>/<period>/``.
+    """Run report notebook ``name``; write ``<out_root>/<name>/<partner>/<period>/<language>/``.
 
     ``params`` are typed values (from Python); ``text_params`` are ``-p name=value`` texts from
     the command line, converted to the declared types. ``store_path`` is passed to the
-    notebook's ``store_path`` parameter when it declares one. ``catalog_ids`` (the store's
-    catalog ids of the inputs read) and ``rules`` (the partner's ``RuleSet``) go to the
-    manifest. ``timeout`` bounds each cell, in seconds. The report's tables are protected as
-    one linked set with every table released in ``released_root`` (default
-    ``<out_root>/released``; see ``privstats.tabulate.decisions``).
+    notebook's ``store_path`` parameter when it declares one (see ``_prepare`` for the checks
+    before any kernel starts). ``catalog_ids`` (default: every input of the store) and
+    ``rules`` (the partner's ``RuleSet``) go to the manifest. An existing folder is an error,
+    replaced with ``overwrite``, kept with ``skip_existing`` (the result says ``skipped``).
+    ``timeout`` bounds each cell, in seconds. The report's tables are protected as one linked
+    set with every table released in ``released_root`` (default ``<out_root>/released``; see
+    ``privstats.tabulate.decisions``).
     """
     out = Path(out_root).resolve()
     job = _prepare(
         name, params=params, text_params=text_params, out_root=out, store_path=store_path,
         notebooks_dir=notebooks_dir, work_root=work_root, rules=rules, overwrite=overwrite,
+        catalog_ids=catalog_ids, config=config,
     )  # fmt: skip
+    if (kept := _existing(job, overwrite, skip_existing)) is not None:
+        return kept
     released = Path(released_root) if released_root is not None else out / RELEASED
     lock = _lock(job)
     try:
         _pass(job, "plan", timeout, start_timeout)
         _decide([job], released)
         _pass(job, "final", timeout, start_timeout)
-        return _publish(job, catalog_ids, overwrite)
+        return _publish(job, overwrite)
     finally:
         lock.release()
 
@@ -702,12 +767,20 @@ class BatchResult:
     def ok(self) -> bool:
         return not self.failed
 
-    def summary(self) -> str:
+    def summary(self, *, failures_only: bool = False) -> str:
+        """One line for the batch, then one per partner (with ``failures_only``, failed ones)."""
+        written = [o for o in self.succeeded if not o.skipped]
+        skipped = len(self.succeeded) - len(written)
         lines = [
-            f"report {self.report}: {len(self.succeeded)} written, {len(self.failed)} failed "
-            f"in {self.seconds:.1f} s"
+            f"report {self.report}: {len(written)} written, "
+            + (f"{skipped} kept as they were, " if skipped else "")
+            + f"{len(self.failed)} failed in {self.seconds:.1f} s"
         ]
-        lines += [f"  ok      {o.partner}: {o.folder}" for o in self.succeeded]
+        if not failures_only:
+            lines += [
+                f"  {'kept' if o.skipped else 'ok':<8}{o.partner}: {o.folder}"
+                for o in self.succeeded
+            ]
         lines += [f"  FAILED  {f.partner}: {f.message}" for f in self.failed]
         return "\n".join(lines)
 
@@ -728,9 +801,11 @@ def run_all_partners(
     work_root: Path | str | None = None,
     catalog_ids: Sequence[str] = (),
     overwrite: bool = False,
+    skip_existing: bool = False,
     timeout: int = 600,
     start_timeout: int = 60,
     released_root: Path | str | None = None,
+    config: _config.Config | None = None,
 ) -> BatchResult:
     """Run report ``name`` once per partner, ``workers`` kernels at a time, and collect every
     outcome.
@@ -740,9 +815,11 @@ def run_all_partners(
     tables, then the runner protects all of them in partner order against each other and
     the release area, then every notebook runs again, in parallel, to publish its decided
     tables. One partner's failure does not stop the others, and its folder is left as it
-    was. A progress bar goes to standard error; ``summary()`` lists successes and failures,
-    and ``ok`` is false when any run failed (the command exits non-zero then). ``rules_for``
-    gives each partner's rules for its manifest (e.g. ``config.disclosure.rules``).
+    was; with ``skip_existing`` a partner's existing folder is kept. A progress bar goes to
+    standard error when it is a terminal (never into a log); ``summary()`` lists successes
+    and failures, and ``ok`` is false when any run failed (the command exits non-zero then).
+    ``rules_for`` gives each partner's rules for its manifest (e.g.
+    ``config.disclosure.rules``).
     """
     from tqdm import tqdm
 
@@ -756,6 +833,7 @@ def run_all_partners(
     out = Path(out_root).resolve()
     released = Path(released_root) if released_root is not None else out / RELEASED
     failed: dict[str, str] = {}
+    kept: dict[str, ReportOutput] = {}
     jobs: dict[str, _Job] = {}
     locks: list[FileLock] = []
     for partner in partners:
@@ -767,8 +845,11 @@ def run_all_partners(
                 name, params=given, text_params=text_params, out_root=out,
                 store_path=store_path, notebooks_dir=notebooks_dir, work_root=work_root,
                 rules=rules_for(partner) if rules_for is not None else None,
-                overwrite=overwrite,
+                overwrite=overwrite, catalog_ids=catalog_ids, config=config,
             )  # fmt: skip
+            if (existing := _existing(job, overwrite, skip_existing)) is not None:
+                kept[partner] = existing
+                continue
             locks.append(_lock(job))
             jobs[partner] = job
         except PrivstatsError as error:
@@ -792,8 +873,8 @@ def run_all_partners(
         return done
 
     try:
-        with tqdm(total=2 * len(partners), desc=name, unit="pass", file=sys.stderr,
-                  disable=not progress) as bar:  # fmt: skip
+        with tqdm(total=2 * len(jobs), desc=name, unit="pass", file=sys.stderr,
+                  disable=not (progress and sys.stderr.isatty())) as bar:  # fmt: skip
             each(lambda job: _pass(job, "plan", timeout, start_timeout), "planning", bar)
             planned = [jobs[p] for p in partners if p in jobs and p not in failed]
             try:
@@ -802,10 +883,9 @@ def run_all_partners(
                 for job in planned:
                     failed[job.partner or ""] = str(error)
             finals = each(
-                lambda job: (
-                    _pass(job, "final", timeout, start_timeout),
-                    _publish(job, catalog_ids, overwrite),
-                )[1],
+                lambda job: (_pass(job, "final", timeout, start_timeout), _publish(job, overwrite))[
+                    1
+                ],
                 "writing",
                 bar,
             )
@@ -815,7 +895,9 @@ def run_all_partners(
     order = {partner: i for i, partner in enumerate(partners)}
     return BatchResult(
         report=name,
-        succeeded=tuple(sorted(finals.values(), key=lambda o: order[o.partner or ""])),
+        succeeded=tuple(
+            sorted([*finals.values(), *kept.values()], key=lambda o: order[o.partner or ""])
+        ),
         failed=tuple(BatchFailure(p, failed[p]) for p in sorted(failed, key=lambda p: order[p])),
         seconds=time.monotonic() - started,
     )

@@ -19,12 +19,15 @@ import pandas as pd
 
 from privstats.config import RuleSet, load_config
 from privstats.exceptions import DisclosureError
+from privstats.frames import TableSet
 from privstats.protect import TOTAL, Method, ProtectedTable, ProtectionRecord, Status, protect
 from privstats.protect.record import checksum
+from privstats.solvers import quiet_highs
 from privstats.store import Store
 from privstats.tabulate import _engine, decisions
 from privstats.tabulate._engine import OTHERS
 from privstats.tabulate.query import PERSONS, Between, Measure, Not, Query
+from privstats.workspace import open_store, require_rows, store_partners
 
 __all__ = [
     "OTHERS",
@@ -43,7 +46,7 @@ def crosstab(
     index: str | Sequence[str],
     columns: str | Sequence[str] | None = None,
     values: str | None = None,
-    aggfunc: str | Measure | None = None,
+    aggfunc: str | Measure | Sequence[str | Measure] | None = None,
     margins: bool = False,
     *,
     store: Store | Path | str | None = None,
@@ -58,7 +61,7 @@ def crosstab(
     tz: str = "UTC",
     versus: Mapping[str, Any] | None = None,
     per: str | None = None,
-) -> ProtectedTable:
+) -> ProtectedTable | TableSet:
     """A protected cross-tabulation of ``table``, shaped like ``pandas.crosstab``.
 
     ``index``/``columns`` name columns of the table or derived ones (hour, day, week, month,
@@ -77,7 +80,14 @@ def crosstab(
     ``per="org"`` (or ``"person"``) with a mean or quantile measures units first and then
     takes the statistic over the units of each cell: ``per="org", values=PERSONS,
     aggfunc="median"`` is the median number of active persons per organisation.
+
+    A list ``aggfunc`` (``["visitors", "requests"]``) gives one protected table per measure,
+    side by side in ``pivot()`` (a ``privstats.frames.TableSet``).
     """
+    if isinstance(aggfunc, list | tuple):
+        arguments = {name: value for name, value in locals().items() if name != "aggfunc"}
+        return TableSet({str(one): crosstab(aggfunc=one, **arguments) for one in aggfunc})
+    quiet_highs()  # before the protection engine's first model: no banner in a notebook's cell
     query = Query.build(
         index, columns, values, aggfunc, margins, table=table, start=start, end=end,
         where=where, hierarchies=hierarchies, cap=cap, tz=tz, versus=versus, per=per,
@@ -88,7 +98,12 @@ def crosstab(
     planned = decisions.Planned(query, rules, Method(method))
     if mode is decisions.Mode.FINAL:
         return decisions.decided(planned)
-    table = protect_alone(query, _store(store), rules, method)
+    found = _store(store)
+    table = protect_alone(query, found, rules, method)
+    if not len(table.shown):
+        # No row matched: an empty period is missing data (an error); filters that match
+        # nothing in a period with data are an answer.
+        require_rows(found, [query.table], query.start, query.end)
     if mode is decisions.Mode.PLAN:
         decisions.record(planned)
     return table
@@ -137,14 +152,11 @@ def partners(store: Store | Path | str | None = None) -> list[str]:
 
     Partners are businesses that receive reports, not persons: their keys may be listed.
     """
-    frame = _store(store).scan("crm_accounts").select("partner").unique().collect()
-    return sorted(str(p) for p in frame["partner"].drop_nulls().to_list())
+    return store_partners(_store(store))
 
 
 def _store(store: Store | Path | str | None) -> Store:
-    if isinstance(store, Store):
-        return store
-    return Store(Path(store) if store is not None else load_config().store_path)
+    return open_store(store)
 
 
 def _empty(query: Query, rules: RuleSet, method: Method | str) -> ProtectedTable:
