@@ -12,8 +12,8 @@
 ``audit_path`` runs the leak scan and the self-containment check over every file, verifies a
 report folder's manifest (checksums, file list), holds every table's CSV to the rules its
 record claims and, with the store, recomputes each table and runs the independent LP audit on
-the pattern as published; then it looks for pairs of tables whose difference isolates fewer
-persons than the threshold (``privstats.gate.differencing`` says which cases it covers).
+the pattern as published; then it checks the report with everything released before, to any
+audience, as one linked set (``privstats.gate.linked``).
 ``release`` does all that and, only when it passes, copies the report into the release area
 and appends an entry to the append-only ``ledger.jsonl`` (``ReleaseLedger``), which erasure
 asks which releases held a person's data.
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from privstats.gate.findings import (
         AuditReport,
         Check,
-        DifferencingPair,
         GateFinding,
+        LinkedProblem,
         Severity,
         TableVerdict,
     )
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "privstats.gate.audit": ("audit_path",),
     "privstats.gate.findings": (
-        "AuditReport", "Check", "DifferencingPair", "GateFinding", "Severity", "TableVerdict",
+        "AuditReport", "Check", "GateFinding", "LinkedProblem", "Severity", "TableVerdict",
     ),
     "privstats.gate.ledger": ("LedgerEntry", "LedgerProblem", "LedgerState", "ReleaseLedger"),
     "privstats.gate.release": ("AuditFailed", "Release", "release"),
@@ -56,11 +56,11 @@ __all__ = [
     "AuditFailed",
     "AuditReport",
     "Check",
-    "DifferencingPair",
     "GateFinding",
     "LedgerEntry",
     "LedgerProblem",
     "LedgerState",
+    "LinkedProblem",
     "Release",
     "ReleaseLedger",
     "Severity",

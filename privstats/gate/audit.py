@@ -4,36 +4,35 @@ For any path: the leak scan and the self-containment check (``privstats.leaks``)
 file. For each report folder found (a folder with ``manifest.json``: the path itself, or any
 folder under it): the manifest against the files (every file listed, every SHA-256 equal,
 nothing else in the folder), the threshold audit of each table (``thresholds``), with the store
-when one is given, and the differencing check (``differencing``) among the report's tables and
-against the released tables of the ledger.
+when one is given, and the linked-set check (``linked``) of the report's tables with every
+released table of the ledger.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from privstats.config import RuleSet
 from privstats.exceptions import InputError
-from privstats.gate.differencing import TableRef, cell_keys, find_pairs
 from privstats.gate.findings import (
     AuditReport,
     Check,
     GateFinding,
+    LinkedProblem,
     Severity,
     TableVerdict,
     note,
     sort_findings,
 )
-from privstats.gate.ledger import LEDGER_FILE, LedgerEntry, ReleaseLedger, content_sha256
+from privstats.gate.ledger import LEDGER_FILE, ReleaseLedger, content_sha256
+from privstats.gate.linked import check_linked
 from privstats.gate.provenance import other_store
 from privstats.gate.published import HTML, MANIFEST, PublishedTable, ReportFolder, read_report
-from privstats.gate.recompute import RecomputeError, place, true_table
 from privstats.gate.thresholds import Verified, check_claims, check_with_store
 from privstats.leaks import CanarySet, Finding, Kind, scan_path
 from privstats.report.manifest import file_hashes, sha256_file
@@ -61,9 +60,9 @@ def audit_path(
 
     ``store``: the store the reports were made from (omit it to check the folder alone);
     ``canaries``: known identifying values of the inputs, as keyed digests; ``ledger``: the
-    release ledger (or its folder) whose released tables the differencing check compares
-    with; ``required_rules``: the rules the configuration requires, or a function of the
-    partner giving them.
+    release ledger (or its folder) whose released tables the linked-set check joins;
+    ``required_rules``: the rules the configuration requires, or a function of the partner
+    giving them.
     """
     started = time.perf_counter()
     root = Path(path)
@@ -92,40 +91,46 @@ def audit_path(
                              "check ran"))  # fmt: skip
 
     verdicts: list[TableVerdict] = []
-    refs: list[TableRef] = []
+    checked: list[ReportFolder] = []
     for report in reports:
         rules = required_rules(report.partner) if callable(required_rules) else required_rules
         made_from = the_store
         if the_store is not None and (elsewhere := other_store(report, the_store)) is not None:
             findings.append(elsewhere)
             made_from = None if elsewhere.severity is Severity.FAIL else the_store
+        if made_from is not None:
+            checked.append(report)
         for table in report.tables:
-            verdict, found, ref = _table(report, table, made_from, rules)
+            verdict, found = _table(report, table, made_from, rules)
             verdicts.append(verdict)
             findings += found
-            refs.append(ref)
         if the_store is None and report.tables:
-            findings.append(note(report.display(MANIFEST), Check.RECOMPUTE, "no-store",
-                                 "tables not recomputed: the persons behind each shown cell and "
-                                 "the protection of hidden cells are proven only with the store"))
+            findings.append(
+                note(
+                    report.display(MANIFEST),
+                    Check.RECOMPUTE,
+                    "no-store",
+                    "tables not recomputed: the persons behind each shown cell and "
+                    "the protection of hidden cells are proven only with the store",
+                )
+            )
 
-    released = _released_refs(the_ledger, the_store, refs, hashes, findings)
-    pairs, problems = find_pairs(refs, released, the_store)
-    findings += problems
-    for pair in pairs:
-        findings.append(GateFinding(
-            _file_of(refs, pair.table), "; ".join(pair.locations[:5]), Check.DIFFERENCING,
-            "small-difference", f"with {pair.other}: {pair.relation}; {pair.risk()}",
-        ))  # fmt: skip
-    if refs and the_store is None:
-        findings.append(note(root.name, Check.DIFFERENCING, "no-store",
-                             "differencing across filters needs the store; only re-released "
-                             "queries were compared"))  # fmt: skip
+    linked: list[LinkedProblem] = []
+    if the_ledger is not None:
+        findings += _ledger_problems(the_ledger)
+    if the_store is not None and checked:
+        linked, found = check_linked(checked, the_ledger, the_store,
+                                     skip_release=content_sha256(hashes))  # fmt: skip
+        findings += found
+    elif reports and any(r.tables for r in reports):
+        findings.append(note(root.name, Check.LINKED, "no-store",
+                             "the release was not checked with everything released before: "
+                             "that needs the store"))  # fmt: skip
     return AuditReport(
         path=root,
         findings=sort_findings(findings),
         tables=tuple(verdicts),
-        pairs=tuple(pairs),
+        linked=tuple(linked),
         reports=tuple(r.relative for r in reports),
         store_checked=the_store is not None,
         seconds=time.perf_counter() - started,
@@ -170,8 +175,14 @@ def _open_store(store: Store | Path | str | None, findings: list[GateFinding]) -
         return None
     the_store = store if isinstance(store, Store) else Store(Path(store))
     if not the_store.exists():
-        findings.append(note(str(the_store.root.name), Check.RECOMPUTE, "no-store",
-                             "no store there: tables are checked from the folder alone"))
+        findings.append(
+            note(
+                str(the_store.root.name),
+                Check.RECOMPUTE,
+                "no-store",
+                "no store there: tables are checked from the folder alone",
+            )
+        )
         return None
     return the_store
 
@@ -192,6 +203,7 @@ def _report_folders(root: Path) -> list[Path]:
 def check_manifest(folder: Path, relative: str, report: ReportFolder | None) -> list[GateFinding]:
     """The manifest's file list against the folder: every file listed, every checksum equal,
     and nothing in the folder but the report's artefacts."""
+
     def display(name: str) -> str:
         return name if relative == "." else f"{relative}/{name}"
 
@@ -201,16 +213,33 @@ def check_manifest(folder: Path, relative: str, report: ReportFolder | None) -> 
     actual = file_hashes(folder)
     found = []
     for name in sorted(actual.keys() - listed.keys()):
-        found.append(GateFinding(display(name), "", Check.MANIFEST, "unlisted",
-                                 f"a file {MANIFEST} does not list"))
+        found.append(
+            GateFinding(
+                display(name), "", Check.MANIFEST, "unlisted", f"a file {MANIFEST} does not list"
+            )
+        )
     for name in sorted(listed.keys() - actual.keys()):
-        found.append(GateFinding(display(name), "", Check.MANIFEST, "absent",
-                                 f"listed in {MANIFEST} but not in the folder"))
+        found.append(
+            GateFinding(
+                display(name),
+                "",
+                Check.MANIFEST,
+                "absent",
+                f"listed in {MANIFEST} but not in the folder",
+            )
+        )
     for name in sorted(actual.keys() & listed.keys()):
         expected = listed[name]
         if not isinstance(expected, str) or not _SHA256.match(expected):
-            found.append(GateFinding(display(MANIFEST), f"/files/{name}", Check.MANIFEST,
-                                     "malformed", "not a SHA-256 in hexadecimal"))
+            found.append(
+                GateFinding(
+                    display(MANIFEST),
+                    f"/files/{name}",
+                    Check.MANIFEST,
+                    "malformed",
+                    "not a SHA-256 in hexadecimal",
+                )
+            )
         elif actual[name] != expected:
             found.append(GateFinding(display(name), "", Check.MANIFEST, "wrong-sha256",
                                      f"its SHA-256 is not the one {MANIFEST} states: changed "
@@ -261,7 +290,7 @@ def _pseudonyms(
 
 def _table(
     report: ReportFolder, table: PublishedTable, store: Store | None, rules: RuleSet | None
-) -> tuple[TableVerdict, list[GateFinding], TableRef]:
+) -> tuple[TableVerdict, list[GateFinding]]:
     found = check_claims(report, table, rules)
     verified: Verified | None = None
     if store is not None:
@@ -285,110 +314,14 @@ def _table(
         lp_tightest_margin=verified.lp_tightest_margin if verified else None,
         failures=sum(f.severity is Severity.FAIL for f in found),
     )
-    return verdict, found, _ref(report, table, verified)
+    return verdict, found
 
 
-def _ref(report: ReportFolder, table: PublishedTable, verified: Verified | None) -> TableRef:
-    threshold = table.rules.get("threshold")
-    shown = locations = None
-    if verified is not None:
-        keys = cell_keys(verified.truth)
-        locations = {
-            keys[cell]: table.cells[r][c].location
-            for (r, c), cell in verified.placement.cell_of.items()
-            if table.cells[r][c].state is CellState.VALUE
-        }
-        shown = frozenset(locations)
-    return TableRef(
-        label=report.display(table.file),
-        query=table.query,
-        threshold=threshold if isinstance(threshold, int) else 10,
-        shown=shown,
-        published=table,
-        locations=locations,
-        file=report.display(table.file),
-    )
-
-
-def _file_of(refs: Sequence[TableRef], label: str) -> str:
-    return next((ref.file for ref in refs if ref.label == label), label)
-
-
-def _released_refs(
-    ledger: ReleaseLedger | None,
-    store: Store | None,
-    audited: Sequence[TableRef],
-    hashes: Mapping[str, str],
-    findings: list[GateFinding],
-) -> list[TableRef]:
-    """The released tables comparable with an audited one, with the cells they show."""
-    if ledger is None:
-        return []
-    state = ledger.read()
-    for problem in state.problems:
+def _ledger_problems(ledger: ReleaseLedger) -> list[GateFinding]:
+    """The ledger's own damage: a broken chain fails, a torn line is a note."""
+    found = []
+    for problem in ledger.read().problems:
         severity = Severity.FAIL if problem.kind == "chain" else Severity.NOTE
-        findings.append(GateFinding(LEDGER_FILE, f"line {problem.line}", Check.LEDGER,
-                                    problem.kind, problem.message, severity))  # fmt: skip
-    own = content_sha256(hashes)
-    filters: dict[tuple[Any, ...], set[tuple[Any, ...]]] = {}
-    for ref in audited:
-        filters.setdefault(ref.signature(), set()).add(repr(ref.filters()))
-    refs: list[TableRef] = []
-    for entry in state.entries:
-        if entry.data.get("content_sha256") == own:
-            continue  # this very report, released already: not a second table
-        published = _released_tables(ledger, entry)
-        for table in entry.tables:
-            query = table.get("query")
-            if not isinstance(query, Mapping):
-                continue
-            probe = TableRef("", query, 10, None)
-            seen = filters.get(probe.signature())
-            if seen is None:
-                continue
-            # Which cells it shows matters only against a table of other filters (the store's
-            # check); against the same query the CSV files are compared as they are.
-            needs_cells = bool(seen - {repr(probe.filters())})
-            refs.append(_released_ref(entry, table, query, published.get(str(table.get("name"))),
-                                      store if needs_cells else None))  # fmt: skip
-    return refs
-
-
-def _released_tables(ledger: ReleaseLedger, entry: LedgerEntry) -> dict[str, PublishedTable]:
-    folder = ledger.root / entry.folder
-    if not entry.folder or not (folder / MANIFEST).is_file():
-        return {}
-    report, _ = read_report(folder, entry.folder)
-    return {t.name: t for t in report.tables} if report is not None else {}
-
-
-def _released_ref(
-    entry: LedgerEntry,
-    table: Mapping[str, Any],
-    query: Mapping[str, Any],
-    published: PublishedTable | None,
-    store: Store | None,
-) -> TableRef:
-    rules = table.get("rules") if isinstance(table.get("rules"), Mapping) else {}
-    threshold = rules.get("threshold") if isinstance(rules, Mapping) else None
-    shown = None
-    if published is not None and store is not None:
-        try:
-            truth = true_table(query, store)
-            placement = place(published, truth, published.method or "suppress", published.rules)
-        except RecomputeError:
-            placement = None
-        if placement is not None:
-            cells = {
-                cell for (r, c), cell in placement.cell_of.items()
-                if published.cells[r][c].state is CellState.VALUE
-            }  # fmt: skip
-            keys = cell_keys(truth)
-            shown = frozenset(keys[cell] for cell in cells)
-    return TableRef(
-        label=f"release {entry.release_id}: {entry.name}/{table.get('name')}",
-        query=query,
-        threshold=threshold if isinstance(threshold, int) else 10,
-        shown=shown,
-        published=published,
-    )
+        found.append(GateFinding(LEDGER_FILE, f"line {problem.line}", Check.LEDGER,
+                                 problem.kind, problem.message, severity))  # fmt: skip
+    return found

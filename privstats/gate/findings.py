@@ -32,7 +32,7 @@ class Check(enum.StrEnum):
     CONSISTENCY = "consistency"  # report.html and the CSV files disagree
     RECOMPUTE = "recompute"  # the CSV against the table recomputed from the store
     LP_AUDIT = "lp-audit"  # the independent audit of the shown pattern
-    DIFFERENCING = "differencing"  # two tables differ by fewer persons than the threshold
+    LINKED = "linked"  # the release with everything released before, as one linked set
     LEDGER = "ledger"  # the release ledger
 
 
@@ -112,40 +112,47 @@ class TableVerdict:
 
 
 @dataclass(frozen=True)
-class DifferencingPair:
-    """Two tables whose difference isolates fewer persons than the threshold in some cells."""
+class LinkedProblem:
+    """A problem of the linked set (``privstats.gate.linked``): which tables combine, how, and
+    in how many cells."""
 
-    table: str  # "<report folder>/<table name>" of the audited path
-    other: str  # the same for a table of this path, or "release <id>: <report>/<table>"
-    relation: str  # how their populations differ, in words ("period 2026-10-01..31 ⊃ ...")
-    cells: int  # cells where the difference group is non-empty and below the threshold
+    kind: str  # "recoverable", "small-group" or "change"
+    table: str  # the audited table it is reported against
+    others: tuple[str, ...]  # the other tables combined with it
+    cells: int
     threshold: int
-    locations: tuple[str, ...] = ()  # where in the audited table's CSV ("line 3, col 2")
-    # "difference" (other filters), "same-query" (other numbers), "two-methods"
-    kind: str = "difference"
+    before: bool = False  # caused by earlier releases alone
+    locations: tuple[str, ...] = ()
 
     def risk(self) -> str:
-        if self.kind == "two-methods":
-            return f"cells protected in one and narrowed by the other: {self.cells}"
-        return f"shown cells whose difference is fewer than {self.threshold} persons: {self.cells}"
+        with_ = f" with {', '.join(self.others)}" if self.others else ""
+        if self.kind == "small-group":
+            what = f"gives away a group of fewer than {self.threshold} persons"
+        elif self.kind == "change":
+            what = f"pins {self.cells} populations released before with other values"
+        else:
+            what = f"lets {self.cells} hidden cells be narrowed below their protection"
+        return f"combined{with_}, it {what}"
 
     def __str__(self) -> str:
-        return f"{self.table} vs {self.other}: {self.relation}; {self.risk()}"
+        return f"{self.table}: {self.risk()}" + (" (released tables alone)" if self.before else "")
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["others"] = list(self.others)
         out["locations"] = list(self.locations)
         return out
 
 
 @dataclass(frozen=True)
 class AuditReport:
-    """The gate's verdict on a path: every finding, each table's verification, the pairs."""
+    """The gate's verdict on a path: every finding, each table's verification, the problems of
+    the linked set."""
 
     path: Path
     findings: tuple[GateFinding, ...]
     tables: tuple[TableVerdict, ...] = ()
-    pairs: tuple[DifferencingPair, ...] = ()
+    linked: tuple[LinkedProblem, ...] = ()
     reports: tuple[str, ...] = ()  # report folders found (relative), "." for the path itself
     store_checked: bool = False
     seconds: float = 0.0
@@ -184,7 +191,7 @@ class AuditReport:
             f"{self.files_scanned} files scanned",
             f"{tables} tables checked against their rules"
             + (f", {store} recomputed from the store" if self.store_checked else ", no store"),
-            f"{len(self.pairs)} differencing pairs",
+            f"{sum(not p.before for p in self.linked)} problems of the linked set",
         ]
         counts = f"{len(self.failures)} failures, {len(self.notes)} notes"
         # A report folder by its report, partner, period and language; another path by name.
@@ -195,7 +202,7 @@ class AuditReport:
         """The verdict, then failures, then notes: what ``privstats audit`` prints."""
         out = [self.verdict()]
         out += [f"  {finding}" for finding in self.failures]
-        out += [f"  differencing pair: {pair}" for pair in self.pairs]
+        out += [f"  linked set: {problem}" for problem in self.linked]
         out += [f"  {finding}" for finding in self.notes]
         return out
 
@@ -211,12 +218,13 @@ class AuditReport:
             "files_scanned": self.files_scanned,
             "findings": [f.to_dict() for f in self.findings],
             "tables": [t.to_dict() for t in self.tables],
-            "pairs": [p.to_dict() for p in self.pairs],
+            "linked": [p.to_dict() for p in self.linked],
         }
 
 
-def capped(findings: Sequence[GateFinding], limit: int, file: str, check: Check,
-           kind: str) -> list[GateFinding]:
+def capped(
+    findings: Sequence[GateFinding], limit: int, file: str, check: Check, kind: str
+) -> list[GateFinding]:
     """At most ``limit`` findings of one kind in one table, and a line saying how many more."""
     if len(findings) <= limit:
         return list(findings)

@@ -161,8 +161,9 @@ class ReleaseLedger:
                 continue
             entry = _parse(raw)
             if entry is None:
-                problems.append(LedgerProblem(number, "damaged",
-                                              "not a ledger entry (a torn write?); ignored"))
+                problems.append(
+                    LedgerProblem(number, "damaged", "not a ledger entry (a torn write?); ignored")
+                )
                 continue
             if entry.get("previous_sha256") != previous:
                 problems.append(LedgerProblem(number, "chain",

@@ -199,16 +199,30 @@ def read_table(
     shape = entry.get("shape")
     width = shape[1] if isinstance(shape, list) and len(shape) == 2 else None
     if not isinstance(width, int) or not 0 < width < len(header):
-        return None, [GateFinding(display(file), "line 1", Check.CLAIMS, "shape",
-                                  "the header does not fit the manifest's table shape")]
+        return None, [
+            GateFinding(
+                display(file),
+                "line 1",
+                Check.CLAIMS,
+                "shape",
+                "the header does not fit the manifest's table shape",
+            )
+        ]
     levels = len(header) - width
     labels: list[tuple[str, ...]] = []
     cells: list[tuple[PublishedCell, ...]] = []
     problems: list[GateFinding] = []
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            problems.append(GateFinding(display(file), f"line {number}", Check.CLAIMS, "shape",
-                                        "a row with another number of fields than the header"))
+            problems.append(
+                GateFinding(
+                    display(file),
+                    f"line {number}",
+                    Check.CLAIMS,
+                    "shape",
+                    "a row with another number of fields than the header",
+                )
+            )
             continue
         labels.append(tuple(label_text(t) for t in row[:levels]))
         cells.append(
@@ -218,8 +232,15 @@ def read_table(
             )
         )
     if isinstance(shape, list) and shape[0] != len(rows) - 1:
-        problems.append(GateFinding(display(file), "", Check.CLAIMS, "shape",
-                                    "the number of rows differs from the manifest's"))
+        problems.append(
+            GateFinding(
+                display(file),
+                "",
+                Check.CLAIMS,
+                "shape",
+                "the number of rows differs from the manifest's",
+            )
+        )
     table = PublishedTable(
         name=name,
         file=file,
@@ -304,8 +325,15 @@ def read_report(folder: Path, relative: str) -> tuple[ReportFolder | None, list[
     tables: list[PublishedTable] = []
     for index, entry in enumerate(manifest["tables"]):
         if not isinstance(entry, Mapping):
-            problems.append(GateFinding(display, f"/tables/{index}", Check.MANIFEST, "malformed",
-                                        "a table entry that is not an object"))
+            problems.append(
+                GateFinding(
+                    display,
+                    f"/tables/{index}",
+                    Check.MANIFEST,
+                    "malformed",
+                    "a table entry that is not an object",
+                )
+            )
             continue
         table, found = read_table(folder, entry, index, report)
         problems += found

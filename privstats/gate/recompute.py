@@ -4,11 +4,10 @@
 index, columns, values, measure, margins, start, end, where, hierarchies, cap, tz, and any
 further option such as ``versus`` or ``per``). The gate needs the *true* table behind it (every
 cell's value and contributors), which ``crosstab`` never returns. :func:`true_table` replays
-the query through ``privstats.tabulate.true_table``, the very step ``crosstab`` protects
-(``rows_for`` through ``tabulate.rows``, the rows it reads): the gate then judges exactly the
-table the report was made from, by the same code path, rather than a second implementation that
-could drift from it. A query this version of ``crosstab`` cannot replay is a
-``RecomputeError``, never a silent pass.
+the query through the tabulation engine, the very step ``crosstab`` protects: the gate then
+judges exactly the table the report was made from, by the same code path, rather than a
+second implementation that could drift from it. A query this version of ``crosstab`` cannot
+replay is a ``RecomputeError``, never a silent pass.
 
 **The placement.** A CSV shows a table laid out for reading: some dimensions down, some across,
 codes renamed for display (``True`` → "bots"), maybe only the top rows. The manifest does not
@@ -22,15 +21,13 @@ disagreements is returned, so that the gate can name the cells that disagree.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import itertools
 import math
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from privstats.config import RuleSet
 from privstats.exceptions import ConfigError, DisclosureError, PrivstatsError
@@ -85,30 +82,6 @@ def true_table(
     if table is None:
         raise RecomputeError("the store holds no rows for this query any more")
     return table
-
-
-def rows_for(
-    store: Store,
-    query: Mapping[str, Any],
-    dims: Sequence[str],
-    *,
-    start: str | None,
-    end: str | None,
-) -> pl.DataFrame:
-    """The rows ``crosstab`` reads for ``query``'s table with these dimensions, between
-    ``start`` and ``end`` and without any ``where``: dimension codes as text, ``_period`` and
-    ``_person``. ``versus`` is kept, so that codes read as the query's do."""
-    from privstats.tabulate import _engine
-
-    typed = recorded_query(query)
-    try:
-        return _engine.read_rows(
-            store, typed, dims=list(dims), apply_where=False,
-            start=dt.date.fromisoformat(start) if start else None,
-            end=dt.date.fromisoformat(end) if end else None,
-        )  # fmt: skip
-    except DisclosureError as error:
-        raise RecomputeError(f"the recorded query cannot be run again: {error}") from None
 
 
 def code_text(code: Hashable) -> str:

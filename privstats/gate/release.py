@@ -116,8 +116,10 @@ def release(
         raise GateError("the reviewer's name must be 1-64 letters, digits, spaces, . ' or -")
     manifest = _manifest(folder)
     name, partner, period = _components(manifest)
-    root = Path(released_root) if released_root is not None else default_released_root(
-        folder, manifest
+    root = (
+        Path(released_root)
+        if released_root is not None
+        else default_released_root(folder, manifest)
     )
     if root.resolve() in folder.resolve().parents:
         raise GateError("this folder is in the release area already; release its original")
@@ -303,7 +305,7 @@ def _entry(
         "audit": {
             "store_checked": report.store_checked,
             "tables": len(report.tables),
-            "pairs": len(report.pairs),
+            "linked_problems": sum(not p.before for p in report.linked),
             "notes": len(report.notes),
             "seconds": round(report.seconds, 2),
         },

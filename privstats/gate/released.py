@@ -44,6 +44,7 @@ def published_of(report: ReportFolder, table: PublishedTable) -> Published | Non
     if sorted(index + columns) != sorted(query.dims) or len(index) != table.label_columns:
         return None
     cells: dict[Key, Interval] = {}
+    locations: dict[Key, str] = {}
     for labels, row in zip(table.labels, table.cells, strict=True):
         for header, cell in zip(table.column_labels, row, strict=True):
             codes = dict(zip(index, labels, strict=True))
@@ -56,8 +57,9 @@ def published_of(report: ReportFolder, table: PublishedTable) -> Published | Non
             known = _known(cell.state, cell.value, rules, method)
             if known is not None:
                 cells[key] = known
+                locations[key] = cell.location
     label = report.display(table.file)
-    return Published(label, query, rules, cells, method)
+    return Published(label, query, rules, cells, method, locations)
 
 
 def _known(state: CellState, value: object, rules: RuleSet, method: Method) -> Interval | None:
@@ -72,14 +74,17 @@ def _known(state: CellState, value: object, rules: RuleSet, method: Method) -> I
     return None
 
 
-def released_tables(root: Path | str) -> list[Published]:
-    """Every table of every release recorded in the ledger at ``root`` (every audience)."""
-    return list(_released(ReleaseLedger(root)))
+def released_tables(root: Path | str, *, skip: str | None = None) -> list[Published]:
+    """Every table of every release recorded in the ledger at ``root`` (every audience), but
+    the release whose content hash is ``skip`` (a report audited again after its release)."""
+    return list(_released(ReleaseLedger(root), skip))
 
 
-def _released(ledger: ReleaseLedger) -> Iterator[Published]:
+def _released(ledger: ReleaseLedger, skip: str | None) -> Iterator[Published]:
     state = ledger.read()
     for entry in state.entries:
+        if skip is not None and entry.data.get("content_sha256") == skip:
+            continue
         folder = ledger.root / entry.folder
         if not entry.folder or not (folder / MANIFEST).is_file():
             continue

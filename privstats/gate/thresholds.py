@@ -119,19 +119,42 @@ def check_claims(
     record = table.record
     status = str(record.get("status", ""))
     if status not in SHOWN_STATUSES or str(table.entry.get("status", status)) != status:
-        found.append(GateFinding(manifest, f"table '{table.name}'", Check.CLAIMS, "status",
-                                 "the table's record does not say it passed or was protected"))
+        found.append(
+            GateFinding(
+                manifest,
+                f"table '{table.name}'",
+                Check.CLAIMS,
+                "status",
+                "the table's record does not say it passed or was protected",
+            )
+        )
     record_audit = record.get("audit")
-    if not isinstance(record_audit, Mapping) or record_audit.get("passed") is not True or (
-        record_audit.get("cells_unsafe", 0) != 0
+    if (
+        not isinstance(record_audit, Mapping)
+        or record_audit.get("passed") is not True
+        or (record_audit.get("cells_unsafe", 0) != 0)
     ):
-        found.append(GateFinding(manifest, f"table '{table.name}'", Check.CLAIMS, "record-audit",
-                                 "the table's record does not show a passed audit"))
+        found.append(
+            GateFinding(
+                manifest,
+                f"table '{table.name}'",
+                Check.CLAIMS,
+                "record-audit",
+                "the table's record does not show a passed audit",
+            )
+        )
     try:
         rules = ruleset(table.rules)
     except ConfigError:
-        found.append(GateFinding(manifest, f"table '{table.name}'", Check.CLAIMS, "rules",
-                                 "the table's record states no valid disclosure rules"))
+        found.append(
+            GateFinding(
+                manifest,
+                f"table '{table.name}'",
+                Check.CLAIMS,
+                "rules",
+                "the table's record states no valid disclosure rules",
+            )
+        )
         return found
     run_rules = report.manifest.get("rules")
     for source, other in (("the report's run", run_rules), ("the configuration", required)):
@@ -140,12 +163,26 @@ def check_claims(
         try:
             wanted = other if isinstance(other, RuleSet) else ruleset(other)
         except ConfigError:
-            found.append(GateFinding(manifest, "/rules", Check.CLAIMS, "rules",
-                                     "the report's rules are not a valid rule set"))
+            found.append(
+                GateFinding(
+                    manifest,
+                    "/rules",
+                    Check.CLAIMS,
+                    "rules",
+                    "the report's rules are not a valid rule set",
+                )
+            )
             continue
         if not at_least_as_strict(rules, wanted):
-            found.append(GateFinding(manifest, f"table '{table.name}'", Check.CLAIMS, "weak-rules",
-                                     f"the table's rules are weaker than {source}'s"))
+            found.append(
+                GateFinding(
+                    manifest,
+                    f"table '{table.name}'",
+                    Check.CLAIMS,
+                    "weak-rules",
+                    f"the table's rules are weaker than {source}'s",
+                )
+            )
     found += _check_cells(table, rules, file)
     found += _check_counts(report, table, file)
     found += check_html(report, table)
@@ -157,15 +194,36 @@ def _check_counts(report: ReportFolder, table: PublishedTable, file: str) -> lis
     hidden = table.count(CellState.HIDDEN)
     stated = table.entry.get("hidden_cells")
     if stated != hidden:
-        found.append(GateFinding(file, "", Check.CLAIMS, "hidden-count",
-                                 "the number of hidden cells differs from the manifest's"))
+        found.append(
+            GateFinding(
+                file,
+                "",
+                Check.CLAIMS,
+                "hidden-count",
+                "the number of hidden cells differs from the manifest's",
+            )
+        )
     protected = table.record.get("cells_protected")
     if isinstance(protected, int) and hidden > protected:
-        found.append(GateFinding(file, "", Check.CLAIMS, "hidden-count",
-                                 "more cells are hidden than the record protected"))
+        found.append(
+            GateFinding(
+                file,
+                "",
+                Check.CLAIMS,
+                "hidden-count",
+                "more cells are hidden than the record protected",
+            )
+        )
     if table.record.get("status") == "pass" and (hidden or table.count(CellState.TEXT)):
-        found.append(GateFinding(file, "", Check.CLAIMS, "status",
-                                 "cells are hidden in a table whose record says nothing was"))
+        found.append(
+            GateFinding(
+                file,
+                "",
+                Check.CLAIMS,
+                "status",
+                "cells are hidden in a table whose record says nothing was",
+            )
+        )
     return found
 
 
@@ -177,28 +235,48 @@ def _check_cells(table: PublishedTable, rules: RuleSet, file: str) -> list[GateF
     for cell in table.all_cells():
         if cell.state is CellState.TEXT:
             if not (method == "less_than" and cell.value == f"<{rules.threshold}"):
-                other.append(GateFinding(file, cell.location, Check.CLAIMS, "text-cell",
-                                         "text where a number or a marker belongs"))
+                other.append(
+                    GateFinding(
+                        file,
+                        cell.location,
+                        Check.CLAIMS,
+                        "text-cell",
+                        "text where a number or a marker belongs",
+                    )
+                )
             continue
         value = cell.number
         if value is None or not counts:
             continue
         if value < 0 or not float(value).is_integer():
-            other.append(GateFinding(file, cell.location, Check.CLAIMS, "not-a-count",
-                                     "a count that is negative or not whole"))
+            other.append(
+                GateFinding(
+                    file,
+                    cell.location,
+                    Check.CLAIMS,
+                    "not-a-count",
+                    "a count that is negative or not whole",
+                )
+            )
         elif method == "round":
             if value % rules.round_base:
-                other.append(GateFinding(file, cell.location, Check.CLAIMS, "not-rounded",
-                                         f"not a multiple of the rounding base {rules.round_base}"))
+                other.append(
+                    GateFinding(
+                        file,
+                        cell.location,
+                        Check.CLAIMS,
+                        "not-rounded",
+                        f"not a multiple of the rounding base {rules.round_base}",
+                    )
+                )
         elif 0 < value < rules.threshold:
             small.append(GateFinding(
                 file, cell.location, Check.CLAIMS, "below-threshold",
                 f"a shown {table.measure} count under the threshold {rules.threshold}: fewer "
                 "contributors than the rule allows",
             ))  # fmt: skip
-    return (
-        capped(small, MAX_CELL_FINDINGS, file, Check.CLAIMS, "below-threshold")
-        + capped(other, MAX_CELL_FINDINGS, file, Check.CLAIMS, "cells")
+    return capped(small, MAX_CELL_FINDINGS, file, Check.CLAIMS, "below-threshold") + capped(
+        other, MAX_CELL_FINDINGS, file, Check.CLAIMS, "cells"
     )
 
 
@@ -209,11 +287,25 @@ def check_html(report: ReportFolder, table: PublishedTable) -> list[GateFinding]
     html = report.display(HTML)
     rows = report.html_tables.get(table.name)
     if rows is None:
-        return [GateFinding(html, f"table '{table.name}'", Check.CONSISTENCY, "missing-table",
-                            "the table is in the manifest but not in the page")]
+        return [
+            GateFinding(
+                html,
+                f"table '{table.name}'",
+                Check.CONSISTENCY,
+                "missing-table",
+                "the table is in the manifest but not in the page",
+            )
+        ]
     if [len(r) for r in rows] != [len(r) for r in table.cells]:
-        return [GateFinding(html, f"table '{table.name}'", Check.CONSISTENCY, "shape",
-                            "the page shows another number of rows or cells than the CSV")]
+        return [
+            GateFinding(
+                html,
+                f"table '{table.name}'",
+                Check.CONSISTENCY,
+                "shape",
+                "the page shows another number of rows or cells than the CSV",
+            )
+        ]
     found = []
     for r, (texts, cells) in enumerate(zip(rows, table.cells, strict=True), start=1):
         for c, (text, cell) in enumerate(zip(texts, cells, strict=True), start=1):
@@ -257,8 +349,15 @@ def check_with_store(
     method = table.method or "suppress"
     placement = place(table, truth, method, table.rules)
     if placement is None:
-        return [GateFinding(file, "", Check.RECOMPUTE, "not-placed",
-                            "the CSV's labels match none of the store's codes for its query")], None
+        return [
+            GateFinding(
+                file,
+                "",
+                Check.RECOMPUTE,
+                "not-placed",
+                "the CSV's labels match none of the store's codes for its query",
+            )
+        ], None
     found: list[GateFinding] = []
     if placement.disagreements:
         found += capped(
@@ -280,9 +379,16 @@ def check_with_store(
         exact = cell.state is CellState.VALUE and method != "round"
         less_than = cell.state is CellState.TEXT and fired != ["threshold"]
         if (exact and primary[cell_id]) or (less_than and fired):
-            failing.append(GateFinding(file, cell.location, Check.CLAIMS, "fails-rule",
-                                       f"shown although it fails the {', '.join(fired)} rule "
-                                       "(recomputed from the store)"))
+            failing.append(
+                GateFinding(
+                    file,
+                    cell.location,
+                    Check.CLAIMS,
+                    "fails-rule",
+                    f"shown although it fails the {', '.join(fired)} rule "
+                    "(recomputed from the store)",
+                )
+            )
     found += capped(failing, MAX_CELL_FINDINGS, file, Check.CLAIMS, "fails-rule")
     verified, lp_found = _lp_audit(table, truth, placement, rules, verdicts, file)
     return found + lp_found, verified
@@ -335,8 +441,15 @@ def _lp_audit(
         quiet_highs()
         result = audit(truth, knowledge, required, targets=targets)
     except (ConfigError, DisclosureError):
-        return plain, [GateFinding(file, "", Check.LP_AUDIT, "unsolved",
-                                   "the independent audit could not be run on this pattern")]
+        return plain, [
+            GateFinding(
+                file,
+                "",
+                Check.LP_AUDIT,
+                "unsolved",
+                "the independent audit could not be run on this pattern",
+            )
+        ]
     unsafe = np.flatnonzero(result.unsafe)
     found = [
         GateFinding(file, plain.location_of(int(cell)) or "not published", Check.LP_AUDIT,

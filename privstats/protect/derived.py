@@ -24,11 +24,15 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
+from scipy.sparse.linalg import lsqr
 
 from privstats.exceptions import DisclosureError
 
 _INF = highspy.kHighsInf
+# Made-up combinations (a rounding artefact) set aside before the search gives up, at most.
+_RETRIES = 5
 _STATUS = highspy.HighsModelStatus
 
 
@@ -77,137 +81,143 @@ def find_small(
     if not small.any():
         return None
     incidence = columns[group].tocsr()  # groups × shown cells: each group's column once
-    cells = _relevant_cells(incidence, small)
-    if cells.size == 0:
+    space = _pinned_space(incidence, small)
+    if space is None:
         return None
-    # Only combinations of these cells can pin a population of small groups alone.
-    incidence = incidence[:, cells].tocsr()
-    touched = np.diff(incidence.indptr) > 0
-    small &= touched
-    if not small.any():
-        return None
-    keep = np.flatnonzero(touched)
-    local = np.full(n_groups, -1)
-    local[keep] = np.arange(keep.size)
-    known = []
+    ids, basis = space
+    # Groups whose choice is the same function of the combination are one choice.
+    scale = float(np.abs(basis).max())
+    rows = np.round(basis / scale, 9) + 0.0
+    _, first, klass = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    klass = klass.ravel()
+    n_classes = first.size
+    to_class = sp.csr_matrix(
+        (np.ones(ids.size), (klass, np.arange(ids.size))), shape=(n_classes, ids.size)
+    )
+    class_of_group = np.full(n_groups, -1)
+    class_of_group[ids] = klass
+    group_value = merge @ value
+    known: list[np.ndarray] = []
     for atoms in exclude:
-        groups = np.unique(inverse[atoms])
-        whole = np.isin(inverse, groups).sum() == np.asarray(atoms).size
-        if whole and (local[groups] >= 0).all():
-            known.append(local[groups])
-    chosen = _solve(
-        incidence[keep], small[keep], per_period[keep], (merge @ value)[keep], threshold,
-        time_limit, known,
-    )  # fmt: skip
-    if chosen is not None:
-        chosen = keep[chosen]
-    if chosen is None:
-        return None
-    atoms = np.flatnonzero(np.isin(inverse, chosen))
-    total = float(value[atoms].sum())
-    worst = float(by_period[atoms].sum(axis=0).max()) if by_period.shape[1] else 0.0
-    return Derived(atoms=atoms, value=total, persons=worst)
+        classes = np.unique(class_of_group[inverse[np.asarray(atoms)]])
+        if (classes >= 0).all():
+            known.append(classes)
+    for _ in range(_RETRIES):
+        chosen = _solve(
+            basis[first], to_class @ per_period[ids], to_class @ group_value[ids], threshold,
+            time_limit, known,
+        )  # fmt: skip
+        if chosen is None:
+            return None
+        atoms = np.flatnonzero(np.isin(class_of_group[inverse], chosen))
+        if _pinned(shown, atoms):
+            total = float(value[atoms].sum())
+            worst = float(by_period[atoms].sum(axis=0).max()) if by_period.shape[1] else 0.0
+            return Derived(atoms=atoms, value=total, persons=worst)
+        known.append(chosen)  # rounding made a combination up: look again without it
+    raise DisclosureError(
+        "the search for small populations given away by combining tables did not settle"
+    )
 
 
-def _relevant_cells(incidence: sp.csr_matrix, small: np.ndarray) -> np.ndarray:
-    """The shown cells some combination pinning small groups alone must use.
+def _pinned_space(
+    incidence: sp.csr_matrix, small: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The small groups a pinned population can hold, and an orthonormal basis of the choices
+    ``u`` such a population can be (their rows of it); None when there is none.
 
-    A pinned population of small groups is ``u = M' lambda`` with ``lambda`` in the null space
-    of the large groups' rows; directions of that space that give ``u = 0`` (shown cells that
-    merely repeat each other) do not matter. Eigenvalues are classed as null generously: a
-    cell kept needlessly only enlarges the exact MILP that follows, never hides a population.
+    A pinned population of small groups is ``u = M lambda`` (``M``: groups × shown cells)
+    with ``M_big lambda = 0``: ``lambda`` lies in the null space of the large groups' rows, and
+    ``u`` in that space's image on the small groups, a space of few dimensions.
     """
-    big = incidence[~small].tocsc()
-    gram = (big.T @ big).toarray()
-    eigenvalues, vectors = np.linalg.eigh(gram)
-    null = vectors[:, eigenvalues <= 1e-7 * max(1.0, float(eigenvalues.max(initial=0.0)))]
+    big = incidence[~small].toarray()
+    null = scipy.linalg.null_space(big) if big.shape[0] else np.eye(incidence.shape[1])
     if null.shape[1] == 0:
-        return np.zeros(0, dtype=np.int64)
+        return None
     image = incidence[small] @ null
     if not np.abs(image).max(initial=0.0) > 1e-9:
-        return np.zeros(0, dtype=np.int64)
-    _, singular, right = np.linalg.svd(image, full_matrices=False)
-    directions = null @ right[singular > 1e-9 * max(1.0, float(singular.max()))].T
-    return np.flatnonzero(np.abs(directions).max(axis=1) > 1e-9)
+        return None
+    left, singular, _ = np.linalg.svd(image, full_matrices=False)
+    basis = left[:, singular > 1e-9 * max(1.0, float(singular.max()))]
+    used = np.abs(basis).max(axis=1) > 1e-9
+    if basis.shape[1] == 0 or not used.any():
+        return None
+    return np.flatnonzero(small)[used], basis[used]
+
+
+def _pinned(shown: sp.csr_matrix, atoms: np.ndarray) -> bool:
+    """Whether the population of ``atoms`` is a linear combination of the shown cells."""
+    target = np.zeros(shown.shape[1])
+    target[atoms] = 1.0
+    weights = lsqr(shown.T.tocsr(), target, atol=1e-14, btol=1e-14, iter_lim=20_000)[0]
+    return float(np.abs(shown.T @ weights - target).max()) < 1e-6
 
 
 def _solve(
-    incidence: sp.csr_matrix,
-    small: np.ndarray,
+    basis: np.ndarray,
     per_period: sp.csr_matrix,
-    group_value: np.ndarray,
+    class_value: np.ndarray,
     threshold: int,
     time_limit: float,
     known: Sequence[np.ndarray] = (),
 ) -> np.ndarray | None:
-    """Groups of a smallest pinned population: u = M' lambda, u 0/1 on small groups, 0 else;
-    none of the ``known`` group sets."""
-    n_groups, n_cells = incidence.shape
-    small_ids = np.flatnonzero(small)
-    n_u = small_ids.size
-    # Columns: lambda (one per shown cell, free), then u (one per small group, binary).
-    u_of = np.full(n_groups, -1)
-    u_of[small_ids] = np.arange(n_u)
-    coo = incidence.tocoo()
-    rows = [coo.row, small_ids]
-    cols = [coo.col, n_cells + np.arange(n_u)]
-    vals = [coo.data.astype(float), -np.ones(n_u)]
-    n_rows = n_groups
-    lo = [np.zeros(n_groups)]
-    hi = [np.zeros(n_groups)]
-    # Persons in each key period, over the chosen groups, stay below the threshold.
-    periods = per_period[small_ids].T.tocoo()
+    """Classes of a smallest pinned population: ``u = basis nu``, ``u`` 0/1, at least one, fewer
+    than ``threshold`` persons in every key period, none of the ``known`` class sets."""
+    n_u, d = basis.shape
+    # Columns: nu (free), then u (binary, one per class).
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lo: list[np.ndarray] = []
+    hi: list[np.ndarray] = []
+    dense = np.nonzero(np.abs(basis) > 0)
+    rows += [dense[0], np.arange(n_u)]
+    cols += [dense[1], d + np.arange(n_u)]
+    vals += [basis[dense], -np.ones(n_u)]
+    lo.append(np.zeros(n_u))
+    hi.append(np.zeros(n_u))
+    n_rows = n_u
+    periods = per_period.T.tocoo()
     if periods.nnz:
         rows.append(n_rows + periods.row)
-        cols.append(n_cells + periods.col)
+        cols.append(d + periods.col)
         vals.append(periods.data.astype(float))
-        n_periods = per_period.shape[1]
-        lo.append(np.full(n_periods, -_INF))
-        hi.append(np.full(n_periods, threshold - 1.0))
-        n_rows += n_periods
-    # At least one group.
-    rows.append(np.full(n_u, n_rows))
-    cols.append(n_cells + np.arange(n_u))
-    vals.append(np.ones(n_u))
-    lo.append(np.ones(1))
-    hi.append(np.full(1, _INF))
-    n_rows += 1
-    # Not a known population: sum over its groups of (1 - u) plus the others' u is at least 1.
-    for groups in known:
-        inside = np.zeros(n_u)
-        member = u_of[groups]
-        if (member < 0).any():
-            continue  # it holds a group that is not small: it cannot be chosen anyway
-        inside[member] = 1.0
+        lo.append(np.full(per_period.shape[1], -_INF))
+        hi.append(np.full(per_period.shape[1], threshold - 1.0))
+        n_rows += per_period.shape[1]
+    everything = [np.arange(n_u)]
+    for chosen in [*everything, *known]:
+        inside = np.zeros(n_u, dtype=bool)
+        inside[chosen] = True
+        first = chosen is everything[0]
         rows.append(np.full(n_u, n_rows))
-        cols.append(n_cells + np.arange(n_u))
-        vals.append(np.where(inside > 0, -1.0, 1.0))
-        lo.append(np.full(1, 1.0 - inside.sum()))
+        cols.append(d + np.arange(n_u))
+        # At least one class; and not a known population: sum (1 - u) inside + sum u outside.
+        vals.append(np.ones(n_u) if first else np.where(inside, -1.0, 1.0))
+        lo.append(np.ones(1) if first else np.full(1, 1.0 - inside.sum()))
         hi.append(np.full(1, _INF))
         n_rows += 1
     a = sp.csc_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_rows, n_cells + n_u),
+        shape=(n_rows, d + n_u),
     )
     model = highspy.Highs()
     model.setOptionValue("output_flag", False)
     model.setOptionValue("random_seed", 0)
     model.setOptionValue("time_limit", float(time_limit))
     lp = highspy.HighsLp()
-    lp.num_col_ = n_cells + n_u
+    lp.num_col_ = d + n_u
     lp.num_row_ = n_rows
-    lp.col_cost_ = np.concatenate([np.zeros(n_cells), group_value[small_ids]])
-    lp.col_lower_ = np.concatenate([np.full(n_cells, -_INF), np.zeros(n_u)])
-    lp.col_upper_ = np.concatenate([np.full(n_cells, _INF), np.ones(n_u)])
+    lp.col_cost_ = np.concatenate([np.zeros(d), class_value])
+    lp.col_lower_ = np.concatenate([np.full(d, -_INF), np.zeros(n_u)])
+    lp.col_upper_ = np.concatenate([np.full(d, _INF), np.ones(n_u)])
     lp.row_lower_ = np.concatenate(lo)
     lp.row_upper_ = np.concatenate(hi)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data.astype(float)
-    lp.integrality_ = [highspy.HighsVarType.kContinuous] * n_cells + [
-        highspy.HighsVarType.kInteger
-    ] * n_u
+    lp.integrality_ = [highspy.HighsVarType.kContinuous] * d + [highspy.HighsVarType.kInteger] * n_u
     model.passModel(lp)
     model.run()
     status = model.getModelStatus()
@@ -220,4 +230,4 @@ def _solve(
             "the search for small populations given away by combining tables did not finish"
         )
     x = np.asarray(model.getSolution().col_value)
-    return small_ids[x[n_cells:] > 0.5]
+    return np.flatnonzero(x[d:] > 0.5)

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.sparse.linalg import lsqr
 
 from privstats.config import RuleSet
 from privstats.exceptions import DisclosureError
@@ -267,7 +268,7 @@ class _System:
         """Today's population of a cell released with another value: nobody may pin it, or the
         difference (the erased person's contribution, a late visitor) is read off."""
         atoms = member.cells[cell].indices.copy()
-        v = float(member.cells[cell] @ self.atoms.value)
+        v = float(self.atoms.value[atoms].sum())
         old = float(member.released[cell]) if member.released is not None else v
         change = abs(old - v)
         ratio = self.policy.effective_ratio(self.rules)
@@ -281,9 +282,8 @@ class _System:
 def _shown_rows(system: _System, hidden: np.ndarray) -> np.ndarray:
     """Positions (within the published cells) the attacker knows exactly."""
     roles = system.roles()
-    known = np.isin(roles, [Role.SHOWN, Role.IMPLICIT])
-    known |= (roles == Role.FREE) & ~hidden[: system.n_published]
-    return np.flatnonzero(known)
+    known = np.isin(roles, [Role.SHOWN, Role.IMPLICIT, Role.FREE])
+    return np.flatnonzero(known & ~hidden[: system.n_published])
 
 
 def _search(system: _System, hidden: np.ndarray, public: Sequence[Derived]) -> Derived | None:
@@ -347,33 +347,118 @@ def _given_away(system: _System, hidden: np.ndarray) -> set[int]:
     return {int(c) for c in np.flatnonzero(result.unsafe)}
 
 
+@dataclass(frozen=True)
+class Combination:
+    """A small group the shown cells pin together: its persons and value, the shown cells
+    (member, cell) combining to it, and whether the members not new gave it away alone."""
+
+    persons: float
+    value: float
+    cells: tuple[tuple[int, int], ...]
+    before: bool
+
+    @property
+    def members(self) -> tuple[int, ...]:
+        return tuple(sorted({m for m, _ in self.cells}))
+
+
+@dataclass(frozen=True, eq=False)
+class LinkedAudit:
+    """The gate's verdict on a linked set: per member, the hidden cells the whole set narrows
+    too far, and those the members that are not new narrowed already; changed populations
+    pinned; small groups given away."""
+
+    unsafe: tuple[np.ndarray, ...]
+    unsafe_before: tuple[np.ndarray, ...]
+    changed: int
+    changed_before: int
+    combinations: tuple[Combination, ...]
+
+    @property
+    def passed(self) -> bool:
+        new = any((u & ~b).any() for u, b in zip(self.unsafe, self.unsafe_before, strict=True))
+        return (
+            not new
+            and self.changed <= self.changed_before
+            and not any(not c.before for c in self.combinations)
+        )
+
+
 def audit_linked(
     members: Sequence[Member],
     atoms: AtomSpace,
     rules: RuleSet,
     policy: ProtectionPolicy | None = None,
     *,
+    new: Sequence[bool] | None = None,
     max_found: int = 10,
-) -> LinkedResult:
+) -> LinkedAudit:
     """Check a published linked set as it is (no ``FREE`` cells): every sensitive hidden cell
     and every changed cell keeps its protection against the whole set, and no small
-    population is pinned (up to ``max_found`` of them are reported)."""
+    population is pinned (at most ``max_found`` are named). ``new`` marks the members being
+    released now: what the others give away alone is told apart, as a problem of earlier
+    releases rather than of this one."""
     policy = policy or ProtectionPolicy()
     if any(m.role(Role.FREE).any() for m in members):
         raise DisclosureError("an audited linked set has no cells left to choose")
+    new = list(new) if new is not None else [True] * len(members)
     system = _System(members, atoms, rules, policy)
-    hidden = system.always_hidden()
-    found: list[Derived] = []
-    while len(found) < max_found and (more := _search(system, hidden, found)) is not None:
-        found.append(more)
     table = system.table()
-    result = _finish(system, table, hidden, system.requirement(), 0, found)
-    if found:
-        return LinkedResult(
-            result.hidden, result.lo, result.hi, 0, False, result.audit, tuple(found),
-            result.unsafe, "small groups are given away by combining the tables' shown cells",
-        )  # fmt: skip
-    return result
+    required = system.requirement()
+    hidden = system.always_hidden()
+    before = hidden.copy()
+    for k, fresh in enumerate(new):
+        if fresh:
+            before[system.index(k)] = True
+    found: list[Derived] = []
+    old: list[Derived] = []
+    while len(old) < max_found and (more := _search(system, before, old)) is not None:
+        old.append(more)
+    while len(found) < max_found and (more := _search(system, hidden, [*old, *found])) is not None:
+        found.append(more)
+    everything = _unsafe(system, table, hidden, required)
+    earlier = _unsafe(system, table, before, required)
+    extra = slice(system.n_published + system.atoms.n, None)
+    combinations = [_combination(system, hidden, d, True) for d in old] + [
+        _combination(system, hidden, d, False) for d in found
+    ]
+    return LinkedAudit(
+        unsafe=_per_member(system, everything),
+        unsafe_before=_per_member(system, earlier),
+        changed=int(everything[extra].sum()),
+        changed_before=int(earlier[extra].sum()),
+        combinations=tuple(combinations),
+    )
+
+
+def _unsafe(system: _System, table: Table, hidden: np.ndarray, required: Requirement) -> np.ndarray:
+    floor, ceiling = system.bounds(table)
+    knowledge = Knowledge.suppressed(table, hidden, floor=floor, ceiling=ceiling)
+    return audit(table, knowledge, required, targets=hidden & required.needed).unsafe
+
+
+def _per_member(system: _System, cells: np.ndarray) -> tuple[np.ndarray, ...]:
+    out = []
+    for k, (m, p) in enumerate(zip(system.members, system.published, strict=True)):
+        mask = np.zeros(m.table.n, dtype=bool)
+        mask[p] = cells[system.index(k)]
+        out.append(mask)
+    return tuple(out)
+
+
+def _combination(system: _System, hidden: np.ndarray, found: Derived, before: bool) -> Combination:
+    """Which shown cells pin ``found``: a least-squares combination of their atoms' rows."""
+    incidence = system.incidence()[: system.n_published]
+    rows = _shown_rows(system, hidden)
+    target = np.zeros(system.atoms.n)
+    target[found.atoms] = 1.0
+    weights = lsqr(incidence[rows].T.tocsr(), target, atol=1e-12, btol=1e-12)[0]
+    used = rows[np.abs(weights) > 1e-6]
+    cells = []
+    for position in used:
+        k = int(np.searchsorted(system.offsets, position, side="right") - 1)
+        cells.append((k, int(system.published[k][position - system.offsets[k]])))
+    return Combination(found.persons, found.value, tuple(cells), before)
 
 
 def _finish(

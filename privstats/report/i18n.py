@@ -449,21 +449,24 @@ MESSAGES |= {
         "raport nie powstał z tego magazynu (jego tabel nie przeliczono)",
         "this report was not made from this store (its tables were not recomputed)",
     ),
-    "review.problem.pairs": _both(
-        "{count} par tabel pozwala na odejmowanie", "{count} pairs of tables allow differencing"
+    "review.problem.linked": _both(
+        "w połączeniu z tabelami wydanymi wcześniej raport ujawnia {count} rzeczy",
+        "together with the tables released before, the report gives {count} things away",
     ),
     "review.leaks.none": _both("Skaner wycieków nic nie znalazł.", "The leak scan found nothing."),
     "review.leaks.absent": _both(
         "Skaner wycieków (privstats.leaks) nie jest dostępny: wynik skanowania nieznany.",
         "The leak scanner (privstats.leaks) is not available: no scan result.",
     ),
-    "review.pairs.absent": _both(
-        "Sprawdzenie par tabel (odejmowanie) nie jest dostępne w tej instalacji.",
-        "The differencing check of table pairs is not available in this installation.",
+    "review.linked.absent": _both(
+        "Raportu nie sprawdzono razem z tabelami wydanymi wcześniej (potrzebny jest magazyn).",
+        "The report was not checked together with the tables released before (that needs the "
+        "store).",
     ),
-    "review.pairs.none": _both(
-        "Żadna para z wydanymi już tabelami nie pozwala na odejmowanie.",
-        "No pair with tables released before allows differencing.",
+    "review.linked.none": _both(
+        "Razem z tabelami wydanymi wcześniej (wszystkim odbiorcom) raport niczego nie ujawnia.",
+        "Together with the tables released before (to every audience) the report gives nothing "
+        "away.",
     ),
     "review.records.absent": _both(
         "Brak pełnych zapisów recenzenta (records.json): powody ukrycia i przedziały audytu "

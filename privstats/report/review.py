@@ -7,7 +7,8 @@ is there, the reviewer's full records that the runner keeps outside the folder
 audit's interval for each hidden cell). It checks the files against the manifest's hashes and
 asks the reviewer's gate (``privstats.gate.audit_path``) for its findings, its verification of
 every table (with the store: recomputed and audited by linear programming) and its
-differencing pairs; without the gate, it runs the leak scanner (:mod:`privstats.leaks`) itself.
+problems of the linked set; without the gate, it runs the leak scanner
+(:mod:`privstats.leaks`) itself.
 The verdict comes first: every check passed, or the reasons it did not.
 
 Nothing here reads a hidden value: only what the folder and the records hold (and what the
@@ -91,7 +92,7 @@ class ReportReview:
     full_records: bool
     # None: the check is not available here (no scanner, no gate), which is not a pass.
     leak_findings: tuple[Any, ...] | None
-    pairs: tuple[Any, ...] | None
+    linked: tuple[Any, ...] | None
     gate_findings: tuple[Any, ...] | None = None
     gate_tables: tuple[Any, ...] | None = None  # the gate's verification of each table
     gate_verdict: str | None = None
@@ -116,8 +117,9 @@ class ReportReview:
             failing = [f for f in failing if getattr(f, "kind", "") != OTHER_STORE]
         if failing:
             out.append(message("review.problem.gate", language, count=len(failing)))
-        if self.pairs:
-            out.append(message("review.problem.pairs", language, count=len(self.pairs)))
+        new = [p for p in self.linked or () if not getattr(p, "before", False)]
+        if new:
+            out.append(message("review.problem.linked", language, count=len(new)))
         return out
 
     @property
@@ -233,9 +235,10 @@ class ReportReview:
         """The gate's verification per table (claims, recomputation, LP audit), if it ran."""
         return pd.DataFrame([t.to_dict() for t in self.gate_tables or ()])
 
-    def pairs_frame(self) -> pd.DataFrame:
-        """The gate's differencing pairs, one line each."""
-        return pd.DataFrame({"pair": [str(pair) for pair in self.pairs or ()]})
+    def linked_frame(self) -> pd.DataFrame:
+        """The gate's problems of the linked set (this report with everything released
+        before), one line each."""
+        return pd.DataFrame({"problem": [str(problem) for problem in self.linked or ()]})
 
 
 def _failing(findings: Sequence[Any] | None) -> list[Any]:
@@ -343,8 +346,8 @@ def review_report(
     """Review the report folder ``folder`` (see the module's documentation).
 
     ``store``, ``ledger`` and ``canaries`` go to the gate: with the store it recomputes every
-    table and checks differencing across filters; with the release ledger, against released
-    tables; with the canaries, it looks for the inputs' known identifying values.
+    table and, with the release ledger, checks the report with every released table as one
+    linked set; with the canaries, it looks for the inputs' known identifying values.
     """
     folder = Path(folder)
     if not (folder / MANIFEST).is_file():
@@ -382,7 +385,7 @@ def review_report(
         file_problems=tuple(verify_manifest(folder)),
         full_records=full is not None,
         leak_findings=leaks,
-        pairs=tuple(audited.pairs) if audited is not None else None,
+        linked=tuple(audited.linked) if audited is not None else None,
         gate_findings=tuple(audited.findings) if audited is not None else None,
         gate_tables=tuple(audited.tables) if audited is not None else None,
         gate_verdict=audited.verdict() if audited is not None else None,

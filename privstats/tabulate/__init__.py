@@ -61,6 +61,7 @@ def crosstab(
     tz: str = "UTC",
     versus: Mapping[str, Any] | None = None,
     per: str | None = None,
+    top: int | None = None,
 ) -> ProtectedTable | TableSet:
     """A protected cross-tabulation of ``table``, shaped like ``pandas.crosstab``.
 
@@ -81,6 +82,9 @@ def crosstab(
     takes the statistic over the units of each cell: ``per="org", values=PERSONS,
     aggfunc="median"`` is the median number of active persons per organisation.
 
+    ``top=10`` publishes only the ten largest cells of a one-dimensional table; the rest is
+    not published at all (and, being the public total minus those ten, is protected too).
+
     A list ``aggfunc`` (``["visitors", "requests"]``) gives one protected table per measure,
     side by side in ``pivot()`` (a ``privstats.frames.TableSet``).
     """
@@ -90,7 +94,7 @@ def crosstab(
     quiet_highs()  # before the protection engine's first model: no banner in a notebook's cell
     query = Query.build(
         index, columns, values, aggfunc, margins, table=table, start=start, end=end,
-        where=where, hierarchies=hierarchies, cap=cap, tz=tz, versus=versus, per=per,
+        where=where, hierarchies=hierarchies, cap=cap, tz=tz, versus=versus, per=per, top=top,
     )  # fmt: skip
     rules = rules or load_config().disclosure.rules()
     # In a report run the runner decides every table over the whole linked set (decisions).
@@ -116,15 +120,16 @@ def protect_alone(
     protected as if its grand total were public (another table shows it, or anyone adds the
     cells up): a hidden cell must not be the total minus the shown ones."""
     public_total = query.kind != "statistic" and not query.margins and method != Method.ROUND
-    asked = dataclasses.replace(query, margins=True) if public_total else query
+    asked = dataclasses.replace(query, margins=True, top=None) if public_total else query
     truth = _engine.true_table(asked, store, rules)
     if truth.grid is None:
         return _empty(query, rules, method)
-    known = unpublished = None
+    known = None
+    unpublished = ~_engine.published(query, truth.grid)
     if public_total:
         margin = truth.grid.keys.eq(TOTAL).to_numpy()
         known = margin.all(axis=1)
-        unpublished = margin.any(axis=1) & ~known
+        unpublished |= margin.any(axis=1) & ~known
     return protect(
         truth.grid, rules, method=method, query=query.to_dict(), known=known,
         unpublished=unpublished,

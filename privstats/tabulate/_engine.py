@@ -28,6 +28,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -97,6 +98,21 @@ def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> True
             margins=query.margins, hierarchies=hierarchies,
         )  # fmt: skip
     return TrueTable(query, grid, cap_binds, sums)
+
+
+def published(query: Query, grid: Table) -> np.ndarray:
+    """The cells a query publishes: every cell, or with ``top`` the ``top`` leaves of largest
+    value (ties by code) and the totals above them."""
+    mask = np.ones(grid.n, dtype=bool)
+    if query.top is None:
+        return mask
+    leaves = np.flatnonzero(~grid.keys.eq(TOTAL).to_numpy().any(axis=1))
+    values = np.nan_to_num(grid.values)
+    codes = grid.keys[grid.dims[0]].astype(str).to_numpy()
+    ranked = sorted(leaves, key=lambda c: (-values[c], codes[c]))
+    mask[leaves] = False
+    mask[ranked[: query.top]] = True
+    return mask
 
 
 def column_type(table: str, name: str) -> pl.DataType:
@@ -392,7 +408,8 @@ def _window(values: pl.Expr, q: float, window: int) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _quantile_cells(per_unit: pl.DataFrame, dims: list[str], q: float, window: int) -> pl.DataFrame:
-    grouped = per_unit.group_by(dims).agg(v=pl.col("amount").sort())
+    # A unit without the measure (a log format without response times) has no value to rank.
+    grouped = per_unit.group_by(dims).agg(v=pl.col("amount").drop_nulls().drop_nans().sort())
     mean, side = _window(pl.col("v"), q, window)
     return grouped.select(*dims, value=mean, side=side.cast(pl.Float64))
 
@@ -420,7 +437,9 @@ def _statistics(rows: pl.DataFrame, query: Query, rules: RuleSet) -> Any:
             magnitude=pl.col("value"), value=pl.col("value") / pl.col("rows")
         )
         return cells.drop("visits", "rows").to_pandas()
-    # Each unit's median counts once: a visitor with 5,000 requests weighs as much as anyone.
+    # Each unit's median counts once: a visitor with 5,000 requests weighs as much as anyone;
+    # a unit without the measure is not among the persons the quantile describes.
+    rows = rows.filter(pl.col(query.values).is_not_null())
     per_unit = rows.group_by(keys).agg(amount=column.median())
     cells = _quantile_cells(per_unit, dims, QUANTILES[query.measure], rules.quantile_window)
     return cells.join(_persons(rows, dims), on=dims).to_pandas()

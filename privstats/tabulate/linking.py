@@ -21,6 +21,7 @@ Private: it reads the true data.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -41,8 +42,15 @@ from privstats.protect import (
     requirement,
 )
 from privstats.protect import record as _record
-from privstats.protect.linked import AtomSpace, LinkedResult, Member, Role, protect_linked
-from privstats.protect.linked import audit_linked as _audit_linked
+from privstats.protect.linked import (
+    AtomSpace,
+    LinkedAudit,
+    LinkedResult,
+    Member,
+    Role,
+    audit_linked,
+    protect_linked,
+)
 from privstats.protect.suppression import SuppressionOptions
 from privstats.store import Store
 from privstats.tabulate import _engine
@@ -73,6 +81,8 @@ class Published:
     rules: RuleSet
     cells: Mapping[Key, Interval]
     method: Method = Method.SUPPRESS
+    # Where each cell is shown (a report's CSV: "line 3, col 2"), for the reviewer.
+    locations: Mapping[Key, str] = field(default_factory=dict)
 
     @classmethod
     def from_protected(
@@ -184,28 +194,42 @@ class Linker:
         return out
 
     # -- the gate's check ---------------------------------------------------------------------
-    def audit(self) -> Iterator[tuple[Family, list[_Entry], LinkedResult]]:
-        """Every family of the known tables, audited as one linked set per family."""
+    def audit(self, new: Sequence[Published]) -> Iterator[tuple[Family, list[_Entry], LinkedAudit]]:
+        """The ``new`` tables (being released now) audited, family by family, as one linked
+        set with every known table of their family whose period meets one of theirs."""
+        for published in new:
+            if published not in self.known:
+                self.known.append(published)
         by_family: dict[Family, list[_Entry]] = {}
+        fresh: set[int] = set()
         for published in self.known:
             if published.method is Method.ROUND:
+                continue
+            if published not in new and not any(
+                _overlaps(published.query, n.query) for n in new
+            ):  # fmt: skip
                 continue
             entry = self._entry(published.query, published.rules, published)
             family = self._family(entry) if entry is not None else None
             if entry is not None and family is not None:
                 by_family.setdefault(family, []).append(entry)
+                if published in new:
+                    fresh.add(id(entry))
         for family, entries in sorted(by_family.items()):
+            if not any(id(e) in fresh for e in entries):
+                continue
             atoms, index = self._atoms_for(family, entries)
             members = [self._member(e, atoms, index) for e in entries]
             threshold = max(e.rules.threshold for e in entries)
             rules = dataclasses.replace(entries[0].rules, threshold=threshold)
             space = AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units)
-            yield family, entries, _audit_linked(members, space, rules, self.policy)
+            flags = [id(e) in fresh for e in entries]
+            yield family, entries, audit_linked(members, space, rules, self.policy, new=flags)
 
     # -- building blocks ----------------------------------------------------------------------
     def _truth(self, query: Query, rules: RuleSet) -> _engine.TrueTable:
         implicit = query.kind != "statistic" and not query.margins
-        asked = dataclasses.replace(query, margins=True) if implicit else query
+        asked = dataclasses.replace(query, margins=True, top=None) if implicit else query
         key = f"{asked.key()}:{rules.quantile_window}"
         if key not in self._truths:
             self._truths[key] = _engine.true_table(asked, self.store, rules)
@@ -217,7 +241,11 @@ class Linker:
             return None
         linked = truth.sums if truth.sums is not None else truth.grid
         implicit = query.kind != "statistic" and not query.margins
-        return _Entry(published, query, rules, truth.grid, linked, implicit, truth.query.key())
+        entry = _Entry(published, query, rules, truth.grid, linked, implicit, "")
+        # Atoms depend on which cells take part: the same table published otherwise is another.
+        relevant = (_roles(entry)[0] != Role.UNPUBLISHED).tobytes()
+        ident = f"{truth.query.key()}:{hashlib.sha256(relevant).hexdigest()[:12]}"
+        return dataclasses.replace(entry, ident=ident)
 
     def _family(self, entry: _Entry) -> Family | None:
         return family_of(entry.query, self._truth(entry.query, entry.rules).cap_binds)
@@ -228,13 +256,17 @@ class Linker:
         cached = self._atoms.get(family)
         if cached is not None and all(e.ident in cached[0] for e in entries):
             return cached[1], cached[0]
-        wanted = {e.ident: (e.query, e.linked) for e in entries}
+        wanted: dict[str, _Entry] = {e.ident: e for e in entries}
         for query in self.planned:
             if family_of(query, cap_binds=False) == family:
                 extra = self._entry(query, entries[-1].rules, None)
                 if extra is not None:
-                    wanted.setdefault(extra.ident, (extra.query, extra.linked))
-        atoms = build_atoms(self.store, list(wanted.values()))
+                    wanted.setdefault(extra.ident, extra)
+        atoms = build_atoms(
+            self.store,
+            [(e.query, e.linked) for e in wanted.values()],
+            [_roles(e)[0] != Role.UNPUBLISHED for e in wanted.values()],
+        )
         index = {ident: i for i, ident in enumerate(wanted)}
         self._atoms[family] = (index, atoms)
         return atoms, index
@@ -279,7 +311,7 @@ def _roles(
     if entry.published is None:
         roles[:] = Role.FREE
         roles[grand] = Role.IMPLICIT
-        roles[other_margins] = Role.UNPUBLISHED
+        roles[other_margins | ~_engine.published(entry.query, grid)] = Role.UNPUBLISHED
         return roles, None, None
     roles[grand] = Role.IMPLICIT
     released = np.full(n, np.nan)

@@ -79,8 +79,16 @@ class Atoms:
         return self.family[0] in ("units", "organisations")
 
 
-def build_atoms(store: Store, members: Sequence[tuple[Query, Table]]) -> Atoms:
-    """The atoms of one family's member tables, each given as its query and true table."""
+def build_atoms(
+    store: Store,
+    members: Sequence[tuple[Query, Table]],
+    relevant: Sequence[np.ndarray | None] | None = None,
+) -> Atoms:
+    """The atoms of one family's member tables, each given as its query and true table.
+
+    ``relevant`` marks, per member, the cells that take part (published, or public in effect):
+    leaves that no relevant cell tells apart are one leaf, so that atoms stay as few as what
+    is published can distinguish (the 290 paths a top-10 table leaves out are one "rest")."""
     families = {family_of(q, cap_binds=False) for q, _ in members}
     if len(families) != 1 or None in families or not members:
         raise DisclosureError("atoms are built for the tables of one family")
@@ -88,9 +96,19 @@ def build_atoms(store: Store, members: Sequence[tuple[Query, Table]]) -> Atoms:
     assert family is not None
     frame = _family_rows(store, [q for q, _ in members], family)
     leaves = [f"_leaf{i}" for i in range(len(members))]
-    frame = frame.with_columns(
-        *[_leaf(store, q, t).alias(name) for (q, t), name in zip(members, leaves, strict=True)]
-    ).filter(pl.any_horizontal(*(pl.col(c) >= 0 for c in leaves)))
+    relevant = list(relevant) if relevant is not None else [None] * len(members)
+    expressions = []
+    for (query, table), mask, name in zip(members, relevant, leaves, strict=True):
+        leaf = _leaf(store, query, table)
+        if mask is not None:
+            merged = _representatives(table, mask)
+            leaf = leaf.replace_strict(
+                list(range(table.n)), merged, default=-1, return_dtype=pl.Int64
+            )
+        expressions.append(leaf.alias(name))
+    frame = frame.with_columns(*expressions).filter(
+        pl.any_horizontal(*(pl.col(c) >= 0 for c in leaves))
+    )
     if family[0] in ("units", "organisations"):
         # One signature per unit: for each member, the sorted leaves the unit falls into.
         key = ["_period", "_person"] if family[0] == "units" else ["_unit"]
@@ -178,6 +196,16 @@ def _leaf(store: Store, query: Query, table: Table) -> pl.Expr:
         position = pl.when((at < 0) | (position < 0)).then(-1).otherwise(position + at * stride)
         stride *= len(codes)
     return pl.when(inside).then(position).otherwise(-1)
+
+
+def _representatives(table: Table, relevant: np.ndarray) -> list[int]:
+    """For each cell, the first cell lying in exactly the same relevant cells (-1: in none)."""
+    first: dict[tuple[int, ...], int] = {}
+    out = []
+    for cell, ups in enumerate(table.containing()):
+        signature = tuple(int(u) for u in ups if relevant[u])
+        out.append(first.setdefault(signature, cell) if signature else -1)
+    return out
 
 
 def _per_atom(

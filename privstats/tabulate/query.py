@@ -236,9 +236,18 @@ class Query:
     tz: str = "UTC"
     versus: tuple[tuple[str, str], ...] = ()
     per: str | None = None
+    # Only the ``top`` cells of largest value are published (a one-dimensional table).
+    top: int | None = None
 
     def __post_init__(self) -> None:
         dims = self.dims
+        if self.top is not None:
+            if not isinstance(self.top, int) or isinstance(self.top, bool) or self.top < 1:
+                raise DisclosureError("top is a whole number of at least 1")
+            if len(dims) != 1 or self.margins:
+                raise DisclosureError(
+                    "top keeps the largest cells of a one-dimensional table without margins"
+                )
         if not dims:
             raise DisclosureError("a table needs at least one dimension")
         if len(set(dims)) != len(dims):
@@ -291,6 +300,7 @@ class Query:
         tz: str = "UTC",
         versus: Mapping[str, Any] | None = None,
         per: str | None = None,
+        top: int | None = None,
     ) -> Query:
         """A query from ``crosstab``'s arguments."""
         for name, spec in (hierarchies or {}).items():
@@ -314,6 +324,7 @@ class Query:
             tz=canonical_tz(tz),
             versus=tuple(sorted((str(k), str(v)) for k, v in (versus or {}).items())),
             per=per,
+            top=top,
         )
 
     def with_period(self, start: dt.date | None, end: dt.date | None) -> Query:
@@ -337,6 +348,7 @@ class Query:
             "tz": self.tz,
             "versus": dict(self.versus),
             "per": self.per,
+            **({"top": self.top} if self.top is not None else {}),
         }
 
     @classmethod
@@ -357,7 +369,7 @@ class Query:
                 where = tuple(Filter.from_dict(f) for f in where_data)
             known = {
                 "version", "table", "index", "columns", "values", "measure", "margins", "start",
-                "end", "where", "hierarchies", "cap", "tz", "versus", "per",
+                "end", "where", "hierarchies", "cap", "tz", "versus", "per", "top",
             }  # fmt: skip
             if unknown := sorted(set(data) - known):
                 raise DisclosureError(f"the recorded query has unknown options: {unknown[0]}")
@@ -378,6 +390,7 @@ class Query:
                     sorted((str(k), str(v)) for k, v in (data.get("versus") or {}).items())
                 ),
                 per=data.get("per"),
+                top=data.get("top"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DisclosureError(

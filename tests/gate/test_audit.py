@@ -77,7 +77,7 @@ def test_the_clean_report_passes_without_the_store_with_a_note_saying_what_was_n
     result = audit_path(report)
     assert result.passed
     assert {(n.check, n.kind) for n in result.notes} == {
-        (Check.RECOMPUTE, "no-store"), (Check.DIFFERENCING, "no-store")
+        (Check.RECOMPUTE, "no-store"), (Check.LINKED, "no-store")
     }  # fmt: skip
     assert not any(t.store_checked for t in result.tables)
 

@@ -114,20 +114,30 @@ def test_revealing_a_secondary_cell_lets_the_lp_audit_recover_the_small_one(
     # From the folder alone nothing is wrong: 20 persons is above the threshold.
     assert audit_path(folder).passed
     result = audit_path(folder, store=probe.store)
-    assert [(f.check.value, f.kind, f.location) for f in result.failures] == [
-        ("lp-audit", "recoverable", "line 4, col 2")  # Safari = 55 - 33 - 20
-    ]
+    found = {(f.check.value, f.kind, f.location) for f in result.failures}
+    # Safari = 55 - 33 - 20: the table's own audit and the linked set's both see it.
+    assert ("lp-audit", "recoverable", "line 4, col 2") in found
+    assert ("linked", "recoverable", "line 4, col 2") in found
+    assert {check for check, _, _ in found} == {"lp-audit", "linked"}
 
 
 def test_revealing_a_small_cell_fails_the_claims_and_the_recomputed_rules(
     traffic: Rendered, tmp_path: Path
 ) -> None:
     folder = traffic.copy_to(tmp_path)
-    value = _truth(traffic.store, folder, "browsers", "AhrefsBot")
-    assert 0 < value < 10
-    _reveal(folder, "browsers", "AhrefsBot", value)
+    hidden = [
+        line.split(",")[0]
+        for line in (folder / "browsers.csv").read_text(encoding="utf-8-sig").splitlines()
+        if line.endswith(",x")
+    ]
+    label, value = min(((b, _truth(traffic.store, folder, "browsers", b)) for b in hidden),
+                       key=lambda pair: pair[1])  # fmt: skip
+    assert value > 0
+    _reveal(folder, "browsers", label, value)
     kinds = _kinds(audit_path(folder, store=traffic.store))
-    assert {("claims", "below-threshold"), ("claims", "fails-rule")} <= kinds
+    # Fewer than ten persons, whatever the value (visits over several days may reach ten).
+    assert ("claims", "fails-rule") in kinds
+    assert value >= 10 or ("claims", "below-threshold") in kinds
 
 
 def test_a_number_changed_in_the_page_alone_is_caught_against_the_csv(
