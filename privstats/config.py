@@ -82,7 +82,7 @@ _DEFAULT_ROUTE_WORDS = (
 @dataclass(frozen=True)
 class AnonymiseConfig:
     site_domains: tuple[str, ...] = ()
-    network: bool = False
+    network: bool = True
     ipv4_prefix: int = 16
     ipv6_prefix: int = 32
     login: LoginPolicy = LoginPolicy.DROP
@@ -124,8 +124,11 @@ class RuleSet:
     check_missing: bool = True
     quantile_window: int = 5
     quantile_side: int = 5
+    min_networks: int = 3
 
     def __post_init__(self) -> None:
+        if self.min_networks < 0:
+            raise ConfigError("disclosure.min_networks must be 0 (off) or more")
         if self.quantile_window < 2:
             raise ConfigError("disclosure.quantile_window must be at least 2")
         if self.quantile_side < 1:
@@ -150,6 +153,7 @@ class RuleSet:
             and self.round_base >= other.round_base
             and self.quantile_window >= other.quantile_window
             and self.quantile_side >= other.quantile_side
+            and self.min_networks >= other.min_networks
         )
 
 

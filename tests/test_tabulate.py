@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any
@@ -350,3 +351,20 @@ def test_nothing_true_is_public() -> None:
     for name in ("true_table", "rows", "read_rows", "TrueTable"):
         assert not hasattr(tabulate, name), name
     assert not set(tabulate.__all__) & {"true_table", "rows"}
+
+
+def test_visitors_padded_from_one_network_do_not_pass_the_threshold(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    keeping = dataclasses.replace(
+        config, anonymise=dataclasses.replace(config.anonymise, network=True)
+    )
+    # Twelve "visitors" of one cloud network, against twelve from four networks.
+    padded = [line(f"198.51.100.{i}", 1, path="/pricing") for i in range(12)]
+    spread = [line(f"{10 + i % 4}.0.0.{i}", 1, path="/blog") for i in range(12)]
+    store = store_with(tmp_path, keeping, key, padded + spread)
+    table = tabulate.crosstab("path", aggfunc="visitors", margins=True, store=store)
+    notes = {note.key["path"]: note.reasons for note in table.record.cells}
+    assert "networks" in notes["/pricing"]
+    shown = table.to_frame().set_index("path")["value"]
+    assert shown["/pricing"] == "x"

@@ -16,7 +16,9 @@ its dimensions' codes. Besides its key columns each cell carries
 ``units``     optional (statistics over units): how many units (organisations) the statistic
               is taken over,
 ``side``      optional (quantiles): how many units lie below and above the window of units
-              the quantile is averaged over, on its thinner side.
+              the quantile is averaged over, on its thinner side,
+``networks``  optional (web tables whose store keeps networks): distinct client networks of
+              the cell's busiest key period.
 
 The relations say how totals are made of their parts: for every dimension with margins or a
 hierarchy, and every combination of the other dimensions' codes, ``total = sum(parts)``. They
@@ -43,7 +45,7 @@ TOTAL = "Total"
 VALUE, PERSONS, TOP1, TOP2, TOPN, NEGATIVES, MISSING = (
     "value", "persons", "top1", "top2", "topn", "negatives", "missing",
 )  # fmt: skip
-MAGNITUDE, UNITS, SIDE = "magnitude", "units", "side"
+MAGNITUDE, UNITS, SIDE, NETWORKS = "magnitude", "units", "side", "networks"
 MARGIN = "is_margin"
 
 _RELATIVE_TOLERANCE = 1e-9
@@ -326,6 +328,7 @@ class Table:
         magnitude: str | None = None,
         units: str | None = None,
         side: str | None = None,
+        networks: str | None = None,
     ) -> Table:
         """Build a table from one row per cell, margins included (``total_code`` in a key).
 
@@ -390,7 +393,8 @@ class Table:
             cells[TOPN] = column(topn, 0.0)
         cells[NEGATIVES] = column(negatives, 0.0)
         cells[MISSING] = column(missing, 0.0)
-        for name, given in ((MAGNITUDE, magnitude), (UNITS, units), (SIDE, side)):
+        extra = ((MAGNITUDE, magnitude), (UNITS, units), (SIDE, side), (NETWORKS, networks))
+        for name, given in extra:
             if given is not None:
                 cells[name] = column(given, np.nan)
         aggregate_sets = {d: {agg for agg, _ in dim_relations[d]} for d in dims}

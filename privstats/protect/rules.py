@@ -21,6 +21,9 @@ meets them too, through the sum it is taken of (``magnitude``), as ACRO treats a
 ``QUANTILE``   a quantile's window of units (see ``privstats.tabulate``) has fewer than
                ``quantile_side`` units below or above it: a p99 of 80 persons would be the
                largest person's value;
+``NETWORKS``   the persons of a web cell come from fewer than ``min_networks`` client networks
+               (where the store keeps networks): padding a cell with visitors from one network
+               is cheap;
 ``ZEROS``      nobody contributes (only when ``check_zeros``);
 ``NEGATIVE``   some contribution is negative, where dominance is undefined (``check_negative``);
 ``MISSING``    some contributor lacks the measure (``check_missing``).
@@ -40,6 +43,7 @@ from privstats.protect.cells import (
     MAGNITUDE,
     MISSING,
     NEGATIVES,
+    NETWORKS,
     SIDE,
     TOP1,
     TOP2,
@@ -56,6 +60,7 @@ class Rule(enum.StrEnum):
     P_PERCENT = "p_percent"
     UNITS = "units"
     QUANTILE = "quantile"
+    NETWORKS = "networks"
     ZEROS = "zeros"
     NEGATIVE = "negative"
     MISSING = "missing"
@@ -94,6 +99,8 @@ def assess(table: Table, rules: RuleSet) -> Verdicts:
     few_units = (persons >= 1) & (np.nan_to_num(units, nan=np.inf) < rules.threshold)
     side = cells[SIDE].to_numpy(float) if SIDE in cells else np.full(n, np.nan)
     quantile = (persons >= 1) & (np.nan_to_num(side, nan=np.inf) < rules.quantile_side)
+    networks = cells[NETWORKS].to_numpy(float) if NETWORKS in cells else np.full(n, np.nan)
+    few_networks = (persons >= 1) & (np.nan_to_num(networks, nan=np.inf) < rules.min_networks)
 
     negatives = cells[NEGATIVES].to_numpy(float) if NEGATIVES in cells else np.zeros(n)
     negative = ((negatives > 0) | (np.nan_to_num(value) < 0)) if rules.check_negative else none
@@ -129,6 +136,7 @@ def assess(table: Table, rules: RuleSet) -> Verdicts:
             Rule.P_PERCENT.value: p_percent,
             Rule.UNITS.value: few_units,
             Rule.QUANTILE.value: quantile,
+            Rule.NETWORKS.value: few_networks,
             Rule.ZEROS.value: zeros,
             Rule.NEGATIVE.value: negative,
             Rule.MISSING.value: missing,

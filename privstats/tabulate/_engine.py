@@ -77,6 +77,9 @@ def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> True
     dims = list(query.dims)
     hierarchies = _hierarchies(query, frame)
     cells, cap_binds = _cells(frame, query, hierarchies, rules)
+    networks = _networks(frame, query, hierarchies)
+    if networks is not None:
+        cells = cells.merge(networks.to_pandas(), on=dims, how="left")
     kind = {"count": CellKind.COUNT, "magnitude": CellKind.MAGNITUDE}.get(
         query.kind, CellKind.STATISTIC
     )
@@ -90,6 +93,7 @@ def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> True
         magnitude="magnitude" if "magnitude" in cells.columns else None,
         units="units" if "units" in cells.columns else None,
         side="side" if "side" in cells.columns else None,
+        networks="networks" if "networks" in cells.columns else None,
     )
     sums = None
     if query.measure is Measure.MEAN and query.per is None:
@@ -186,6 +190,7 @@ def read_rows(
         (pl.lit("-") if period == "-" else pl.col(period).cast(pl.String)).alias("_period"),
         pl.col("_person"),
         *([pl.col(unit).alias("_unit")] if unit is not None else []),
+        *([pl.col("network").cast(pl.String).alias("_network")] if "network" in stored else []),
     ).collect()
     for name, code in query.versus:
         if code == OTHERS:
@@ -374,6 +379,23 @@ def _cells(
         )
         cells = cells.join(units, on=dims).with_columns(value=pl.col("orgs")).drop("orgs")
     return cells.drop("visits").to_pandas(), cap_binds
+
+
+def _networks(
+    frame: pl.DataFrame, query: Query, hierarchies: Mapping[str, Hierarchy]
+) -> pl.DataFrame | None:
+    """Per cell, the distinct client networks of its busiest key period: nine fake visitors
+    from one network do not make nine people. None where the store keeps no networks."""
+    if "_network" not in frame.columns or frame["_network"].null_count() == frame.height:
+        return None
+    dims = list(query.dims)
+    rows = expand(frame.select(*dims, "_period", "_network"), dims, query.margins, hierarchies)
+    return (
+        rows.group_by([*dims, "_period"])
+        .agg(n=pl.col("_network").drop_nulls().n_unique())
+        .group_by(dims)
+        .agg(networks=pl.col("n").max().cast(pl.Float64))
+    )
 
 
 def _leaders(per_person: pl.DataFrame, dims: list[str], column: str = "c") -> pl.DataFrame:

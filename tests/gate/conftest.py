@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import without_networks
 
 from privstats.config import RuleSet
 from privstats.demo import demo_config
@@ -98,7 +99,7 @@ def sample_canaries(canary_key: bytes) -> CanarySet:
 @pytest.fixture(scope="session")
 def traffic(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     root = tmp_path_factory.mktemp("gate-traffic")
-    config = demo_config(root / "store")
+    config = without_networks(demo_config(root / "store"))
     from privstats.demo import ingest_generated
 
     results = ingest_generated(config, SecretKey(secrets.token_bytes(32)), SAMPLE)
@@ -157,7 +158,7 @@ class Probe:
 @pytest.fixture(scope="session")
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Probe:
     root = tmp_path_factory.mktemp("gate-probe")
-    config = demo_config(root / "store")
+    config = without_networks(demo_config(root / "store"))
     log = write_probe_log(root / "access.log")
     results = ingest_access(config, SecretKey(secrets.token_bytes(32)), [str(log)],
                             log_format="combined")  # fmt: skip
