@@ -135,8 +135,10 @@ def ingest_crm(
     source: CrmSource,
     *,
     max_bad_ratio: float | None = None,
+    wait: float = 0,
 ) -> CrmIngestResult:
-    """Ingest one CRM snapshot from ``source`` (files or database) into the configured store."""
+    """Ingest one CRM snapshot from ``source`` (files or database) into the configured store;
+    ``wait``: seconds to wait for another writer's lock."""
     ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
     missing = [k.value for k in NEEDED if k not in source.kinds()]
     if missing:
@@ -146,7 +148,7 @@ def ingest_crm(
         )
     store = Store(config.store_path)
     fingerprint = _settings_fingerprint(source.crm, config.key.rotation)
-    with store.locked():
+    with store.locked(wait):
         catalog = store.catalog()
         if catalog.key_fingerprint not in (None, key.fingerprint()):
             raise StoreError(

@@ -30,7 +30,12 @@ import pyarrow as pa
 from privstats.anonymise import AccessAnonymiser, BlockVisitors, warm_up
 from privstats.anonymise.useragents import AgentWorker
 from privstats.config import Config
-from privstats.exceptions import FormatMismatchError, PrivstatsError, TooManyBadLinesError
+from privstats.exceptions import (
+    FormatMismatchError,
+    InputError,
+    PrivstatsError,
+    TooManyBadLinesError,
+)
 from privstats.key import SecretKey
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources.access import (
@@ -43,6 +48,7 @@ from privstats.sources.access import (
 )
 from privstats.sources.logformat import LogFormat, resolve_format
 from privstats.sources.parsed import BlockTally, ParsedBlock
+from privstats.sources.plausible import PlausibleTimes
 from privstats.store import Store, utc_now
 
 log = logging.getLogger(__name__)
@@ -86,18 +92,20 @@ def ingest_access(
     log_format: str | None = None,
     max_bad_ratio: float | None = None,
     agents: AgentWorker | None = None,
+    wait: float = 0,
 ) -> list[IngestResult]:
     """Ingest access logs (paths, globs or ``-``) into the configured store.
 
     ``agents``: a worker process that classifies user agents (the command line starts one
-    before its imports); without it, this process classifies them.
+    before its imports); without it, this process classifies them. ``wait``: seconds to wait
+    for another writer's lock.
     """
     fmt = resolve_format(log_format or config.ingest.format, config.ingest.formats)
     ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
     inputs = expand_inputs(patterns)
     store = Store(config.store_path)
     results = []
-    with store.locked(), _memory_returned(), _collector_paused(), _switching_often():
+    with store.locked(wait), _memory_returned(), _collector_paused(), _switching_often():
         for source in inputs:
             try:
                 results.append(_ingest_one(config, key, store, source, fmt, ratio, agents))
@@ -116,6 +124,8 @@ def _ingest_one(
     ratio: float,
     agents: AgentWorker | None,
 ) -> IngestResult:
+    if source.problem:
+        raise InputError(f"{source.problem}; nothing was written for it")
     catalog = store.catalog()
     quick = quick_fingerprint(source)
     known = [e for e in catalog.inputs if quick and e.get("quick") == quick]
@@ -127,17 +137,20 @@ def _ingest_one(
         learned_words=frozenset(catalog.vocabulary),
         erased_persons=frozenset(catalog.tombstones),
         agents=agents,
+        erased_visitors=frozenset((str(p), int(v)) for p, v in catalog.erased_visitors),
     )
     quarantine = Quarantine()
-    reader = BlockReader(source, reuse=True)
+    reader = BlockReader(source, reuse=True, max_line_bytes=config.ingest.max_line_bytes)
     parser = BlockParser(fmt, config.ingest.max_line_bytes)
+
+    times = PlausibleTimes(config.ingest.plausible_years)
 
     def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally]:
         # Runs in the parser thread, which also reads: the block's buffer is reused for the
         # next block once this returns, and the parser counts the lines.
         parsed, tally = parser.parse(item[1], reader.lines_read + 1)
         reader.lines_read += tally.line_count
-        return parsed, tally
+        return times.keep(parsed, tally), tally
 
     def visit(
         item: tuple[ParsedBlock, BlockTally],
@@ -176,6 +189,12 @@ def _ingest_one(
             transaction.discard()
             return IngestResult(source.label, "empty")
         matched = lines - quarantine.total + quarantine.counts.get(Reason.ERASED.value, 0)
+        binary = quarantine.counts.get(Reason.NUL_BYTE.value, 0)
+        if binary * 2 > lines:
+            raise InputError(
+                f"{source.label} looks binary ({binary} of {lines} lines hold NUL bytes), "
+                "not a log; nothing was written for it"
+            )
         if matched == 0:
             raise FormatMismatchError(
                 f"0 of {lines} lines matched format {fmt.name}; choose another with --format"

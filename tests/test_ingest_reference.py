@@ -127,6 +127,7 @@ def reference_ingest(data: bytes, fmt: LogFormat, config: Config, key: SecretKey
             bad.setdefault(typed.value, []).append(number_)
             continue
         parsed.append((number_, typed))
+    parsed = plausible(parsed, config.ingest.plausible_years, bad)
     rows = anonymised(parsed, config, key)
     counts = {reason: len(found) for reason, found in bad.items()}
     firsts = {reason: sorted(found)[:MAX_LINE_NUMBERS] for reason, found in bad.items()}
@@ -164,6 +165,27 @@ def json_fields(text: str, fmt: LogFormat) -> dict[Field, str | None] | Reason:
                 None if value is None else value if isinstance(value, str) else json.dumps(value)
             )
     return fields
+
+
+def plausible(
+    parsed: list[tuple[int, dict[str, Any]]], years: float, bad: dict[str, list[int]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Lines dated within ``years`` of the input's median time, after 1990, before tomorrow."""
+    day = 86_400_000_000
+    earliest = int(datetime(1990, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    latest = int(datetime.now(UTC).timestamp() * 1_000_000) + day
+    possible = sorted(row["ts"] for _, row in parsed if earliest <= row["ts"] <= latest)
+    low, high = latest + 1, latest
+    if possible:
+        middle, span = possible[(len(possible) - 1) // 2], int(years * 365.25 * day)
+        low, high = max(earliest, middle - span), min(latest, middle + span)
+    kept = []
+    for number_, row in parsed:
+        if low <= row["ts"] <= high:
+            kept.append((number_, row))
+        else:
+            bad.setdefault(Reason.IMPLAUSIBLE_TIME.value, []).append(number_)
+    return kept
 
 
 def typed_row(fields: dict[Field, str | None], fmt: LogFormat) -> dict[str, Any] | Reason:
@@ -462,6 +484,9 @@ def edge_lines() -> list[bytes]:
         b"\r",
         line("/" + "a" * 3000),  # over the line limit of these tests
         line(when="[41/Oct/2026:12:00:03 +0200]"),
+        line(when="[31/Dec/9999:23:59:59 +0000]"),  # implausible: far from the log's days
+        line(when="[01/Jan/0001:00:00:00 +0000]"),
+        line(when="[31/Dec/1969:23:59:59 +0000]"),
         line(when="[-]"),
         line(status="OK"),
         line(status="-"),
@@ -593,6 +618,7 @@ def test_edge_cases_ingest_exactly_like_the_reference(
     assert not any("tajny" in (path or "") or "kraków" in (path or "") for path in paths)
     assert "gęś.pl" in {row["referer_domain"] for row in expected.rows}
     assert expected.non_utf8 >= 6
+    assert expected.counts[Reason.IMPLAUSIBLE_TIME.value] == 3
 
 
 def test_other_choices_ingest_exactly_like_the_reference(
@@ -664,9 +690,18 @@ polish_bytes = st.builds(
 some_bytes = st.binary(max_size=12).map(lambda b: b.replace(b"\0", b""))
 
 
+# Times of other years: plausible or not, as the lines around them say.
+YEARS = [
+    b"31/Dec/9999:23:59:59 +0000", b"01/Jan/0001:00:00:00 +0000", b"31/Dec/1969:23:59:59 +0000",
+    b"01/Oct/2024:12:00:00 -0700", b"01/Oct/2030:12:00:00 +0000",
+]  # fmt: skip
+
+
 def field(name: str) -> st.SearchStrategy[bytes]:
     """A good value (so that lines get through), any bytes, or Polish ones, or a mix."""
     good = GOOD[name]
+    if name == "time":
+        return st.one_of(st.just(good), st.sampled_from(YEARS), some_bytes)
     return st.one_of(
         st.just(good),
         some_bytes,

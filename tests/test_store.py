@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
 from pathlib import Path
 
 import pyarrow as pa
@@ -8,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from privstats import store as store_module
+from privstats.exceptions import StoreError
 from privstats.schema import ACCESS
 from privstats.store import Store
 
@@ -53,13 +55,13 @@ def test_a_failure_while_writing_is_raised_and_discarding_leaves_nothing(
     monkeypatch.setattr(store_module, "_ROW_GROUP_ROWS", 1)
 
     def broken(self: object, data: pa.Table) -> None:
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(store_module._PartitionFile, "write", broken)
     store = Store(tmp_path / "store")
     with store.locked():
         transaction = store.transaction()
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(StoreError, match="No space left on device; nothing was written"):
             for _ in range(3):
                 transaction.write("access", rows("2026-10-01T10:00:05"))
             transaction.finish()

@@ -14,6 +14,9 @@ import glob
 import gzip
 import hashlib
 import io
+import os
+import select
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -55,20 +58,33 @@ BLOCK_BYTES = 16 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+# How long a named pipe may wait for a process to write to it, the store locked meanwhile.
+PIPE_WAIT_SECONDS = 30.0
+
+
 @dataclass(frozen=True)
 class Input:
-    """One input to read: a file, or standard input when ``path`` is None."""
+    """One input to read: a file, or standard input when ``path`` is None. ``problem``: why it
+    cannot be read at all (a missing file, a folder), said when its turn comes, so that the
+    other inputs of the command still go in."""
 
     path: Path | None
     label: str
+    problem: str | None = None
 
     @property
     def is_stdin(self) -> bool:
         return self.path is None
 
+    @property
+    def is_file(self) -> bool:
+        """A regular file (not standard input, a named pipe or a device): it can be re-read."""
+        return self.path is not None and self.path.is_file()
+
 
 def expand_inputs(patterns: list[str]) -> list[Input]:
-    """Paths and globs -> inputs; ``-`` is standard input. A missing path is an error."""
+    """Paths and globs -> inputs, in order; ``-`` is standard input. A pattern matching no
+    file, and a folder, are inputs with a problem."""
     inputs: list[Input] = []
     for pattern in patterns:
         if pattern == "-":
@@ -76,20 +92,22 @@ def expand_inputs(patterns: list[str]) -> list[Input]:
             continue
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         if not matches:
-            raise InputError(f"no file matches {pattern}")
+            inputs.append(Input(Path(pattern), pattern, "no file matches it"))
         for match in matches:
             path = Path(match)
-            if not path.exists():
-                raise InputError(f"{match}: no such file")
+            problem = None
             if path.is_dir():
-                raise InputError(f"{match} is a folder; name the log files (globs work)")
-            inputs.append(Input(path, match))
+                problem = "it is a folder; name the log files in it (globs work)"
+            elif not path.exists():
+                problem = "no such file"
+            inputs.append(Input(path, match, problem))
     return inputs
 
 
 def quick_fingerprint(source: Input) -> str | None:
-    """Size plus the first and last MiB, hashed: finds a likely re-ingest without a full read."""
-    if source.path is None:
+    """Size plus the first and last MiB, hashed: finds a likely re-ingest without a full read.
+    None for what cannot be read twice (standard input, a named pipe)."""
+    if not source.is_file:
         return None
     digest = hashlib.sha256()
     try:
@@ -146,10 +164,20 @@ class BlockReader:
     lines are not counted either; the caller counts them and keeps ``lines_read`` up to date.
     """
 
-    def __init__(self, source: Input, block_bytes: int = BLOCK_BYTES, reuse: bool = False):
+    def __init__(
+        self,
+        source: Input,
+        block_bytes: int = BLOCK_BYTES,
+        reuse: bool = False,
+        max_line_bytes: int | None = None,
+    ):
+        """``max_line_bytes``: a line longer is handed on cut to one byte more than this (it is
+        quarantined as too long), the rest of it read and hashed but not kept: memory stays
+        bounded by the block size whatever the line's length."""
         self.source = source
         self.block_bytes = block_bytes
         self.reuse = reuse
+        self.longest = None if max_line_bytes is None else max_line_bytes + 1
         self.content = hashlib.sha256()
         self.compressed: Any = None  # the file's own SHA-256 when it is gzip, else None
         self.lines_read = 0
@@ -161,6 +189,8 @@ class BlockReader:
     def _open(self) -> BinaryIO:
         if self.source.path is None:
             return sys.stdin.buffer
+        if not self.source.is_file:
+            return _open_stream(self.source)
         try:
             handle = self.source.path.open("rb")
             magic = handle.read(2)
@@ -178,11 +208,10 @@ class BlockReader:
 
         A block is read into its buffer directly and never copied.
         """
-        label = self.source.label
         handle = self._open()
         carry = b""
         buffer = bytearray()
-        first = True
+        skipping = False  # the carry is the cut start of an over-long line: drop its rest
         try:
             while True:
                 size = len(carry) + self.block_bytes
@@ -190,17 +219,24 @@ class BlockReader:
                     buffer = bytearray(size)
                 buffer[: len(carry)] = carry
                 filled = len(carry) + self._fill(handle, memoryview(buffer)[len(carry) : size])
-                if first and b"\x00" in buffer[len(carry) : min(filled, len(carry) + 65536)]:
-                    raise InputError(f"{label} looks binary (it contains NUL bytes), not a log")
-                first = False
                 if filled == len(carry):
                     break
                 self.content.update(memoryview(buffer)[len(carry) : filled])
+                if skipping:
+                    end = buffer.find(b"\n", len(carry), filled)
+                    if end < 0:
+                        continue  # all of it the over-long line's: read over it
+                    # The rest of the line dropped, moved over in place (the buffer may be
+                    # lent out as a view: its size stays).
+                    rest = filled - end
+                    buffer[len(carry) : len(carry) + rest] = buffer[end:filled]
+                    filled = len(carry) + rest
+                    skipping = False
                 cut = buffer.rfind(b"\n", 0, filled) + 1
+                kept = filled if self.longest is None else min(filled, cut + self.longest)
+                carry, skipping = bytes(buffer[cut:kept]), kept < filled
                 if cut == 0:
-                    carry = bytes(buffer[:filled])  # no line ends yet: read on
-                    continue
-                carry = bytes(buffer[cut:filled])
+                    continue  # no line ends yet: read on
                 if self.reuse:
                     yield self._counted(memoryview(buffer)[:cut])
                 else:
@@ -238,6 +274,33 @@ class BlockReader:
         lines = int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))
         self.lines_read += lines
         return start, block, lines
+
+
+def _open_stream(source: Input) -> BinaryIO:
+    """A named pipe (or another file that is no regular one) opened for reading, waiting up to
+    ``PIPE_WAIT_SECONDS`` for a process to write to it: opened plainly, a pipe nobody writes to
+    would hold the command, and the store's lock, for ever."""
+    path = source.path
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # type: ignore[arg-type]
+    except OSError as exc:
+        raise InputError(f"cannot read {source.label}: {exc.strerror}") from None
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            # A pipe no writer has opened yet polls as not ready; one written to, or whose
+            # writer came and went, as ready.
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if not poller.poll(int(PIPE_WAIT_SECONDS * 1000)):
+                raise InputError(
+                    f"{source.label} is a named pipe no process wrote to within "
+                    f"{PIPE_WAIT_SECONDS:g} s; start its writer first; nothing was written for it"
+                )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class BlockParser:
