@@ -39,6 +39,7 @@ from privstats.anonymise import person_pseudonyms, visitor_pseudonyms
 from privstats.anonymise.pseudonyms import period_format
 from privstats.config import Config, Rotation
 from privstats.exceptions import ConfigError, InputError, StoreError, TooManyBadLinesError
+from privstats.integrity import MISSING
 from privstats.key import SecretKey
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources.crm_files import CrmFiles, ExportFormat
@@ -499,6 +500,8 @@ def _unchanged(
         if digest is None or previous is None:
             return False
         if previous.get("id") != digest or previous.get("settings") != fingerprint:
+            return False
+        if previous.get(MISSING):  # days of it were moved aside by a repair: read it again
             return False
     return True
 

@@ -22,6 +22,7 @@ and asks any ``ReleaseLedger`` given to it which releases covered those places.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -159,7 +160,7 @@ def erase_persons(
                 count = pc.sum(hit).as_py() or 0
                 if not count:
                     continue
-                data = _read(store, path)
+                data = _read(store, path, written=entry)
                 partners: frozenset[str] = frozenset()
                 if "partner" in data.column_names:
                     gone = pc.filter(data["partner"], hit).cast(pa.string())
@@ -249,11 +250,24 @@ def read_erasure_requests(path: Path | str) -> list[str]:
     return [value.strip() for _, value in found if value is not None]
 
 
-def _read(store: Store, path: Path, columns: list[str] | None = None) -> pa.Table:
+def _read(
+    store: Store,
+    path: Path,
+    columns: list[str] | None = None,
+    written: dict[str, Any] | None = None,
+) -> pa.Table:
     """A data file the store lists (checked present and of its size when the lock was taken);
-    unreadable, it stops the erasure with a one-line error."""
+    unreadable, it stops the erasure with a one-line error. A file to be rewritten is checked
+    against the SHA-256 it was written with (``written``, its catalog entry) too: damage
+    copied into a new file would pass every later check."""
     try:
-        return pq.read_table(path, columns=columns)
+        if written is None:
+            return pq.read_table(path, columns=columns)
+        data = path.read_bytes()
+        recorded = written.get("sha256")
+        if isinstance(recorded, str) and hashlib.sha256(data).hexdigest() != recorded:
+            raise OSError("changed since it was written")
+        return pq.read_table(pa.BufferReader(data), columns=columns)
     except (OSError, pa.ArrowException):
         raise StoreError(
             f"a data file of the store at {store.root} is unreadable "

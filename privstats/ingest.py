@@ -36,20 +36,23 @@ from privstats.exceptions import (
     PrivstatsError,
     TooManyBadLinesError,
 )
+from privstats.integrity import MISSING, missing_days
 from privstats.key import SecretKey
+from privstats.overlap import Overlap
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources.access import (
     BlockParser,
     BlockReader,
     Input,
     expand_inputs,
+    is_gzip,
     quick_fingerprint,
     raw_digest,
 )
 from privstats.sources.logformat import LogFormat, resolve_format
 from privstats.sources.parsed import BlockTally, ParsedBlock
 from privstats.sources.plausible import PlausibleTimes
-from privstats.store import Store, utc_now
+from privstats.store import Catalog, Store, Transaction, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ class IngestResult:
     quarantine: Quarantine = field(default_factory=Quarantine)
     days: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    skipped: int = 0  # lines of an earlier input this one continues, not read again
 
     @property
     def ok(self) -> bool:
@@ -73,10 +77,14 @@ class IngestResult:
     def summary(self) -> str:
         if self.status == "failed":
             return f"{self.label}: failed: {self.error}"
+        days = f"{len(self.days)} day" + ("" if len(self.days) == 1 else "s")
+        if self.status == "restored":
+            return f"{self.label}: {self.rows} rows restored over {days}"
         if self.status != "ingested":
             return f"{self.label}: {self.status}, nothing added"
-        days = f"{len(self.days)} day" + ("" if len(self.days) == 1 else "s")
         text = f"{self.label}: {self.rows} of {self.lines} lines ingested over {days}"
+        if self.skipped:
+            text += f" (the first {self.skipped} lines were ingested before, as another input)"
         if self.quarantine.total:
             text += f"; {self.quarantine.summary()}"
         if self.quarantine.non_utf8:
@@ -129,8 +137,10 @@ def _ingest_one(
     catalog = store.catalog()
     quick = quick_fingerprint(source)
     known = [e for e in catalog.inputs if quick and e.get("quick") == quick]
-    if known and any(e.get("raw_sha256") == raw_digest(source) for e in known):
-        return IngestResult(source.label, "already ingested")
+    if known:
+        raw = raw_digest(source)
+        if any(e.get("raw_sha256") == raw and not missing_days(e, "access") for e in known):
+            return IngestResult(source.label, "already ingested")
     anonymiser = AccessAnonymiser(
         config,
         key,
@@ -140,7 +150,14 @@ def _ingest_one(
         erased_visitors=frozenset((str(p), int(v)) for p, v in catalog.erased_visitors),
     )
     quarantine = Quarantine()
-    reader = BlockReader(source, reuse=True, max_line_bytes=config.ingest.max_line_bytes)
+    plain = source.is_file and not is_gzip(source.path)  # type: ignore[arg-type]
+    overlap = Overlap(key, catalog.inputs, source.path.stat().st_size if plain else None)  # type: ignore[union-attr]
+    reader = BlockReader(
+        source,
+        reuse=True,
+        max_line_bytes=config.ingest.max_line_bytes,
+        continuing=overlap.start,
+    )
     parser = BlockParser(fmt, config.ingest.max_line_bytes)
 
     times = PlausibleTimes(config.ingest.plausible_years)
@@ -184,10 +201,22 @@ def _ingest_one(
             quarantine.add(Reason.ERASED, erased_lines)
             transaction.write("access", table)
             rows += table.num_rows
-        lines = reader.lines_read
+        lines = reader.lines_read - reader.skipped_lines
+        content = reader.content.hexdigest()
+        existing = store.catalog().input_with(content)
+        if existing is not None:
+            days = missing_days(existing, "access")
+            if not days:
+                transaction.discard()
+                return IngestResult(source.label, "already ingested", lines=lines)
+            return _restore(store, transaction, existing, days, source.label, lines, quarantine)
+        overlap.refuse_repeats(source.label, reader.prefix_sha256)
         if lines == 0:
             transaction.discard()
             return IngestResult(source.label, "empty")
+        if reader.skipped_lines and quarantine.counts.get(Reason.EMPTY_LINE.value) == lines:
+            transaction.discard()  # a log grown by blank lines only
+            return IngestResult(source.label, "nothing new", skipped=reader.skipped_lines)
         matched = lines - quarantine.total + quarantine.counts.get(Reason.ERASED.value, 0)
         binary = quarantine.counts.get(Reason.NUL_BYTE.value, 0)
         if binary * 2 > lines:
@@ -204,10 +233,6 @@ def _ingest_one(
                 f"{quarantine.total} of {lines} lines are bad, over the allowed ratio {ratio:g}; "
                 f"nothing was written ({quarantine.summary()})"
             )
-        content = reader.content.hexdigest()
-        if store.catalog().input_with(content):
-            transaction.discard()
-            return IngestResult(source.label, "already ingested", lines=lines)
         staged = transaction.finish()
         entry: dict[str, Any] = {
             "id": content,
@@ -215,12 +240,13 @@ def _ingest_one(
             "quick": quick,
             "kind": "access",
             "format": fmt.name,
-            "lines": lines,
+            "lines": reader.lines_read,
             "rows": rows,
             "quarantine": quarantine.to_dict(),
             "days": transaction.rows_by_day(),
             "rotation": config.key.rotation.value,
             "ingested_at": utc_now(),
+            **overlap.entry(reader.size, reader.ends_line),
         }
         store.commit(
             staged=staged,
@@ -233,7 +259,39 @@ def _ingest_one(
         transaction.discard()
         raise
     return IngestResult(
-        source.label, "ingested", lines, rows, quarantine, transaction.rows_by_day()
+        source.label,
+        "ingested",
+        lines,
+        rows,
+        quarantine,
+        transaction.rows_by_day(),
+        skipped=reader.skipped_lines,
+    )
+
+
+def _restore(
+    store: Store,
+    transaction: Transaction,
+    entry: dict[str, Any],
+    days: set[str],
+    label: str,
+    lines: int,
+    quarantine: Quarantine,
+) -> IngestResult:
+    """An input read again after ``store check --repair`` moved days of it aside: its rows of
+    those days go back, the others are in the store already."""
+    staged = transaction.finish()
+    kept = [e for e in staged if e["day"] in days]
+    restored = {e["day"]: e["rows"] for e in kept}
+
+    def done(catalog: Catalog) -> None:
+        for input_entry in catalog.inputs:
+            if input_entry.get("id") == entry["id"]:
+                input_entry.get(MISSING, {}).pop("access", None)
+
+    store.commit(staged=kept, staging=transaction.staging, change=done)
+    return IngestResult(
+        label, "restored", lines, sum(restored.values()), quarantine, dict(sorted(restored.items()))
     )
 
 

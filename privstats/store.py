@@ -77,8 +77,6 @@ class Catalog:
     generation: int = 0  # catalogs published before this one
     # (key period, visitor) pairs of erased persons' browsers (see ``privstats.erasure``).
     erased_visitors: list[list[Any]] = field(default_factory=list)
-    # Release ledgers anchored here (see ``privstats.gate.ledger``): their head outside the file.
-    ledgers: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: Any) -> Catalog:
@@ -98,7 +96,6 @@ class Catalog:
             tombstones=data.get("tombstones", []),
             generation=data.get("generation", 0),
             erased_visitors=data.get("erased_visitors", []),
-            ledgers=data.get("ledgers", []),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,7 +108,6 @@ class Catalog:
             "vocabulary": sorted(self.vocabulary),
             "tombstones": sorted(self.tombstones),
             "erased_visitors": self.erased_visitors,
-            "ledgers": self.ledgers,
         }
 
     def input_with(self, content: str) -> dict[str, Any] | None:
@@ -585,7 +581,7 @@ class _PartitionFile:
 def _catalog_problem(data: dict[str, Any]) -> str | None:
     """What makes a catalog's JSON unusable, in a few words (None: nothing)."""
     lists = {
-        "inputs": dict, "files": dict, "vocabulary": str, "tombstones": int, "ledgers": dict,
+        "inputs": dict, "files": dict, "vocabulary": str, "tombstones": int,
         "erased_visitors": list,
     }  # fmt: skip
     for name, kind in lists.items():

@@ -232,3 +232,17 @@ def test_the_command_exits_with_mains_status_and_leaves_its_objects_to_the_exit(
         assert gc.get_freeze_count() > 0  # the teardown has no cycles to look for
     finally:
         gc.unfreeze()
+
+
+def test_report_out_naming_a_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    out.write_text("a file, not a folder")
+    code = main(["--store", str(tmp_path / "s"), "report", "traffic_report", "--period",
+                 "2026-10", "--out", str(out)])  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"privstats: error: --out {out} is a file; name the folder reports go into\n"
+    )
+    assert out.read_text() == "a file, not a folder"

@@ -19,7 +19,7 @@ import select
 import stat
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -123,6 +123,14 @@ def quick_fingerprint(source: Input) -> str | None:
     return digest.hexdigest()
 
 
+def is_gzip(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(2) == _GZIP_MAGIC
+    except OSError:
+        return False
+
+
 def raw_digest(source: Input) -> str:
     """SHA-256 of a file's bytes as stored."""
     digest = hashlib.sha256()
@@ -136,18 +144,25 @@ def raw_digest(source: Input) -> str:
 
 
 class _Hashing(io.RawIOBase):
-    """Hashes the compressed bytes of a file while gzip reads them."""
+    """Hashes the bytes read through it (a gzip file's compressed bytes while gzip reads them;
+    an input's content while the reader reads it), and counts them."""
 
     def __init__(self, handle: BinaryIO, digest: Any) -> None:
         self.handle = handle
         self.digest = digest
+        self.size = 0
+        self.last = b""  # the last byte read
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self.handle.readinto(buffer)
-        self.digest.update(memoryview(buffer)[:n])
+        n = self.handle.readinto(buffer) or 0
+        if n:
+            view = memoryview(buffer)[:n]
+            self.digest.update(view)
+            self.size += n
+            self.last = bytes(view[n - 1 :])
         return n
 
     def close(self) -> None:
@@ -162,6 +177,11 @@ class BlockReader:
     that is only valid until the next block is asked for: no allocation, no copy, no page
     faults per block (ingest parses each block before it reads the next). With ``reuse``,
     lines are not counted either; the caller counts them and keeps ``lines_read`` up to date.
+
+    ``continuing``, given the input's first line (without its line end), names the length in
+    bytes and in lines of an earlier input this one may continue ((0, 0): none): those bytes
+    are read and hashed but not handed out (``prefix_sha256`` is their SHA-256, None if the
+    input ended first), and the lines handed out are numbered after them.
     """
 
     def __init__(
@@ -170,6 +190,7 @@ class BlockReader:
         block_bytes: int = BLOCK_BYTES,
         reuse: bool = False,
         max_line_bytes: int | None = None,
+        continuing: Callable[[bytes], tuple[int, int]] | None = None,
     ):
         """``max_line_bytes``: a line longer is handed on cut to one byte more than this (it is
         quarantined as too long), the rest of it read and hashed but not kept: memory stays
@@ -178,6 +199,11 @@ class BlockReader:
         self.block_bytes = block_bytes
         self.reuse = reuse
         self.longest = None if max_line_bytes is None else max_line_bytes + 1
+        self.continuing = continuing
+        self.prefix_sha256: str | None = None
+        self.skipped_lines = 0
+        self.size = 0  # bytes of content read
+        self.ends_line = False  # the content's last byte is a line feed
         self.content = hashlib.sha256()
         self.compressed: Any = None  # the file's own SHA-256 when it is gzip, else None
         self.lines_read = 0
@@ -209,19 +235,19 @@ class BlockReader:
         A block is read into its buffer directly and never copied.
         """
         handle = self._open()
-        carry = b""
+        stream = _Hashing(handle, self.content)
         buffer = bytearray()
         skipping = False  # the carry is the cut start of an over-long line: drop its rest
         try:
+            carry = self._start(stream)
             while True:
                 size = len(carry) + self.block_bytes
                 if not self.reuse or len(buffer) < size:
                     buffer = bytearray(size)
                 buffer[: len(carry)] = carry
-                filled = len(carry) + self._fill(handle, memoryview(buffer)[len(carry) : size])
+                filled = len(carry) + self._fill(stream, memoryview(buffer)[len(carry) : size])
                 if filled == len(carry):
                     break
-                self.content.update(memoryview(buffer)[len(carry) : filled])
                 if skipping:
                     end = buffer.find(b"\n", len(carry), filled)
                     if end < 0:
@@ -242,11 +268,46 @@ class BlockReader:
                 else:
                     del buffer[cut:]
                     yield self._counted(buffer)
-            if carry:
-                yield self._counted(bytearray(carry + b"\n"))
+            if carry:  # the last line lacks its line feed (or, read with the first, has it)
+                yield self._counted(bytearray(carry if carry[-1:] == b"\n" else carry + b"\n"))
+            self.size, self.ends_line = stream.size, stream.last == b"\n"
         finally:
             if handle is not sys.stdin.buffer:
                 handle.close()
+
+    def _start(self, stream: _Hashing) -> bytes:
+        """Where reading starts: with ``continuing``, the first line is read and, if it names
+        an earlier input's length, that many bytes are read over. The bytes read and not read
+        over (the carry of the first block)."""
+        if self.continuing is None:
+            return b""
+        limit = self.longest or (1 << 20)
+        head = bytearray()
+        while b"\n" not in head and len(head) < limit:
+            chunk = bytearray(1 << 16)
+            n = self._fill(stream, memoryview(chunk))
+            head += chunk[:n]
+            if n < len(chunk):
+                break
+        end = head.find(b"\n")
+        first = bytes(head[: end if end >= 0 else len(head)]).rstrip(b"\r")
+        length, lines = self.continuing(first)
+        if not length:
+            return bytes(head)
+        if length <= len(head):
+            self.prefix_sha256 = hashlib.sha256(head[:length]).hexdigest()
+            self.lines_read = self.skipped_lines = lines
+            return bytes(head[length:])
+        scratch = bytearray(min(length - len(head), self.block_bytes))
+        left = length - len(head)
+        while left:
+            n = self._fill(stream, memoryview(scratch)[: min(left, len(scratch))])
+            if not n:
+                return b""  # the input ended inside the bytes it was to continue
+            left -= n
+        self.prefix_sha256 = self.content.copy().hexdigest()
+        self.lines_read = self.skipped_lines = lines
+        return b""
 
     def _fill(self, handle: BinaryIO, view: memoryview) -> int:
         """Read until ``view`` is full or the input ends; the number of bytes read."""

@@ -1,0 +1,93 @@
+"""Inputs that repeat lines of one ingested before: a log that grew, a re-saved copy.
+
+A live ``access.log`` picked up by a daily job holds yesterday's content as its beginning; a
+copy converted to CRLF, or cut short, holds the same lines in other bytes. Taken for a new
+input either would count every row again. So each access input's catalog entry records a keyed
+hash of its first line (an HMAC under a key derived from the secret key: one log line could
+otherwise be guessed, address by address, and confirmed), its length in bytes, and whether it
+ends with a line feed. An input whose first line is that of an ingested input
+
+- is that input again when its content hashes the same (nothing is added);
+- continues it when it is longer and its first bytes hash to that input's content hash: only
+  the lines after those bytes are read, the way a reader tailing the log would (the longest
+  such input is the one continued);
+- is refused otherwise, nothing written: its lines were counted already, in other bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+from privstats.exceptions import InputError
+from privstats.key import SecretKey
+
+_PURPOSE = "first-line"
+
+
+class Overlap:
+    """What one input's first line says about the access inputs ingested before it."""
+
+    def __init__(self, key: SecretKey, inputs: Sequence[dict[str, Any]], size: int | None):
+        """``size``: the input's content length when known before reading (a plain file)."""
+        self._key = key.derive(_PURPOSE)
+        self._inputs = [e for e in inputs if e.get("kind") == "access" and e.get("first_line")]
+        self._size = size
+        self.mark: str | None = None  # this input's first-line hash, for its catalog entry
+        self.candidates: list[dict[str, Any]] = []  # ingested inputs with the same first line
+        self.base: dict[str, Any] | None = None  # the one this input would continue
+
+    def start(self, first_line: bytes) -> tuple[int, int]:
+        """For ``BlockReader``: the bytes and lines of the input this one may continue."""
+        if not first_line.strip():
+            return 0, 0
+        self.mark = hmac.new(self._key, first_line, hashlib.sha256).hexdigest()[:32]
+        self.candidates = [e for e in self._inputs if e["first_line"] == self.mark]
+        usable = [
+            e
+            for e in self.candidates
+            if e.get("ends_line") is True
+            and _count(e.get("bytes")) > 0
+            and _count(e.get("lines")) > 0
+            and (self._size is None or e["bytes"] < self._size)
+        ]
+        if not usable:
+            return 0, 0
+        self.base = max(usable, key=lambda e: e["bytes"])
+        return self.base["bytes"], self.base["lines"]
+
+    def refuse_repeats(self, label: str, prefix_sha256: str | None) -> None:
+        """An ``InputError`` unless the input continues its base or repeats no input's lines
+        (call it once the input is known to be no ingested input itself)."""
+        if self.base is not None:
+            if prefix_sha256 == self.base["id"]:
+                return
+            raise InputError(
+                f"{label} begins as the input {_name(self.base)} does, but its first "
+                f"{self.base['bytes']} bytes are not that input's (an edited or re-saved copy?); "
+                "nothing was written for it, so that no line is counted twice"
+            )
+        if self.candidates:
+            raise InputError(
+                f"{label} begins with the first line of the input {_name(self.candidates[0])}, "
+                "yet it neither is that input nor continues it (a copy re-saved, converted to "
+                "CRLF or cut short?); nothing was written for it, so that no line is counted "
+                "twice"
+            )
+
+    def entry(self, size: int, ends_line: bool) -> dict[str, Any]:
+        """The fields of this input's catalog entry that later inputs are compared with."""
+        fields: dict[str, Any] = {"first_line": self.mark, "bytes": size, "ends_line": ends_line}
+        if self.base is not None:
+            fields["continues"] = self.base["id"]
+        return fields
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _name(entry: dict[str, Any]) -> str:
+    return f"{str(entry.get('id'))[:12]} (ingested {entry.get('ingested_at', 'before')})"
