@@ -369,7 +369,9 @@ def _ahead(
 
     Bounded, so memory stays flat: the thread waits while ``depth`` results are unclaimed.
     An exception in the thread is raised here, in the caller. ``meanwhile`` runs in the caller
-    once the thread has started, before the first result is awaited.
+    once the thread has started, before the first result is awaited. Once this stops, for
+    whatever reason, the thread closes ``items``: when ``items`` is an earlier stage, that
+    stops its thread too, before this returns.
     """
     slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
     done = object()
@@ -387,6 +389,12 @@ def _ahead(
             slots.put(done)
         except BaseException as exc:  # handed to the consumer, raised there
             slots.put(exc)
+        finally:
+            # Left to the garbage collector (paused while ingesting, and the exception's
+            # traceback holds this frame), an earlier stage's thread would outlive the ingest.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     thread = threading.Thread(target=produce, name=name, daemon=True)
     thread.start()

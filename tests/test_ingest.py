@@ -191,6 +191,20 @@ def test_a_failure_in_a_stage_thread_fails_the_input_and_stops_every_stage(
     assert not [t for t in threading.enumerate() if t.name.startswith("privstats-")]
 
 
+def test_a_stage_that_fails_stops_the_stages_before_it_at_once() -> None:
+    def broken(_: int) -> int:
+        raise ValueError("the second stage broke")
+
+    first = ingest._ahead(iter(range(100)), lambda n: n, "privstats-first")
+    second = ingest._ahead(first, broken, "privstats-second")
+    # The exception, kept as a caller keeps it, holds the failed stage's frame: the first
+    # stage must be stopped by the second, not by the garbage collector.
+    with pytest.raises(ValueError, match="second stage broke") as caught:
+        list(second)
+    assert caught.value is not None
+    assert not [t for t in threading.enumerate() if t.name.startswith("privstats-")]
+
+
 def test_the_collector_and_the_switch_interval_are_as_they_were_after_an_ingest(
     tmp_path: Path, config: Config, key: SecretKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
