@@ -250,10 +250,14 @@ def _ingest_access_with(args: argparse.Namespace, agents: AgentWorker | None) ->
         max_bad_ratio=args.max_bad_ratio,
         agents=agents,
         wait=args.wait,
+        contain=not args.debug,
     )
     for result in results:
         print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
     failed = [r for r in results if not r.ok]
+    if any(r.internal for r in failed):
+        print("privstats: run with --debug for details of the internal error", file=sys.stderr)
+        return 70
     if failed:
         raise PrivstatsError(f"{len(failed)} of {len(results)} inputs failed; see above")
     return 0

@@ -69,6 +69,7 @@ class IngestResult:
     days: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     skipped: int = 0  # lines of an earlier input this one continues, not read again
+    internal: bool = False  # failed by a fault of privstats, not of the input
 
     @property
     def ok(self) -> bool:
@@ -101,12 +102,14 @@ def ingest_access(
     max_bad_ratio: float | None = None,
     agents: AgentWorker | None = None,
     wait: float = 0,
+    contain: bool = True,
 ) -> list[IngestResult]:
     """Ingest access logs (paths, globs or ``-``) into the configured store.
 
     ``agents``: a worker process that classifies user agents (the command line starts one
     before its imports); without it, this process classifies them. ``wait``: seconds to wait
-    for another writer's lock.
+    for another writer's lock. ``contain``: an unexpected error fails its input only (else it
+    is raised, for a traceback).
     """
     fmt = resolve_format(log_format or config.ingest.format, config.ingest.formats)
     ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
@@ -120,6 +123,14 @@ def ingest_access(
             except PrivstatsError as exc:
                 log.warning("%s: %s", source.label, exc)
                 results.append(IngestResult(source.label, "failed", error=str(exc)))
+            except Exception as exc:
+                # A fault of privstats itself, not of the input: the input's transaction is
+                # discarded and the others still go in. Only the type is said (a library's
+                # message may quote the input).
+                if not contain:
+                    raise
+                error = f"internal error ({type(exc).__name__}); nothing was written for it"
+                results.append(IngestResult(source.label, "failed", error=error, internal=True))
     return results
 
 

@@ -221,7 +221,7 @@ def test_the_collector_and_the_switch_interval_are_as_they_were_after_an_ingest(
     assert seen == [(False, 0.001)] and gc.isenabled()
     assert sys.getswitchinterval() == interval
     with pytest.raises(RuntimeError):
-        ingest_access(config, key, [str(write_log(tmp_path / "b.log", days=2))])
+        ingest_access(config, key, [str(write_log(tmp_path / "b.log", days=2))], contain=False)
     assert seen == [(False, 0.001)] * 2 and gc.isenabled()
     assert sys.getswitchinterval() == interval
 
@@ -274,3 +274,29 @@ def test_a_worker_classifies_user_agents_and_its_loss_only_moves_the_work_here(
     alone = Store(tmp_path / "alone").read("access")
     for other in ("helped", "lost"):
         assert Store(tmp_path / other).read("access").equals(alone)
+
+
+def test_a_fault_of_privstats_in_one_input_fails_that_input_only(
+    tmp_path: Path, config: Config, key: SecretKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = write_log(tmp_path / "one.log", days=1)
+    second = tmp_path / "two.log"
+    second.write_text(LINE.format(n=7, d=5) + "\n")
+    real = ingest.AccessAnonymiser.apply
+    calls = []
+
+    def broken_once(self: Any, *args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise TypeError("a bug that quotes 203.0.113.7")
+        return real(self, *args)
+
+    monkeypatch.setattr(ingest.AccessAnonymiser, "apply", broken_once)
+    failed, done = ingest_access(config, key, [str(first), str(second)])
+    assert failed.internal and failed.error == (
+        "internal error (TypeError); nothing was written for it"
+    )
+    assert done.status == "ingested" and len(Store(config.store_path).read("access")) == 1
+    calls.clear()
+    with pytest.raises(TypeError):
+        ingest_access(config, key, [str(first)], contain=False)

@@ -240,14 +240,20 @@ class BlockReader:
         skipping = False  # the carry is the cut start of an over-long line: drop its rest
         try:
             carry = self._start(stream)
+            # The bytes read ahead with the first line open the first block, which stays as
+            # large as ever: vocabulary is learned block by block, so where blocks end shapes
+            # a store's templates.
+            ahead = len(carry)
             while True:
-                size = len(carry) + self.block_bytes
+                size = max(self.block_bytes, ahead) if ahead else len(carry) + self.block_bytes
                 if not self.reuse or len(buffer) < size:
                     buffer = bytearray(size)
                 buffer[: len(carry)] = carry
-                filled = len(carry) + self._fill(stream, memoryview(buffer)[len(carry) : size])
-                if filled == len(carry):
+                got = self._fill(stream, memoryview(buffer)[len(carry) : size])
+                filled = len(carry) + got
+                if not got and not ahead:
                     break
+                ahead = 0
                 if skipping:
                     end = buffer.find(b"\n", len(carry), filled)
                     if end < 0:
@@ -284,7 +290,7 @@ class BlockReader:
         limit = self.longest or (1 << 20)
         head = bytearray()
         while b"\n" not in head and len(head) < limit:
-            chunk = bytearray(1 << 16)
+            chunk = bytearray(min(1 << 16, self.block_bytes))
             n = self._fill(stream, memoryview(chunk))
             head += chunk[:n]
             if n < len(chunk):

@@ -233,3 +233,12 @@ def test_a_named_pipe_with_a_writer_is_read(tmp_path: Path) -> None:
     reader = BlockReader(Input(pipe, "pipe"))
     assert b"".join(bytes(block) for _, block, _ in reader) == GOOD + b"\n"
     writer.join()
+
+
+def test_reading_the_first_line_ahead_leaves_every_block_where_it_was(tmp_path: Path) -> None:
+    """Vocabulary is learned block by block: where blocks end is part of a store's templates."""
+    path = tmp_path / "access.log"
+    path.write_bytes((GOOD + b"\n") * 400)
+    plain = [bytes(b) for _, b, _ in BlockReader(Input(path, "a"), block_bytes=4096)]
+    ahead = BlockReader(Input(path, "a"), block_bytes=4096, continuing=lambda first: (0, 0))
+    assert [bytes(b) for _, b, _ in ahead] == plain
