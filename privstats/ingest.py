@@ -44,8 +44,8 @@ from privstats.sources.access import (
     BlockParser,
     BlockReader,
     Input,
+    content_size,
     expand_inputs,
-    is_gzip,
     quick_fingerprint,
     raw_digest,
 )
@@ -161,8 +161,7 @@ def _ingest_one(
         erased_visitors=frozenset((str(p), int(v)) for p, v in catalog.erased_visitors),
     )
     quarantine = Quarantine()
-    plain = source.is_file and not is_gzip(source.path)  # type: ignore[arg-type]
-    overlap = Overlap(key, catalog.inputs, source.path.stat().st_size if plain else None)  # type: ignore[union-attr]
+    overlap = Overlap(key, catalog.inputs, content_size(source))
     reader = BlockReader(
         source,
         reuse=True,
@@ -293,7 +292,9 @@ def _restore(
     those days go back, the others are in the store already."""
     staged = transaction.finish()
     kept = [e for e in staged if e["day"] in days]
-    restored = {e["day"]: e["rows"] for e in kept}
+    restored: dict[str, int] = {}
+    for staged_file in kept:
+        restored[staged_file["day"]] = restored.get(staged_file["day"], 0) + staged_file["rows"]
 
     def done(catalog: Catalog) -> None:
         for input_entry in catalog.inputs:

@@ -356,7 +356,7 @@ class Store:
                 if change is not None:
                     change(catalog)
                 catalog.generation += 1
-                _replace_atomically(self.root / CATALOG, json.dumps(catalog.to_dict(), indent=1))
+                replace_atomically(self.root / CATALOG, json.dumps(catalog.to_dict(), indent=1))
                 published = True
                 _fsync_dirs({self.root})
         except BaseException:
@@ -423,9 +423,8 @@ class Transaction:
         else:
             for day in np.unique(days).tolist():
                 self._add((table, _day(day)), data.filter(pa.array(days == day)))
-        with writing(self.store.root):
-            while self._buffered > _BUFFERED_ROWS:
-                self._flush(max(self._counts, key=self._counts.__getitem__))
+        while self._buffered > _BUFFERED_ROWS:
+            self._flush(max(self._counts, key=self._counts.__getitem__))
 
     def finish(self) -> list[dict[str, Any]]:
         """Flush every buffer and close every file; the staged entries for ``Store.commit``."""
@@ -458,15 +457,15 @@ class Transaction:
         self._counts[key] = self._counts.get(key, 0) + piece.num_rows
         self._buffered += piece.num_rows
         if self._counts[key] >= _ROW_GROUP_ROWS:
-            with writing(self.store.root):
-                self._flush(key)
+            self._flush(key)
 
     def _flush(self, key: tuple[str, str]) -> None:
         """Hand a day's buffer to the writer thread (waiting while it is busy with another)."""
         pieces = self._buffers.pop(key)
         self._buffered -= self._counts.pop(key)
         if self._failure is not None:
-            raise self._failure
+            with writing(self.store.root):
+                raise self._failure
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="privstats-writer")
             self._thread.start()
@@ -662,23 +661,13 @@ def writing(root: Path) -> Iterator[None]:
             cure = "the store's folder must be writable by whoever runs privstats"
         else:
             cure = "check the disk and the folder, then run the command again"
-        reason = exc.strerror or _ERRNO_TEXT.get(code, "an input/output error")
+        reason = exc.strerror or (os.strerror(code) if code else "an input/output error")
         raise StoreError(
             f"cannot write to the store at {root}: {reason}; nothing was written ({cure})"
         ) from None
 
 
-_ERRNO_TEXT = {
-    errno.ENOSPC: "No space left on device",
-    errno.EDQUOT: "Disk quota exceeded",
-    errno.EFBIG: "File too large",
-    errno.EACCES: "Permission denied",
-    errno.EPERM: "Operation not permitted",
-    errno.EROFS: "Read-only file system",
-}
-
-
-def _replace_atomically(path: Path, text: str) -> None:
+def replace_atomically(path: Path, text: str) -> None:
     """``path`` holds ``text``, whole, once this returns (the folder is not synced yet); on a
     failure it holds what it held, and no temporary file is left."""
     tmp = path.with_name(path.name + f".{uuid.uuid4().hex[:8]}.tmp")

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from privstats.exceptions import GateError
+from privstats.store import replace_atomically
 
 if TYPE_CHECKING:
     from privstats.erasure import Footprint
@@ -301,14 +302,7 @@ class ReleaseLedger:
         with filelock.FileLock(str(self.anchor) + ".lock", timeout=30):
             heads = self._heads()
             heads["ledgers"][self._key()] = {"entries": count, "sha256": digest}
-            tmp = self.anchor.with_name(self.anchor.name + ".tmp")
-            tmp.write_text(json.dumps(heads, indent=1, sort_keys=True), encoding="utf-8")
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.anchor)
+            replace_atomically(self.anchor, json.dumps(heads, indent=1, sort_keys=True))
             _fsync_dir(self.anchor.parent)
 
     # --- erasure ----------------------------------------------------------------------------

@@ -123,12 +123,18 @@ def quick_fingerprint(source: Input) -> str | None:
     return digest.hexdigest()
 
 
-def is_gzip(path: Path) -> bool:
+def content_size(source: Input) -> int | None:
+    """The bytes of content a plain file holds, known before reading it (None for standard
+    input, a named pipe, a gzip file)."""
+    if not source.is_file:
+        return None
     try:
-        with path.open("rb") as handle:
-            return handle.read(2) == _GZIP_MAGIC
-    except OSError:
-        return False
+        with source.path.open("rb") as handle:  # type: ignore[union-attr]
+            if handle.read(2) == _GZIP_MAGIC:
+                return None
+            return os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise InputError(f"cannot read {source.label}: {exc.strerror}") from None
 
 
 def raw_digest(source: Input) -> str:
