@@ -342,7 +342,7 @@ def _store_info(args: argparse.Namespace) -> int:
         raise ConfigError(f"no store at {config.store_path}; ingest something first")
     catalog = store.catalog()
     info = store.info()
-    health = check(store, catalog)
+    health = check(store, catalog, footers=True)
     if args.json:
         info["damaged"] = [str(d) for d in health.damage]
         print(json.dumps(info, indent=2))

@@ -270,7 +270,7 @@ def _read(
         return pq.read_table(pa.BufferReader(data), columns=columns)
     except (OSError, pa.ArrowException):
         raise StoreError(
-            f"a data file of the store at {store.root} is unreadable "
+            f"a data file of the store at {store.root} is damaged or unreadable "
             f"({path.relative_to(store.root)}); nothing was erased: run "
             "'privstats store check --repair', then erase again"
         ) from None

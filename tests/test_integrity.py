@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -36,12 +37,15 @@ def file_of(store: Store, day: str) -> Path:
     return store.root / entry["path"]
 
 
-def flip_a_byte(path: Path) -> None:
-    """Damage that keeps the size, in the first page of data (the footer stays readable):
-    only hashing the file finds it."""
+def flip_a_byte(path: Path, *, keep_time: bool = False) -> None:
+    """Damage that keeps the size, in the first page of data (the footer stays readable);
+    ``keep_time``, as bit rot does, and then only hashing the file finds it."""
+    before = path.stat()
     data = bytearray(path.read_bytes())
     data[20] ^= 0xFF
     path.write_bytes(bytes(data))
+    if keep_time:
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def rows(store: Store) -> list[tuple[object, ...]]:
@@ -68,7 +72,7 @@ def test_the_quick_check_finds_missing_and_resized_files_the_full_one_changed_by
 ) -> None:
     file_of(store, "2026-10-01").unlink()
     file_of(store, "2026-10-02").write_bytes(b"PAR1 not really PAR1")
-    flip_a_byte(file_of(store, "2026-10-03"))
+    flip_a_byte(file_of(store, "2026-10-03"), keep_time=True)
     quick = check(store)
     assert [d.day for d in quick.damage] == ["2026-10-01", "2026-10-02"]
     assert quick.damage[0].problem == "missing"
@@ -116,8 +120,8 @@ def test_repair_moves_the_damaged_day_aside_and_the_log_brings_it_back(
 ) -> None:
     whole = rows(store)
     damaged = file_of(store, "2026-10-02")
-    flip_a_byte(damaged)
-    assert check(store).ok, "same size: only reading finds it"
+    flip_a_byte(damaged, keep_time=True)
+    assert check(store).ok, "same size, same time: only reading finds it"
     at = ["--store", str(store.root)]
     assert main([*at, "store", "check"]) == 1
     assert "its content differs from what was written" in capsys.readouterr().err
@@ -138,12 +142,14 @@ def test_repair_moves_the_damaged_day_aside_and_the_log_brings_it_back(
     assert once_more.status == "already ingested" and rows(store) == whole
 
 
-def test_an_erasure_meeting_an_unreadable_file_is_one_line_and_erases_nothing(
+def test_an_erasure_meeting_a_damaged_file_is_one_line_and_erases_nothing(
     store: Store, key: SecretKey
 ) -> None:
     catalog = (store.root / "catalog.json").read_bytes()
-    flip_a_byte(file_of(store, "2026-10-02"))
-    with pytest.raises(StoreError, match=r"unreadable .*nothing was erased: run 'privstats store"):
+    flip_a_byte(file_of(store, "2026-10-02"), keep_time=True)  # unseen until it is read
+    with pytest.raises(
+        StoreError, match=r"damaged or unreadable .*nothing was erased: run 'privstats store"
+    ):
         erase(store, key, ["zofia.kanarek@example.pl"])
     assert (store.root / "catalog.json").read_bytes() == catalog
 
@@ -202,3 +208,13 @@ def test_a_catalog_of_the_wrong_shape_is_one_line_for_every_command(
         assert f"is damaged ({problem}" in err
     assert json.loads(json.dumps(catalog))  # the file was left as it was
     assert (folder / "catalog.json").read_text() == catalog
+
+
+def test_a_file_changed_in_place_is_noticed_by_the_next_writer(
+    tmp_path: Path, store: Store, config: Config, key: SecretKey
+) -> None:
+    flip_a_byte(file_of(store, "2026-10-02"))  # its size stays, its time moves on
+    more = tmp_path / "more.log"
+    more.write_text(LINE.format(n=99, d=5))
+    with pytest.raises(StoreError, match="its content differs from what was written"):
+        ingest_access(config, key, [str(more)])
