@@ -142,6 +142,9 @@ def erase_persons(
         # The browsers the persons used while logged in, per key period: first pass.
         visitors = _visitors_of(store, [e for e in files if e["table"] == "access"], wanted)
         visitors |= {(str(p), int(v)) for p, v in catalog.erased_visitors}
+        by_period: dict[str, list[int]] = {}
+        for period, visitor in visitors:
+            by_period.setdefault(period, []).append(visitor)
         transaction = store.transaction()
         removed: dict[str, int] = {}
         replaced: list[str] = []
@@ -156,7 +159,7 @@ def erase_persons(
                 hit = pc.fill_null(pc.is_in(keys["person"], value_set=wanted), False)
                 found.update(pc.filter(keys["person"], hit).to_pylist())
                 if by_visitor:
-                    hit = pc.or_(hit, _pairs_in(keys, visitors))
+                    hit = pc.or_(hit, _pairs_in(keys, by_period))
                 count = pc.sum(hit).as_py() or 0
                 if not count:
                     continue
@@ -294,14 +297,12 @@ def _visitors_of(
     return pairs
 
 
-def _pairs_in(data: pa.Table, pairs: set[tuple[str, int]]) -> pa.Array:
-    """Per row of ``data`` (access rows), whether its (key period, visitor) is one of ``pairs``:
-    the file's few periods each looked up once, its visitors by a vectorised membership test."""
+def _pairs_in(data: pa.Table, by_period: dict[str, list[int]]) -> pa.Array:
+    """Per row of ``data`` (access rows), whether its visitor is one of its key period's in
+    ``by_period``: the file's few periods each looked up once, its visitors by a vectorised
+    membership test."""
     periods = data["key_period"].cast(pa.string()).combine_chunks()
     visitors = data["visitor"].combine_chunks()
-    by_period: dict[str, list[int]] = {}
-    for period, visitor in pairs:
-        by_period.setdefault(period, []).append(visitor)
     hit = pa.array(np.zeros(len(data), dtype=bool))
     for period in pc.unique(periods).to_pylist():
         if period in by_period:

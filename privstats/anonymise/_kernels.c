@@ -371,8 +371,8 @@ taken_bytes(PyObject *self, PyObject *args)
  * next space) or ``urls._QUERY`` (targets: from the first ? or # on) does, and notes the
  * tokens that fit a shape pattern; only texts holding such tokens are rewritten. A text not
  * vouched for (null, a control byte, or white space beyond ASCII) gets an empty key here and
- * must be keyed by the regex path. ``any mark`` tells whether a picked non-null text holds a byte 0x01-0x04
- * anywhere. */
+ * must be keyed by the regex path. ``any mark`` tells whether a picked non-null text holds a
+ * byte 0x01-0x04 anywhere. */
 static PyObject *
 shape_keys(PyObject *self, PyObject *args)
 {
