@@ -86,13 +86,12 @@ class Repair:
     def lines(self, root: Path) -> list[str]:
         if self.folder is None:
             return self.health.lines(root)
-        lines = [
-            f"moved {len(self.health.damage)} damaged files and the days holding them aside, "
-            f"to {self.folder}"
-        ]
+        damaged = _counted(len(self.health.damage), "damaged file")
+        lines = [f"moved the days holding {damaged} aside, to {self.folder}"]
         for table, days in sorted(self.days.items()):
             listed = ", ".join(sorted(days))
-            lines.append(f"  {table}: {sum(days.values())} rows of {len(days)} days ({listed})")
+            lost = f"{_counted(sum(days.values()), 'row')} of {_counted(len(days), 'day')}"
+            lines.append(f"  {table}: {lost} ({listed})")
             marked = self.inputs.get(table, [])
             if table.startswith("crm_"):
                 lines.append("    ingest the CRM again: the next ingest replaces its snapshot")
@@ -245,6 +244,10 @@ def _sha256(path: Path) -> str:
         while chunk := handle.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _size(n: int) -> str:

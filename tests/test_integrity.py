@@ -128,8 +128,8 @@ def test_repair_moves_the_damaged_day_aside_and_the_log_brings_it_back(
 
     assert main([*at, "store", "check", "--repair"]) == 0
     out = capsys.readouterr().out
-    assert "moved 1 damaged files and the days holding them aside" in out
-    assert "access: 30 rows of 1 days (2026-10-02)" in out
+    assert "moved the days holding 1 damaged file aside" in out
+    assert "access: 30 rows of 1 day (2026-10-02)" in out
     aside = next((store.root / "damaged").iterdir())
     assert (aside / damaged.relative_to(store.root)).is_file()
     assert [e["day"] for e in store.catalog().files] == ["2026-10-01", "2026-10-03"]
