@@ -36,7 +36,7 @@ from privstats.exceptions import (
     PrivstatsError,
     TooManyBadLinesError,
 )
-from privstats.integrity import MISSING, missing_days
+from privstats.integrity import Restoration
 from privstats.key import SecretKey
 from privstats.overlap import Overlap
 from privstats.quarantine import Quarantine, Reason
@@ -52,7 +52,7 @@ from privstats.sources.access import (
 from privstats.sources.logformat import LogFormat, resolve_format
 from privstats.sources.parsed import BlockTally, ParsedBlock
 from privstats.sources.plausible import PlausibleTimes
-from privstats.store import Catalog, Store, Transaction, utc_now
+from privstats.store import Store, Transaction, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,8 @@ def ingest_access(
             try:
                 results.append(_ingest_one(config, key, store, source, fmt, ratio, agents))
             except PrivstatsError as exc:
-                log.warning("%s: %s", source.label, exc)
+                # Debug only: the result says it, and the command line prints it once.
+                log.debug("%s: %s", source.label, exc)
                 results.append(IngestResult(source.label, "failed", error=str(exc)))
             except Exception as exc:
                 # A fault of privstats itself, not of the input: the input's transaction is
@@ -148,10 +149,14 @@ def _ingest_one(
     catalog = store.catalog()
     quick = quick_fingerprint(source)
     known = [e for e in catalog.inputs if quick and e.get("quick") == quick]
+    restoring: Restoration | None = None
     if known:
         raw = raw_digest(source)
-        if any(e.get("raw_sha256") == raw and not missing_days(e, "access") for e in known):
-            return IngestResult(source.label, "already ingested")
+        same = next((e for e in known if e.get("raw_sha256") == raw), None)
+        if same is not None:
+            restoring = Restoration(same, catalog.inputs)
+            if not restoring.days:
+                return IngestResult(source.label, "already ingested")
     anonymiser = AccessAnonymiser(
         config,
         key,
@@ -166,18 +171,26 @@ def _ingest_one(
         source,
         reuse=True,
         max_line_bytes=config.ingest.max_line_bytes,
-        continuing=overlap.start,
+        # Restoring, every line is read: those of inputs this one continues may be wanted.
+        continuing=overlap.start if restoring is None else None,
     )
     parser = BlockParser(fmt, config.ingest.max_line_bytes)
 
     times = PlausibleTimes(config.ingest.plausible_years)
+    last_row = 0  # the last line that made a row
 
     def parse(item: tuple[int, Any, int]) -> tuple[ParsedBlock, BlockTally]:
         # Runs in the parser thread, which also reads: the block's buffer is reused for the
         # next block once this returns, and the parser counts the lines.
+        nonlocal last_row
         parsed, tally = parser.parse(item[1], reader.lines_read + 1)
         reader.lines_read += tally.line_count
-        return times.keep(parsed, tally), tally
+        parsed = times.keep(parsed, tally)
+        if overlap.counted_through > reader.skipped_lines:  # the line the base ended inside
+            parsed = parsed.filter(parsed.line > overlap.counted_through)
+        if len(parsed):
+            last_row = max(last_row, int(parsed.line.max()))
+        return (parsed if restoring is None else restoring.keep(parsed)), tally
 
     def visit(
         item: tuple[ParsedBlock, BlockTally],
@@ -215,12 +228,13 @@ def _ingest_one(
         content = reader.content.hexdigest()
         existing = store.catalog().input_with(content)
         if existing is not None:
-            days = missing_days(existing, "access")
-            if not days:
-                transaction.discard()
-                return IngestResult(source.label, "already ingested", lines=lines)
-            return _restore(store, transaction, existing, days, source.label, lines, quarantine)
-        overlap.refuse_repeats(source.label, reader.prefix_sha256)
+            if restoring is None:  # known only now (standard input): its own lines were read
+                restoring = Restoration(existing, [])
+                if not restoring.days:
+                    transaction.discard()
+                    return IngestResult(source.label, "already ingested", lines=lines)
+            return _restore(store, transaction, restoring, source.label, lines, quarantine)
+        overlap.refuse_repeats(reader.prefix_sha256)
         if lines == 0:
             transaction.discard()
             return IngestResult(source.label, "empty")
@@ -231,8 +245,8 @@ def _ingest_one(
         binary = quarantine.counts.get(Reason.NUL_BYTE.value, 0)
         if binary * 2 > lines:
             raise InputError(
-                f"{source.label} looks binary ({binary} of {lines} lines hold NUL bytes), "
-                "not a log; nothing was written for it"
+                f"it looks binary ({binary} of {lines} lines hold NUL bytes), not a log; "
+                "nothing was written for it"
             )
         if matched == 0:
             raise FormatMismatchError(
@@ -256,7 +270,7 @@ def _ingest_one(
             "days": transaction.rows_by_day(),
             "rotation": config.key.rotation.value,
             "ingested_at": utc_now(),
-            **overlap.entry(reader.size, reader.ends_line),
+            **overlap.entry(reader, reader.tail and last_row == reader.lines_read),
         }
         store.commit(
             staged=staged,
@@ -282,26 +296,19 @@ def _ingest_one(
 def _restore(
     store: Store,
     transaction: Transaction,
-    entry: dict[str, Any],
-    days: set[str],
+    restoring: Restoration,
     label: str,
     lines: int,
     quarantine: Quarantine,
 ) -> IngestResult:
     """An input read again after ``store check --repair`` moved days of it aside: its rows of
     those days go back, the others are in the store already."""
-    staged = transaction.finish()
-    kept = [e for e in staged if e["day"] in days]
+    days = restoring.days
+    kept = [e for e in transaction.finish() if e["day"] in days]
     restored: dict[str, int] = {}
     for staged_file in kept:
         restored[staged_file["day"]] = restored.get(staged_file["day"], 0) + staged_file["rows"]
-
-    def done(catalog: Catalog) -> None:
-        for input_entry in catalog.inputs:
-            if input_entry.get("id") == entry["id"]:
-                input_entry.get(MISSING, {}).pop("access", None)
-
-    store.commit(staged=kept, staging=transaction.staging, change=done)
+    store.commit(staged=kept, staging=transaction.staging, change=restoring.done)
     return IngestResult(
         label, "restored", lines, sum(restored.values()), quarantine, dict(sorted(restored.items()))
     )

@@ -10,8 +10,9 @@ Parquet, holds its rows, and hashes to what was written.
 
 ``repair`` moves every partition (a table's day) that holds a damaged file aside, whole, into
 ``damaged/<time>/`` in the store, takes its files out of the catalog, and marks the inputs that
-had rows on those days: ingesting such an access log again adds the rows of those days only,
-and the next CRM ingest replaces its snapshot even if the export did not change. Nothing is
+had rows on those days: ingesting such an access log again adds the rows of those days only
+(``Restoration``), and the next CRM ingest replaces its snapshot even if the export did not
+change. Nothing is
 deleted; the folder moved aside may be inspected, then removed by hand.
 """
 
@@ -20,21 +21,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from privstats.exceptions import StoreError
+from privstats.sources.parsed import ParsedBlock
 from privstats.store import CATALOG, Catalog, Store, writing
 
 DAMAGED = "damaged"
 # An input's days whose rows a repair moved aside, per table: ingesting the input again adds
 # those days' rows only.
 MISSING = "missing_days"
+_US_PER_DAY = 86_400_000_000
+_EPOCH = dt.date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -176,10 +181,61 @@ def repair(store: Store, *, now: dt.datetime | None = None) -> Repair:
     return result
 
 
+class Restoration:
+    """What an access input read again after a repair puts back: each line's row when its day
+    was moved aside from the input the line was first ingested as (this input, or one it
+    continues: a grown log holds the content it continues, so it restores that one's days
+    too)."""
+
+    def __init__(self, entry: dict[str, Any], inputs: Sequence[dict[str, Any]]) -> None:
+        by_id = {e.get("id"): e for e in inputs if e.get("kind") == "access"}
+        self.chain: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        member: dict[str, Any] | None = entry
+        while member is not None and member.get("id") not in seen:
+            self.chain.append(member)
+            seen.add(member.get("id"))
+            member = by_id.get(member.get("continues"))
+        # Per member, from the oldest: the last line it covers and its days moved aside.
+        self._spans = [
+            (int(m.get("lines") or 0), {_epoch_day(d) for d in missing_days(m, "access")})
+            for m in reversed(self.chain)
+        ]
+
+    @property
+    def days(self) -> set[str]:
+        return {d for m in self.chain for d in missing_days(m, "access")}
+
+    def keep(self, parsed: ParsedBlock) -> ParsedBlock:
+        """The rows of the days moved aside from the input each line belongs to."""
+        if not len(parsed):
+            return parsed
+        days = parsed.ts // _US_PER_DAY
+        wanted = np.zeros(len(parsed), dtype=bool)
+        first = 0
+        for last, lost in self._spans:
+            mine = (parsed.line > first) & (parsed.line <= last)
+            if lost:
+                wanted |= mine & np.isin(days, list(lost))
+            first = last
+        return parsed.filter(wanted)
+
+    def done(self, catalog: Catalog) -> None:
+        """The members' days are back: the marks go (for ``Store.commit``'s ``change``)."""
+        ids = {m.get("id") for m in self.chain}
+        for entry in catalog.inputs:
+            if entry.get("id") in ids and isinstance(entry.get(MISSING), dict):
+                entry[MISSING].pop("access", None)
+
+
 def missing_days(entry: dict[str, Any], table: str) -> set[str]:
     """The days of ``table`` a repair took from this input (empty: none)."""
     missing = entry.get(MISSING)
     return set(missing.get(table, [])) if isinstance(missing, dict) else set()
+
+
+def _epoch_day(day: str) -> int:
+    return (dt.date.fromisoformat(day) - _EPOCH).days
 
 
 def _had_rows(entry: dict[str, Any], table: str, days: Iterable[str]) -> bool:

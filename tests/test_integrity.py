@@ -16,7 +16,7 @@ from privstats.crm import ingest_crm
 from privstats.erasure import erase
 from privstats.exceptions import StoreError
 from privstats.ingest import ingest_access
-from privstats.integrity import check
+from privstats.integrity import check, repair
 from privstats.key import SecretKey
 from privstats.sources.crm_files import CrmFiles
 from privstats.store import Store
@@ -164,8 +164,6 @@ def test_a_crm_snapshot_with_a_day_moved_aside_is_read_again(
     [entry, *_] = [e for e in store.catalog().files if e["table"] == "crm_activity"]
     (store.root / entry["path"]).unlink()
     with store.locked(intact=False):
-        from privstats.integrity import repair
-
         done = repair(store)
     assert "ingest the CRM again" in "\n".join(done.lines(store.root))
     assert ingest_crm(config, key, CrmFiles(folder)).status == "ingested"
@@ -218,3 +216,26 @@ def test_a_file_changed_in_place_is_noticed_by_the_next_writer(
     more.write_text(LINE.format(n=99, d=5))
     with pytest.raises(StoreError, match="its content differs from what was written"):
         ingest_access(config, key, [str(more)])
+
+
+def test_a_grown_log_read_again_brings_back_the_days_of_what_it_continues_too(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    log = tmp_path / "access.log"
+    day = {d: "".join(LINE.format(n=n, d=d) for n in range(20)) for d in (1, 2, 3)}
+    log.write_text(day[1] + day[2][: len(day[2]) // 2])
+    ingest_access(config, key, [str(log)])
+    log.write_text(day[1] + day[2] + day[3])
+    [grown] = ingest_access(config, key, [str(log)])
+    assert grown.skipped == 30
+    store = Store(config.store_path)
+    whole = rows(store)
+    second = [e for e in store.catalog().files if e["day"] == "2026-10-02"]
+    assert len(second) == 2, "the day's rows came from both inputs"
+    (store.root / second[0]["path"]).unlink()
+    with store.locked(intact=False):
+        repair(store)
+    [again] = ingest_access(config, key, [str(log)])
+    assert again.status == "restored" and again.days == {"2026-10-02": 20}
+    assert rows(store) == whole
+    assert not any(e.get("missing_days", {}).get("access") for e in store.catalog().inputs)

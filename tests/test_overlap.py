@@ -111,3 +111,22 @@ def test_the_first_line_is_remembered_only_under_the_key(
     text = (config.store_path / "catalog.json").read_text()
     for digest in (hashlib.sha256(first), hashlib.sha256(first + b"\n"), hashlib.md5(first)):
         assert digest.hexdigest()[:32] not in text
+
+
+@pytest.mark.parametrize(
+    ("cut", "rows_before"),
+    [(-100, 40), (-1, 41)],
+    ids=["inside the line: quarantined, then read whole", "before its line feed: a row, once"],
+)
+def test_a_log_read_while_a_line_was_written_is_continued_without_a_line_twice(
+    tmp_path: Path, config: Config, key: SecretKey, cut: int, rows_before: int
+) -> None:
+    whole = lines(1, 41) + lines(2)
+    live = tmp_path / "access.log"
+    live.write_text(lines(1, 41)[:cut])  # the writer was in the middle of the 41st line
+    [first] = ingest_access(config, key, [str(live)], max_bad_ratio=1.0)
+    assert first.rows == rows_before
+    live.write_text(whole)
+    [second] = ingest_access(config, key, [str(live)])
+    assert second.status == "ingested" and second.skipped == 40
+    assert stored(config) == 81  # every line once

@@ -150,25 +150,18 @@ def raw_digest(source: Input) -> str:
 
 
 class _Hashing(io.RawIOBase):
-    """Hashes the bytes read through it (a gzip file's compressed bytes while gzip reads them;
-    an input's content while the reader reads it), and counts them."""
+    """Hashes the compressed bytes of a file while gzip reads them."""
 
     def __init__(self, handle: BinaryIO, digest: Any) -> None:
         self.handle = handle
         self.digest = digest
-        self.size = 0
-        self.last = b""  # the last byte read
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self.handle.readinto(buffer) or 0
-        if n:
-            view = memoryview(buffer)[:n]
-            self.digest.update(view)
-            self.size += n
-            self.last = bytes(view[n - 1 :])
+        n = self.handle.readinto(buffer)
+        self.digest.update(memoryview(buffer)[:n])
         return n
 
     def close(self) -> None:
@@ -188,6 +181,11 @@ class BlockReader:
     bytes and in lines of an earlier input this one may continue ((0, 0): none): those bytes
     are read and hashed but not handed out (``prefix_sha256`` is their SHA-256, None if the
     input ended first), and the lines handed out are numbered after them.
+
+    The content is hashed in order as blocks are handed out, so that besides its SHA-256
+    (``content``) the SHA-256 of its whole lines is known (``complete_sha256``, of its first
+    ``complete_size`` bytes): a log still being written may end inside a line, which the log
+    that grows from it completes.
     """
 
     def __init__(
@@ -208,8 +206,10 @@ class BlockReader:
         self.continuing = continuing
         self.prefix_sha256: str | None = None
         self.skipped_lines = 0
-        self.size = 0  # bytes of content read
-        self.ends_line = False  # the content's last byte is a line feed
+        self.size = 0  # bytes of content read (and hashed)
+        self.complete_size = 0  # of them, up to the last line feed
+        self.complete_sha256: str | None = None  # None: the last line is over-long, unended
+        self.tail = False  # the content ends inside a line
         self.content = hashlib.sha256()
         self.compressed: Any = None  # the file's own SHA-256 when it is gzip, else None
         self.lines_read = 0
@@ -241,11 +241,11 @@ class BlockReader:
         A block is read into its buffer directly and never copied.
         """
         handle = self._open()
-        stream = _Hashing(handle, self.content)
         buffer = bytearray()
         skipping = False  # the carry is the cut start of an over-long line: drop its rest
+        hashed = 0  # bytes at the start of the carry hashed already (an over-long line's)
         try:
-            carry = self._start(stream)
+            carry = self._start(handle)
             # The bytes read ahead with the first line open the first block, which stays as
             # large as ever: vocabulary is learned block by block, so where blocks end shapes
             # a store's templates.
@@ -255,13 +255,14 @@ class BlockReader:
                 if not self.reuse or len(buffer) < size:
                     buffer = bytearray(size)
                 buffer[: len(carry)] = carry
-                got = self._fill(stream, memoryview(buffer)[len(carry) : size])
+                got = self._fill(handle, memoryview(buffer)[len(carry) : size])
                 filled = len(carry) + got
                 if not got and not ahead:
                     break
                 ahead = 0
                 if skipping:
                     end = buffer.find(b"\n", len(carry), filled)
+                    self._hash(memoryview(buffer)[len(carry) : filled if end < 0 else end])
                     if end < 0:
                         continue  # all of it the over-long line's: read over it
                     # The rest of the line dropped, moved over in place (the buffer may be
@@ -272,6 +273,12 @@ class BlockReader:
                     skipping = False
                 cut = buffer.rfind(b"\n", 0, filled) + 1
                 kept = filled if self.longest is None else min(filled, cut + self.longest)
+                if cut:
+                    self._hash(memoryview(buffer)[hashed:cut])
+                    hashed = 0
+                if kept < filled:  # an over-long line: hashed whole now, in order
+                    self._hash(memoryview(buffer)[max(cut, hashed) : filled])
+                    hashed = kept - cut
                 carry, skipping = bytes(buffer[cut:kept]), kept < filled
                 if cut == 0:
                     continue  # no line ends yet: read on
@@ -280,24 +287,35 @@ class BlockReader:
                 else:
                     del buffer[cut:]
                     yield self._counted(buffer)
+            self.complete_size = self.size
+            self.complete_sha256 = self.content.hexdigest() if not hashed else None
             if carry:  # the last line lacks its line feed (or, read with the first, has it)
+                self._hash(memoryview(carry)[hashed:])
+                if carry[-1:] == b"\n":
+                    self.complete_size = self.size
+                    self.complete_sha256 = self.content.hexdigest()
+                else:
+                    self.tail = True
                 yield self._counted(bytearray(carry if carry[-1:] == b"\n" else carry + b"\n"))
-            self.size, self.ends_line = stream.size, stream.last == b"\n"
         finally:
             if handle is not sys.stdin.buffer:
                 handle.close()
 
-    def _start(self, stream: _Hashing) -> bytes:
+    def _hash(self, view: memoryview) -> None:
+        self.content.update(view)
+        self.size += len(view)
+
+    def _start(self, handle: BinaryIO) -> bytes:
         """Where reading starts: with ``continuing``, the first line is read and, if it names
-        an earlier input's length, that many bytes are read over. The bytes read and not read
-        over (the carry of the first block)."""
+        an earlier input's length, that many bytes are read over (and hashed). The bytes read
+        and not read over (the carry of the first block, not hashed yet)."""
         if self.continuing is None:
             return b""
         limit = self.longest or (1 << 20)
         head = bytearray()
         while b"\n" not in head and len(head) < limit:
             chunk = bytearray(min(1 << 16, self.block_bytes))
-            n = self._fill(stream, memoryview(chunk))
+            n = self._fill(handle, memoryview(chunk))
             head += chunk[:n]
             if n < len(chunk):
                 break
@@ -306,20 +324,18 @@ class BlockReader:
         length, lines = self.continuing(first)
         if not length:
             return bytes(head)
-        if length <= len(head):
-            self.prefix_sha256 = hashlib.sha256(head[:length]).hexdigest()
-            self.lines_read = self.skipped_lines = lines
-            return bytes(head[length:])
-        scratch = bytearray(min(length - len(head), self.block_bytes))
-        left = length - len(head)
+        self._hash(memoryview(head)[:length])
+        left = length - min(length, len(head))
+        scratch = bytearray(min(left, self.block_bytes))
         while left:
-            n = self._fill(stream, memoryview(scratch)[: min(left, len(scratch))])
+            n = self._fill(handle, memoryview(scratch)[: min(left, len(scratch))])
             if not n:
                 return b""  # the input ended inside the bytes it was to continue
+            self._hash(memoryview(scratch)[:n])
             left -= n
         self.prefix_sha256 = self.content.copy().hexdigest()
         self.lines_read = self.skipped_lines = lines
-        return b""
+        return bytes(head[length:])
 
     def _fill(self, handle: BinaryIO, view: memoryview) -> int:
         """Read until ``view`` is full or the input ends; the number of bytes read."""

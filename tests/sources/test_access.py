@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from privstats.exceptions import InputError
 from privstats.quarantine import Quarantine, Reason
@@ -242,3 +244,38 @@ def test_reading_the_first_line_ahead_leaves_every_block_where_it_was(tmp_path: 
     plain = [bytes(b) for _, b, _ in BlockReader(Input(path, "a"), block_bytes=4096)]
     ahead = BlockReader(Input(path, "a"), block_bytes=4096, continuing=lambda first: (0, 0))
     assert [bytes(b) for _, b, _ in ahead] == plain
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=12),
+    st.booleans(),
+    st.integers(8, 64),
+    st.integers(10, 30),
+)
+def test_the_reader_hands_out_every_line_cut_to_its_limit_and_hashes_every_byte(
+    tmp_path: Path, lines: list[bytes], ended: bool, block: int, longest: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if ended and lines else b"")
+    assume(not data.startswith(b"\x1f\x8b"))  # that is a gzip file
+    path = tmp_path / "any.log"
+    path.write_bytes(data)
+    reader = BlockReader(Input(path, "any"), block_bytes=block, max_line_bytes=longest)
+    out = b"".join(bytes(b) for _, b, _ in reader).split(b"\n")[:-1]
+    expected = data.split(b"\n")
+    if data.endswith(b"\n") or not data:
+        expected.pop()
+    assert len(out) == len(expected)
+    for got, line in zip(out, expected, strict=True):
+        # Whole, or cut, still too long, to at most a block and the limit.
+        assert got == line or (line.startswith(got) and longest < len(got) <= block + longest + 1)
+    assert reader.content.hexdigest() == hashlib.sha256(data).hexdigest()
+    whole = data[: data.rfind(b"\n") + 1]
+    if reader.complete_sha256 is not None:
+        assert reader.complete_sha256 == hashlib.sha256(whole).hexdigest()
+        assert reader.complete_size == len(whole)
+    else:  # only an over-long line left unended has no whole-lines hash
+        assert len(data) - len(whole) > longest + 1
+    assert reader.tail == (not data.endswith(b"\n") and bool(data))
