@@ -67,7 +67,8 @@ class Overlap:
         the line it ended inside if that made a row."""
         if self.base is None:
             return 0
-        return self.base["lines"] if self.base.get("tail_kept") else self.base["complete_lines"]
+        kept = self.base.get("tail_kept") is True
+        return _count(self.base.get("lines")) if kept else self.base["complete_lines"]
 
     def refuse_repeats(self, prefix_sha256: str | None) -> None:
         """An ``InputError`` unless the input continues its base or repeats no input's lines

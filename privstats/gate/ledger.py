@@ -31,6 +31,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ FORMAT = "privstats.release"
 FORMAT_VERSION = 1
 HEADS_FILE = "ledger-heads.json"  # the anchors of ledgers' heads, in the store's folder
 HEADS_FORMAT = "privstats.ledger-heads"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -297,13 +300,27 @@ class ReleaseLedger:
         return count, digest
 
     def _anchor(self, count: int, digest: str) -> None:
+        """Keep the new head outside the file. The entry is appended already, so a failure
+        here only warns: the anchor stays behind, and still vouches for the entries up to
+        its own."""
         if self.anchor is None:
             return
-        with filelock.FileLock(str(self.anchor) + ".lock", timeout=30):
-            heads = self._heads()
-            heads["ledgers"][self._key()] = {"entries": count, "sha256": digest}
-            replace_atomically(self.anchor, json.dumps(heads, indent=1, sort_keys=True))
-            _fsync_dir(self.anchor.parent)
+        try:
+            with filelock.FileLock(str(self.anchor) + ".lock", timeout=30):
+                heads = self._heads()
+                heads["ledgers"][self._key()] = {"entries": count, "sha256": digest}
+                replace_atomically(self.anchor, json.dumps(heads, indent=1, sort_keys=True))
+                _fsync_dir(self.anchor.parent)
+        except (OSError, filelock.Timeout, GateError) as exc:
+            reason = (
+                exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            )
+            log.warning(
+                "the release ledger's head could not be kept in %s (%s); the ledger itself "
+                "holds the release",
+                self.anchor,
+                reason,
+            )
 
     # --- erasure ----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ chain that shows edits, and the erasure protocol."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from privstats.config import AnonymiseConfig, Config, LoginPolicy
 from privstats.erasure import Footprint, erase
 from privstats.exceptions import GateError
 from privstats.gate import ReleaseLedger
+from privstats.gate import ledger as ledger_module
 from privstats.gate.ledger import LEDGER_FILE
 from privstats.ingest import ingest_access
 from privstats.key import SecretKey
@@ -186,3 +188,17 @@ def test_a_removed_last_entry_is_noticed_only_through_the_anchored_head(tmp_path
     with unanchored.locked():
         unanchored.append(_entry(3))  # what happened before heads were anchored
     assert [e.release_id[-1] for e in unanchored.entries()] == ["1", "3"]
+
+
+def test_a_head_that_cannot_be_kept_leaves_the_entry_appended_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ledger_module, "replace_atomically", disk_full)
+    ledger = ReleaseLedger(tmp_path / "released", anchor=tmp_path / "heads.json")
+    with ledger.locked():
+        entry = ledger.append(_entry(1))
+    assert [e.release_id for e in ledger.entries()] == [entry.release_id]
+    assert "head could not be kept" in caplog.text and "No space left" in caplog.text
