@@ -7,6 +7,7 @@ from privstats.exceptions import PrivstatsError
 
 if _typing.TYPE_CHECKING:
     from privstats.config import Config, RuleSet, load_config
+    from privstats.dictionary import columns, tables
     from privstats.store import Store
     from privstats.tabulate import Measure, crosstab, pivot_table
 
@@ -19,6 +20,7 @@ __getattr__, __dir__ = _attach(
     __name__,
     dict.fromkeys(("Measure", "crosstab", "pivot_table"), "privstats.tabulate")
     | dict.fromkeys(("Config", "RuleSet", "load_config"), "privstats.config")
+    | dict.fromkeys(("columns", "tables"), "privstats.dictionary")
     | {"Store": "privstats.store", "__version__": "privstats._version"},
 )
 
@@ -29,7 +31,9 @@ __all__ = [
     "RuleSet",
     "Store",
     "__version__",
+    "columns",
     "crosstab",
     "load_config",
     "pivot_table",
+    "tables",
 ]

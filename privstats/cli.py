@@ -2,11 +2,14 @@
 
 Errors privstats raises on purpose print their message; anything unexpected prints only its
 type (a library's message may quote input data), unless ``--debug`` asks for the traceback.
+Every command exits with the same codes for the same situation (``EXIT_CODES``). The global
+options (``--config``, ``--store``, ``-q``, ``--debug``) may stand before or after the command.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import importlib.abc
@@ -26,9 +29,18 @@ from privstats.exceptions import ConfigError, PrivstatsError
 if TYPE_CHECKING:
     from privstats.anonymise.useragents import AgentWorker
     from privstats.config import Config
-    from privstats.store import Store
 
 CONFIG_FILE = "privstats.toml"  # privstats.config.CONFIG_FILE, for the help without the imports
+
+EXIT_CODES = """\
+exit codes (the same situation gives the same code in every command):
+  0    done: everything asked for was written, or the audit passed
+  1    failed or found something: a failed input, notebook or partner of a batch, audit
+       findings, a refused release
+  2    usage: a wrong option, parameter, partner or period, or data that is not there
+       (no configuration's store, no key, a period the store holds nothing of)
+  70   an internal error (run with --debug for the traceback); 130 interrupted
+"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +51,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="privstats: %(message)s",
         stream=sys.stderr,
     )
+    # papermill and nbclient narrate every step of a notebook at INFO; privstats says what
+    # matters.
+    for name in ("papermill", "nbclient", "traitlets"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
+        if args.quiet and not (getattr(args, "product", False) or getattr(args, "json", False)):
+            # Quiet: what a command narrates goes nowhere; errors and failures still go to
+            # standard error. Commands whose output is the product (store info, completion,
+            # --json) print it all the same.
+            with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+                return int(args.run(args) or 0)
         return int(args.run(args) or 0)
     except PrivstatsError as exc:
         print(f"privstats: error: {exc}", file=sys.stderr)
@@ -57,35 +79,103 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The options every command takes. On a command's own parser their default is not set
+    (SUPPRESS), so that one given before the command is not reset by the command's parser."""
+    default = {} if top else {"default": argparse.SUPPRESS}
+    parser.add_argument(
+        "--config", type=Path, help=f"configuration file (default: the nearest ./{CONFIG_FILE} "
+        "here or above)", **default,
+    )  # fmt: skip
+    parser.add_argument(
+        "--store", type=Path, help="store folder (overrides the configuration)", **default
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only errors and failures", **default
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks of internal errors", **default
+    )
+
+
+class _Commands:
+    """Adds commands that share the global options, a description and examples."""
+
+    def __init__(self, group: argparse._SubParsersAction) -> None:
+        self.group = group
+
+    def add(
+        self, name: str, help: str, examples: str = "", *, parser_class: type | None = None
+    ) -> argparse.ArgumentParser:
+        parser = self.group.add_parser(
+            name,
+            help=help,
+            description=help[0].upper() + help[1:] + ".",
+            epilog=("examples:\n" + examples) if examples else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if parser_class is not None:
+            # add_parser takes no class of its own; the subclass only changes format_help.
+            parser.__class__ = parser_class
+        _global_options(parser, top=False)
+        return parser
+
+
+class _ReportParser(argparse.ArgumentParser):
+    """``report --help`` lists the reports, read only when the help is asked for."""
+
+    def format_help(self) -> str:
+        from privstats.report.command import EXAMPLES, reports_listing
+        from privstats.report.runner import default_notebooks_dir
+
+        return (
+            super().format_help() + "\n" + reports_listing(default_notebooks_dir()) + "\n"
+            + EXAMPLES
+        )  # fmt: skip
+
+
 def _parser() -> argparse.ArgumentParser:
+    from privstats._version import __version__
+
     parser = argparse.ArgumentParser(
         prog="privstats",
         description="Aggregate statistics from web logs and CRM records that identify no one.",
+        epilog="examples:\n  privstats demo\n  cd privstats-demo && privstats store info\n\n"
+        + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", type=Path, help=f"configuration file (default ./{CONFIG_FILE})")
-    parser.add_argument("--store", type=Path, help="store folder (overrides the configuration)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"privstats {__version__}")
+    _global_options(parser, top=True)
+    commands = _Commands(parser.add_subparsers(title="commands", required=True, metavar="COMMAND"))
 
-    init = commands.add_parser("init", help="write a commented privstats.toml and a secret key")
+    init = commands.add(
+        "init", "write a commented privstats.toml and a secret key",
+        "  privstats init\n  PRIVSTATS_KEY_FILE=/srv/keys/privstats privstats init\n",
+    )  # fmt: skip
     init.add_argument("--path", type=Path, default=Path(CONFIG_FILE), help="where to write")
     init.set_defaults(run=_init)
 
-    demo = commands.add_parser("demo", help="run the whole chain on generated data")
-    demo.add_argument("--days", type=int, default=3)
-    demo.add_argument("--visitors", type=int, default=300)
-    demo.add_argument("--seed", type=int, default=7)
+    demo = commands.add(
+        "demo", "run the whole chain on generated data and leave a working folder",
+        "  privstats demo\n  privstats demo --days 5 --visitors 1000 --out /tmp/demo\n",
+    )  # fmt: skip
+    demo.add_argument("--days", type=int, default=3, help="days of generated traffic (3)")
+    demo.add_argument("--visitors", type=int, default=300, help="visitors a day (300)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the generator (7)")
     demo.add_argument(
         "--out", type=Path, default=Path("privstats-demo"), help="where the demo writes"
     )
     demo.set_defaults(run=_demo)
 
-    synth = commands.add_parser("synth", help="generate realistic synthetic inputs")
+    synth = commands.add(
+        "synth", "generate realistic synthetic inputs",
+        "  privstats synth --out inputs --days 7\n"
+        "  privstats synth --out big.log --lines 2000000\n",
+    )  # fmt: skip
     synth.add_argument("--out", type=Path, required=True, help="folder (or file with --lines)")
-    synth.add_argument("--days", type=int, default=3)
-    synth.add_argument("--visitors", type=int, default=300)
-    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--days", type=int, default=3, help="days of traffic (3)")
+    synth.add_argument("--visitors", type=int, default=300, help="visitors a day (300)")
+    synth.add_argument("--seed", type=int, default=0, help="seed of the generator (0)")
     synth.add_argument("--start", type=_date, default=dt.date(2026, 10, 1), help="first day")
     synth.add_argument("--bad-ratio", type=_ratio, default=0.01, help="share of malformed lines")
     synth.add_argument("--no-crm", dest="crm", action="store_false", help="access logs only")
@@ -98,22 +188,29 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--format", default="combined_D", help="format of the --lines log")
     synth.set_defaults(run=_synth)
 
-    ingest = commands.add_parser("ingest", help="ingest inputs into the store")
-    sources = ingest.add_subparsers(title="sources", required=True, metavar="SOURCE")
-    access = sources.add_parser("access", help="web-server access logs (plain, .gz or -)")
+    ingest = commands.add(
+        "ingest", "ingest inputs into the store",
+        "  privstats ingest access /var/log/apache2/access.log.*.gz\n"
+        "  privstats ingest crm --from exports/ --format csv\n",
+    )  # fmt: skip
+    sources = _Commands(ingest.add_subparsers(title="sources", required=True, metavar="SOURCE"))
+    access = sources.add(
+        "access", "web-server access logs (plain, .gz or -)",
+        "  privstats ingest access /var/log/apache2/access.log.*.gz\n"
+        "  privstats ingest access --format nginx_timed /var/log/nginx/access.log.1\n"
+        "  zcat old.log.gz | privstats ingest access -\n",
+    )  # fmt: skip
     access.add_argument("paths", nargs="+", help="files, globs, or - for standard input")
     access.add_argument("--format", help="format name or an Apache/nginx format string")
     access.add_argument("--max-bad-ratio", type=_ratio, help="fail an input above this share")
     _wait_argument(access)
     access.set_defaults(run=_ingest_access)
 
-    report = commands.add_parser("report", help="run a report notebook and write its folder")
-    from privstats.report.command import add_report_arguments
-
-    add_report_arguments(report)
-    report.set_defaults(run=_report)
-
-    crm = sources.add_parser("crm", help="CRM records: an export folder or a PostgreSQL database")
+    crm = sources.add(
+        "crm", "CRM records: an export folder or a PostgreSQL database",
+        "  privstats ingest crm --from exports/ --format csv\n"
+        "  privstats ingest crm --dsn postgresql://stats@db.internal/crm\n",
+    )  # fmt: skip
     where = crm.add_mutually_exclusive_group(required=True)
     where.add_argument(
         "--from", dest="folder", type=Path, help="folder of CSV or JSON-lines exports"
@@ -126,7 +223,31 @@ def _parser() -> argparse.ArgumentParser:
     _wait_argument(crm)
     crm.set_defaults(run=_ingest_crm)
 
-    erase = commands.add_parser("erase", help="erase persons from the store (right to erasure)")
+    from privstats.report.command import add_report_arguments
+
+    report = commands.add(
+        "report", "run a report notebook and write its folder", parser_class=_ReportParser
+    )
+    add_report_arguments(report)
+    report.set_defaults(run=_report)
+
+    review = commands.add(
+        "review", "render the reviewer's notebook for a report folder (verdict first)",
+        "  privstats review reports/partner_summary/acme/2026-10/pl\n",
+    )  # fmt: skip
+    review.add_argument("path", type=_folder, help="the report folder")
+    review.add_argument(
+        "--no-store", action="store_true",
+        help="review the folder alone: nothing recomputed (the verdict cannot be PASS)",
+    )  # fmt: skip
+    review.add_argument("--language", choices=("pl", "en"), default="pl", help="(pl)")
+    review.set_defaults(run=_review)
+
+    erase = commands.add(
+        "erase", "erase persons from the store (right to erasure)",
+        "  privstats erase --email jan.kowalski@example.pl\n"
+        "  privstats erase --from requests.csv\n",
+    )  # fmt: skip
     who = erase.add_mutually_exclusive_group(required=True)
     who.add_argument("--email", action="append", help="an e-mail address (repeatable)")
     who.add_argument(
@@ -137,28 +258,51 @@ def _parser() -> argparse.ArgumentParser:
 
     from privstats.gate.command import add_audit_arguments, add_release_arguments
 
-    audit = commands.add_parser("audit", help="check a report folder (or any path) before release")
-    add_audit_arguments(audit)
+    audit = commands.add(
+        "audit", "check a report folder (or any path) before release",
+        "  privstats audit reports/partner_summary/acme/2026-10/pl\n"
+        "  privstats audit --no-store --json reports/traffic_report/all/2026-10/en\n",
+    )  # fmt: skip
+    add_audit_arguments(audit, _folder)
     audit.set_defaults(run=_audit)
-    release = commands.add_parser("release", help="audit a report folder and release it")
-    add_release_arguments(release)
+    release = commands.add(
+        "release", "audit a report folder and release it",
+        '  privstats release reports/partner_summary/acme/2026-10/pl --reviewer "Anna Nowak"\n',
+    )  # fmt: skip
+    add_release_arguments(release, _folder)
     release.set_defaults(run=_release)
 
-    store = commands.add_parser("store", help="inspect the store")
-    store_commands = store.add_subparsers(title="store commands", required=True, metavar="ACTION")
-    info = store_commands.add_parser("info", help="what is in the store (no identifiers)")
+    store = commands.add(
+        "store", "inspect the store", "  privstats store info\n  privstats store info --json\n"
+    )
+    store_commands = _Commands(
+        store.add_subparsers(title="store commands", required=True, metavar="ACTION")
+    )
+    info = store_commands.add(
+        "info", "what is in the store (no identifiers)",
+        "  privstats store info\n  privstats store info --days --json\n",
+    )  # fmt: skip
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.add_argument("--days", action="store_true", help="rows of every day of every table")
-    info.set_defaults(run=_store_info)
-    check = store_commands.add_parser(
-        "check", help="read every listed file: present, readable, its rows and SHA-256"
-    )
+    info.set_defaults(run=_store_info, product=True)
+    check = store_commands.add(
+        "check", "read every listed file: present, readable, its rows and SHA-256",
+        "  privstats store check\n  privstats store check --repair --wait 600\n",
+    )  # fmt: skip
     check.add_argument(
         "--repair", action="store_true",
         help="move damaged days aside and say which inputs to ingest again",
     )  # fmt: skip
     _wait_argument(check)
     check.set_defaults(run=_store_check)
+
+    completion = commands.add(
+        "completion", "print a shell completion script (bash, zsh or tcsh)",
+        "  privstats completion bash > ~/.local/share/bash-completion/completions/privstats\n"
+        "  privstats completion zsh > ~/.zfunc/_privstats\n",
+    )  # fmt: skip
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="the shell")
+    completion.set_defaults(run=_completion, product=True)
     return parser
 
 
@@ -167,6 +311,13 @@ def _wait_argument(parser: argparse.ArgumentParser) -> None:
         "--wait", type=_seconds, default=0.0, metavar="SECONDS",
         help="wait this long for another writer to finish (default: fail at once)",
     )  # fmt: skip
+
+
+def _folder(text: str) -> Path:
+    """A path argument that must name something: an empty one would mean the working folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names nothing; give a folder")
+    return Path(text)
 
 
 def _date(text: str) -> dt.date:
@@ -334,12 +485,9 @@ def _release(args: argparse.Namespace) -> int:
 def _store_info(args: argparse.Namespace) -> int:
     """The store's contents; exit 1, after them, when a listed file is missing or changed."""
     from privstats.integrity import check
-    from privstats.store import Store
+    from privstats.workspace import open_store
 
-    config = _config(args)
-    store = Store(config.store_path)
-    if not store.exists():
-        raise ConfigError(f"no store at {config.store_path}; ingest something first")
+    store = open_store(None, _config(args))
     catalog = store.catalog()
     info = store.info()
     health = check(store, catalog, footers=True)
@@ -358,12 +506,9 @@ def _store_check(args: argparse.Namespace) -> int:
     """``store check``: 0 when every file is as written; 1 with the damage. ``--repair`` moves
     the damaged days aside (0)."""
     from privstats.integrity import check, repair
-    from privstats.store import Store
+    from privstats.workspace import open_store
 
-    config = _config(args)
-    store = Store(config.store_path)
-    if not store.exists():
-        raise ConfigError(f"no store at {config.store_path}; nothing to check")
+    store = open_store(None, _config(args))
     if not args.repair:
         health = check(store, full=True)
         for line in health.lines(store.root):
@@ -400,26 +545,26 @@ def _print_info(info: dict[str, Any], all_days: bool) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from privstats.report.command import run_report_command
-    from privstats.store import Store
+    from privstats.workspace import open_store, store_partners
 
-    if args.config:
-        # Report kernels load the configuration themselves.
-        os.environ["PRIVSTATS_CONFIG"] = str(Path(args.config).resolve())
     if args.out.exists() and not args.out.is_dir():
         raise ConfigError(f"--out {args.out} is a file; name the folder reports go into")
-    config = _config(args)
-    store = Store(config.store_path)
-    ids = [entry["id"] for entry in store.catalog().inputs]
-    return run_report_command(
-        args, config=config, partners=lambda: known_partners(config, store), catalog_ids=ids
-    )
+    config = _config(args)  # the report kernels load the same file (Config.path)
+    store = open_store(None, config)  # no store: an error here, not an empty report
+    return run_report_command(args, config=config, partners=lambda: store_partners(store))
 
 
-def known_partners(config: Config, store: Store) -> list[str]:
-    """Partners of the store's CRM accounts, and those with their own rules in the config."""
-    from privstats.tabulate import partners
+def _review(args: argparse.Namespace) -> int:
+    from privstats.report.review import run_review_command
 
-    return sorted(set(config.disclosure.partners) | set(partners(store)))
+    return run_review_command(args, config=_config(args))
+
+
+def _completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    print(shtab.complete(_parser(), shell=args.shell))
+    return 0
 
 
 def _synth(args: argparse.Namespace) -> int:

@@ -125,8 +125,14 @@ class RuleSet:
     check_zeros: bool = False
     check_negative: bool = True
     check_missing: bool = True
+    quantile_window: int = 5
+    quantile_side: int = 5
 
     def __post_init__(self) -> None:
+        if self.quantile_window < 2:
+            raise ConfigError("disclosure.quantile_window must be at least 2")
+        if self.quantile_side < 1:
+            raise ConfigError("disclosure.quantile_side must be at least 1")
         if self.threshold < 1:
             raise ConfigError("disclosure.threshold must be at least 1")
         if self.nk_n < 1:
@@ -145,6 +151,8 @@ class RuleSet:
             and self.nk_k <= other.nk_k
             and self.p_ratio >= other.p_ratio
             and self.round_base >= other.round_base
+            and self.quantile_window >= other.quantile_window
+            and self.quantile_side >= other.quantile_side
         )
 
 
@@ -184,7 +192,9 @@ class Config:
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     crm: CrmConfig = field(default_factory=CrmConfig)
     # The folder relative paths are resolved against (the config file's folder).
-    root: Path = field(default_factory=Path.cwd, compare=False)
+    root: Path = field(default_factory=Path.cwd, compare=False, metadata={"toml": False})
+    # The file it was loaded from (None: the defaults), for a report kernel to load it too.
+    path: Path | None = field(default=None, compare=False, metadata={"toml": False})
 
     @property
     def store_path(self) -> Path:
@@ -209,18 +219,31 @@ def default_config_text() -> str:
     return resources.files("privstats").joinpath(CONFIG_FILE).read_text(encoding="utf-8")
 
 
+def find_config_file(start: Path | str | None = None) -> Path | None:
+    """``$PRIVSTATS_CONFIG``, else the nearest ``privstats.toml`` in ``start`` (default: the
+    working folder) or a folder above it, as git finds its repository; None if there is none.
+
+    A notebook's kernel works in the notebook's folder (``notebooks/``), below the project's
+    configuration: without the walk up it would read the default store, which is not there.
+    """
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    folder = Path(start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate / CONFIG_FILE
+    return None
+
+
 def load_config(path: Path | str | None = None) -> Config:
     """Load the configuration.
 
-    Without ``path``: ``$PRIVSTATS_CONFIG``, else ``./privstats.toml`` if present, else defaults.
+    Without ``path``: the file :func:`find_config_file` finds, else the defaults.
     """
     if path is None:
-        env = os.environ.get(CONFIG_ENV)
-        if env:
-            path = Path(env)
-        elif Path(CONFIG_FILE).is_file():
-            path = Path(CONFIG_FILE)
-        else:
+        path = find_config_file()
+        if path is None:
             return Config()
     path = Path(path)
     try:
@@ -233,7 +256,7 @@ def load_config(path: Path | str | None = None) -> Config:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     _inherit_partner_rules(table)
     config = _build(Config, table, "")
-    return dataclasses.replace(config, root=path.resolve().parent)
+    return dataclasses.replace(config, root=path.resolve().parent, path=path.resolve())
 
 
 def _inherit_partner_rules(table: dict[str, Any]) -> None:
@@ -251,7 +274,7 @@ def _build(cls: type, table: Any, where: str) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(f"setting '{where.rstrip('.')}' must be a table")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.name != "root"}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and f.metadata.get("toml", True)}
     kwargs = {}
     for name, value in table.items():
         if name not in fields:

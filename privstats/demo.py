@@ -1,9 +1,12 @@
-"""``privstats demo``: the whole chain on generated data, with a throw-away key.
+"""``privstats demo``: the whole chain on generated data, leaving a working folder to try.
 
-Inputs, key and store live in a temporary folder, and the key exists only in memory: what
-outlives the demo is what it prints, and the rendered reports it writes under ``out`` (default
-``./privstats-demo``): ``reports/partner_summary/<partner>/<period>/`` for the two partners
-with the most accounts, and ``reports/traffic_report/all/<period>/``. Running the demo again
+The demo writes ``out`` (default ``./privstats-demo``): a ``privstats.toml`` whose store is
+``store/`` beside it and whose secret key lives outside any git repository (under
+``~/.config/privstats/demo-keys/``, one per demo folder), the store of the generated inputs, and
+rendered reports under ``reports/``: ``partner_summary/<partner>/<period>/pl/`` for the two
+partners with the most accounts, and ``traffic_report/all/<period>/pl/``. The generated inputs
+themselves (with their made-up addresses and e-mails) live in a temporary folder and are gone
+when it ends. It prints three commands to try next, in that folder. Running the demo again
 replaces its own earlier output; a folder that holds anything else is refused.
 """
 
@@ -11,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import logging
-import secrets
+import os
 import shutil
 import tempfile
 from collections import defaultdict
@@ -21,10 +25,16 @@ from pathlib import Path
 
 import polars as pl
 
-from privstats.config import AnonymiseConfig, Config
+from privstats.config import (
+    CONFIG_FILE,
+    AnonymiseConfig,
+    Config,
+    default_config_text,
+    load_config,
+)
 from privstats.exceptions import ConfigError, ReportError
 from privstats.ingest import IngestResult, ingest_access
-from privstats.key import SecretKey
+from privstats.key import SecretKey, create_key, load_key
 from privstats.store import Store
 from privstats.synth import generate
 
@@ -35,6 +45,8 @@ DEFAULT_OUT = Path("privstats-demo")
 MARKER = ".privstats-demo"
 REPORTS = "reports"
 PARTNER_REPORTS = 2
+# A rules profile of the demo's configuration, for `-p rules_profile=strict`.
+STRICT_PROFILE = "strict"
 
 
 def run_demo(
@@ -46,32 +58,93 @@ def run_demo(
     start: dt.date = dt.date(2026, 10, 1),
     workers: int = 2,
 ) -> int:
-    """Generate, ingest (access logs and CRM exports), summarise, and render the reports."""
+    """Generate, ingest (access logs and CRM exports), summarise, render the reports, and leave
+    ``out`` as a working folder (configuration, store, reports)."""
     out = Path(out)
+    period = periods(start, days)
     prepare_output(out)
+    config = load_config(write_config(out, demo_key_path(out)))
+    key = demo_key(config.key_path)
     with tempfile.TemporaryDirectory(prefix="privstats-demo-") as tmp:
-        root = Path(tmp)
-        manifest = generate(root / "inputs", days=days, visitors=visitors, seed=seed, start=start)
+        inputs = Path(tmp) / "inputs"
+        manifest = generate(inputs, days=days, visitors=visitors, seed=seed, start=start)
         print(f"generated {manifest.summary()}")
-        config = demo_config(root / "store")
-        key = SecretKey(secrets.token_bytes(32))
-        results = ingest_generated(config, key, root / "inputs")
+        results = ingest_generated(config, key, inputs)
         for result in results:
-            print("  " + result.summary().replace(str(root / "inputs") + "/", ""))
-        crm = ingest_generated_crm(config, key, root / "inputs")
+            print("  " + result.summary().replace(str(inputs) + "/", ""))
+        crm = ingest_generated_crm(config, key, inputs)
         if crm is not None:
-            print("  " + crm.replace(str(root / "inputs") + "/", "").replace("\n", "\n  "))
-        print()
-        store = Store(config.store_path)
-        print(summary(store, results))
-        if not all(r.ok for r in results):
-            return 1
-        print()
-        written = render_reports(store, out / REPORTS, periods(start, days), workers=workers)
+            print("  " + crm.replace(str(inputs) + "/", "").replace("\n", "\n  "))
+    print()
+    store = Store(config.store_path)
+    print(summary(store, results))
+    if not all(r.ok for r in results):
+        return 1
+    print()
+    written = render_reports(config, out / REPORTS, period, workers=workers)
     print("reports (open report.html in a browser):")
     for path in written:
         print(f"  {path}")
+    print()
+    print(next_steps(out, period, written[0].parent))
     return 0
+
+
+def next_steps(out: Path, period: str, first_report: Path) -> str:
+    """The three commands to try next, in the demo's folder."""
+    review = first_report.relative_to(out.resolve())
+    return "\n".join(
+        [
+            f"{out} is a working folder now (its {CONFIG_FILE}, store and reports); try:",
+            f"  cd {out}",
+            "  privstats store info",
+            f"  privstats report crm_activity_report --period {period} --language en",
+            f"  privstats review {review}",
+        ]
+    )
+
+
+def demo_key_path(out: Path) -> Path:
+    """Where the key of the demo folder ``out`` lives: outside any git repository (the demo
+    may well run inside a clone), one key per demo folder."""
+    home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    digest = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+    return home / "privstats" / "demo-keys" / digest
+
+
+def demo_key(path: Path) -> SecretKey:
+    """The demo folder's key: the one made by an earlier run, or a new one."""
+    if not path.exists():
+        create_key(path)
+    return load_key(path)
+
+
+def write_config(out: Path, key_path: Path) -> Path:
+    """The demo folder's ``privstats.toml``: the commented default, with the demo's key, its
+    site's own domain and a stricter rules profile."""
+    text = default_config_text()
+    replaced = {
+        'file = "~/.config/privstats/key"': f"file = {_toml_string(key_path)}",
+        "site_domains = []": "site_domains = [" + ", ".join(
+            _toml_string(d) for d in DEMO_SITE_DOMAINS
+        ) + "]",
+        "# [disclosure.partners.acme]\n# threshold = 20\n": (
+            "# [disclosure.partners.acme]\n# threshold = 20\n"
+            f"# A profile a report may ask for with -p rules_profile={STRICT_PROFILE}:\n"
+            f"[disclosure.partners.{STRICT_PROFILE}]\nthreshold = 20\n"
+        ),
+    }  # fmt: skip
+    for old, new in replaced.items():
+        if old not in text:
+            raise ConfigError(f"the default configuration no longer holds {old.splitlines()[0]}")
+        text = text.replace(old, new)
+    path = out / CONFIG_FILE
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _toml_string(text: object) -> str:
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def prepare_output(out: Path) -> None:
@@ -96,6 +169,7 @@ def prepare_output(out: Path) -> None:
 
 
 def demo_config(store: Path) -> Config:
+    """The demo's settings with its store at ``store`` (for tests and benchmarks)."""
     config = Config().with_store(store)
     return dataclasses.replace(config, anonymise=AnonymiseConfig(site_domains=DEMO_SITE_DOMAINS))
 
@@ -147,14 +221,15 @@ def biggest_partners(store: Store, count: int = PARTNER_REPORTS) -> list[str]:
     return [partner for partner, _ in ranked[:count]]
 
 
-def render_reports(store: Store, out: Path, period: str, *, workers: int = 2) -> list[Path]:
+def render_reports(config: Config, out: Path, period: str, *, workers: int = 2) -> list[Path]:
     """The partner summaries of the biggest partners and the traffic report, in parallel."""
     from privstats.report import run_all_partners, run_report
 
     # papermill and nbclient narrate every step at INFO; the demo prints what matters.
     for name in ("papermill", "nbclient", "traitlets"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    options = {"out_root": out, "store_path": store.root, "overwrite": True}
+    store = Store(config.store_path)
+    options = {"out_root": out, "store_path": store.root, "overwrite": True, "config": config}
     written: list[Path] = []
     partners = biggest_partners(store)
     if partners:

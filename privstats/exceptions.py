@@ -12,6 +12,7 @@ identifier, a raw input line, a password or the key::
     │   └── TooManyBadLinesError the quarantine ratio exceeded --max-bad-ratio
     ├── SourceError              a database source failed (connection, table, column)
     ├── StoreError               the store is locked, damaged or asked for something absent
+    │   └── NoDataError          a question without data: no store, unknown partner, empty period
     ├── DisclosureError          a table cannot be protected or fails its audit
     ├── ReportError              a report notebook failed or its parameters are wrong
     │   └── ParameterError       an unknown, misspelt or mistyped report parameter
@@ -57,6 +58,16 @@ class SourceError(PrivstatsError):
 
 class StoreError(PrivstatsError):
     """The store is locked by another process, damaged, or lacks what was asked for."""
+
+
+class NoDataError(StoreError):
+    """A question without data to answer it: no store, a partner neither the store nor the
+    configuration knows, a period the store holds nothing of. Never an empty table marked PASS.
+
+    A usage error (exit 2): the command was pointed at the wrong folder, partner or period.
+    """
+
+    exit_code = 2
 
 
 class DisclosureError(PrivstatsError):

@@ -234,6 +234,112 @@ def test_the_command_exits_with_mains_status_and_leaves_its_objects_to_the_exit(
         gc.unfreeze()
 
 
+# -- one rule, one exit code, for every command ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "traffic_report", "--period", "2026-10"],
+        ["report", "partner_summary", "--all-partners", "--period", "2026-10"],
+        ["store", "info"],
+        ["audit", "reports"],
+        ["release", "reports", "--reviewer", "anna"],
+        ["review", "reports"],
+    ],
+    ids=lambda argv: " ".join(argv[:2]),
+)
+def test_a_folder_without_configuration_or_store_is_exit_2_for_every_command(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    monkeypatch.delenv("PRIVSTATS_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    report = tmp_path / "reports"
+    report.mkdir()
+    (report / "manifest.json").write_text("{}", encoding="utf-8")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"privstats: error: no store at {tmp_path / 'store'}: there is no ")
+    assert err.count("\n") == 1
+    assert not (tmp_path / "reports" / "traffic_report").exists()
+
+
+def test_an_empty_path_is_a_usage_error_not_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(["audit", "", "--no-store"])
+    assert exited.value.code == 2
+    assert "an empty path names nothing" in capsys.readouterr().err
+
+
+def test_global_options_stand_before_or_after_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for argv in (
+        ["--store", str(tmp_path / "elsewhere"), "store", "info"],
+        ["store", "--store", str(tmp_path / "elsewhere"), "info"],
+        ["store", "info", "--store", str(tmp_path / "elsewhere"), "-q"],
+    ):
+        assert main(argv) == 2
+        assert f"no store at {tmp_path / 'elsewhere'}" in capsys.readouterr().err
+
+
+def test_version_help_and_completion(capsys: pytest.CaptureFixture[str]) -> None:
+    from privstats import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out == f"privstats {__version__}\n"
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    help_text = capsys.readouterr().out
+    for name in ("crm_activity_report", "partner_summary", "traffic_report", "explore"):
+        assert f"  {name} " in help_text
+    assert "examples:" in help_text and "--skip-existing" in help_text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "exit codes" in capsys.readouterr().out
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    assert "complete" in script and "partner_summary" not in script
+    assert "--skip-existing" in script and "audit" in script
+
+
+def test_every_command_has_a_description_examples_and_help_on_every_option() -> None:
+    import argparse
+
+    def commands(parser: argparse.ArgumentParser):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield name, sub
+                    yield from commands(sub)
+
+    for name, sub in commands(cli._parser()):
+        if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+            continue  # a group of commands: its commands have the examples
+        assert sub.description and "examples:" in sub.format_help(), name
+        for action in sub._actions:
+            assert action.help, f"{name} {action.dest}"
+
+
+def test_quiet_prints_only_errors(
+    tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.log"
+    good.write_text("\n".join(canary_log_lines()) + "\n")
+    assert main(["ingest", "access", str(good), "--store", str(tmp_path / "s"), "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["-q", "--store", str(tmp_path / "s"), "store", "info", "--json"]) == 0
+    assert capsys.readouterr().out.startswith("{"), "what was asked for is still printed"
+
+
 def test_report_out_naming_a_file_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from canaries import leaks, texts_in
 
+from privstats.config import load_config
 from privstats.demo import MARKER, prepare_output
 from privstats.exceptions import ConfigError
 from privstats.report.manifest import verify_manifest
@@ -24,12 +26,30 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
     result = subprocess.run(
         [sys.executable, "-m", "privstats.cli", "demo"],
         cwd=cwd,
+        env=demo_env(cwd),
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
     return cwd, result
+
+
+def demo_env(cwd: Path) -> dict[str, str]:
+    """The environment of a user whose configuration folder is in ``cwd`` (not this one's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVSTATS_")}
+    return {**env, "XDG_CONFIG_HOME": str(cwd.parent / f"{cwd.name}-config")}
+
+
+def privstats(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "privstats.cli", *args],
+        cwd=cwd,
+        env=demo_env(cwd.parent if cwd.name == "privstats-demo" else cwd),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_demo_prints_per_day_visitors(demo) -> None:
@@ -50,15 +70,46 @@ def test_the_demo_ends_with_two_partner_reports_and_the_traffic_report(demo) -> 
     reports = cwd / "privstats-demo" / "reports"
     printed = [Path(s.strip()) for s in result.stdout.splitlines() if s.endswith("report.html")]
     expected = [
-        reports / "partner_summary" / "nordic" / "2026-10" / "report.html",
-        reports / "partner_summary" / "acme" / "2026-10" / "report.html",
-        reports / "traffic_report" / "all" / "2026-10" / "report.html",
+        reports / "partner_summary" / "nordic" / "2026-10" / "pl" / "report.html",
+        reports / "partner_summary" / "acme" / "2026-10" / "pl" / "report.html",
+        reports / "traffic_report" / "all" / "2026-10" / "pl" / "report.html",
     ]
     assert [p if p.is_absolute() else cwd / p for p in printed] == expected
     for html in expected:
         assert html.is_file()
         assert verify_manifest(html.parent) == []
+        manifest = json.loads((html.parent / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["input_catalog_ids"], "the reviewer can tell which store made it"
     assert sorted(p.name for p in cwd.iterdir()) == ["privstats-demo"], "nothing else is left"
+
+
+def test_the_demo_leaves_a_working_folder_and_its_next_three_commands_work(demo) -> None:
+    cwd, result = demo
+    folder = cwd / "privstats-demo"
+    assert {"privstats.toml", "store", "reports"} <= {p.name for p in folder.iterdir()}
+    config = load_config(folder / "privstats.toml")
+    assert config.store_path == folder / "store"
+    assert not config.key_path.is_relative_to(cwd), "the key lives outside the demo's folder"
+    assert config.key_path.is_file()
+    steps = result.stdout.split("try:\n", 1)[1].splitlines()
+    assert steps[0] == "  cd privstats-demo"
+    commands = [line.strip().split() for line in steps[1:4]]
+    assert [c[:2] for c in commands] == [
+        ["privstats", "store"],
+        ["privstats", "report"],
+        ["privstats", "review"],
+    ]
+    for command in commands:
+        done = privstats(*command[1:], cwd=folder)
+        assert done.returncode == 0, (command, done.stderr)
+        assert "error" not in done.stderr
+    assert "Verdict" in done.stdout or "Werdykt" in done.stdout
+    review = done.stdout.splitlines()[-1].removeprefix("the reviewer's notebook: ")
+    assert review.endswith("review.html") and "/reports/.work/" in review
+    from privstats.leaks import scan_path
+
+    assert list(scan_path(Path(review))) == [], "self-contained: it loads and runs nothing"
+    assert (folder / "reports" / "crm_activity_report" / "all" / "2026-10" / "en").is_dir()
 
 
 def test_no_planted_identifier_reaches_the_demo_output_or_its_print(demo) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from privstats import tabulate
 from privstats.config import Config
-from privstats.exceptions import DisclosureError
+from privstats.exceptions import DisclosureError, NoDataError
 from privstats.ingest import ingest_access
 from privstats.key import SecretKey
 from privstats.protect import Status
 from privstats.store import Store
+from privstats.tabulate import Query, _engine
 
 AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:118.0) Gecko/20100101 Firefox/118.0"
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1"
@@ -42,9 +44,11 @@ def test_thresholds_count_visitors_not_requests(
     store = store_with(tmp_path, config, key, desktops + busy_phone)
     table = tabulate.crosstab("device", store=store)
     shown = table.to_frame().set_index("device")["value"]
-    assert shown["desktop"] == 12
     assert shown["mobile"] == "x", "5,000 requests of one visitor are one contributor"
-    assert table.status is Status.SUPPRESSED
+    # The total is public (it would give the mobile cell back): no pattern protects the one
+    # visitor's 5,000 requests, so nothing is shown.
+    assert shown["desktop"] == "x"
+    assert table.status is Status.FAIL
 
 
 def test_a_busy_visitor_dominating_a_magnitude_cell_is_caught(
@@ -68,11 +72,14 @@ def test_monthly_cells_with_a_daily_key_do_not_over_count_persons(
         line(f"198.51.100.{i}", day, path="/help") for i in range(5) for day in range(1, 31)
     ]
     crowd = [line(f"192.0.2.{i}", 3, path="/pricing") for i in range(15)]
-    store = store_with(tmp_path, config, key, regulars + crowd)
+    readers = [line(f"192.0.2.{100 + i}", 4, path="/blog") for i in range(400)]
+    store = store_with(tmp_path, config, key, regulars + crowd + readers)
     table = tabulate.crosstab("month", "path", aggfunc="visitors", store=store)
     shown = table.to_frame().set_index("path")["value"]
     assert shown["/help"] == "x"
-    assert shown["/pricing"] == 15
+    # The month's total is public: one more cell is hidden so that it does not give /help back.
+    assert shown["/pricing"] == "x"
+    assert shown["/blog"] == 400
 
 
 def test_margins_get_secondary_suppression_and_the_audit_passes(
@@ -100,12 +107,15 @@ def test_the_record_names_the_query_and_never_the_hidden_value(
     ] * 7
     store = store_with(tmp_path, config, key, lines)
     table = tabulate.crosstab("device", store=store, start="2026-10-01", end="2026-10-31")
-    record = table.record.to_dict()
+    record = table.record.review_dict()
     assert record["query"]["index"] == ["device"]
     assert record["query"]["start"] == "2026-10-01"
     assert record["rules"]["threshold"] == 10
     assert "7" not in str([n for n in record["cells"]])
     assert 7 not in table.shown["value"].tolist()
+    # What the analyst's record says does not tell a small cell from one hidden to protect it.
+    public = table.record.to_dict()
+    assert "cells" not in public and "search" not in public and public["cells_protected"] == 2
 
 
 @pytest.mark.parametrize(
@@ -220,23 +230,53 @@ def test_medians_per_organisation_and_per_person(crm_store: Store) -> None:
     acme = rows.filter(pl.col("partner") == "acme")
     persons_per_org = acme.group_by("org").agg(n=pl.col("person").n_unique())["n"]
     events_per_person = acme.group_by("person").agg(n=pl.len())["n"]
-    assert _shown(per_org)[("acme",)] == persons_per_org.quantile(0.5, "nearest")
-    assert _shown(per_person)[("acme",)] == events_per_person.quantile(0.5, "nearest")
+    # A median is the average of the five units nearest the middle, never one unit's value.
+    assert _shown(per_org)[("acme",)] == pytest.approx(_window_median(persons_per_org))
+    assert _shown(per_person)[("acme",)] == pytest.approx(_window_median(events_per_person))
     everyone = rows.group_by("org").agg(n=pl.col("person").n_unique())["n"]
-    assert _shown(per_org)[("Total",)] == everyone.quantile(0.5, "nearest")
+    assert _shown(per_org)[("Total",)] == pytest.approx(_window_median(everyone))
     assert per_org.record.query["per"] == "org"
 
 
-def test_a_period_without_records_is_an_empty_table(crm_store: Store) -> None:
+def _window_median(values: Any, window: int = 5) -> float:
+    ordered = sorted(values.to_list())
+    centre = round(0.5 * (len(ordered) - 1))
+    first = max(0, min(centre - window // 2, len(ordered) - window))
+    return sum(ordered[first : first + window]) / window
+
+
+def test_a_period_the_store_holds_nothing_of_is_an_error_naming_what_it_holds(
+    crm_store: Store,
+) -> None:
+    with pytest.raises(NoDataError, match="no CRM records from 2031-01-01 to 2031-01-31") as e:
+        tabulate.crosstab(
+            "week", "signup_channel", aggfunc="visitors", margins=True, table="crm_accounts",
+            store=crm_store, start="2031-01-01", end="2031-01-31",
+        )  # fmt: skip
+    assert "it holds 20" in str(e.value) and e.value.exit_code == 2
+
+
+def test_filters_matching_nothing_in_a_period_with_data_are_an_answer(crm_store: Store) -> None:
     from privstats.report.notebook import has_cells
 
     table = tabulate.crosstab(
-        "week", "signup_channel", aggfunc="visitors", margins=True, table="crm_accounts",
-        store=crm_store, start="2031-01-01", end="2031-01-31",
+        "module", aggfunc="visitors", table="crm_activity", store=crm_store,
+        where={"records_affected": tabulate.Between(10**9, 10**10)},
     )  # fmt: skip
     assert not has_cells(table)
-    assert table.status is Status.PASS
-    assert table.record.query["start"] == "2031-01-01"
+
+
+def test_a_code_the_store_never_held_is_an_error_listing_the_valid_ones(crm_store: Store) -> None:
+    with pytest.raises(DisclosureError, match=r"holds none of 1 value.*its values are: .*acme"):
+        tabulate.crosstab(
+            "module", aggfunc="visitors", table="crm_activity", store=crm_store,
+            where={"partner": "a-partner-without-records"},
+        )  # fmt: skip
+
+
+def test_no_store_is_an_error_not_an_empty_table(tmp_path: Path) -> None:
+    with pytest.raises(NoDataError, match=f"no store at {tmp_path / 'nonexistent'}"):
+        tabulate.crosstab("device", store=tmp_path / "nonexistent")
 
 
 def test_partners_are_the_partner_keys_of_the_accounts(crm_store: Store) -> None:
@@ -285,19 +325,28 @@ def test_true_table_is_what_crosstab_protects(
     desktops = [line(f"198.51.100.{i}", 1) for i in range(12)]
     phone = [line("203.0.113.5", 1, agent=PHONE)] * 3
     store = store_with(tmp_path, config, key, desktops + phone)
-    truth = tabulate.true_table("device", margins=True, store=store)
+    query = Query.build("device", margins=True)
+    truth = _engine.true_table(query, store)
     cells = truth.grid.cells.set_index("device")
-    assert truth.query == tabulate.crosstab("device", margins=True, store=store).record.query
+    assert query.to_dict() == tabulate.crosstab("device", margins=True, store=store).record.query
     assert cells.loc["mobile", "value"] == 3, "the unprotected cell the table hides"
     assert cells.loc["desktop", "value"] == 12
-    assert tabulate.true_table("device", store=store, start="2026-11-01").grid is None
+    later = Query.build("device", start="2026-11-01")
+    assert _engine.true_table(later, store).grid is None
 
 
 def test_rows_are_the_pseudonymous_rows_a_table_reads(
     tmp_path: Path, config: Config, key: SecretKey
 ) -> None:
     store = store_with(tmp_path, config, key, [line(f"198.51.100.{i}", 1) for i in range(3)])
-    frame = tabulate.rows(store, "access", ["device", "day"], start="2026-10-01", end="2026-10-01")
+    query = Query.build(["device", "day"], start="2026-10-01", end="2026-10-01")
+    frame = _engine.read_rows(store, query)
     assert frame.height == 3
     assert {"device", "day", "_period", "_person"} <= set(frame.columns)
     assert frame["_person"].n_unique() == 3
+
+
+def test_nothing_true_is_public() -> None:
+    for name in ("true_table", "rows", "read_rows", "TrueTable"):
+        assert not hasattr(tabulate, name), name
+    assert not set(tabulate.__all__) & {"true_table", "rows"}

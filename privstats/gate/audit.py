@@ -31,6 +31,7 @@ from privstats.gate.findings import (
     sort_findings,
 )
 from privstats.gate.ledger import LEDGER_FILE, LedgerEntry, ReleaseLedger, content_sha256
+from privstats.gate.provenance import other_store
 from privstats.gate.published import HTML, MANIFEST, PublishedTable, ReportFolder, read_report
 from privstats.gate.recompute import RecomputeError, place, true_table
 from privstats.gate.thresholds import Verified, check_claims, check_with_store
@@ -94,8 +95,12 @@ def audit_path(
     refs: list[TableRef] = []
     for report in reports:
         rules = required_rules(report.partner) if callable(required_rules) else required_rules
+        made_from = the_store
+        if the_store is not None and (elsewhere := other_store(report, the_store)) is not None:
+            findings.append(elsewhere)
+            made_from = None if elsewhere.severity is Severity.FAIL else the_store
         for table in report.tables:
-            verdict, found, ref = _table(report, table, the_store, rules)
+            verdict, found, ref = _table(report, table, made_from, rules)
             verdicts.append(verdict)
             findings += found
             refs.append(ref)

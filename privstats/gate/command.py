@@ -7,7 +7,9 @@
 
 ``audit`` prints the verdict and one line per finding and exits 0 when the path passes, 1 when
 anything fails. ``release`` prints the same when the audit fails and exits 1 with nothing
-written; any other refusal is a ``GateError`` (one line, exit 1).
+written; any other refusal is a ``GateError`` (one line, exit 1). Both need the store the
+report was made from (a ``NoDataError``, exit 2, when there is none); ``audit --no-store``
+checks the folder alone, and its verdict then says what was not checked instead of PASS.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +27,13 @@ if TYPE_CHECKING:
     from privstats.config import Config
     from privstats.gate.findings import AuditReport
     from privstats.leaks import CanarySet
+    from privstats.store import Store
 
 
-def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", type=Path, help="a report folder, or any file or folder")
+def add_audit_arguments(
+    parser: argparse.ArgumentParser, path: Callable[[str], Path] = Path
+) -> None:
+    parser.add_argument("path", type=path, help="a report folder, or any file or folder")
     _common(parser)
     parser.add_argument(
         "--no-store", action="store_true",
@@ -36,9 +42,11 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the audit as JSON")
 
 
-def add_release_arguments(parser: argparse.ArgumentParser) -> None:
+def add_release_arguments(
+    parser: argparse.ArgumentParser, path: Callable[[str], Path] = Path
+) -> None:
     parser.add_argument(
-        "path", type=Path, help="the report folder, reports/<name>/<partner>/<period>"
+        "path", type=path, help="the report folder, reports/<name>/<partner>/<period>/<language>"
     )
     parser.add_argument("--reviewer", required=True, help="who reviewed and releases it")
     _common(parser)
@@ -90,9 +98,12 @@ def print_report(report: AuditReport, *, as_json: bool = False) -> None:
 def run_audit_command(args: argparse.Namespace, *, config: Config) -> int:
     """``privstats audit``: 0 when the path passes, 1 when anything fails."""
     from privstats.gate import ReleaseLedger, audit_path
-    from privstats.store import Store
 
-    store = None if args.no_store else Store(config.store_path)
+    store = (
+        None
+        if args.no_store
+        else configured_store(config, "an audit (without --no-store) recomputes every table")
+    )
     report = audit_path(
         args.path,
         store=store,
@@ -107,11 +118,8 @@ def run_audit_command(args: argparse.Namespace, *, config: Config) -> int:
 def run_release_command(args: argparse.Namespace, *, config: Config) -> int:
     """``privstats release``: 0 when released; 1 (nothing written) when the audit fails."""
     from privstats.gate import AuditFailed, release
-    from privstats.store import Store
 
-    store = Store(config.store_path)
-    if not store.exists():
-        raise GateError(f"no store at {config.store_path}: a release re-verifies every table")
+    store = configured_store(config, "a release re-verifies every table")
     try:
         done = release(
             args.path,
@@ -126,3 +134,14 @@ def run_release_command(args: argparse.Namespace, *, config: Config) -> int:
         raise
     print(done.summary())
     return 0
+
+
+def configured_store(config: Config, why: str) -> Store:
+    """The configuration's store, or a ``NoDataError`` that says why it is needed."""
+    from privstats.exceptions import NoDataError
+    from privstats.workspace import open_store
+
+    try:
+        return open_store(None, config)
+    except NoDataError as missing:
+        raise NoDataError(f"{missing}; {why} from the store the report was made from") from None

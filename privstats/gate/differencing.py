@@ -61,6 +61,7 @@ from privstats.gate.recompute import (
     RecomputeError,
     code_text,
     dims_of,
+    recorded_query,
     rows_for,
 )
 from privstats.protect import TOTAL
@@ -110,10 +111,12 @@ class TableRef:
 
 
 def _where(query: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    where = query.get("where") or {}
+    where = recorded_query(query).where
     return {
-        str(k): tuple(sorted(str(x) for x in v)) if isinstance(v, list | tuple) else (str(v),)
-        for k, v in where.items()
+        f.column: tuple(sorted(str(v).lower() if isinstance(v, bool) else str(v) for v in f.values))
+        if f.between is None and not f.negate
+        else (repr(f.to_dict()),)
+        for f in where
     }
 
 
@@ -177,8 +180,15 @@ def find_pairs(
             try:
                 flagged = _difference(a, b, store)
             except RecomputeError as error:
-                problems.append(GateFinding(a.file or a.label, "", Check.DIFFERENCING,
-                                            "not-checked", f"against {b.label}: {error}"))
+                problems.append(
+                    GateFinding(
+                        a.file or a.label,
+                        "",
+                        Check.DIFFERENCING,
+                        "not-checked",
+                        f"against {b.label}: {error}",
+                    )
+                )
                 continue
             cells = [(key, (a.locations or {}).get(key, "")) for key in flagged]
             locations = tuple(loc for _, loc in cells if loc)

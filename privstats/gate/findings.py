@@ -165,12 +165,19 @@ class AuditReport:
     def passed(self) -> bool:
         return not self.failures
 
+    @property
+    def complete(self) -> bool:
+        """Every check ran: tables were recomputed from the store (a path without tables
+        has nothing to recompute). Only a complete audit without failures is a PASS."""
+        return self.store_checked or not self.tables
+
     def by_check(self, *checks: Check) -> tuple[GateFinding, ...]:
         return tuple(f for f in self.findings if f.check in checks)
 
     def verdict(self) -> str:
-        """One line: PASS or FAIL, with what was checked."""
-        word = "PASS" if self.passed else "FAIL"
+        """One line: PASS, FAIL or NOT VERIFIED (no failures, but not every check ran), with
+        what was checked."""
+        word = "FAIL" if not self.passed else "PASS" if self.complete else "NOT VERIFIED"
         tables = len(self.tables)
         store = sum(t.store_checked for t in self.tables)
         parts = [
@@ -180,7 +187,9 @@ class AuditReport:
             f"{len(self.pairs)} differencing pairs",
         ]
         counts = f"{len(self.failures)} failures, {len(self.notes)} notes"
-        return f"{word}: {self.path.name or self.path} — {counts} ({'; '.join(parts)})"
+        # A report folder by its report, partner, period and language; another path by name.
+        label = "/".join(self.path.parts[-4:]) if self.reports == (".",) else self.path.name
+        return f"{word}: {label or self.path} — {counts} ({'; '.join(parts)})"
 
     def lines(self) -> list[str]:
         """The verdict, then failures, then notes: what ``privstats audit`` prints."""
@@ -194,6 +203,7 @@ class AuditReport:
         return {
             "path": str(self.path),
             "passed": self.passed,
+            "complete": self.complete,
             "verdict": self.verdict(),
             "seconds": round(self.seconds, 3),
             "store_checked": self.store_checked,

@@ -21,7 +21,8 @@ disagreements is returned, so that the gate can name the cells that disagree.
 
 from __future__ import annotations
 
-import inspect
+import dataclasses
+import datetime as dt
 import itertools
 import math
 from collections.abc import Hashable, Iterator, Mapping, Sequence
@@ -31,17 +32,20 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from privstats.exceptions import DisclosureError, PrivstatsError
+from privstats.config import RuleSet
+from privstats.exceptions import ConfigError, DisclosureError, PrivstatsError
 from privstats.gate.published import PublishedCell, PublishedTable
 from privstats.protect import Table
 from privstats.report.table import CellState
 from privstats.store import Store
+from privstats.tabulate.query import Query
 
 # More label assignments than this per layout are not tried: the table is reported as not
 # placeable rather than the audit taking minutes.
 MAX_ASSIGNMENTS = 5040
 _TOLERANCE = 1e-9
 COUNT_MEASURES = frozenset({"visitors", "requests"})
+_RULE_FIELDS = frozenset(f.name for f in dataclasses.fields(RuleSet))
 
 
 class RecomputeError(PrivstatsError):
@@ -58,49 +62,25 @@ def _names(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-_QUERY_KEYS = frozenset(
-    {"table", "index", "columns", "values", "measure", "margins", "start", "end", "where",
-     "hierarchies", "cap", "tz"}
-)  # fmt: skip
-
-
-def crosstab_arguments(query: Mapping[str, Any]) -> dict[str, Any]:
-    """``tabulate.true_table``'s keyword arguments that replay a recorded query.
-
-    Keys the record holds beyond the common ones (``versus``, ``per``) are passed as they are.
-    """
-    arguments: dict[str, Any] = {
-        "index": _names(query.get("index")),
-        "columns": _names(query.get("columns")) or None,
-        "values": query.get("values"),
-        "aggfunc": query.get("measure"),
-        "margins": bool(query.get("margins")),
-        "table": str(query.get("table") or "access"),
-        "start": query.get("start"),
-        "end": query.get("end"),
-        "where": dict(query.get("where") or {}) or None,
-        "hierarchies": dict(query.get("hierarchies") or {}) or None,
-        "cap": query.get("cap"),
-        "tz": str(query.get("tz") or "UTC"),
-    }
-    arguments.update({k: v for k, v in query.items() if k not in _QUERY_KEYS})
-    return arguments
-
-
-def true_table(query: Mapping[str, Any], store: Store) -> Table:
-    """The unprotected table behind a recorded query, built by ``crosstab``'s own code path."""
-    from privstats import tabulate
-
-    arguments = crosstab_arguments(query)
+def recorded_query(query: Mapping[str, Any]) -> Query:
+    """The typed query a record holds (of this version or the first)."""
     try:
-        inspect.signature(tabulate.true_table).bind(store=store, **arguments)
-    except TypeError:
-        raise RecomputeError(
-            "the recorded query has options this version of crosstab does not take"
-        ) from None
-    try:
-        table = tabulate.true_table(store=store, **arguments).grid
+        return Query.from_dict(query)
     except DisclosureError as error:
+        raise RecomputeError(f"the recorded query cannot be read: {error}") from None
+
+
+def true_table(
+    query: Mapping[str, Any] | Query, store: Store, rules: Mapping[str, Any] | None = None
+) -> Table:
+    """The unprotected table behind a recorded query, built by ``crosstab``'s own code path."""
+    from privstats.tabulate import _engine
+
+    typed = query if isinstance(query, Query) else recorded_query(query)
+    try:
+        ruleset = RuleSet(**{k: v for k, v in (rules or {}).items() if k in _RULE_FIELDS})
+        table = _engine.true_table(typed, store, ruleset).grid
+    except (DisclosureError, ConfigError, TypeError) as error:
         raise RecomputeError(f"the recorded query cannot be run again: {error}") from None
     if table is None:
         raise RecomputeError("the store holds no rows for this query any more")
@@ -118,12 +98,14 @@ def rows_for(
     """The rows ``crosstab`` reads for ``query``'s table with these dimensions, between
     ``start`` and ``end`` and without any ``where``: dimension codes as text, ``_period`` and
     ``_person``. ``versus`` is kept, so that codes read as the query's do."""
-    from privstats import tabulate
+    from privstats.tabulate import _engine
 
+    typed = recorded_query(query)
     try:
-        return tabulate.rows(
-            store, str(query.get("table") or "access"), list(dims), start=start, end=end,
-            tz=str(query.get("tz") or "UTC"), versus=query.get("versus") or None,
+        return _engine.read_rows(
+            store, typed, dims=list(dims), apply_where=False,
+            start=dt.date.fromisoformat(start) if start else None,
+            end=dt.date.fromisoformat(end) if end else None,
         )  # fmt: skip
     except DisclosureError as error:
         raise RecomputeError(f"the recorded query cannot be run again: {error}") from None

@@ -85,18 +85,20 @@ class Release:
 
 
 def default_released_root(folder: Path, manifest: Mapping[str, Any]) -> Path:
-    """``reports/released`` for a folder at ``reports/<name>/<partner>/<period>``."""
+    """``reports/released`` for a folder at ``reports/<name>/<partner>/<period>/<language>``."""
     expected = (
         str(manifest.get("report")),
         str(manifest.get("partner") or ALL_PARTNERS),
         str(manifest.get("period")),
+        str(manifest.get("language")),
     )
     resolved = folder.resolve()
-    if tuple(p.name for p in (resolved.parents[1], resolved.parent, resolved)) != expected:
+    if tuple(p.name for p in (*resolved.parents[2::-1], resolved)) != expected:
         raise GateError(
-            "this folder is not at reports/<report>/<partner>/<period>; name the release area"
+            "this folder is not at reports/<report>/<partner>/<period>/<language>; "
+            "name the release area"
         )
-    return resolved.parents[2] / RELEASED
+    return resolved.parents[3] / RELEASED
 
 
 def release(

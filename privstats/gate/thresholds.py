@@ -30,10 +30,7 @@ With the store (:func:`check_with_store`), for every table whatever its measure:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +58,7 @@ from privstats.gate.recompute import (
 from privstats.protect import Knowledge, ProtectionPolicy, Table, assess, audit, requirement
 from privstats.protect.rounding import less_than_requirement, rounded_requirement
 from privstats.report.table import CellState
+from privstats.solvers import quiet_highs
 from privstats.store import Store
 
 SHOWN_STATUSES = frozenset({"pass", "suppressed"})
@@ -253,7 +251,7 @@ def check_with_store(
     file = report.display(table.file)
     try:
         rules = ruleset(table.rules)
-        truth = true_table(table.query, store)
+        truth = true_table(table.query, store, table.rules)
     except (ConfigError, RecomputeError) as error:
         return [GateFinding(file, "", Check.RECOMPUTE, "not-recomputed", str(error))], None
     method = table.method or "suppress"
@@ -288,25 +286,6 @@ def check_with_store(
     found += capped(failing, MAX_CELL_FINDINGS, file, Check.CLAIMS, "fails-rule")
     verified, lp_found = _lp_audit(table, truth, placement, rules, verdicts, file)
     return found + lp_found, verified
-
-
-@functools.cache
-def _quiet_solver() -> None:
-    """HiGHS prints a banner on the process's standard output when its first model is made;
-    ``privstats audit`` (its ``--json`` above all) must print nothing but the audit. So the
-    first model is made here, once, with file descriptor 1 pointed at the null device."""
-    import highspy
-
-    sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
 
 
 def _lp_audit(
@@ -353,7 +332,7 @@ def _lp_audit(
             required = requirement(truth, verdicts, rules, policy)
             if small.any():
                 required = less_than_requirement(truth, small, required, rules)
-        _quiet_solver()
+        quiet_highs()
         result = audit(truth, knowledge, required, targets=targets)
     except (ConfigError, DisclosureError):
         return plain, [GateFinding(file, "", Check.LP_AUDIT, "unsolved",

@@ -84,16 +84,28 @@ class ProtectedTable:
         out["value"] = values
         return out
 
-    def pivot(self, index: str | None = None, columns: str | None = None) -> _pd.DataFrame:
-        """A two-dimensional table shaped like ``pandas.crosstab`` (NaN where not shown)."""
-        if len(self.dims) != 2 and (index is None or columns is None):
-            raise _DisclosureError("pivot needs a two-dimensional table or explicit dimensions")
-        index = index or self.dims[0]
-        columns = columns or self.dims[1]
-        wide = self.shown.pivot(index=index, columns=columns, values="value")
-        rows = _pd.unique(self.shown[index])
-        cols = _pd.unique(self.shown[columns])
-        return wide.reindex(index=rows, columns=cols)
+    def pivot(self, index: _Any = None, columns: _Any = None, **options: _Any) -> _pd.DataFrame:
+        """The table shaped like ``pandas.crosstab``, any number of dimensions: numbers only,
+        NaN where not shown; ``normalize``, ``dropna``, ``fill_value`` (``privstats.frames``)."""
+        from privstats import frames
+
+        return frames.pivot(self, index, columns, **options)
+
+    def mask(self, index: _Any = None, columns: _Any = None, **options: _Any) -> _pd.DataFrame:
+        """True where a cell is hidden, in the layout of ``pivot`` with the same arguments."""
+        from privstats import frames
+
+        return frames.mask(self, index, columns, **options)
+
+    def __repr__(self) -> str:
+        from privstats import frames
+
+        return frames.text(self)
+
+    def _repr_html_(self) -> str:
+        from privstats import frames
+
+        return frames.html(self)
 
 
 def protect(
@@ -104,16 +116,30 @@ def protect(
     query: _Mapping[str, _Any] | None = None,
     policy: ProtectionPolicy | None = None,
     options: SuppressionOptions | None = None,
+    known: _np.ndarray | None = None,
+    unpublished: _np.ndarray | None = None,
 ) -> ProtectedTable:
     """Apply the rules, protect the table by ``method``, audit it, and record all of it.
 
-    A table that cannot be protected, or fails its audit, comes back with status ``FAIL``
-    and nothing shown.
+    ``known`` cells (a total the table does not show, public through other tables or by
+    adding up) are taken as known to the attacker; ``unpublished`` ones (subtotals the table
+    does not show) as unknown. Neither is ever hidden or shown here. A table that cannot be
+    protected, or fails its audit, comes back with status ``FAIL`` and nothing shown.
     """
     rules = rules or RuleSet()
     method = Method(method)
     policy = policy or ProtectionPolicy()
+    known = _np.zeros(table.n, bool) if known is None else _np.asarray(known, bool)
+    unpublished = (
+        _np.zeros(table.n, bool) if unpublished is None else _np.asarray(unpublished, bool)
+    )
+    outside = known | unpublished
     verdicts = assess(table, rules)
+    if outside.any():
+        # Cells this table does not publish are not its to protect.
+        flags = verdicts.flags.copy()
+        flags.loc[outside] = False
+        verdicts = Verdicts(flags=flags)
     base = requirement(table, verdicts, rules, policy)
     values = _np.nan_to_num(table.values)
     n = table.n
@@ -126,27 +152,42 @@ def protect(
             rounded = _rounding.controlled_round(table, rules.round_base)
             knowledge = _rounding.rounded_knowledge(table, rounded, rules.round_base)
             required = _rounding.rounded_requirement(table, verdicts, knowledge)
+            # Rounding blurs a small count, not a large value of few persons (95 visits of
+            # three visitors): such cells are hidden, and must keep a count's protection.
+            hide = _rounding.unblurred(table, verdicts, rules)
+            if hide.any():
+                floor = 0.0 if table.nonnegative else -_np.inf
+                knowledge = Knowledge(
+                    lo=_np.where(hide, floor, knowledge.lo),
+                    hi=_np.where(hide, _np.inf, knowledge.hi),
+                )
+                required = Requirement(
+                    lower=_np.where(hide, base.lower, required.lower),
+                    upper=_np.where(hide, base.upper, required.upper),
+                )
             result = audit(table, knowledge, required, targets=verdicts.primary)
-            shown = rounded
+            shown = _np.where(hide, _np.nan, rounded)
+            marker[hide] = HIDDEN_MARKER
             noted = verdicts.primary
         else:
             small = _np.zeros(n, bool)
             floor = ceiling = None
             required = base
             if method is Method.LESS_THAN:
-                small = _rounding.less_than_cells(table, verdicts)
+                small = _rounding.less_than_cells(table, verdicts, rules)
                 floor, ceiling = _rounding.less_than_bounds(table, small, rules)
                 required = _rounding.less_than_requirement(table, small, base, rules)
             pattern = suppress(
-                table, verdicts.primary, required, options,
+                table, verdicts.primary | unpublished, required, options,
                 bounds=None if floor is None else (floor, ceiling),
+                candidates=~verdicts.primary & ~table.empty & ~outside,
             )  # fmt: skip
             knowledge = Knowledge.suppressed(table, pattern.hidden, floor, ceiling)
-            result = audit(table, knowledge, required)
+            result = audit(table, knowledge, required, targets=~knowledge.exact & ~unpublished)
             shown = _np.where(pattern.hidden, _np.nan, values)
             marker[pattern.hidden] = HIDDEN_MARKER
             marker[small] = f"<{rules.threshold}"
-            noted = pattern.hidden
+            noted = pattern.hidden & ~unpublished
             search = {
                 "secondary_cells": int(pattern.secondary.sum()),
                 "rounds": pattern.rounds,
@@ -168,7 +209,8 @@ def protect(
     frame = table.keys.copy()
     frame["value"] = shown
     frame["marker"] = marker
-    notes = _notes(table, verdicts, noted, result if status is not Status.FAIL else None)
+    frame = frame[~outside].reset_index(drop=True)
+    notes = _notes(table, verdicts, noted & ~outside, result if status is not Status.FAIL else None)
     record = ProtectionRecord(
         query=dict(query or {}),
         method=method,

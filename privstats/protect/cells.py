@@ -10,7 +10,13 @@ its dimensions' codes. Besides its key columns each cell carries
 ``top2``      the second largest per-person contribution (magnitude cells),
 ``topn``      optional: the sum of the ``n`` largest contributions, for an (n,k) rule with n > 2,
 ``negatives`` optional: how many contributions are negative,
-``missing``   optional: how many contributors lack the measure.
+``missing``   optional: how many contributors lack the measure,
+``magnitude`` optional (statistic cells): the sum a mean is taken of, which the dominance and
+              p % rules judge with ``top1``/``top2`` as they judge a sum,
+``units``     optional (statistics over units): how many units (organisations) the statistic
+              is taken over,
+``side``      optional (quantiles): how many units lie below and above the window of units
+              the quantile is averaged over, on its thinner side.
 
 The relations say how totals are made of their parts: for every dimension with margins or a
 hierarchy, and every combination of the other dimensions' codes, ``total = sum(parts)``. They
@@ -37,6 +43,7 @@ TOTAL = "Total"
 VALUE, PERSONS, TOP1, TOP2, TOPN, NEGATIVES, MISSING = (
     "value", "persons", "top1", "top2", "topn", "negatives", "missing",
 )  # fmt: skip
+MAGNITUDE, UNITS, SIDE = "magnitude", "units", "side"
 MARGIN = "is_margin"
 
 _RELATIVE_TOLERANCE = 1e-9
@@ -50,7 +57,8 @@ class CellKind(enum.StrEnum):
     # The value is a sum of per-person contributions (requests, bytes, response time):
     # dominance rules apply to the contributions.
     MAGNITUDE = "magnitude"
-    # A mean or quantile: not additive; only the threshold applies, on the cell itself.
+    # A mean or quantile: not additive. The threshold applies; a mean also meets the dominance
+    # and p % rules through the sum it is taken of, a quantile the quantile rule.
     STATISTIC = "statistic"
 
 
@@ -211,6 +219,7 @@ class Table:
     kind: CellKind
     total_code: Hashable = TOTAL
     codes: Mapping[str, tuple[Hashable, ...]] = field(default_factory=dict)
+    hierarchies: Mapping[str, Hierarchy] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [c for c in (*self.dims, VALUE, PERSONS, TOP1, TOP2) if c not in self.cells]
@@ -235,6 +244,47 @@ class Table:
     def keys(self) -> pd.DataFrame:
         """The cells' keys only: safe to show, record and log."""
         return self.cells[list(self.dims)]
+
+    def containing(self) -> list[np.ndarray]:
+        """For each cell, the cells it adds up into, itself included (subtotals, totals)."""
+        ups: list[dict[Hashable, list[int]]] = []
+        for dim in self.dims:
+            codes = self.codes[dim]
+            where = {code: i for i, code in enumerate(codes)}
+            parents: dict[Hashable, set[Hashable]] = {}
+            hierarchy = self.hierarchies.get(dim)
+            for agg, parts in hierarchy.relations if hierarchy else ():
+                for part in parts:
+                    parents.setdefault(part, set()).add(agg)
+            if self.total_code in where:
+                tops = (
+                    hierarchy.tops
+                    if hierarchy
+                    else (tuple(c for c in codes if c != self.total_code),)
+                )
+                for top in tops:
+                    for code in top:
+                        parents.setdefault(code, set()).add(self.total_code)
+            closed: dict[Hashable, list[int]] = {}
+            for code in codes:
+                seen, todo = {code}, list(parents.get(code, ()))
+                while todo:
+                    up = todo.pop()
+                    if up not in seen:
+                        seen.add(up)
+                        todo.extend(parents.get(up, ()))
+                closed[code] = sorted(where[c] for c in seen)
+            ups.append(closed)
+        shape = [len(self.codes[d]) for d in self.dims]
+        strides = [int(np.prod(shape[a + 1 :])) for a in range(len(shape))]
+        out = []
+        for position in np.indices(shape).reshape(len(shape), -1).T:
+            ids = np.zeros(1, dtype=np.int64)
+            for axis, dim in enumerate(self.dims):
+                options = np.asarray(ups[axis][self.codes[dim][position[axis]]], dtype=np.int64)
+                ids = (ids[:, None] + options[None, :] * strides[axis]).ravel()
+            out.append(np.sort(ids))
+        return out
 
     @property
     def is_margin(self) -> np.ndarray:
@@ -273,6 +323,9 @@ class Table:
         topn: str | None = None,
         negatives: str | None = None,
         missing: str | None = None,
+        magnitude: str | None = None,
+        units: str | None = None,
+        side: str | None = None,
     ) -> Table:
         """Build a table from one row per cell, margins included (``total_code`` in a key).
 
@@ -330,18 +383,21 @@ class Table:
 
         cells[VALUE] = column(value, fill)
         cells[PERSONS] = column(persons if persons in frame.columns else value, 0.0)
-        magnitude = kind is CellKind.MAGNITUDE
-        cells[TOP1] = column(top1 if magnitude and top1 in frame.columns else None, 0.0)
-        cells[TOP2] = column(top2 if magnitude and top2 in frame.columns else None, 0.0)
+        leaders = kind is CellKind.MAGNITUDE or magnitude is not None
+        cells[TOP1] = column(top1 if leaders and top1 in frame.columns else None, 0.0)
+        cells[TOP2] = column(top2 if leaders and top2 in frame.columns else None, 0.0)
         if topn is not None:
             cells[TOPN] = column(topn, 0.0)
         cells[NEGATIVES] = column(negatives, 0.0)
         cells[MISSING] = column(missing, 0.0)
+        for name, given in ((MAGNITUDE, magnitude), (UNITS, units), (SIDE, side)):
+            if given is not None:
+                cells[name] = column(given, np.nan)
         aggregate_sets = {d: {agg for agg, _ in dim_relations[d]} for d in dims}
         cells[MARGIN] = np.zeros(n, dtype=bool)
         for d in dims:
             cells[MARGIN] |= cells[d].isin(aggregate_sets[d]).to_numpy()
-        if magnitude and (top1 not in frame.columns or top2 not in frame.columns):
+        if leaders and (top1 not in frame.columns or top2 not in frame.columns):
             raise DisclosureError("a magnitude table needs top1 and top2 per cell")
 
         if kind is CellKind.STATISTIC:
@@ -351,7 +407,7 @@ class Table:
             relations = _check_additivity(relations, cells[VALUE].to_numpy(float), additivity)
         return cls(
             dims=dims, cells=cells, relations=relations, kind=kind,
-            total_code=total_code, codes=codes,
+            total_code=total_code, codes=codes, hierarchies=hierarchies,
         )  # fmt: skip
 
 

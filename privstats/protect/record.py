@@ -5,10 +5,11 @@ protection parameters, what came out (status, the cells hidden and why, the audi
 code version and a SHA-256 checksum of the data as shown. It never holds a hidden value or a
 protection level (which would give the value back).
 
-Two views: ``to_dict()`` is the reviewer's, with per-cell reasons; ``public_dict()`` is fit to
-travel with a released table. It leaves out which rule hid which cell, because "hidden by the
-threshold rule" tells a reader that the cell counts fewer persons than the threshold, which
-the audit's intervals do not account for.
+Two views: ``review_dict()`` is the reviewer's, with per-cell reasons and how the pattern was
+found; ``to_dict()`` (also ``public_dict()``) is what an analyst sees and what travels with a
+released table. It leaves out which rule hid which cell, because "hidden by the threshold rule"
+tells a reader that the cell counts fewer persons than the threshold, which the audit's
+intervals do not account for. ``from_dict`` reads either back.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ class ProtectionRecord:
     # How the pattern was found: secondary cells, rounds, whether proven cheapest.
     search: Mapping[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The reviewer's view, JSON-serialisable."""
+    def review_dict(self) -> dict[str, Any]:
+        """The reviewer's view, JSON-serialisable: which rule hid which cell."""
         out = self._base()
         out["cells"] = [
             {
@@ -100,14 +101,43 @@ class ProtectionRecord:
         return out
 
     def public_dict(self) -> dict[str, Any]:
-        """What may travel with the released table: no per-cell reasons."""
+        """What an analyst sees and what may travel with a released table: no per-cell
+        reasons (the reviewer's view is ``review_dict()``)."""
         out = self._base()
         out["cells_protected"] = len(self.cells)
         return out
 
-    def to_json(self, *, public: bool = False) -> str:
-        data = self.public_dict() if public else self.to_dict()
+    to_dict = public_dict
+
+    def to_json(self, *, public: bool = True) -> str:
+        data = self.public_dict() if public else self.review_dict()
         return json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProtectionRecord:
+        """A record from ``review_dict()`` (or, without per-cell reasons, ``to_dict()``)."""
+        cells = tuple(
+            CellNote(
+                key=dict(c["key"]),
+                reasons=tuple(c.get("reasons", ())),
+                interval=tuple(_float(x) for x in c["interval"]) if "interval" in c else None,  # type: ignore[arg-type]
+            )
+            for c in data.get("cells", ())
+        )
+        return cls(
+            query=dict(data.get("query") or {}),
+            method=Method(data.get("method", Method.SUPPRESS)),
+            rules=dict(data.get("rules") or {}),
+            protection=dict(data.get("protection") or {}),
+            status=Status(data["status"]),
+            cells=cells,
+            rule_counts=dict(data.get("rule_counts") or {}),
+            audit=dict(data.get("audit") or {}),
+            checksum=str(data.get("checksum_sha256", "")),
+            code_version=str(data.get("code_version") or code_version()),
+            message=data.get("message"),
+            search=dict(data.get("search") or {}),
+        )
 
     def _base(self) -> dict[str, Any]:
         return {
@@ -136,6 +166,10 @@ def _number(x: float) -> float | str:
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return float(x)
+
+
+def _float(x: float | str) -> float:
+    return float(x) if not isinstance(x, str) else (math.inf if x == "inf" else -math.inf)
 
 
 def _jsonable(value: Any) -> Any:

@@ -124,12 +124,21 @@ def rounded_requirement(table: Table, verdicts: Verdicts, knowledge: Knowledge) 
     return Requirement(lower=lower, upper=upper)
 
 
-def less_than_cells(table: Table, verdicts: Verdicts) -> np.ndarray:
-    """Cells shown as ``<N``: counts that fail the threshold rule and no other."""
-    _require_counts(table, "'<N'")
+def unblurred(table: Table, verdicts: Verdicts, rules: RuleSet) -> np.ndarray:
+    """Flagged cells whose value rounding does not blur into "small": a count of fewer than
+    ``threshold`` persons whose value is ``threshold`` or more (visits over several days)."""
+    values = np.nan_to_num(table.values)
+    return verdicts.primary & (values > rules.threshold - 1)
+
+
+def less_than_cells(table: Table, verdicts: Verdicts, rules: RuleSet) -> np.ndarray:
+    """Cells shown as ``<N``: counts that fail the threshold rule and no other, and whose value
+    lies in ``[1, N-1]`` (a cell of three persons on twelve days counts 12 visits: hidden)."""
+    values = _require_counts(table, "'<N'")
     flags = verdicts.flags
     others = flags.drop(columns=[Rule.THRESHOLD.value]).to_numpy(bool).any(axis=1)
-    return flags[Rule.THRESHOLD.value].to_numpy(bool) & ~others
+    small_value = (values >= 1) & (values <= rules.threshold - 1)
+    return flags[Rule.THRESHOLD.value].to_numpy(bool) & ~others & small_value
 
 
 def less_than_bounds(

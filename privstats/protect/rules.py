@@ -8,13 +8,19 @@ that), with two deliberate differences, both about cells nobody contributes to:
   business (ACRO's threshold mask also flags empty cells, making its zeros switch moot);
 * thresholds count persons, not rows: one busy visitor with 5,000 requests is one contributor.
 
-Rules on magnitude cells use per-person contributions (``top1``, ``top2``, ``topn``):
+Rules on magnitude cells use per-person contributions (``top1``, ``top2``, ``topn``); a mean
+meets them too, through the sum it is taken of (``magnitude``), as ACRO treats a mean:
 
 ``THRESHOLD``  0 < persons < threshold (every kind of cell, means and quantiles included);
 ``DOMINANCE``  (n,k): the n largest contributions make up at least k % of the cell total;
 ``P_PERCENT``  total - top1 - top2 < p/100 * top1: the second largest contributor could
                estimate the largest to within p %; a cell of contributions that are all zero
                is flagged too, since it tells every contributor's value;
+``UNITS``      a statistic over units (persons per organisation, say) is taken over fewer
+               than ``threshold`` units: a statistic of three organisations describes each;
+``QUANTILE``   a quantile's window of units (see ``privstats.tabulate``) has fewer than
+               ``quantile_side`` units below or above it: a p99 of 80 persons would be the
+               largest person's value;
 ``ZEROS``      nobody contributes (only when ``check_zeros``);
 ``NEGATIVE``   some contribution is negative, where dominance is undefined (``check_negative``);
 ``MISSING``    some contributor lacks the measure (``check_missing``).
@@ -30,13 +36,26 @@ import pandas as pd
 
 from privstats.config import RuleSet
 from privstats.exceptions import DisclosureError
-from privstats.protect.cells import MISSING, NEGATIVES, TOP1, TOP2, TOPN, CellKind, Table
+from privstats.protect.cells import (
+    MAGNITUDE,
+    MISSING,
+    NEGATIVES,
+    SIDE,
+    TOP1,
+    TOP2,
+    TOPN,
+    UNITS,
+    CellKind,
+    Table,
+)
 
 
 class Rule(enum.StrEnum):
     THRESHOLD = "threshold"
     DOMINANCE = "nk"
     P_PERCENT = "p_percent"
+    UNITS = "units"
+    QUANTILE = "quantile"
     ZEROS = "zeros"
     NEGATIVE = "negative"
     MISSING = "missing"
@@ -63,13 +82,18 @@ class Verdicts:
 def assess(table: Table, rules: RuleSet) -> Verdicts:
     """Apply every configured primary rule to every cell of ``table``."""
     cells = table.cells
-    value = table.values
     persons = table.persons
-    magnitude = table.kind is CellKind.MAGNITUDE
+    magnitude = table.kind is CellKind.MAGNITUDE or MAGNITUDE in cells
+    # The total the magnitude rules judge: a mean's sum, or the cell itself.
+    value = cells[MAGNITUDE].to_numpy(float) if MAGNITUDE in cells else table.values
     n = table.n
     none = np.zeros(n, dtype=bool)
 
     threshold = (persons >= 1) & (persons < rules.threshold)
+    units = cells[UNITS].to_numpy(float) if UNITS in cells else np.full(n, np.nan)
+    few_units = (persons >= 1) & (np.nan_to_num(units, nan=np.inf) < rules.threshold)
+    side = cells[SIDE].to_numpy(float) if SIDE in cells else np.full(n, np.nan)
+    quantile = (persons >= 1) & (np.nan_to_num(side, nan=np.inf) < rules.quantile_side)
 
     negatives = cells[NEGATIVES].to_numpy(float) if NEGATIVES in cells else np.zeros(n)
     negative = ((negatives > 0) | (np.nan_to_num(value) < 0)) if rules.check_negative else none
@@ -103,6 +127,8 @@ def assess(table: Table, rules: RuleSet) -> Verdicts:
             Rule.THRESHOLD.value: threshold,
             Rule.DOMINANCE.value: dominance,
             Rule.P_PERCENT.value: p_percent,
+            Rule.UNITS.value: few_units,
+            Rule.QUANTILE.value: quantile,
             Rule.ZEROS.value: zeros,
             Rule.NEGATIVE.value: negative,
             Rule.MISSING.value: missing,

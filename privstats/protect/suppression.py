@@ -128,17 +128,23 @@ def suppress(
     options: SuppressionOptions | None = None,
     *,
     bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    candidates: np.ndarray | None = None,
 ) -> SuppressionResult:
     """Choose the complementary cells to hide; raises ``DisclosureError`` if none will do.
 
-    ``bounds`` are what the attacker knows of each cell once it is hidden (default: not
-    negative when the table has no negative contribution, unbounded above).
+    ``primary`` cells are hidden whatever happens (the sensitive ones, and in a linked set the
+    cells hidden before and those never published). ``bounds`` are what the attacker knows of
+    each cell once it is hidden (default: not negative when the table has no negative
+    contribution, unbounded above). ``candidates`` are the cells that may be hidden further
+    (default: every other cell that is not empty); the rest stay shown.
     """
     options = options or SuppressionOptions()
     primary = np.asarray(primary, dtype=bool)
     if not table.additive or not primary.any():
         return SuppressionResult(primary.copy(), np.zeros(table.n, bool), 0, 0, 0, True)
-    return _CutLoop(table, primary, required, options, bounds).run()
+    if candidates is None:
+        candidates = ~primary & ~table.empty
+    return _CutLoop(table, primary, required, options, bounds, candidates & ~primary).run()
 
 
 class _Deviation:
@@ -199,6 +205,7 @@ class _CutLoop:
         required: Requirement,
         options: SuppressionOptions,
         bounds: tuple[np.ndarray, np.ndarray] | None,
+        candidates: np.ndarray,
     ) -> None:
         self.table = table
         self.primary = primary
@@ -206,7 +213,7 @@ class _CutLoop:
         self.deadline = time.monotonic() + options.time_limit
         self.dev = _Deviation(table, bounds)
         self.cost = cell_costs(table, options.cost)
-        self.candidate = ~primary & ~table.empty
+        self.candidate = np.asarray(candidates, dtype=bool)
         # Targets: (cell, +1 up / -1 down, level), in cell order.
         self.targets: list[tuple[int, int, float]] = []
         for i in np.flatnonzero(primary):

@@ -35,7 +35,9 @@ class Language(enum.StrEnum):
 
 
 MESSAGES: dict[str, dict[Language, str]] = {
-    "report.partner": {Language.PL: "Partner", Language.EN: "Partner"},
+    # Who receives the report: a partner's report of the whole service (traffic) is still
+    # the whole service's figures, so the header names the recipient, not the data's owner.
+    "report.partner": {Language.PL: "Przygotowano dla", Language.EN: "Prepared for"},
     "report.partner.all": {Language.PL: "wszyscy partnerzy", Language.EN: "all partners"},
     "report.period": {Language.PL: "Okres", Language.EN: "Period"},
     "report.generated": {Language.PL: "Wygenerowano", Language.EN: "Generated"},
@@ -160,6 +162,12 @@ MESSAGES |= {
     "common.none": _both(
         "W tym okresie nie ma żadnych danych do tej tabeli.",
         "There are no records for this table in the period.",
+    ),
+    "common.withheld": _both(
+        "Tabela „{title}” nie jest pokazana: jej komórek nie da się ochronić razem z pozostałymi "
+        "tabelami wydanymi temu samemu odbiorcy.",
+        "The table “{title}” is not shown: its cells cannot be protected together with the other "
+        "tables released to the same audience.",
     ),
     "unit.persons": _both("osoby", "persons"),
     "unit.organisations": _both("organizacje", "organisations"),
@@ -407,12 +415,19 @@ MESSAGES |= {
     "axis.visitors": _both("odwiedzający (osoby)", "visitors (persons)"),
     # -- review -------------------------------------------------------------------------------
     "review.verdict.pass": _both(
-        "Werdykt: raport może zostać wydany (wszystkie sprawdzenia przeszły).",
-        "Verdict: the report may be released (every check passed).",
+        "Werdykt ({report}, {partner}, {period}): raport może zostać wydany (wszystkie "
+        "sprawdzenia przeszły).",
+        "Verdict ({report}, {partner}, {period}): the report may be released (every check passed).",
     ),
     "review.verdict.fail": _both(
-        "Werdykt: raportu NIE wolno wydać: {reasons}.",
-        "Verdict: the report must NOT be released: {reasons}.",
+        "Werdykt ({report}, {partner}, {period}): raportu NIE wolno wydać: {reasons}.",
+        "Verdict ({report}, {partner}, {period}): the report must NOT be released: {reasons}.",
+    ),
+    "review.verdict.unverified": _both(
+        "Werdykt ({report}, {partner}, {period}): NIE SPRAWDZONO do końca: tabel nie "
+        "przeliczono z magazynu, z którego powstał raport; nie wolno go jeszcze wydać.",
+        "Verdict ({report}, {partner}, {period}): NOT VERIFIED: the tables were not recomputed "
+        "from the store the report was made from; it may not be released yet.",
     ),
     "review.problem.status": _both(
         "tabela {table} nie przeszła kontroli ujawnienia", "table {table} failed its checks"
@@ -429,6 +444,10 @@ MESSAGES |= {
     ),
     "review.problem.gate": _both(
         "bramka recenzenta zgłosiła {count} problemów", "the reviewer's gate found {count} problems"
+    ),
+    "review.problem.other_store": _both(
+        "raport nie powstał z tego magazynu (jego tabel nie przeliczono)",
+        "this report was not made from this store (its tables were not recomputed)",
     ),
     "review.problem.pairs": _both(
         "{count} par tabel pozwala na odejmowanie", "{count} pairs of tables allow differencing"

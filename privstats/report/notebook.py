@@ -11,6 +11,8 @@ with the hidden-cell marker, never as a zero.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -272,6 +274,21 @@ def _rotation(labels: Sequence[str]) -> int:
     return 30 if sum(len(label) for label in labels) > 60 or len(labels) > 8 else 0
 
 
+@functools.cache
+def _chart_class() -> type:
+    """A matplotlib ``Figure`` that Jupyter shows as a picture: a figure made without pyplot
+    has no inline backend to draw it, and a notebook cell would show its ``repr`` alone."""
+    from matplotlib.figure import Figure
+
+    class Chart(Figure):
+        def _repr_svg_(self) -> str:
+            buffer = io.StringIO()
+            self.savefig(buffer, format="svg", bbox_inches="tight")
+            return buffer.getvalue()
+
+    return Chart
+
+
 def bar_chart(
     data: Series,
     *,
@@ -281,9 +298,7 @@ def bar_chart(
     size: tuple[float, float] = (7.0, 3.2),
 ) -> Any:
     """A bar per code; a hidden value is a gap marked with the hidden-cell marker."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=size)
+    figure = _chart_class()(figsize=size)
     axes = figure.add_subplot()
     positions = list(range(len(data.labels)))
     heights = [0.0 if math.isnan(v) else v for v in data.values]
@@ -316,14 +331,12 @@ def grouped_bar_chart(
     size: tuple[float, float] = (7.5, 3.4),
 ) -> Any:
     """Bars of several groups side by side per code (e.g. a partner and the rest, in %)."""
-    from matplotlib.figure import Figure
-
     if not groups:
         raise ParameterError("grouped_bar_chart() needs at least one group")
     labels = next(iter(groups.values())).labels
     if any(s.labels != labels for s in groups.values()):
         raise ParameterError("every group of a grouped bar chart needs the same codes")
-    figure = Figure(figsize=size)
+    figure = _chart_class()(figsize=size)
     axes = figure.add_subplot()
     width = 0.8 / len(groups)
     for number, (name, data) in enumerate(groups.items()):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import json
 import statistics
+import sys
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ WORK_FOLDER = ".work"
 REVIEW_RECORDS = "records.json"
 _PASSING = frozenset({"pass", "suppressed"})
 SECONDARY = "secondary"  # the engine's reason for a cell hidden to protect others
+OTHER_STORE = "other-store"  # the gate's finding for a report made from another store
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,8 @@ class ReportReview:
     gate_findings: tuple[Any, ...] | None = None
     gate_tables: tuple[Any, ...] | None = None  # the gate's verification of each table
     gate_verdict: str | None = None
+    # The gate recomputed every table from the store the report was made from.
+    store_checked: bool = False
 
     def problems(self, language: Language | str) -> list[str]:
         """Why the report may not be released, in words; empty when every check passed."""
@@ -106,7 +110,11 @@ class ReportReview:
             out.append(message("review.problem.files", language, count=len(self.file_problems)))
         if self.leak_findings:
             out.append(message("review.problem.leaks", language, count=len(self.leak_findings)))
-        if failing := _failing(self.gate_findings):
+        failing = _failing(self.gate_findings)
+        if any(getattr(f, "kind", "") == OTHER_STORE for f in failing):
+            out.append(message("review.problem.other_store", language))
+            failing = [f for f in failing if getattr(f, "kind", "") != OTHER_STORE]
+        if failing:
             out.append(message("review.problem.gate", language, count=len(failing)))
         if self.pairs:
             out.append(message("review.problem.pairs", language, count=len(self.pairs)))
@@ -114,16 +122,28 @@ class ReportReview:
 
     @property
     def passed(self) -> bool:
-        """Every check that ran passed, and the leak scan (or the gate) did run."""
-        return not self.problems(Language.EN) and self.leak_findings is not None
+        """Every check ran, the recomputation from the store included, and passed."""
+        return (
+            not self.problems(Language.EN)
+            and self.leak_findings is not None
+            and (self.store_checked or not self.tables)
+        )
 
     def verdict(self, language: Language | str) -> str:
+        """The verdict in words, naming the report, its partner and its period."""
+        about = {
+            "report": self.report,
+            "partner": self.partner or message("report.partner.all", language),
+            "period": self.period,
+        }
         problems = self.problems(language)
         if problems:
-            return message("review.verdict.fail", language, reasons="; ".join(problems))
+            return message("review.verdict.fail", language, reasons="; ".join(problems), **about)
         if self.leak_findings is None:
             return message("review.leaks.absent", language)
-        return message("review.verdict.pass", language)
+        if not self.passed:
+            return message("review.verdict.unverified", language, **about)
+        return message("review.verdict.pass", language, **about)
 
     # -- tables for display ----------------------------------------------------------------
 
@@ -233,10 +253,9 @@ def _rules_text(rules: Mapping[str, Any], method: str) -> str:
 
 
 def work_folder_of(folder: Path) -> Path:
-    """The private work folder the runner kept for ``<out>/<name>/<partner>/<period>``."""
-    folder = Path(folder)
-    name, partner, period = folder.parent.parent.name, folder.parent.name, folder.name
-    return folder.parent.parent.parent / WORK_FOLDER / name / partner / period
+    """The private work folder the runner kept for ``<out>/<name>/<partner>/<period>/<lang>``."""
+    folder = Path(folder).resolve()
+    return folder.parents[3] / WORK_FOLDER / folder.relative_to(folder.parents[3])
 
 
 def _intervals(record: Mapping[str, Any]) -> IntervalSummary | None:
@@ -367,6 +386,7 @@ def review_report(
         gate_findings=tuple(audited.findings) if audited is not None else None,
         gate_tables=tuple(audited.tables) if audited is not None else None,
         gate_verdict=audited.verdict() if audited is not None else None,
+        store_checked=audited is not None and audited.store_checked,
     )
 
 
@@ -397,4 +417,78 @@ def run_review(
     }
     return run_notebook(
         "review", executed, params=params, notebooks_dir=notebooks_dir, timeout=timeout
+    )
+
+
+# The verdict as data, beside its words: the review notebook displays it in this media type so
+# that ``privstats review`` reads the verdict from the executed notebook, not from its prose.
+VERDICT_MIMETYPE = "application/vnd.privstats.review+json"
+REVIEW_HTML = "review.html"
+
+
+def run_review_command(args: Any, *, config: Any) -> int:
+    """``privstats review FOLDER``: render the reviewer's notebook into the report's private
+    work folder (``review.ipynb`` and a self-contained ``review.html``) and print the verdict;
+    0 when the report may be released, 1 when not or when not every check ran."""
+    from privstats.gate.command import configured_store
+
+    folder = Path(args.path).resolve()
+    if not (folder / MANIFEST).is_file():
+        raise ReportError(f"{folder} is not a report folder: it has no {MANIFEST}")
+    store = None if args.no_store else configured_store(config, "a review recomputes every table")
+    work = work_folder_of(folder)
+    executed = run_review(
+        folder,
+        work / "review.ipynb",
+        language=args.language,
+        store_path=store.root if store is not None else None,
+    )
+    html = work / REVIEW_HTML
+    html.write_text(review_html(executed), encoding="utf-8")
+    verdict = read_verdict(executed)
+    print(verdict["verdict"], file=sys.stdout if verdict["passed"] else sys.stderr)
+    print(f"the reviewer's notebook: {html}")
+    return 0 if verdict["passed"] else 1
+
+
+def verdict_output(review: ReportReview, language: Language | str) -> dict[str, Any]:
+    """The verdict cell's display: the verdict in bold, and as data for ``privstats review``."""
+    text = review.verdict(language)
+    return {
+        "text/markdown": f"**{text}**",
+        "text/plain": text,
+        VERDICT_MIMETYPE: {"passed": review.passed, "verdict": text},
+    }
+
+
+def read_verdict(executed: Path) -> dict[str, Any]:
+    """The verdict the executed review notebook displayed."""
+    import nbformat
+
+    for cell in nbformat.read(executed, as_version=4).cells:
+        for output in cell.get("outputs", ()):
+            data = output.get("data", {})
+            if VERDICT_MIMETYPE in data:
+                return dict(data[VERDICT_MIMETYPE])
+    raise ReportError(f"the executed review at {executed} shows no verdict")
+
+
+def review_html(executed: Path) -> str:
+    """The executed review as one HTML page that loads nothing and runs nothing: nbconvert's
+    ``basic`` template (the cells alone, without require.js or MathJax from a CDN), outputs
+    sanitised, the code left out."""
+    import nbformat
+    from markupsafe import escape
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, sanitize_html=True)
+    notebook = nbformat.read(executed, as_version=4)
+    for cell in notebook.cells:  # the verdict as data is for the command, not the page
+        for output in cell.get("outputs", ()):
+            output.get("data", {}).pop(VERDICT_MIMETYPE, None)
+    body, _ = exporter.from_notebook_node(notebook)
+    title = escape(f"Review: {executed.parent.relative_to(executed.parents[4])}")
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body>\n{body}\n</body></html>\n"
     )

@@ -43,12 +43,13 @@ from filelock import FileLock, Timeout
 from traitlets.config import Config
 
 import privstats
-from privstats.config import CONFIG_ENV, CONFIG_FILE
+from privstats import config as _config
+from privstats.config import CONFIG_ENV, find_config_file
 from privstats.exceptions import DisclosureError, ParameterError, PrivstatsError, ReportError
 from privstats.report import session
 from privstats.report.csvout import write_csv
 from privstats.report.html import FigureItem, Item, ReportDocument, TextItem, render_report
-from privstats.report.i18n import Language, report_title
+from privstats.report.i18n import Language, message, report_title
 from privstats.report.manifest import (
     ManifestInput,
     build_manifest,
@@ -61,6 +62,7 @@ from privstats.report.parameters import (
     read_parameters,
     validate,
 )
+from privstats.report.plan import tables_read
 from privstats.report.table import NAME_PATTERN, ReportTable, json_default
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,8 @@ KERNEL_LOG = "kernel.log"
 # The Python environment the kernel must run in: the runner's own.
 RUNNER_PREFIX = sys.prefix
 ALL_PARTNERS = "all"
+# The release area beside the reports (``privstats release`` writes it).
+RELEASED = "released"
 # Parameters that name places on this machine: passed to the notebook, kept out of the manifest.
 _LOCAL_SUFFIXES = ("_path", "_dir", "_folder")
 _TYPE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,100}$")
@@ -103,6 +107,8 @@ class ReportOutput:
     files: tuple[str, ...]
     executed_notebook: Path
     seconds: float
+    # The folder was there already and ``skip_existing`` kept it: nothing ran.
+    skipped: bool = False
 
 
 def software_version() -> str:
@@ -160,7 +166,9 @@ def _period(name: str, values: Mapping[str, Any]) -> str:
     raise ParameterError(f"report '{name}' needs a 'period' (or 'start' and 'end') parameter")
 
 
-def _setup_cell(staging: Path) -> nbformat.NotebookNode:
+def _setup_cell(
+    staging: Path, config_path: Path | None, protection: tuple[str, Path] | None = None
+) -> nbformat.NotebookNode:
     # The kernel imports the same privstats as the runner (its folder first on sys.path) and
     # refuses to run in another Python environment than the runner's.
     package_root = str(Path(__file__).resolve().parents[2])
@@ -170,9 +178,14 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
             "import sys as _sys",
             f"if {package_root!r} not in _sys.path:",
             f"    _sys.path.insert(0, {package_root!r})",
-            *_config_lines(),
+            *_config_lines(config_path),
             "import privstats.report.session as _privstats_session",
-            f"_privstats_session.begin({str(staging)!r}, expected_prefix={RUNNER_PREFIX!r})",
+            f"_privstats_session.begin({str(staging)!r}, expected_prefix={RUNNER_PREFIX!r}"
+            + (
+                f", protection={protection[0]!r}, decisions={str(protection[1])!r})"
+                if protection
+                else ")"
+            ),
             "del _sys, _privstats_session",
         ]
     )
@@ -181,15 +194,15 @@ def _setup_cell(staging: Path) -> nbformat.NotebookNode:
     return cell
 
 
-def _config_lines() -> list[str]:
-    """Source lines that make the kernel read the runner's configuration file.
+def _config_lines(path: Path | None = None) -> list[str]:
+    """Source lines that make the kernel read the runner's configuration file (``path``, else
+    the one found from the runner's working folder).
 
     The kernel works in the notebook's folder, where ``load_config()`` would not find the
     ``privstats.toml`` of the runner's working folder, and would protect the tables with the
     default rules instead of a partner's stricter ones.
     """
-    found = os.environ.get(CONFIG_ENV)
-    path = Path(found) if found else Path(CONFIG_FILE) if Path(CONFIG_FILE).is_file() else None
+    path = path or find_config_file()
     if path is None:
         return []
     return [
@@ -258,6 +271,8 @@ def _execute(
     cwd: Path,
     timeout: int,
     start_timeout: int,
+    protection: tuple[str, Path] | None = None,
+    config_path: Path | None = None,
 ) -> None:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -265,7 +280,7 @@ def _execute(
     from privstats.report.kernel import ReportKernelManager
 
     runnable = nbformat.from_dict(notebook)
-    runnable.cells.insert(0, _setup_cell(staging))
+    runnable.cells.insert(0, _setup_cell(staging, config_path, protection))
     # Kernel and runner talk over Unix sockets in a folder only this user can enter, rather
     # than over loopback TCP ports, which any local user could connect to. The folder is
     # short-named under the system's temporary folder: a socket path has at most 107 bytes.
@@ -308,7 +323,9 @@ def _execute(
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-def _collect(staging: Path, name: str) -> tuple[list[Item], str | None]:
+def _collect(
+    staging: Path, name: str, language: Language = Language.EN
+) -> tuple[list[Item], str | None]:
     """The published items in order, and the title the notebook set (if any)."""
     items: list[Item] = []
     try:
@@ -334,6 +351,9 @@ def _collect(staging: Path, name: str) -> tuple[list[Item], str | None]:
                 )
             elif kind == "text":
                 items.append(TextItem(payload["text"], bool(payload.get("heading", False))))
+            elif kind == "withheld":
+                items.append(TextItem(message("common.withheld", language,
+                                              title=str(payload["title"]))))  # fmt: skip
             else:
                 raise ReportError(f"report '{name}' staged an item of unknown kind")
         title_file = staging / ".title.json"
@@ -380,33 +400,59 @@ def _rules_dict(rules: object) -> dict[str, Any] | None:
     raise TypeError("rules must be a RuleSet or a mapping")
 
 
-def run_report(
+@dataclass
+class _Job:
+    """One report to write: its checked parameters and where it goes."""
+
+    name: str
+    path: Path
+    values: dict[str, Any]
+    language: Language
+    partner: str | None
+    period: str
+    rules: object
+    folder: Path
+    work: Path
+    store: Path | None
+    notebook: nbformat.NotebookNode
+    config_path: Path | None
+    catalog_ids: tuple[str, ...] = ()
+    started: float = 0.0
+
+    @property
+    def decisions(self) -> Path:
+        return self.work / "decisions"
+
+    @property
+    def staging(self) -> Path:
+        return self.work / "staging"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.partner or ALL_PARTNERS}/{self.period}"
+
+
+def _prepare(
     name: str,
     *,
-    params: Mapping[str, object] | None = None,
-    text_params: Mapping[str, str] | None = None,
-    out_root: Path | str = Path("reports"),
-    store_path: Path | str | None = None,
-    notebooks_dir: Path | str | None = None,
-    work_root: Path | str | None = None,
+    params: Mapping[str, object] | None,
+    text_params: Mapping[str, str] | None,
+    out_root: Path,
+    store_path: Path | str | None,
+    notebooks_dir: Path | str | None,
+    work_root: Path | str | None,
+    rules: object,
+    overwrite: bool,
     catalog_ids: Sequence[str] = (),
-    rules: object = None,
-    overwrite: bool = False,
-    timeout: int = 600,
-    start_timeout: int = 60,
-) -> ReportOutput:
-    """Run report notebook ``name`` and write ``<out_root>/<name>/<partner>/<period>/``.
+    config: _config.Config | None = None,
+) -> _Job:
+    """Everything checked before a kernel starts: notebook, parameters, rules, folders.
 
-    ``params`` are typed values (from Python); ``text_params`` are ``-p name=value`` texts from
-    the command line, converted to the declared types. ``store_path`` is passed to the
-    notebook's ``store_path`` parameter when it declares one. ``catalog_ids`` (the store's
-    catalog ids of the inputs read) and ``rules`` (the partner's ``RuleSet``) go to the
-    manifest. ``timeout`` bounds each cell, in seconds.
+    A notebook whose metadata names the store tables it reads (``{"privstats": {"reads":
+    [...]}}``) is checked further (``report_plan``): the store (``store_path``, else
+    ``config``'s) must exist, the partner must be known to it or to the configuration, and
+    the period must hold data of those tables.
     """
-    started = time.monotonic()
-    # Absolute: the kernel works in the notebook's folder, where a relative path means another
-    # place (its staging folder would not exist there).
-    out_root = Path(out_root).resolve()
     notebooks = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     path = notebook_path(name, notebooks)
     declared = read_parameters(path)
@@ -424,73 +470,208 @@ def run_report(
     language = Language.parse(values["language"])
     partner = _partner(values)
     period = _period(name, values)
-    if rules is None or values.get("rules_profile"):
+    notebook = nbformat.read(path, as_version=4)
+    reads = tables_read(notebook.metadata)
+    if reads is not None:
+        plan = _plan(values, reads, config)
+        values["store_path"] = str(plan.store.root)
+        rules = plan.rules
+        catalog_ids = catalog_ids or [entry["id"] for entry in plan.store.catalog().inputs]
+    elif rules is None or values.get("rules_profile"):
         # The rules the notebook applies (checked here, before a kernel starts), for the
         # manifest.
         from privstats.report.notebook import report_rules
 
-        rules = report_rules(partner, values.get("rules_profile"))
-    folder = out_root / name / (partner or ALL_PARTNERS) / period
-    if folder.exists() and not overwrite:
-        raise ReportError(f"report folder {folder} already exists; pass --force to replace it")
-
+        rules = report_rules(partner, values.get("rules_profile"), config)
+    place = (name, partner or ALL_PARTNERS, period, language.value)
     work = Path(work_root).resolve() if work_root is not None else out_root / WORK_FOLDER
-    work = work / name / (partner or ALL_PARTNERS) / period
-    work.mkdir(parents=True, exist_ok=True)
+    store = values.get("store_path") or store_path
+    return _Job(
+        name, path, dict(values), language, partner, period, rules, out_root.joinpath(*place),
+        work.joinpath(*place), Path(store).resolve() if store else None, notebook,
+        config.path if config is not None else None, tuple(catalog_ids), time.monotonic(),
+    )  # fmt: skip
+
+
+def _plan(values: Mapping[str, Any], reads: list[str], config: _config.Config | None) -> Any:
+    """The report's plan (``report_plan``), checked before a kernel starts."""
+    from privstats.report.plan import report_plan
+
+    return report_plan(
+        partner=values.get("partner"),
+        period=values.get("period"),
+        start=values.get("start"),
+        end=values.get("end"),
+        rules_profile=values.get("rules_profile"),
+        language=values["language"],
+        store_path=values.get("store_path") or None,
+        reads=reads,
+        config=config,
+    )
+
+
+def _existing(job: _Job, overwrite: bool, skip_existing: bool) -> ReportOutput | None:
+    """A report folder there already: kept (``skip_existing``), else an error unless it is to
+    be replaced."""
+    if not job.folder.exists():
+        return None
+    if skip_existing:
+        return ReportOutput(job.name, job.partner, job.period, job.folder, (), Path(), 0.0,
+                            skipped=True)  # fmt: skip
+    if not overwrite:
+        raise ReportError(
+            f"report folder {job.folder} already exists; pass --force to replace it "
+            "or --skip-existing to keep it"
+        )
+    return None
+
+
+def _lock(job: _Job) -> FileLock:
+    job.work.mkdir(parents=True, exist_ok=True)
     try:
-        lock = FileLock(work / ".lock", timeout=0)
+        lock = FileLock(job.work / ".lock", timeout=0)
         lock.acquire()
     except Timeout:
         raise ReportError(
-            f"another run of report '{name}' for this partner and period is in progress"
+            f"another run of report '{job.name}' for this partner and period is in progress"
         ) from None
-    try:
-        staging = work / "staging"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        executed = work / EXECUTED
-        executed.unlink(missing_ok=True)
-        (work / KERNEL_LOG).unlink(missing_ok=True)
-        notebook = nbformat.read(path, as_version=4)
-        _execute(name, notebook, values, staging, executed, path.parent, timeout, start_timeout)
-        items, set_title = _collect(staging, name)
+    return lock
 
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        _clear_leftovers(folder)
-        partial = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.partial")
-        partial.mkdir()
-        try:
-            files = _render(
-                partial,
-                items,
-                ManifestInput(
-                    report=name,
-                    notebook_sha256=sha256_file(path),
-                    partner=partner,
-                    period=period,
-                    language=language.value,
-                    parameters={k: v for k, v in values.items() if not k.endswith(_LOCAL_SUFFIXES)},
-                    rules=_rules_dict(rules),
-                    catalog_ids=tuple(catalog_ids),
-                    version=software_version(),
-                    generated_at=dt.datetime.now(dt.UTC),
-                    title=set_title or report_title(name, language),
-                ),
-                language,
-            )
-            _place(partial, folder, overwrite)
-            _keep_review_records(work, items)
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise
-        shutil.rmtree(staging, ignore_errors=True)
+
+def _pass(job: _Job, mode: str, timeout: int, start_timeout: int) -> None:
+    """Execute the notebook once: ``plan`` (tables protected alone, queries noted, output
+    thrown away) or ``final`` (tables as decided, output staged for the report)."""
+    shutil.rmtree(job.staging, ignore_errors=True)
+    job.staging.mkdir(parents=True)
+    if mode == "plan":
+        shutil.rmtree(job.decisions, ignore_errors=True)
+        job.decisions.mkdir(parents=True)
+    executed = job.work / EXECUTED
+    executed.unlink(missing_ok=True)
+    (job.work / KERNEL_LOG).unlink(missing_ok=True)
+    _execute(job.name, job.notebook, job.values, job.staging, executed, job.path.parent,
+             timeout, start_timeout, protection=(mode, job.decisions),
+             config_path=job.config_path)  # fmt: skip
+
+
+def _decide(jobs: Sequence[_Job], released_root: Path | None) -> None:
+    """Protect every planned table of every job, in order, as one linked set with everything
+    released before (to any audience: partners may talk to each other)."""
+    from privstats.store import Store
+    from privstats.tabulate import decisions
+    from privstats.tabulate.linking import Linker
+
+    by_store: dict[Path | None, list[_Job]] = {}
+    for job in jobs:
+        by_store.setdefault(job.store, []).append(job)
+    for store_path, group in by_store.items():
+        plans = {id(job): decisions.read_plan(job.decisions) for job in group}
+        if store_path is None:
+            if any(plans.values()):
+                raise ReportError("a report asked for tables but names no store to read them")
+            continue
+        linker = Linker(Store(store_path))
+        if released_root is not None:
+            from privstats.gate.released import released_tables
+
+            for published in released_tables(released_root):
+                linker.add(published)
+        linker.plan([p.query for plan in plans.values() for p in plan])
+        for job in group:
+            for number, planned in enumerate(plans[id(job)], start=1):
+                table = linker.protect(
+                    planned.query, planned.rules, planned.method, label=f"{job.label}#{number}"
+                )
+                decisions.save(job.decisions, planned, table)
+
+
+def _publish(job: _Job, overwrite: bool) -> ReportOutput:
+    """Render the final pass's staged items into the report folder, all or nothing."""
+    items, set_title = _collect(job.staging, job.name, job.language)
+    folder = job.folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    _clear_leftovers(folder)
+    partial = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.partial")
+    partial.mkdir()
+    try:
+        files = _render(
+            partial,
+            items,
+            ManifestInput(
+                report=job.name,
+                notebook_sha256=sha256_file(job.path),
+                partner=job.partner,
+                period=job.period,
+                language=job.language.value,
+                parameters={k: v for k, v in job.values.items() if not k.endswith(_LOCAL_SUFFIXES)},
+                rules=_rules_dict(job.rules),
+                catalog_ids=job.catalog_ids,
+                version=software_version(),
+                generated_at=dt.datetime.now(dt.UTC),
+                title=set_title or report_title(job.name, job.language),
+            ),
+            job.language,
+        )
+        _place(partial, folder, overwrite)
+        _keep_review_records(job.work, items)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    shutil.rmtree(job.staging, ignore_errors=True)
+    seconds = time.monotonic() - job.started
+    log.info("report %s for %s, %s written in %.1f s", job.name, job.partner or ALL_PARTNERS,
+             job.period, seconds)  # fmt: skip
+    return ReportOutput(job.name, job.partner, job.period, folder, files,
+                        job.work / EXECUTED, seconds)  # fmt: skip
+
+
+def run_report(
+    name: str,
+    *,
+    params: Mapping[str, object] | None = None,
+    text_params: Mapping[str, str] | None = None,
+    out_root: Path | str = Path("reports"),
+    store_path: Path | str | None = None,
+    notebooks_dir: Path | str | None = None,
+    work_root: Path | str | None = None,
+    catalog_ids: Sequence[str] = (),
+    rules: object = None,
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    timeout: int = 600,
+    start_timeout: int = 60,
+    released_root: Path | str | None = None,
+    config: _config.Config | None = None,
+) -> ReportOutput:
+    """Run report notebook ``name``; write ``<out_root>/<name>/<partner>/<period>/<language>/``.
+
+    ``params`` are typed values (from Python); ``text_params`` are ``-p name=value`` texts from
+    the command line, converted to the declared types. ``store_path`` is passed to the
+    notebook's ``store_path`` parameter when it declares one (see ``_prepare`` for the checks
+    before any kernel starts). ``catalog_ids`` (default: every input of the store) and
+    ``rules`` (the partner's ``RuleSet``) go to the manifest. An existing folder is an error,
+    replaced with ``overwrite``, kept with ``skip_existing`` (the result says ``skipped``).
+    ``timeout`` bounds each cell, in seconds. The report's tables are protected as one linked
+    set with every table released in ``released_root`` (default ``<out_root>/released``; see
+    ``privstats.tabulate.decisions``).
+    """
+    out = Path(out_root).resolve()
+    job = _prepare(
+        name, params=params, text_params=text_params, out_root=out, store_path=store_path,
+        notebooks_dir=notebooks_dir, work_root=work_root, rules=rules, overwrite=overwrite,
+        catalog_ids=catalog_ids, config=config,
+    )  # fmt: skip
+    if (kept := _existing(job, overwrite, skip_existing)) is not None:
+        return kept
+    released = Path(released_root) if released_root is not None else out / RELEASED
+    lock = _lock(job)
+    try:
+        _pass(job, "plan", timeout, start_timeout)
+        _decide([job], released)
+        _pass(job, "final", timeout, start_timeout)
+        return _publish(job, overwrite)
     finally:
         lock.release()
-    seconds = time.monotonic() - started
-    log.info(
-        "report %s for %s, %s written in %.1f s", name, partner or ALL_PARTNERS, period, seconds
-    )
-    return ReportOutput(name, partner, period, folder, files, executed, seconds)
 
 
 def run_notebook(
@@ -586,12 +767,20 @@ class BatchResult:
     def ok(self) -> bool:
         return not self.failed
 
-    def summary(self) -> str:
+    def summary(self, *, failures_only: bool = False) -> str:
+        """One line for the batch, then one per partner (with ``failures_only``, failed ones)."""
+        written = [o for o in self.succeeded if not o.skipped]
+        skipped = len(self.succeeded) - len(written)
         lines = [
-            f"report {self.report}: {len(self.succeeded)} written, {len(self.failed)} failed "
-            f"in {self.seconds:.1f} s"
+            f"report {self.report}: {len(written)} written, "
+            + (f"{skipped} kept as they were, " if skipped else "")
+            + f"{len(self.failed)} failed in {self.seconds:.1f} s"
         ]
-        lines += [f"  ok      {o.partner}: {o.folder}" for o in self.succeeded]
+        if not failures_only:
+            lines += [
+                f"  {'kept' if o.skipped else 'ok':<8}{o.partner}: {o.folder}"
+                for o in self.succeeded
+            ]
         lines += [f"  FAILED  {f.partner}: {f.message}" for f in self.failed]
         return "\n".join(lines)
 
@@ -606,15 +795,31 @@ def run_all_partners(
     text_params: Mapping[str, str] | None = None,
     progress: bool = True,
     rules_for: Callable[[str], object] | None = None,
-    **options: Any,
+    out_root: Path | str = Path("reports"),
+    store_path: Path | str | None = None,
+    notebooks_dir: Path | str | None = None,
+    work_root: Path | str | None = None,
+    catalog_ids: Sequence[str] = (),
+    overwrite: bool = False,
+    skip_existing: bool = False,
+    timeout: int = 600,
+    start_timeout: int = 60,
+    released_root: Path | str | None = None,
+    config: _config.Config | None = None,
 ) -> BatchResult:
-    """Run report ``name`` once per partner, ``workers`` at a time, and collect every outcome.
+    """Run report ``name`` once per partner, ``workers`` kernels at a time, and collect every
+    outcome.
 
-    Each run is independent: one partner's failure does not stop the others, and its folder is
-    left as it was. Threads suffice, since each run's kernel is its own process. A progress bar
-    goes to standard error; the result's ``summary()`` lists successes and failures, and its
-    ``ok`` is false when any run failed (the command exits non-zero then). ``rules_for`` gives
-    each partner's rules for its manifest (e.g. ``config.disclosure.rules``).
+    The partners' reports go to different audiences who may talk to each other, so their
+    tables are protected as one linked set: every notebook first runs in parallel to plan its
+    tables, then the runner protects all of them in partner order against each other and
+    the release area, then every notebook runs again, in parallel, to publish its decided
+    tables. One partner's failure does not stop the others, and its folder is left as it
+    was; with ``skip_existing`` a partner's existing folder is kept. A progress bar goes to
+    standard error when it is a terminal (never into a log); ``summary()`` lists successes
+    and failures, and ``ok`` is false when any run failed (the command exits non-zero then).
+    ``rules_for`` gives each partner's rules for its manifest (e.g.
+    ``config.disclosure.rules``).
     """
     from tqdm import tqdm
 
@@ -625,39 +830,74 @@ def run_all_partners(
     if len(set(partners)) != len(partners):
         raise ParameterError("a partner is listed twice")
     started = time.monotonic()
-    succeeded: list[ReportOutput] = []
-    failed: list[BatchFailure] = []
-
-    def one(partner: str) -> ReportOutput:
+    out = Path(out_root).resolve()
+    released = Path(released_root) if released_root is not None else out / RELEASED
+    failed: dict[str, str] = {}
+    kept: dict[str, ReportOutput] = {}
+    jobs: dict[str, _Job] = {}
+    locks: list[FileLock] = []
+    for partner in partners:
         given = {**(params or {}), "partner": partner}
         if period is not None:
             given["period"] = period
-        own = dict(options)  # each thread its own: the rules differ by partner
-        if rules_for is not None:
-            own["rules"] = rules_for(partner)
-        return run_report(name, params=given, text_params=text_params, **own)
+        try:
+            job = _prepare(
+                name, params=given, text_params=text_params, out_root=out,
+                store_path=store_path, notebooks_dir=notebooks_dir, work_root=work_root,
+                rules=rules_for(partner) if rules_for is not None else None,
+                overwrite=overwrite, catalog_ids=catalog_ids, config=config,
+            )  # fmt: skip
+            if (existing := _existing(job, overwrite, skip_existing)) is not None:
+                kept[partner] = existing
+                continue
+            locks.append(_lock(job))
+            jobs[partner] = job
+        except PrivstatsError as error:
+            failed[partner] = str(error)
 
-    with (
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool,
-        tqdm(
-            total=len(partners), desc=name, unit="report", file=sys.stderr, disable=not progress
-        ) as bar,
-    ):
-        futures = {pool.submit(one, partner): partner for partner in partners}
-        for future in as_completed(futures):
-            partner = futures[future]
+    def each(step: Callable[[_Job], Any], what: str, bar: Any) -> dict[str, Any]:
+        done: dict[str, Any] = {}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
+            futures = {pool.submit(step, job): partner for partner, job in jobs.items()
+                       if partner not in failed}  # fmt: skip
+            for future in as_completed(futures):
+                partner = futures[future]
+                try:
+                    done[partner] = future.result()
+                except PrivstatsError as error:
+                    failed[partner] = str(error)
+                except Exception as error:  # by type only: its text may carry data
+                    failed[partner] = f"unexpected {type(error).__name__} while {what}"
+                bar.update(1)
+                bar.set_postfix(failed=len(failed))
+        return done
+
+    try:
+        with tqdm(total=2 * len(jobs), desc=name, unit="pass", file=sys.stderr,
+                  disable=not (progress and sys.stderr.isatty())) as bar:  # fmt: skip
+            each(lambda job: _pass(job, "plan", timeout, start_timeout), "planning", bar)
+            planned = [jobs[p] for p in partners if p in jobs and p not in failed]
             try:
-                succeeded.append(future.result())
+                _decide(planned, released)
             except PrivstatsError as error:
-                failed.append(BatchFailure(partner, str(error)))
-            except Exception as error:  # report it by type only: its text may carry data
-                failed.append(BatchFailure(partner, f"unexpected {type(error).__name__}"))
-            bar.update(1)
-            bar.set_postfix(failed=len(failed))
+                for job in planned:
+                    failed[job.partner or ""] = str(error)
+            finals = each(
+                lambda job: (_pass(job, "final", timeout, start_timeout), _publish(job, overwrite))[
+                    1
+                ],
+                "writing",
+                bar,
+            )
+    finally:
+        for lock in locks:
+            lock.release()
     order = {partner: i for i, partner in enumerate(partners)}
     return BatchResult(
         report=name,
-        succeeded=tuple(sorted(succeeded, key=lambda o: order[o.partner or ""])),
-        failed=tuple(sorted(failed, key=lambda f: order[f.partner])),
+        succeeded=tuple(
+            sorted([*finals.values(), *kept.values()], key=lambda o: order[o.partner or ""])
+        ),
+        failed=tuple(BatchFailure(p, failed[p]) for p in sorted(failed, key=lambda p: order[p])),
         seconds=time.monotonic() - started,
     )

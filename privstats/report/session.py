@@ -32,8 +32,15 @@ KERNEL_HINT = "python -m ipykernel install --sys-prefix --name python3"
 _state: dict[str, Path | None] = {"staging": None}
 
 
-def begin(staging: str | os.PathLike[str], *, expected_prefix: str | None = None) -> None:
-    """Bind this kernel to a run's staging folder (the runner inserts this call)."""
+def begin(
+    staging: str | os.PathLike[str],
+    *,
+    expected_prefix: str | None = None,
+    protection: str | None = None,
+    decisions: str | os.PathLike[str] | None = None,
+) -> None:
+    """Bind this kernel to a run's staging folder and, with ``protection`` ("plan" or
+    "final"), its tables to the run's decisions folder (the runner inserts this call)."""
     if expected_prefix is not None and os.path.realpath(sys.prefix) != os.path.realpath(
         expected_prefix
     ):
@@ -45,6 +52,10 @@ def begin(staging: str | os.PathLike[str], *, expected_prefix: str | None = None
     if not folder.is_dir():
         raise ReportError("the report's staging folder does not exist")
     _state["staging"] = folder
+    if protection is not None:
+        from privstats.tabulate import decisions as _decisions
+
+        _decisions.bind(protection, decisions)
 
 
 def staging_folder() -> Path | None:
@@ -127,8 +138,12 @@ def publish(
     categories: Mapping[str, Mapping[Any, str]] | None = None,
     top: int | None = None,
     order: Mapping[str, Sequence[Any]] | None = None,
-) -> ReportTable:
+) -> ReportTable | None:
     """Put a protected table into the report (and its CSV file ``<name>.csv``).
+
+    A table whose protection failed (status ``fail``: no pattern of hidden cells protects it
+    together with the other tables) is withheld: the report says so in its place, in its
+    language, and nothing of the table is written.
 
     ``index`` and ``columns`` lay out an engine table's dimensions (default: the last one
     across); ``value_label`` heads the column of a one-dimensional table (default: the query's
@@ -138,6 +153,10 @@ def publish(
     ``decimals`` fixes the decimals shown (default: as few as show every value).
     """
     check_name(name, "a table")
+    if _failed(table):
+        # Nothing of a table that could not be protected is shown; the report says so.
+        _stage("withheld", name, {"kind": "withheld", "name": name, "title": title})
+        return None
     staged = ReportTable.from_protected(
         table,
         name=name,
@@ -155,6 +174,14 @@ def publish(
     )
     _stage("table", name, {"kind": "table", "table": json.loads(staged.to_json())})
     return staged
+
+
+def _failed(table: object) -> bool:
+    status = getattr(table, "status", None)
+    if status is None:
+        record = getattr(table, "record", None)
+        status = record.get("status") if isinstance(record, Mapping) else None
+    return str(getattr(status, "value", status)).lower() == "fail"
 
 
 def publish_text(text: str, *, heading: bool = False) -> StagedText:

@@ -81,6 +81,8 @@ def record_dict(record: object, *, public: bool = True) -> dict[str, Any]:
     """
     if public and hasattr(record, "public_dict"):
         record = record.public_dict()
+    elif not public and hasattr(record, "review_dict"):
+        record = record.review_dict()
     elif hasattr(record, "to_dict"):
         record = record.to_dict()
     elif dataclasses.is_dataclass(record) and not isinstance(record, type):

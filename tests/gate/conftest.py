@@ -44,12 +44,12 @@ SAFARI = (
 
 @dataclass(frozen=True)
 class Rendered:
-    folder: Path  # reports/<name>/<partner>/<period>
+    folder: Path  # reports/<name>/<partner>/<period>/<language>
     store: Path
 
     def copy_to(self, root: Path) -> Path:
-        """A copy at ``root/reports/<name>/<partner>/<period>`` (the layout release expects)."""
-        relative = self.folder.relative_to(self.folder.parents[3])
+        """A copy at ``root/reports/<name>/<partner>/<period>/<language>`` (as release expects)."""
+        relative = self.folder.relative_to(self.folder.parents[4])
         target = root / relative
         shutil.copytree(self.folder, target)
         return target
@@ -147,7 +147,7 @@ class Probe:
             out_root=self.root / f"reports-{method}",
             store_path=self.store,
             notebooks_dir=NOTEBOOKS,
-            catalog_ids=["probe-log"],
+            catalog_ids=[entry["id"] for entry in Store(self.store).catalog().inputs],
             rules=RuleSet(),
             overwrite=True,
         )

@@ -196,8 +196,8 @@ def test_a_folder_of_reports_is_audited_report_by_report(
     traffic.copy_to(tmp_path)
     result = audit_path(tmp_path / "reports", store=traffic.store)
     assert result.passed
-    assert result.reports == ("traffic_report/all/2026-10",)
-    assert all(t.file.startswith("traffic_report/all/2026-10/") for t in result.tables)
+    assert result.reports == ("traffic_report/all/2026-10/en",)
+    assert all(t.file.startswith("traffic_report/all/2026-10/en/") for t in result.tables)
 
 
 def test_any_file_or_folder_gets_the_leak_scan(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from gate.conftest import Rendered, rehash
 
 from privstats.config import Config
-from privstats.exceptions import GateError
+from privstats.exceptions import GateError, NoDataError
 from privstats.gate import AuditFailed
 from privstats.gate.command import (
     add_audit_arguments,
@@ -48,7 +48,8 @@ def settings(config: Config, traffic: Rendered) -> Config:
 def test_audit_exits_0_on_a_clean_report(report: Path, settings: Config, capsys) -> None:
     assert run_audit_command(_audit([str(report)]), config=settings) == 0
     out = capsys.readouterr().out
-    assert out.startswith("PASS: 2026-10 — 0 failures") and "11 recomputed from the store" in out
+    assert out.startswith("PASS: traffic_report/all/2026-10/en — 0 failures")
+    assert "11 recomputed from the store" in out
 
 
 def test_audit_exits_1_and_names_each_finding_without_its_value(
@@ -59,7 +60,7 @@ def test_audit_exits_1_and_names_each_finding_without_its_value(
         "</main>", "<p>jan.kowalski@example.com</p></main>"), encoding="utf-8")  # fmt: skip
     assert run_audit_command(_audit([str(report)]), config=settings) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith("FAIL: 2026-10 — 2 failures")
+    assert captured.out.startswith("FAIL: traffic_report/all/2026-10/en — 2 failures")
     assert "report.html: manifest wrong-sha256" in captured.err
     assert re.search(r"report\.html:\d+:\d+: leak email — ja…\(24 chars, #\w{6}\)", captured.err)
     assert "kowalski" not in captured.out + captured.err
@@ -111,8 +112,19 @@ def test_release_of_a_failing_report_prints_the_audit_and_raises(
 
 
 def test_release_without_a_store_is_refused(report: Path, config: Config) -> None:
-    with pytest.raises(GateError, match="no store"):
+    with pytest.raises(NoDataError, match="no store") as refused:
         run_release_command(_release([str(report), "--reviewer", "anna"]), config=config)
+    assert refused.value.exit_code == 2
+
+
+def test_audit_without_a_store_is_refused_unless_the_folder_alone_is_asked_for(
+    report: Path, config: Config, capsys
+) -> None:
+    with pytest.raises(NoDataError, match="no store") as refused:
+        run_audit_command(_audit([str(report)]), config=config)
+    assert refused.value.exit_code == 2
+    assert run_audit_command(_audit([str(report), "--no-store"]), config=config) == 0
+    assert capsys.readouterr().out.startswith("NOT VERIFIED: traffic_report/all/2026-10/en")
 
 
 def test_audit_json_stays_parseable_in_a_fresh_process(probe, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def _ref(label: str, store: Path, **query) -> TableRef:
 def test_october_1_31_against_1_30_is_flagged_once_released(probe: Probe, tmp_path: Path) -> None:
     whole = probe.october.copy_to(tmp_path)
     shorter = probe.october_but_last.copy_to(tmp_path)
-    released = whole.parents[2] / "released"
+    released = whole.parents[3] / "released"
     assert audit_path(shorter, store=probe.store, ledger=released).passed  # nothing released yet
     done = release(whole, "anna", store=probe.store)
     result = audit_path(shorter, store=probe.store, ledger=released)

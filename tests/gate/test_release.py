@@ -40,7 +40,7 @@ def report(traffic: Rendered, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def released(report: Path) -> Path:
-    return report.parents[2] / "released"
+    return report.parents[3] / "released"
 
 
 def test_a_passing_report_is_copied_and_recorded(

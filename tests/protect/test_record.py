@@ -22,7 +22,7 @@ def test_the_record_says_what_was_asked_how_and_what_came_out(count_grid):
         "measure": "visitors",
     }
     result = protect(table, RuleSet(threshold=5), query=query)
-    data = json.loads(result.record.to_json())
+    data = json.loads(result.record.to_json(public=False))
 
     assert data["query"] == query
     assert data["method"] == "suppress"
@@ -43,7 +43,7 @@ def test_no_hidden_value_reaches_the_record_or_the_shown_table(count_grid):
     hidden = result.shown["marker"].eq("x")
     assert hidden.sum() >= 4
     record = result.record
-    for text in (record.to_json(), record.to_json(public=True), result.to_frame().to_csv()):
+    for text in (record.to_json(public=False), record.to_json(), result.to_frame().to_csv()):
         assert str(CANARY) not in text
 
 
@@ -53,13 +53,13 @@ def test_the_public_view_leaves_out_which_rule_hid_which_cell(count_grid):
     assert "cells" not in public and "rule_counts" not in public
     assert public["cells_protected"] == 4
     assert "search" not in public  # how many were secondary tells how many were sensitive
-    assert json.loads(result.record.to_json())["search"]["secondary_cells"] == 3
+    assert json.loads(result.record.to_json(public=False))["search"]["secondary_cells"] == 3
     assert "threshold" not in json.dumps(public["audit"])
 
 
 def test_a_failed_table_shows_nothing_and_keeps_no_interval(count_grid):
     result = protect(count_grid([[3, 40], [50, 60]]), options=SuppressionOptions(time_limit=1e-6))
-    data = json.loads(result.record.to_json())
+    data = json.loads(result.record.to_json(public=False))
 
     assert result.status is Status.FAIL
     assert result.shown["value"].isna().all()

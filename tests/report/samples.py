@@ -65,7 +65,6 @@ def run_sample_reports(store: Path, roots: dict[str, Path]) -> SampleReports:
             out_root=roots[language],
             store_path=store,
             notebooks_dir=REPORT_NOTEBOOKS,
-            catalog_ids=("sample",),
         )
 
     jobs = [(name, partner, language) for name, partner in RUNS for language in LANGUAGES]

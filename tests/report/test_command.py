@@ -26,7 +26,7 @@ def _args(*argv: str, out: Path) -> argparse.Namespace:
 def test_one_report_with_options_and_parameters(tmp_path, capsys) -> None:
     args = _args("typed", "--partner", "alpha", "--period", "2026-11", "-p", "top=7", out=tmp_path)
     assert run_report_command(args, config=CONFIG, catalog_ids=["c-1"]) == 0
-    folder = tmp_path / "typed" / "alpha" / "2026-11"
+    folder = tmp_path / "typed" / "alpha" / "2026-11" / "en"
     assert capsys.readouterr().out.startswith(f"wrote {folder} in ")
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["parameters"]["top"] == 7
@@ -38,11 +38,13 @@ def test_all_partners_exit_non_zero_when_one_fails(tmp_path, capsys) -> None:
     args = _args("typed", "--all-partners", "--period", "2026-10", out=tmp_path)
     code = run_report_command(args, config=CONFIG, partners=lambda: ["alpha", "Bad Id"])
     assert code == 1
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err  # a batch with a failure says so on standard error
     assert "1 written, 1 failed" in out
     assert "FAILED  Bad Id" in out
     manifest = json.loads(
-        (tmp_path / "typed" / "alpha" / "2026-10" / "manifest.json").read_text(encoding="utf-8")
+        (tmp_path / "typed" / "alpha" / "2026-10" / "en" / "manifest.json").read_text(
+            encoding="utf-8"
+        )
     )
     assert manifest["rules"]["threshold"] == 20
 

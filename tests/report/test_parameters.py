@@ -236,5 +236,9 @@ def test_the_kernel_reads_the_runners_configuration(tmp_path, monkeypatch) -> No
     (tmp_path / "privstats.toml").write_text("[disclosure]\nthreshold = 20\n", encoding="utf-8")
     lines = "\n".join(runner._config_lines())
     assert f"'PRIVSTATS_CONFIG'] = {str(tmp_path / 'privstats.toml')!r}" in lines
+    # From a folder below it too, as git finds its repository (a kernel works in notebooks/).
+    (tmp_path / "notebooks" / "drafts").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "notebooks" / "drafts")
+    assert "\n".join(runner._config_lines()) == lines
     monkeypatch.setenv("PRIVSTATS_CONFIG", str(tmp_path / "elsewhere.toml"))
     assert str(tmp_path / "elsewhere.toml") in "\n".join(runner._config_lines())

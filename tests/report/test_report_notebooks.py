@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import secrets
 import shutil
 from pathlib import Path
 
@@ -13,13 +14,23 @@ import nbformat
 import polars as pl
 import pytest
 from canaries import leaks, texts_in
-from report.samples import LANGUAGES, PERIOD, REPORT_NOTEBOOKS, RUNS, SAMPLE
+from report.samples import (
+    LANGUAGES,
+    PERIOD,
+    REPORT_NOTEBOOKS,
+    RUNS,
+    SAMPLE,
+)
 
-from privstats.exceptions import ParameterError, ReportError
+from privstats.config import load_config
+from privstats.demo import demo_config, ingest_generated
+from privstats.exceptions import NoDataError, ParameterError, ReportError
+from privstats.key import SecretKey
 from privstats.report import run_report
 from privstats.report.manifest import verify_manifest
 from privstats.report.review import review_report, run_review
 from privstats.store import Store
+from privstats.tabulate.query import Filter, Query
 
 TITLES = {
     ("crm_activity_report", "pl"): "Aktywność w systemie CRM",
@@ -59,7 +70,8 @@ def test_every_report_notebook_runs_in_both_languages(
     sample_reports, name: str, partner: str | None, language: str
 ) -> None:
     output = sample_reports[name, partner, language]
-    assert output.folder == sample_reports.roots[language] / name / (partner or "all") / PERIOD
+    root = sample_reports.roots[language]
+    assert output.folder == root / name / (partner or "all") / PERIOD / language
     assert verify_manifest(output.folder) == []
     manifest = _manifest(output.folder)
     assert manifest["language"] == language and manifest["partner"] == partner
@@ -98,7 +110,8 @@ def test_a_partners_crm_report_holds_only_its_organisations(sample_reports) -> N
     manifest = _manifest(sample_reports["crm_activity_report", "acme", "pl"].folder)
     assert {t["name"] for t in manifest["tables"]} == CRM_TABLES - {"contact-forms"}
     for table in manifest["tables"]:
-        assert table["record"]["query"]["where"]["partner"] == "acme", table["name"]
+        where = Query.from_dict(table["record"]["query"]).where
+        assert Filter("partner", values=("acme",)) in where, table["name"]
     html = sample_reports.html("crm_activity_report", "acme", "pl")
     assert "raport dla partnera ich nie obejmuje" in html
 
@@ -158,10 +171,19 @@ def test_no_planted_identifier_reaches_any_report(sample_reports) -> None:
         assert leaks("\n".join(texts.values()), planted) == [], leaks(texts, planted)
 
 
-def test_the_review_notebook_runs_on_a_report_in_both_languages(sample_reports, tmp_path) -> None:
+def test_the_review_notebook_runs_on_a_report_in_both_languages(
+    sample_reports, sample_store, tmp_path
+) -> None:
     folder = sample_reports["partner_summary", "acme", "pl"].folder
-    for language, verdict in (("pl", "Werdykt: raport może"), ("en", "Verdict: the report may")):
-        executed = run_review(folder, tmp_path / f"review-{language}.ipynb", language=language)
+    verdicts = (
+        ("pl", "Werdykt (partner_summary, acme, 2026-10): raport może"),
+        ("en", "Verdict (partner_summary, acme, 2026-10): the report may"),
+    )
+    for language, verdict in verdicts:
+        executed = run_review(
+            folder, tmp_path / f"review-{language}.ipynb", language=language,
+            store_path=sample_store,
+        )  # fmt: skip
         notebook = nbformat.read(executed, as_version=4)
         outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
         assert not [o for o in outputs if o.get("output_type") == "error"]
@@ -186,12 +208,41 @@ def test_the_review_counts_hidden_cells_by_reason(sample_reports, sample_store) 
             assert table.intervals is not None and table.intervals.unsafe == 0
     reasons = review.reasons_frame("en")
     assert {"threshold", "secondary"} <= set(reasons.columns)
-    assert review.verdict("en").startswith("Verdict: the report may be released")
+    assert review.verdict("en").startswith(
+        "Verdict (partner_summary, acme, 2026-10): the report may be released"
+    )
+
+
+def test_a_review_without_the_store_is_not_a_pass(sample_reports, tmp_path) -> None:
+    folder = sample_reports["partner_summary", "acme", "en"].folder
+    review = review_report(folder)
+    assert not review.passed
+    assert "NOT VERIFIED" in review.verdict("en") and "may be released" not in review.verdict("en")
+    executed = run_review(folder, tmp_path / "review.ipynb", language="en")
+    assert "NOT VERIFIED" in executed.read_text(encoding="utf-8")
+
+
+def test_a_report_made_from_another_store_is_named_so(sample_reports, tmp_path) -> None:
+    # Another store: the same access logs, none of the CRM exports the report was made from.
+    other = demo_config(tmp_path / "other-store")
+    assert all(r.ok for r in ingest_generated(other, SecretKey(secrets.token_bytes(32)), SAMPLE))
+    folder = sample_reports["partner_summary", "acme", "en"].folder
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["input_catalog_ids"], "the runner fills them from the store"
+    review = review_report(folder, store=Store(other.store_path))
+    assert not review.passed
+    findings = [f for f in review.gate_findings or () if f.severity == "fail"]
+    assert [f.kind for f in findings] == ["other-store"]
+    assert "this report was not made from this store" in findings[0].detail
+    assert review.verdict("en") == (
+        "Verdict (partner_summary, acme, 2026-10): the report must NOT be released: this report "
+        "was not made from this store (its tables were not recomputed)."
+    )
 
 
 def test_the_review_fails_a_tampered_or_leaking_report(sample_reports, tmp_path) -> None:
     source = sample_reports["partner_summary", "acme", "en"].folder
-    tampered = shutil.copytree(source, tmp_path / "partner_summary" / "acme" / PERIOD)
+    tampered = shutil.copytree(source, tmp_path / "partner_summary" / "acme" / PERIOD / "en")
     csv_file = tampered / "persons-by-module.csv"
     csv_file.write_text(csv_file.read_text(encoding="utf-8-sig").replace(",x,", ",3,", 1))
     html = tampered / "report.html"
@@ -207,7 +258,7 @@ def test_the_review_fails_a_tampered_or_leaking_report(sample_reports, tmp_path)
     found = [*review.leak_findings, *(review.gate_findings or ())]
     assert any(str(getattr(f, "kind", "")) == "email" for f in found)
     verdict = review.verdict("en")
-    assert verdict.startswith("Verdict: the report must NOT be released")
+    assert verdict.startswith("Verdict (partner_summary, acme, 2026-10): the report must NOT")
     assert "zofia" not in verdict and "zofia" not in review.findings_frame("en").to_string()
 
 
@@ -244,34 +295,80 @@ def test_a_report_over_days_takes_start_and_end(tmp_path, sample_store) -> None:
         store_path=sample_store,
         notebooks_dir=REPORT_NOTEBOOKS,
     )
-    assert output.folder == tmp_path / "crm_activity_report" / "all" / "2026-10-02_2026-10-03"
+    assert (
+        output.folder == tmp_path / "crm_activity_report" / "all" / "2026-10-02_2026-10-03" / "en"
+    )
     for table in _manifest(output.folder)["tables"]:
         assert table["record"]["query"]["start"] == "2026-10-02"
         assert table["record"]["query"]["end"] == "2026-10-03"
 
 
-def test_a_partner_summary_without_data_fails_and_leaves_no_folder(tmp_path) -> None:
-    empty = tmp_path / "empty-store"
-    with pytest.raises(ReportError, match="partner_summary"):
-        run_report(
-            "partner_summary",
-            params={"partner": "acme", "period": PERIOD},
-            out_root=tmp_path / "reports",
-            store_path=empty,
-            notebooks_dir=REPORT_NOTEBOOKS,
-        )
-    assert not (tmp_path / "reports" / "partner_summary").exists()
-    assert (tmp_path / "reports" / ".work" / "partner_summary" / "acme" / PERIOD).is_dir()
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("partner_summary", {"partner": "acme"}, "no store at .*empty-store"),
+        ("traffic_report", {}, "no store at .*empty-store"),
+    ],
+)
+def test_a_report_without_a_store_fails_before_a_kernel_starts(
+    tmp_path, name, params, message
+) -> None:
+    with pytest.raises(NoDataError, match=message) as caught:
+        run_report(name, params={**params, "period": PERIOD}, out_root=tmp_path / "reports",
+                   store_path=tmp_path / "empty-store", notebooks_dir=REPORT_NOTEBOOKS)  # fmt: skip
+    assert caught.value.exit_code == 2
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("partner_summary", {"partner": "acme_", "period": PERIOD}, "did you mean 'acme'"),
+        ("crm_activity_report", {"partner": "acmee", "period": PERIOD}, "did you mean 'acme'"),
+        ("traffic_report", {"partner": "nordik", "period": PERIOD}, "did you mean 'nordic'"),
+        ("partner_summary", {"partner": "acme", "period": "2031-01"},
+         "holds no CRM records from 2031-01-01 to 2031-01-31 .it holds 20"),
+        ("traffic_report", {"start": "2026-11-01", "end": "2026-11-05"},
+         "holds no access logs from 2026-11-01 to 2026-11-05 .it holds 2026-09-30 to 2026-10-03"),
+        ("traffic_report", {}, "needs a 'period'"),
+    ],
+)  # fmt: skip
+def test_a_partner_or_period_without_data_fails_before_a_kernel_starts(
+    tmp_path, sample_store, monkeypatch, name, params, message
+) -> None:
+    from privstats.report import runner
+
+    monkeypatch.setattr(runner, "_execute", lambda *a, **k: pytest.fail("must not run"))
+    with pytest.raises((NoDataError, ParameterError), match=message) as caught:
+        run_report(name, params=params, out_root=tmp_path, store_path=sample_store,
+                   notebooks_dir=REPORT_NOTEBOOKS)  # fmt: skip
+    assert caught.value.exit_code == 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_partner_without_records_gets_a_report_that_says_so(tmp_path, sample_store) -> None:
+    # "nobody" has rules of its own in the configuration, and no records in the store.
+    settings = tmp_path / "privstats.toml"
+    settings.write_text("[disclosure.partners.nobody]\nthreshold = 12\n", encoding="utf-8")
     output = run_report(
         "partner_summary",
         params={"partner": "nobody", "period": PERIOD, "language": "en"},
-        out_root=tmp_path,
+        out_root=tmp_path / "reports",
         store_path=sample_store,
         notebooks_dir=REPORT_NOTEBOOKS,
+        config=load_config(settings),
     )
+    assert _manifest(output.folder)["rules"]["threshold"] == 12
     html = (output.folder / "report.html").read_text(encoding="utf-8")
     assert "No one was active in any organisation of partner nobody" in html
     assert _csv(output.folder / "persons-by-module.csv")[0] == ["module", "others", "Total"]
+
+
+def test_the_explore_notebook_shows_its_chart_as_a_picture_and_no_solver_banner(
+    sample_reports,
+) -> None:
+    executed = nbformat.read(sample_reports["explore", None, "en"].executed_notebook, 4)
+    [plot] = [c for c in executed.cells if "plot" in c.metadata.get("tags", [])]
+    assert any("image/svg+xml" in output.get("data", {}) for output in plot.outputs)
+    printed = json.dumps([c.get("outputs", []) for c in executed.cells])
+    assert "HiGHS" not in printed and "<Figure size" not in printed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -23,7 +24,7 @@ def _run(name: str, out_root: Path, **kwargs):
 
 def test_the_report_folder_holds_html_csv_and_manifest(tiny_pl) -> None:
     folder = tiny_pl.folder
-    assert folder == tiny_pl.out_root / "tiny" / "acme" / "2026-10"
+    assert folder == tiny_pl.out_root / "tiny" / "acme" / "2026-10" / "pl"
     files = ("browsers.csv", "devices.csv", "hours.csv", "manifest.json", "report.html")
     assert tuple(sorted(p.name for p in folder.iterdir())) == files
     assert tiny_pl.output.files == files
@@ -42,7 +43,10 @@ def test_the_reviewers_full_records_stay_in_the_work_folder(tiny_pl) -> None:
 
 def test_the_executed_notebook_stays_in_the_work_folder(tiny_pl) -> None:
     executed = tiny_pl.output.executed_notebook
-    assert executed == tiny_pl.out_root / ".work" / "tiny" / "acme" / "2026-10" / "executed.ipynb"
+    assert (
+        executed
+        == tiny_pl.out_root / ".work" / "tiny" / "acme" / "2026-10" / "pl" / "executed.ipynb"
+    )
     assert not executed.is_relative_to(tiny_pl.folder)
     notebook = nbformat.read(executed, as_version=4)
     printed = [
@@ -76,7 +80,7 @@ def test_typed_parameters_arrive_in_the_notebook_with_their_types(tmp_path) -> N
             "mode": "full",
         },
     )
-    assert output.folder == tmp_path / "typed" / "beta" / "2026-10"
+    assert output.folder == tmp_path / "typed" / "beta" / "2026-10" / "en"
     with (output.folder / "types.csv").open(encoding="utf-8-sig", newline="") as stream:
         rows = {row["parameter"]: (row["type"], row["value"]) for row in csv.DictReader(stream)}
     assert rows == {
@@ -106,7 +110,7 @@ def test_a_failing_notebook_names_notebook_cell_and_exception_type_only(tmp_path
     assert caught.value.exit_code != 0
     assert not (tmp_path / "failing").exists()
     # The failed notebook is kept for debugging, traceback included, in the work folder.
-    executed = tmp_path / ".work" / "failing" / "acme" / "2026-10" / "executed.ipynb"
+    executed = tmp_path / ".work" / "failing" / "acme" / "2026-10" / "en" / "executed.ipynb"
     assert str(executed) in message
     assert "ValueError" in executed.read_text(encoding="utf-8")
 
@@ -142,7 +146,7 @@ def test_a_notebook_that_publishes_nothing_fails_the_run(tmp_path) -> None:
 
 
 def test_an_existing_folder_is_not_overwritten_without_force(tmp_path) -> None:
-    folder = tmp_path / "typed" / "all" / "2026-10"
+    folder = tmp_path / "typed" / "all" / "2026-10" / "en"
     folder.mkdir(parents=True)
     (folder / "report.html").write_text("earlier report")
     with pytest.raises(ReportError, match="already exists; pass --force"):
@@ -152,27 +156,30 @@ def test_an_existing_folder_is_not_overwritten_without_force(tmp_path) -> None:
 
 
 def test_a_failed_forced_rerun_leaves_the_earlier_report_intact(tmp_path) -> None:
-    folder = tmp_path / "failing" / "acme" / "2026-10"
+    folder = tmp_path / "failing" / "acme" / "2026-10" / "en"
     folder.mkdir(parents=True)
     (folder / "report.html").write_text("earlier report")
     with pytest.raises(ReportError, match="ValueError"):
         _run("failing", tmp_path, overwrite=True)
     assert sorted(p.name for p in folder.iterdir()) == ["report.html"]
     assert (folder / "report.html").read_text() == "earlier report"
-    assert [p.name for p in folder.parent.iterdir()] == ["2026-10"]  # no partial folder left
+    assert [p.name for p in folder.parent.iterdir()] == ["en"]  # no partial folder left
 
 
 def test_force_replaces_the_folder_whole(tmp_path) -> None:
-    folder = tmp_path / "typed" / "all" / "2026-10"
+    folder = tmp_path / "typed" / "all" / "2026-10" / "en"
     folder.mkdir(parents=True)
     (folder / "stale.csv").write_text("from an earlier run")
     output = _run("typed", tmp_path, overwrite=True)
     assert output.folder == folder
     assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "report.html", "types.csv"]
-    assert [p.name for p in folder.parent.iterdir()] == ["2026-10"]
+    assert [p.name for p in folder.parent.iterdir()] == ["en"]
 
 
-def test_all_partners_run_in_parallel_and_failures_are_collected(tmp_path, capfd) -> None:
+def test_all_partners_run_in_parallel_and_failures_are_collected(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # as in a terminal
     result = run_all_partners(
         "typed",
         ["alpha", "beta", "Not A Slug"],
@@ -190,7 +197,41 @@ def test_all_partners_run_in_parallel_and_failures_are_collected(tmp_path, capfd
     summary = result.summary()
     assert "2 written, 1 failed" in summary
     assert "FAILED  Not A Slug" in summary
-    assert "3/3" in capfd.readouterr().err  # the progress bar went to standard error
+    # The progress bar went to standard error: a plan and a final pass per valid partner.
+    assert "4/4" in capsys.readouterr().err
+
+
+def test_the_progress_bar_stays_out_of_a_log(tmp_path, capfd) -> None:
+    # Standard error is a file here, as under cron: no frames of a progress bar in it.
+    result = run_all_partners(
+        "typed", ["alpha", "beta"], "2026-10", out_root=tmp_path, notebooks_dir=NOTEBOOKS
+    )
+    assert result.ok
+    assert capfd.readouterr().err == ""
+
+
+def test_skip_existing_keeps_what_an_earlier_run_wrote(tmp_path) -> None:
+    first = run_all_partners("typed", ["alpha"], "2026-10", out_root=tmp_path,
+                             notebooks_dir=NOTEBOOKS)  # fmt: skip
+    again = run_all_partners("typed", ["alpha", "beta"], "2026-10", out_root=tmp_path,
+                             notebooks_dir=NOTEBOOKS, skip_existing=True)  # fmt: skip
+    assert again.ok
+    assert [(o.partner, o.skipped) for o in again.succeeded] == [("alpha", True), ("beta", False)]
+    assert "1 written, 1 kept as they were, 0 failed" in again.summary()
+    assert first.succeeded[0].folder == again.succeeded[0].folder
+    rerun = run_all_partners("typed", ["alpha"], "2026-10", out_root=tmp_path,
+                             notebooks_dir=NOTEBOOKS)  # fmt: skip
+    assert "already exists; pass --force to replace it or --skip-existing" in (
+        rerun.failed[0].message
+    )
+
+
+def test_each_language_has_its_own_folder(tmp_path) -> None:
+    polish = _run("typed", tmp_path, params={"language": "pl"})
+    english = _run("typed", tmp_path, params={"language": "en"})
+    assert (polish.folder.name, english.folder.name) == ("pl", "en")
+    assert polish.folder.parent == english.folder.parent
+    assert (polish.folder / "report.html").is_file() and (english.folder / "report.html").is_file()
 
 
 def test_a_batch_of_one_failing_notebook_reports_it_by_partner(tmp_path) -> None:

@@ -78,10 +78,11 @@ def test_a_plain_dataframe_is_refused(staging) -> None:
     assert list(staging.iterdir()) == []
 
 
-def test_a_table_that_failed_its_checks_is_refused(staging) -> None:
+def test_a_table_that_failed_its_checks_is_withheld(staging) -> None:
     failed = Protected(pd.DataFrame({"n": [1]}), {"status": "fail"})
-    with pytest.raises(DisclosureError, match="failed its disclosure checks"):
-        publish(failed, name="t", title="T")
+    assert publish(failed, name="t", title="T") is None
+    [staged] = list(staging.iterdir())
+    assert json.loads(staged.read_text()) == {"kind": "withheld", "name": "t", "title": "T"}
 
 
 def test_names_are_slugs_and_unique(staging) -> None:

@@ -88,3 +88,17 @@ def test_the_report_is_in_its_language(report) -> None:
     else:
         assert "<h1>Website traffic</h1>" in html and "Devices and bots" in html
         assert ">people<" in html
+
+
+def test_a_partners_copy_says_it_holds_the_whole_services_traffic(store, tmp_path) -> None:
+    output = run_report(
+        "traffic_report",
+        params={"partner": "acme", "start": "2026-10-01", "end": "2026-10-02", "language": "en"},
+        out_root=tmp_path,
+        store_path=store,
+        notebooks_dir=REPO / "notebooks",
+    )
+    assert output.folder == tmp_path / "traffic_report" / "acme" / "2026-10-01_2026-10-02" / "en"
+    html = (output.folder / "report.html").read_text(encoding="utf-8")
+    assert "The figures cover the whole service, not partner acme&#39;s organisations" in html
+    assert ">Prepared for<" in html and ">Partner<" not in html

@@ -1,0 +1,452 @@
+"""The tabulation engine: a ``Query`` over the store's rows, to true cells with their contributors.
+
+Private to the package and the reviewer's gate: nothing here is protected. How a cell is
+measured, unit by unit:
+
+* the **unit** of a row is the most linked identity the store holds: within one key period, a
+  visitor pseudonym that ever carries a person pseudonym (a login mapped with
+  ``login = "person"``) is that person, so one person on four addresses is one unit; other
+  visitors are their own unit; CRM rows are their person;
+* every cell is first reduced to one contribution per unit and key period (a visitor's
+  requests, bytes, ...), so that one busy visitor is one contributor, however many rows;
+* ``persons`` is a lower bound on the distinct people in the cell whatever the linkage of
+  pseudonyms across key periods: the largest single-period count, never the sum;
+* ``top1``/``top2`` are upper bounds on the largest two per-person contributions: the sums over
+  periods of each period's largest and second largest, as if the same people led every day.
+  Over-estimating the leaders makes the dominance and p % rules stricter, never weaker;
+* statistics (means, quantiles) carry what the magnitude rules need: a mean's ``magnitude`` is
+  the sum it is the mean of, with its leading contributions; a quantile is taken over units
+  (each unit's median counts once) and computed as the average of the ``quantile_window``
+  units nearest its rank, with ``side`` units below and above that window (see
+  ``privstats.protect.rules``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+
+from privstats.config import RuleSet
+from privstats.exceptions import DisclosureError
+from privstats.protect import TOTAL, Additivity, CellKind, Hierarchy, Table
+from privstats.schema import PERSON_KEYS, TABLES
+from privstats.store import Store
+from privstats.tabulate.query import PERSONS, QUANTILES, Filter, Measure, Query
+
+# Dimensions derived from the time stamp and the status, besides the stored columns.
+DERIVED = ("hour", "day", "week", "month", "weekday", "status_class", "error")
+_DERIVED_FROM = {name: "status" if name in ("status_class", "error") else "ts" for name in DERIVED}
+_DERIVED_TYPES = {
+    "hour": pl.Int64, "day": pl.String, "week": pl.String, "month": pl.String,
+    "weekday": pl.Int64, "status_class": pl.String, "error": pl.Int64,
+}  # fmt: skip
+# The code of every row ``versus`` does not single out.
+OTHERS = "others"
+# The code of a missing value in a dimension.
+NONE_CODE = "(none)"
+# Unknown filter values listed in an error, at most.
+_LISTED = 20
+
+
+@dataclass(frozen=True)
+class TrueTable:
+    """What ``crosstab`` protects: the query, and every true cell with its contributors
+    (``grid`` is None when no row matches). Not for release."""
+
+    query: Query
+    grid: Table | None
+    # Whether the query's cap clipped anyone's contribution (else the cap changed nothing).
+    cap_binds: bool = False
+    # For a mean: the same cells holding the sums the means are taken of (an additive table
+    # the magnitude rules and linked protection judge).
+    sums: Table | None = None
+
+
+def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> TrueTable:
+    """The unprotected table behind ``query``."""
+    rules = rules or RuleSet()
+    frame = read_rows(store, query)
+    if frame.height == 0:
+        return TrueTable(query, None)
+    dims = list(query.dims)
+    hierarchies = _hierarchies(query, frame)
+    cells, cap_binds = _cells(frame, query, hierarchies, rules)
+    kind = {"count": CellKind.COUNT, "magnitude": CellKind.MAGNITUDE}.get(
+        query.kind, CellKind.STATISTIC
+    )
+    grid = Table.from_frame(
+        cells,
+        dims,
+        kind=kind,
+        margins=query.margins,
+        hierarchies=hierarchies,
+        additivity=Additivity.SUBADDITIVE if kind is CellKind.COUNT else Additivity.EXACT,
+        magnitude="magnitude" if "magnitude" in cells.columns else None,
+        units="units" if "units" in cells.columns else None,
+        side="side" if "side" in cells.columns else None,
+    )
+    sums = None
+    if query.measure is Measure.MEAN and query.per is None:
+        sums = Table.from_frame(
+            cells.assign(value=cells["magnitude"]), dims, kind=CellKind.MAGNITUDE,
+            margins=query.margins, hierarchies=hierarchies,
+        )  # fmt: skip
+    return TrueTable(query, grid, cap_binds, sums)
+
+
+def column_type(table: str, name: str) -> pl.DataType:
+    """The polars type of a stored or derived column of ``table``."""
+    schema = TABLES[table]
+    if name in schema.names:
+        kind = schema.field(name).type
+        if pa.types.is_dictionary(kind):
+            return pl.String()
+        return pl.from_arrow(pa.array([], type=kind)).dtype  # type: ignore[union-attr]
+    return _DERIVED_TYPES[name]()
+
+
+def read_rows(
+    store: Store,
+    query: Query,
+    *,
+    dims: Sequence[str] | None = None,
+    extra: Sequence[str] = (),
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    apply_where: bool = True,
+) -> pl.DataFrame:
+    """The rows a query reads: its dimensions as text (``versus`` applied), the measured column,
+    ``_period``, ``_person`` (the linked unit) and, where needed, ``_unit`` (organisation).
+
+    ``dims``, ``start`` and ``end`` override the query's; ``extra`` adds columns (as stored or
+    derived, untouched); ``apply_where=False`` leaves the filters to the caller.
+    """
+    table = query.table
+    if table not in TABLES:
+        raise DisclosureError(f"unknown table '{table}'; tables: {', '.join(TABLES)}")
+    stored = set(TABLES[table].names)
+    period, person = PERSON_KEYS[table]
+    dims = list(query.dims if dims is None else dims)
+    values = query.values if query.values not in (None, PERSONS) else None
+    unit = "org" if query.measure is Measure.ORGANISATIONS or query.per == "org" else None
+    if unit is not None and unit not in stored:
+        raise DisclosureError(f"table '{table}' has no '{unit}' to count or measure per")
+    filters = query.where if apply_where else ()
+    for name in [*dims, *([values] if values else []), *(f.column for f in query.where), *extra]:
+        if name not in stored and _DERIVED_FROM.get(name) not in stored:
+            raise DisclosureError(f"table '{table}' has no column '{name}'")
+        if name in (period, person, "visitor", "person", "ts"):
+            raise DisclosureError(
+                f"'{name}' is a pseudonym or a time stamp and cannot be tabulated"
+            )
+    if values is not None and not column_type(table, values).is_numeric():
+        raise DisclosureError(f"'{values}' is not a number to sum or average")
+    first = query.start if start is None else start
+    last = query.end if end is None else end
+    # The store is partitioned by UTC day; a local day may reach into its neighbours.
+    pad = dt.timedelta(days=1)
+    lazy = store.scan(table, first and first - pad, last and last + pad)
+    lazy = lazy.with_columns(_person=linked_unit(table))
+    local = local_time(query.tz)
+    derived = derived_columns(query.tz)
+    used = {*dims, *(f.column for f in query.where), *extra}
+    lazy = lazy.with_columns(**{k: v for k, v in derived.items() if k in used and k not in stored})
+    if first:
+        lazy = lazy.filter(local.dt.date() >= first)
+    if last:
+        lazy = lazy.filter(local.dt.date() <= last)
+    for condition in filter_conditions(store, table, filters):
+        lazy = lazy.filter(condition)
+    picked = [*dims, *([values] if values else [])]
+    frame = lazy.select(
+        *[pl.col(d).cast(pl.String).fill_null(NONE_CODE) for d in dims],
+        *([pl.col(values)] if values else []),
+        *[pl.col(c) for c in extra if c not in picked],
+        (pl.lit("-") if period == "-" else pl.col(period).cast(pl.String)).alias("_period"),
+        pl.col("_person"),
+        *([pl.col(unit).alias("_unit")] if unit is not None else []),
+    ).collect()
+    for name, code in query.versus:
+        if code == OTHERS:
+            raise DisclosureError(f"versus cannot single out the code '{OTHERS}'")
+        if name in frame.columns:
+            frame = frame.with_columns(
+                pl.when(pl.col(name) == code).then(pl.lit(code)).otherwise(pl.lit(OTHERS))
+                .alias(name)
+            )  # fmt: skip
+    return frame
+
+
+def local_time(tz: str) -> pl.Expr:
+    return pl.col("ts").dt.convert_time_zone(tz)
+
+
+def derived_columns(tz: str) -> dict[str, pl.Expr]:
+    """The derived dimensions, from the time stamp in ``tz`` and the status."""
+    local = local_time(tz)
+    return {
+        "hour": local.dt.hour().cast(pl.Int64),
+        "day": local.dt.date().cast(pl.String),
+        "week": local.dt.strftime("%G-W%V"),
+        "month": local.dt.strftime("%Y-%m"),
+        "weekday": local.dt.weekday().cast(pl.Int64),
+        "status_class": (pl.col("status") // 100).cast(pl.String) + "xx",
+        "error": (pl.col("status") >= 500).cast(pl.Int64),
+    }
+
+
+def linked_unit(table: str) -> pl.Expr:
+    """The most linked identity of each row (see the module's notes)."""
+    if table == "access":
+        linked = pl.col("person").min().over("key_period", "visitor")
+        return pl.coalesce(linked, pl.col("visitor"))
+    return pl.col(PERSON_KEYS[table][-1])
+
+
+def filter_conditions(
+    store: Store,
+    table: str,
+    filters: Sequence[Filter],
+    resolve: Callable[[str], pl.Expr] = pl.col,
+) -> list[pl.Expr]:
+    """One boolean expression per filter, its values checked against the column's type and,
+    for a stored column of codes, against the codes the store's table holds. ``resolve``
+    gives the expression of a column by name (derived ones included)."""
+    conditions = []
+    for f in filters:
+        kind = column_type(table, f.column)
+        column = resolve(f.column)
+        if f.between is not None:
+            low, high = (_typed(f.column, kind, v) for v in f.between)
+            condition = column.is_between(low, high)
+        else:
+            values = [_typed(f.column, kind, v) for v in f.values]
+            if kind == pl.String and f.column in TABLES[table].names:
+                _check_known(store, table, f.column, values)
+            condition = column.is_in(values)
+        if f.negate:
+            condition = ~condition | column.is_null()
+        conditions.append(condition)
+    return conditions
+
+
+def _typed(column: str, kind: pl.DataType, value: Any) -> Any:
+    """``value`` as the column's type; texts from records of the first query version convert."""
+    if kind == pl.Boolean:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise DisclosureError(f"where: '{column}' is true or false, not {type(value).__name__}")
+    if kind.is_integer():
+        if isinstance(value, bool):
+            raise DisclosureError(f"where: '{column}' holds whole numbers")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise DisclosureError(f"where: '{column}' holds whole numbers") from None
+        if not number.is_integer():
+            raise DisclosureError(f"where: '{column}' holds whole numbers")
+        return int(number)
+    if kind.is_numeric():
+        if isinstance(value, bool):
+            raise DisclosureError(f"where: '{column}' holds numbers")
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise DisclosureError(f"where: '{column}' holds numbers") from None
+    if not isinstance(value, str):
+        raise DisclosureError(f"where: '{column}' holds codes (texts), not {type(value).__name__}")
+    return value
+
+
+def _check_known(store: Store, table: str, column: str, values: Sequence[str]) -> None:
+    """A code the store has never held is a misspelling, never an empty answer."""
+    frame = store.scan(table).select(pl.col(column).cast(pl.String).drop_nulls().unique())
+    known = set(frame.collect()[column].to_list())
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        listed = sorted(known)[:_LISTED]
+        more = f" and {len(known) - _LISTED} more" if len(known) > _LISTED else ""
+        raise DisclosureError(
+            f"where: the store's '{column}' holds none of {len(unknown)} value(s) asked for; "
+            f"its values are: {', '.join(listed) or 'none'}{more}"
+        )
+
+
+def _hierarchies(query: Query, frame: pl.DataFrame) -> dict[str, Hierarchy]:
+    out: dict[str, Hierarchy] = {}
+    for dim, _name in query.hierarchies:  # "calendar" for "day": the one named hierarchy
+        out[dim] = Hierarchy.calendar(frame[dim].unique().sort().to_list())
+    return out
+
+
+def ancestors(hierarchy: Hierarchy | None, margins: bool) -> dict[Hashable, list[Hashable]]:
+    """For each leaf code, every code it adds up into (subtotals, and the total)."""
+    parents: dict[Hashable, set[Hashable]] = {}
+    if hierarchy is not None:
+        for subtotal, parts in hierarchy.relations:
+            for part in parts:
+                parents.setdefault(part, set()).add(subtotal)
+    closed: dict[Hashable, list[Hashable]] = {}
+    for code in parents:
+        seen: set[Hashable] = set()
+        todo = list(parents[code])
+        while todo:
+            up = todo.pop()
+            if up not in seen:
+                seen.add(up)
+                todo.extend(parents.get(up, ()))
+        closed[code] = sorted(seen, key=str)
+    if margins:
+        closed = {code: [*ups, TOTAL] for code, ups in closed.items()}
+    return closed
+
+
+def expand(
+    frame: pl.DataFrame, dims: Sequence[str], margins: bool, hierarchies: Mapping[str, Hierarchy]
+) -> pl.DataFrame:
+    """Each row, once for its own cell and once for every subtotal and total it adds up into."""
+    for dim in dims:
+        ups = ancestors(hierarchies.get(dim), margins)
+        codes = frame[dim].unique().to_list()
+        pairs = [(c, up) for c in codes for up in ups.get(c, [TOTAL] if margins else [])]
+        if not pairs:
+            continue
+        mapping = pl.DataFrame(pairs, schema={dim: pl.String, "_up": pl.String}, orient="row")
+        raised = frame.join(mapping, on=dim).with_columns(pl.col("_up").alias(dim)).drop("_up")
+        frame = pl.concat([frame, raised])
+    return frame
+
+
+def _cells(
+    frame: pl.DataFrame, query: Query, hierarchies: Mapping[str, Hierarchy], rules: RuleSet
+) -> tuple[Any, bool]:
+    """One row per cell (margins and subtotals included) with value, persons, top1, top2 and,
+    for statistics, what their rules need; and whether the cap clipped a contribution."""
+    dims = list(query.dims)
+    if query.kind == "statistic":
+        rows = expand(frame, dims, query.margins, hierarchies)
+        if query.per is not None:
+            return _unit_statistics(rows, query, rules), False
+        return _statistics(rows, query, rules), False
+    keys = [*dims, "_period", "_person"]
+    contribution = pl.len() if query.values is None else pl.col(query.values).sum()
+    leaves = frame.group_by(keys).agg(c=contribution.cast(pl.Float64))
+    # A person's contribution to a total is the sum of their contributions to its parts.
+    per_person = (
+        expand(leaves, dims, query.margins, hierarchies).group_by(keys).agg(pl.col("c").sum())
+    )
+    cap_binds = query.cap is not None and bool((per_person["c"] > query.cap).any())
+    if query.cap is not None:
+        per_person = per_person.with_columns(c=pl.col("c").clip(upper_bound=query.cap))
+    cells = _leaders(per_person, dims)
+    if query.measure is Measure.VISITORS:
+        # Distinct persons, counted once per key period (exact per period, additive over them).
+        cells = cells.with_columns(value=pl.col("visits").cast(pl.Float64))
+    if query.measure is Measure.ORGANISATIONS:
+        # Organisation pseudonyms never rotate: distinct over the whole period.
+        units = (
+            expand(frame.select(*dims, "_unit"), dims, query.margins, hierarchies)
+            .group_by(dims)
+            .agg(orgs=pl.col("_unit").n_unique().cast(pl.Float64))
+        )
+        cells = cells.join(units, on=dims).with_columns(value=pl.col("orgs")).drop("orgs")
+    return cells.drop("visits").to_pandas(), cap_binds
+
+
+def _leaders(per_person: pl.DataFrame, dims: list[str], column: str = "c") -> pl.DataFrame:
+    """Per cell: the sum of contributions, persons (largest single-period count), and upper
+    bounds of the two largest contributions."""
+    c = pl.col(column)
+    per_period = per_person.group_by([*dims, "_period"]).agg(
+        n=pl.len(),
+        total=c.sum(),
+        first=c.max(),
+        second=pl.when(pl.len() > 1).then(c.top_k(2).min()).otherwise(0.0),
+    )
+    return per_period.group_by(dims).agg(
+        persons=pl.col("n").max(),
+        visits=pl.col("n").sum(),
+        value=pl.col("total").sum(),
+        top1=pl.col("first").sum(),
+        top2=pl.col("second").sum(),
+    )
+
+
+def _window(values: pl.Expr, q: float, window: int) -> tuple[pl.Expr, pl.Expr]:
+    """The average of the ``window`` sorted values nearest rank ``q (n - 1)``, and how many
+    values lie outside that window on its thinner side (negative: too few values)."""
+    n = values.list.len()
+    centre = (pl.lit(q) * (n - 1).cast(pl.Float64)).round(0).cast(pl.Int64)
+    first = pl.min_horizontal(pl.max_horizontal(centre - window // 2, pl.lit(0)), n - window)
+    first = pl.max_horizontal(first, pl.lit(0))
+    mean = values.list.slice(first, window).list.mean()
+    side = pl.min_horizontal(first, n - first - window)
+    return mean, side
+
+
+def _quantile_cells(per_unit: pl.DataFrame, dims: list[str], q: float, window: int) -> pl.DataFrame:
+    grouped = per_unit.group_by(dims).agg(v=pl.col("amount").sort())
+    mean, side = _window(pl.col("v"), q, window)
+    return grouped.select(*dims, value=mean, side=side.cast(pl.Float64))
+
+
+def _persons(rows: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
+    return (
+        rows.group_by([*dims, "_period"])
+        .agg(n=pl.col("_person").n_unique())
+        .group_by(dims)
+        .agg(persons=pl.col("n").max())
+    )
+
+
+def _statistics(rows: pl.DataFrame, query: Query, rules: RuleSet) -> Any:
+    """A mean over rows (with the sum it comes from), or a quantile over units."""
+    dims = list(query.dims)
+    assert query.values is not None
+    column = pl.col(query.values).cast(pl.Float64)
+    keys = [*dims, "_period", "_person"]
+    if query.measure is Measure.MEAN:
+        per_person = rows.group_by(keys).agg(c=column.sum(), rows=pl.len())
+        leaders = _leaders(per_person, dims)
+        count = per_person.group_by(dims).agg(rows=pl.col("rows").sum())
+        cells = leaders.join(count, on=dims).with_columns(
+            magnitude=pl.col("value"), value=pl.col("value") / pl.col("rows")
+        )
+        return cells.drop("visits", "rows").to_pandas()
+    # Each unit's median counts once: a visitor with 5,000 requests weighs as much as anyone.
+    per_unit = rows.group_by(keys).agg(amount=column.median())
+    cells = _quantile_cells(per_unit, dims, QUANTILES[query.measure], rules.quantile_window)
+    return cells.join(_persons(rows, dims), on=dims).to_pandas()
+
+
+def _unit_statistics(rows: pl.DataFrame, query: Query, rules: RuleSet) -> Any:
+    """A mean or quantile over units (organisations or persons) of each cell's per-unit amount."""
+    dims = list(query.dims)
+    units = ["_unit"] if query.per == "org" else ["_period", "_person"]
+    if query.values == PERSONS:
+        amount = pl.struct("_period", "_person").n_unique()
+    elif query.values is not None:
+        amount = pl.col(query.values).sum()
+    else:
+        amount = pl.len()
+    per_unit = rows.group_by([*dims, *units]).agg(amount=amount.cast(pl.Float64))
+    counted = per_unit.group_by(dims).agg(units=pl.len().cast(pl.Float64))
+    if query.measure is Measure.MEAN:
+        # The mean of the units' amounts is their sum over their number: the sum's rules apply,
+        # with each unit as one contributor.
+        leaders = per_unit.with_columns(_period=pl.lit("-"), _person=pl.lit(0))
+        cells = _leaders(leaders, dims, "amount").join(counted, on=dims)
+        cells = cells.with_columns(
+            magnitude=pl.col("value"), value=pl.col("value") / pl.col("units")
+        ).drop("visits", "persons")
+    else:
+        cells = _quantile_cells(per_unit, dims, QUANTILES[query.measure], rules.quantile_window)
+        cells = cells.join(counted, on=dims)
+    return cells.join(_persons(rows, dims), on=dims).to_pandas()

@@ -1,0 +1,389 @@
+"""Protect and audit tables as one linked set: everything an audience holds, or will.
+
+A :class:`Linker` knows what was published already (:class:`Published`: released tables
+read back from the release area, and tables protected earlier in the same run) and protects
+each new query against all of it: tables of one family (``populations``) whose periods meet
+are joined through their atoms and protected together (``privstats.protect.linked``); the
+others (quantiles, statistics over units, a cap that binds) are protected alone, as
+``crosstab`` does. The reviewer's gate uses :meth:`Linker.audit` to check a published set
+without choosing anything.
+
+What an earlier table published is read on today's data: a cell shown with a value the
+store no longer gives (late logs, an erasure) is *changed*, and the new tables must not pin
+its population today (``privstats.protect.linked``). That is this package's answer to
+re-releases: the difference is protected, the old values are not carried forward (a mix of
+old and new values in one table would not add up, and its totals would give the difference
+away).
+
+Private: it reads the true data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from privstats.config import RuleSet
+from privstats.exceptions import DisclosureError
+from privstats.protect import (
+    HIDDEN_MARKER,
+    TOTAL,
+    Method,
+    ProtectedTable,
+    ProtectionPolicy,
+    ProtectionRecord,
+    Status,
+    Table,
+    assess,
+    requirement,
+)
+from privstats.protect import record as _record
+from privstats.protect.linked import AtomSpace, LinkedResult, Member, Role, protect_linked
+from privstats.protect.linked import audit_linked as _audit_linked
+from privstats.protect.suppression import SuppressionOptions
+from privstats.store import Store
+from privstats.tabulate import _engine
+from privstats.tabulate.populations import Atoms, Family, build_atoms, family_of
+from privstats.tabulate.query import Query
+
+Key = tuple[str, ...]
+# What an audience knows of a published cell: lo <= value <= hi (equal: shown exactly).
+Interval = tuple[float, float]
+HIDDEN: Interval = (0.0, float("inf"))
+_TOLERANCE = 1e-9
+
+
+def code_text(code: Hashable) -> str:
+    """A cell code as a key holds it (and a report's CSV writes it)."""
+    if isinstance(code, float) and code.is_integer():
+        return str(int(code))
+    return "" if code is None else str(code)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A table as its audience holds it: the query, the rules it was protected under, and what
+    each published cell shows (cells not listed were not published)."""
+
+    label: str
+    query: Query
+    rules: RuleSet
+    cells: Mapping[Key, Interval]
+    method: Method = Method.SUPPRESS
+
+    @classmethod
+    def from_protected(
+        cls, label: str, table: ProtectedTable, query: Query, rules: RuleSet
+    ) -> Published:
+        cells: dict[Key, Interval] = {}
+        for row in table.shown.to_dict("records"):
+            key = tuple(code_text(row[d]) for d in query.dims)
+            cells[key] = interval(row["value"], str(row["marker"]), rules, table.record.method)
+        return cls(label, query, rules, cells, Method(table.record.method))
+
+
+def interval(value: object, marker: str, rules: RuleSet, method: Method | str) -> Interval:
+    """What a shown cell tells: a value, nothing (hidden), ``<N`` or a rounded value."""
+    if marker == HIDDEN_MARKER or value is None or (isinstance(value, float) and np.isnan(value)):
+        if marker.startswith("<"):
+            return (1.0, float(rules.threshold - 1))
+        return HIDDEN
+    if marker.startswith("<"):
+        return (1.0, float(rules.threshold - 1))
+    number = float(value)  # type: ignore[arg-type]
+    if Method(method) is Method.ROUND:
+        return (max(number - (rules.round_base - 1), 0.0), number + rules.round_base - 1.0)
+    return (number, number)
+
+
+@dataclass(frozen=True, eq=False)
+class _Entry:
+    """A table of the linked set with its true table (margins included)."""
+
+    published: Published | None
+    query: Query
+    rules: RuleSet
+    grid: Table  # as the query asks, with margins added for an implicit total
+    linked: Table  # what the linked set sums: the grid, or a mean's sums
+    implicit_total: bool
+    ident: str  # the true table's identity: its query as computed
+
+
+@dataclass
+class Linker:
+    """Protects queries one after another against everything published (see the module)."""
+
+    store: Store
+    policy: ProtectionPolicy = field(default_factory=ProtectionPolicy)
+    options: SuppressionOptions | None = None
+    known: list[Published] = field(default_factory=list)
+    planned: list[Query] = field(default_factory=list)
+    _atoms: dict[Family, tuple[dict[str, int], Atoms]] = field(default_factory=dict)
+    _truths: dict[str, _engine.TrueTable] = field(default_factory=dict)
+
+    # -- what is known ------------------------------------------------------------------------
+    def add(self, published: Published) -> None:
+        """Something the audience holds already (its true table is read when needed)."""
+        self.known.append(published)
+
+    def plan(self, queries: Sequence[Query]) -> None:
+        """Queries to be protected later: their atoms are built once, with the rest."""
+        self.planned.extend(queries)
+
+    # -- protection ---------------------------------------------------------------------------
+    def protect(
+        self,
+        query: Query,
+        rules: RuleSet,
+        method: Method | str = Method.SUPPRESS,
+        *,
+        label: str = "",
+    ) -> ProtectedTable:
+        """``query`` protected against everything known, and then known itself."""
+        from privstats.tabulate import protect_alone
+
+        method = Method(method)
+        truth = self._truth(query, rules)
+        family = family_of(query, truth.cap_binds) if truth.grid is not None else None
+        if family is None or method is not Method.SUPPRESS:
+            result = protect_alone(query, self.store, rules, method)
+        else:
+            result = self._protect_linked(query, rules, family)
+        self.add(Published.from_protected(label or query.key(), result, query, rules))
+        return result
+
+    def _protect_linked(self, query: Query, rules: RuleSet, family: Family) -> ProtectedTable:
+        new = self._entry(query, rules, None)
+        assert new is not None
+        everyone = [*self._linked_to(family, query), new]
+        atoms, index = self._atoms_for(family, everyone)
+        threshold = max(e.rules.threshold for e in everyone)
+        strictest = dataclasses.replace(rules, threshold=threshold)
+        members = [self._member(e, atoms, index) for e in everyone]
+        space = AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units)
+        try:
+            outcome = protect_linked(members, space, strictest, self.policy, self.options)
+        except DisclosureError as error:
+            return _failed(new, str(error))
+        return _result(new, members[-1], outcome, members, atoms)
+
+    def _linked_to(self, family: Family, query: Query) -> list[_Entry]:
+        """Known tables of the family whose period meets the query's."""
+        out = []
+        for published in self.known:
+            if published.method is Method.ROUND or not _overlaps(published.query, query):
+                continue  # rounded tables are audited alone: an interval per cell
+            if family_of(published.query, cap_binds=False) != family:
+                continue
+            entry = self._entry(published.query, published.rules, published)
+            if entry is not None and self._family(entry) == family:
+                out.append(entry)
+        return out
+
+    # -- the gate's check ---------------------------------------------------------------------
+    def audit(self) -> Iterator[tuple[Family, list[_Entry], LinkedResult]]:
+        """Every family of the known tables, audited as one linked set per family."""
+        by_family: dict[Family, list[_Entry]] = {}
+        for published in self.known:
+            if published.method is Method.ROUND:
+                continue
+            entry = self._entry(published.query, published.rules, published)
+            family = self._family(entry) if entry is not None else None
+            if entry is not None and family is not None:
+                by_family.setdefault(family, []).append(entry)
+        for family, entries in sorted(by_family.items()):
+            atoms, index = self._atoms_for(family, entries)
+            members = [self._member(e, atoms, index) for e in entries]
+            threshold = max(e.rules.threshold for e in entries)
+            rules = dataclasses.replace(entries[0].rules, threshold=threshold)
+            space = AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units)
+            yield family, entries, _audit_linked(members, space, rules, self.policy)
+
+    # -- building blocks ----------------------------------------------------------------------
+    def _truth(self, query: Query, rules: RuleSet) -> _engine.TrueTable:
+        implicit = query.kind != "statistic" and not query.margins
+        asked = dataclasses.replace(query, margins=True) if implicit else query
+        key = f"{asked.key()}:{rules.quantile_window}"
+        if key not in self._truths:
+            self._truths[key] = _engine.true_table(asked, self.store, rules)
+        return self._truths[key]
+
+    def _entry(self, query: Query, rules: RuleSet, published: Published | None) -> _Entry | None:
+        truth = self._truth(query, rules)
+        if truth.grid is None:
+            return None
+        linked = truth.sums if truth.sums is not None else truth.grid
+        implicit = query.kind != "statistic" and not query.margins
+        return _Entry(published, query, rules, truth.grid, linked, implicit, truth.query.key())
+
+    def _family(self, entry: _Entry) -> Family | None:
+        return family_of(entry.query, self._truth(entry.query, entry.rules).cap_binds)
+
+    def _atoms_for(self, family: Family, entries: Sequence[_Entry]) -> tuple[Atoms, dict[str, int]]:
+        """Atoms of the family over these entries and every planned query of the family, built
+        once and reused while they cover the entries asked for."""
+        cached = self._atoms.get(family)
+        if cached is not None and all(e.ident in cached[0] for e in entries):
+            return cached[1], cached[0]
+        wanted = {e.ident: (e.query, e.linked) for e in entries}
+        for query in self.planned:
+            if family_of(query, cap_binds=False) == family:
+                extra = self._entry(query, entries[-1].rules, None)
+                if extra is not None:
+                    wanted.setdefault(extra.ident, (extra.query, extra.linked))
+        atoms = build_atoms(self.store, list(wanted.values()))
+        index = {ident: i for i, ident in enumerate(wanted)}
+        self._atoms[family] = (index, atoms)
+        return atoms, index
+
+    def _member(self, entry: _Entry, atoms: Atoms, index: Mapping[str, int]) -> Member:
+        table = entry.linked
+        verdicts = assess(table, entry.rules)
+        roles, released, bounds = _roles(entry)
+        return Member(
+            label=entry.published.label if entry.published else "the new table",
+            table=table, primary=verdicts.primary,
+            required=requirement(table, verdicts, entry.rules, self.policy), roles=roles,
+            cells=atoms.cells[index[entry.ident]], released=released, bounds=bounds,
+        )  # fmt: skip
+
+
+def _overlaps(a: Query, b: Query) -> bool:
+    if a.table != b.table:
+        return False
+    if a.start and b.end and a.start > b.end:
+        return False
+    return not (b.start and a.end and b.start > a.end)
+
+
+def _positions(table: Table) -> dict[Key, int]:
+    return {
+        tuple(code_text(c) for c in row): i
+        for i, row in enumerate(table.keys.itertuples(index=False, name=None))
+    }
+
+
+def _roles(
+    entry: _Entry,
+) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
+    """Each cell's role in the linked set, the values released earlier, and known intervals."""
+    grid = entry.grid
+    n = grid.n
+    margin = grid.keys.eq(TOTAL).to_numpy()
+    grand = margin.all(axis=1) if entry.implicit_total else np.zeros(n, bool)
+    other_margins = margin.any(axis=1) & ~grand if entry.implicit_total else np.zeros(n, bool)
+    roles = np.full(n, Role.UNPUBLISHED, dtype=object)
+    if entry.published is None:
+        roles[:] = Role.FREE
+        roles[grand] = Role.IMPLICIT
+        roles[other_margins] = Role.UNPUBLISHED
+        return roles, None, None
+    roles[grand] = Role.IMPLICIT
+    released = np.full(n, np.nan)
+    lo, hi = np.zeros(n), np.full(n, np.inf)
+    values = np.nan_to_num(grid.values)
+    at = _positions(grid)
+    for key, (low, high) in entry.published.cells.items():
+        cell = at.get(key)
+        if cell is None:
+            continue  # a code the data no longer holds: nothing of it is left to link
+        if low == high:
+            if abs(values[cell] - low) <= _TOLERANCE * max(1.0, abs(low)):
+                roles[cell] = Role.SHOWN
+            else:
+                roles[cell] = Role.CHANGED
+                released[cell] = low
+        elif (low, high) == HIDDEN:
+            roles[cell] = Role.HIDDEN
+        else:
+            roles[cell] = Role.BOUNDED
+            lo[cell], hi[cell] = low, high
+    return roles, released, (lo, hi)
+
+
+def _notes(
+    entry: _Entry, member: Member, hidden: np.ndarray, outcome: LinkedResult
+) -> list[_record.CellNote]:
+    verdicts = assess(entry.linked, entry.rules)
+    keys = entry.grid.keys
+    notes = []
+    for cell in np.flatnonzero(hidden & (member.roles == Role.FREE)):
+        fired = verdicts.fired(int(cell))
+        reasons = tuple(r.value for r in fired) if fired else (_record.SECONDARY,)
+        lo, hi = outcome.lo[-1][cell], outcome.hi[-1][cell]
+        interval_ = (float(lo), float(hi)) if np.isfinite(lo) or np.isfinite(hi) else None
+        notes.append(
+            _record.CellNote(key=keys.iloc[cell].to_dict(), reasons=reasons, interval=interval_)
+        )
+    return notes
+
+
+def _result(
+    entry: _Entry, member: Member, outcome: LinkedResult, members: Sequence[Member], atoms: Atoms
+) -> ProtectedTable:
+    hidden = outcome.hidden[-1]
+    grid = entry.grid
+    published = member.roles == Role.FREE
+    status = (
+        Status.FAIL
+        if not outcome.passed
+        else (Status.SUPPRESSED if (hidden & published).any() else Status.PASS)
+    )
+    values = np.where(hidden, np.nan, grid.values)
+    marker = np.where(hidden, HIDDEN_MARKER, "").astype(object)
+    if status is Status.FAIL:
+        values[:] = np.nan
+        marker[:] = HIDDEN_MARKER
+    frame = grid.keys.copy()
+    frame["value"] = values
+    frame["marker"] = marker
+    frame = frame[published].reset_index(drop=True)
+    verdicts = assess(entry.linked, entry.rules)
+    audit = outcome.audit
+    record = ProtectionRecord(
+        query=entry.query.to_dict(),
+        method=Method.SUPPRESS,
+        rules=_record.rules_dict(entry.rules),
+        protection={"ratio": None, "minimum": 1.0, "linked": True},
+        status=status,
+        cells=_notes(entry, member, hidden, outcome) if status is not Status.FAIL else [],
+        rule_counts=verdicts.count(),
+        audit=audit.summary() if audit is not None else {"passed": False},
+        checksum="",
+        message=outcome.message if status is Status.FAIL else None,
+        search={
+            "linked_tables": len(members),
+            "atoms": atoms.n,
+            "small_groups_protected": outcome.derived,
+        },
+    )
+    unsigned = ProtectedTable(dims=grid.dims, shown=frame, status=status, record=record, audit=None)
+    record = dataclasses.replace(record, checksum=_record.checksum(unsigned.to_frame()))
+    return ProtectedTable(dims=grid.dims, shown=frame, status=status, record=record, audit=audit)
+
+
+def _failed(entry: _Entry, message: str) -> ProtectedTable:
+    grid = entry.grid
+    published = (
+        ~(grid.keys.eq(TOTAL).to_numpy().any(axis=1))
+        if entry.implicit_total
+        else np.ones(grid.n, bool)
+    )
+    frame = grid.keys[published].reset_index(drop=True).copy()
+    frame["value"] = np.nan
+    frame["marker"] = HIDDEN_MARKER
+    record = ProtectionRecord(
+        query=entry.query.to_dict(), method=Method.SUPPRESS,
+        rules=_record.rules_dict(entry.rules), protection={"linked": True}, status=Status.FAIL,
+        cells=[], rule_counts={}, audit={"passed": False}, checksum="", message=message,
+    )  # fmt: skip
+    unsigned = ProtectedTable(
+        dims=grid.dims, shown=frame, status=Status.FAIL, record=record, audit=None
+    )
+    record = dataclasses.replace(record, checksum=_record.checksum(unsigned.to_frame()))
+    return ProtectedTable(
+        dims=grid.dims, shown=frame, status=Status.FAIL, record=record, audit=None
+    )
