@@ -19,9 +19,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from privstats.exceptions import PrivstatsError
+from privstats.exceptions import ConfigError, PrivstatsError
 
 # The configuration and the store bring numpy and pyarrow (reports and audits polars too), half a
 # second or more of imports: each command imports what it needs once it runs, and an ingest
@@ -203,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     access.add_argument("paths", nargs="+", help="files, globs, or - for standard input")
     access.add_argument("--format", help="format name or an Apache/nginx format string")
     access.add_argument("--max-bad-ratio", type=_ratio, help="fail an input above this share")
+    _wait_argument(access)
     access.set_defaults(run=_ingest_access)
 
     crm = sources.add(
@@ -219,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     crm.add_argument("--format", choices=["csv", "jsonl"], help="export format (default: found)")
     crm.add_argument("--max-bad-ratio", type=_ratio, help="fail a kind above this share")
+    _wait_argument(crm)
     crm.set_defaults(run=_ingest_crm)
 
     from privstats.report.command import add_report_arguments
@@ -251,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
     who.add_argument(
         "--from", dest="requests", type=Path, help="CSV of requests with an email column"
     )
+    _wait_argument(erase)
     erase.set_defaults(run=_erase)
 
     from privstats.gate.command import add_audit_arguments, add_release_arguments
@@ -282,6 +285,16 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.add_argument("--days", action="store_true", help="rows of every day of every table")
     info.set_defaults(run=_store_info, product=True)
+    check = store_commands.add(
+        "check", "read every listed file: present, readable, its rows and SHA-256",
+        "  privstats store check\n  privstats store check --repair --wait 600\n",
+    )  # fmt: skip
+    check.add_argument(
+        "--repair", action="store_true",
+        help="move damaged days aside and say which inputs to ingest again",
+    )  # fmt: skip
+    _wait_argument(check)
+    check.set_defaults(run=_store_check)
 
     completion = commands.add(
         "completion", "print a shell completion script (bash, zsh or tcsh)",
@@ -291,6 +304,13 @@ def _parser() -> argparse.ArgumentParser:
     completion.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="the shell")
     completion.set_defaults(run=_completion, product=True)
     return parser
+
+
+def _wait_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait", type=_seconds, default=0.0, metavar="SECONDS",
+        help="wait this long for another writer to finish (default: fail at once)",
+    )  # fmt: skip
 
 
 def _folder(text: str) -> Path:
@@ -305,6 +325,16 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError("must be a date like 2026-10-01") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds") from None
+    if not 0 <= value <= 7 * 86_400:
+        raise argparse.ArgumentTypeError("must be between 0 and 604800 seconds (a week)")
+    return value
 
 
 def _ratio(text: str) -> float:
@@ -370,10 +400,15 @@ def _ingest_access_with(args: argparse.Namespace, agents: AgentWorker | None) ->
         log_format=args.format,
         max_bad_ratio=args.max_bad_ratio,
         agents=agents,
+        wait=args.wait,
+        contain=not args.debug,
     )
     for result in results:
         print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
     failed = [r for r in results if not r.ok]
+    if any(r.internal for r in failed):
+        print("privstats: run with --debug for details of the internal error", file=sys.stderr)
+        return 70
     if failed:
         raise PrivstatsError(f"{len(failed)} of {len(results)} inputs failed; see above")
     return 0
@@ -413,7 +448,7 @@ def _ingest_crm(args: argparse.Namespace) -> int:
     config = _config(args)
     key = load_key(config.key_path)
     source = open_source(folder=args.folder, dsn=args.dsn, fmt=args.format, crm=config.crm)
-    result = ingest_crm(config, key, source, max_bad_ratio=args.max_bad_ratio)
+    result = ingest_crm(config, key, source, max_bad_ratio=args.max_bad_ratio, wait=args.wait)
     print(result.summary())
     for problem in result.problems():  # file, line and column: never the value
         print(f"  {problem}", file=sys.stderr)
@@ -429,8 +464,8 @@ def _erase(args: argparse.Namespace) -> int:
     config = _config(args)
     key = load_key(config.key_path)
     emails = args.email or read_erasure_requests(args.requests)
-    ledger = ReleaseLedger(Path("reports") / "released")
-    result = erase(Store(config.store_path), key, emails, ledger=ledger)
+    ledger = ReleaseLedger(config.released_path)
+    result = erase(Store(config.store_path), key, emails, ledger=ledger, wait=args.wait)
     print(result.summary())
     return 0
 
@@ -448,17 +483,50 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _store_info(args: argparse.Namespace) -> int:
+    """The store's contents; exit 1, after them, when a listed file is missing or changed."""
+    from privstats.integrity import check
     from privstats.workspace import open_store
 
-    info = open_store(None, _config(args)).info()
+    store = open_store(None, _config(args))
+    catalog = store.catalog()
+    info = store.info()
+    health = check(store, catalog, footers=True)
     if args.json:
+        info["damaged"] = [str(d) for d in health.damage]
         print(json.dumps(info, indent=2))
-        return 0
+        return 0 if health.ok else 1
+    _print_info(info, args.days)
+    if not health.ok:
+        for line in health.lines(store.root):
+            print(f"privstats: {line}", file=sys.stderr)
+    return 0 if health.ok else 1
+
+
+def _store_check(args: argparse.Namespace) -> int:
+    """``store check``: 0 when every file is as written; 1 with the damage. ``--repair`` moves
+    the damaged days aside (0)."""
+    from privstats.integrity import check, repair
+    from privstats.workspace import open_store
+
+    store = open_store(None, _config(args))
+    if not args.repair:
+        health = check(store, full=True)
+        for line in health.lines(store.root):
+            print(line, file=sys.stdout if health.ok else sys.stderr)
+        return 0 if health.ok else 1
+    with store.locked(args.wait, intact=False):
+        done = repair(store)
+    for line in done.lines(store.root):
+        print(line)
+    return 0
+
+
+def _print_info(info: dict[str, Any], all_days: bool) -> None:
     print(f"store: {info['path']}")
     print(f"inputs: {len(info['inputs'])}")
     for entry in info["inputs"]:
         print(
-            f"  {entry['id'][:12]}  {entry['kind']:<7} {entry.get('format') or '-':<15}"
+            f"  {(entry['id'] or '-')[:12]}  {entry['kind']:<7} {entry.get('format') or '-':<15}"
             f" {entry['lines'] or 0:>10} lines {entry['rows'] or 0:>10} rows"
             f" {entry['quarantined']:>7} quarantined  {entry['ingested_at']}"
         )
@@ -466,20 +534,21 @@ def _store_info(args: argparse.Namespace) -> int:
         span = f", {min(days)} to {max(days)}" if len(days) > 1 else ""
         over = f"{len(days)} day" + ("" if len(days) == 1 else "s")
         print(f"table {table}: {sum(days.values())} rows over {over}{span}")
-        if args.days or len(days) <= 7:
+        if all_days or len(days) <= 7:
             for day, rows in days.items():
                 print(f"  {day}  {rows:>10}")
     if info["quarantine"]:
         print("quarantined lines by reason:")
         for reason, count in sorted(info["quarantine"].items()):
             print(f"  {count:>8}  {reason}")
-    return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     from privstats.report.command import run_report_command
     from privstats.workspace import open_store, store_partners
 
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} is a file; name the folder reports go into")
     config = _config(args)  # the report kernels load the same file (Config.path)
     store = open_store(None, config)  # no store: an error here, not an empty report
     return run_report_command(args, config=config, partners=lambda: store_partners(store))

@@ -58,11 +58,14 @@ class IngestConfig:
     max_bad_ratio: float = 0.5
     max_line_bytes: int = 65536
     batch_lines: int = 1_000_000
+    plausible_years: float = 3.0
     formats: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.max_bad_ratio <= 1.0:
             raise ConfigError("ingest.max_bad_ratio must lie between 0 and 1")
+        if not 0.0 < self.plausible_years <= 100.0:
+            raise ConfigError("ingest.plausible_years must lie between 0 and 100")
         if self.max_line_bytes < 256:
             raise ConfigError("ingest.max_line_bytes must be at least 256")
         if self.batch_lines < 1000:
@@ -179,9 +182,15 @@ class DisclosureConfig(RuleSet):
 
 
 @dataclass(frozen=True)
+class ReleaseConfig:
+    folder: str = "reports/released"
+
+
+@dataclass(frozen=True)
 class Config:
     key: KeyConfig = field(default_factory=KeyConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    release: ReleaseConfig = field(default_factory=ReleaseConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
     anonymise: AnonymiseConfig = field(default_factory=AnonymiseConfig)
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
@@ -194,6 +203,11 @@ class Config:
     @property
     def store_path(self) -> Path:
         return (self.root / os.path.expanduser(self.store.path)).resolve()
+
+    @property
+    def released_path(self) -> Path:
+        """The release area: released reports and their ledger."""
+        return (self.root / os.path.expanduser(self.release.folder)).resolve()
 
     @property
     def key_path(self) -> Path:

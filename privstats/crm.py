@@ -39,6 +39,7 @@ from privstats.anonymise import person_pseudonyms, visitor_pseudonyms
 from privstats.anonymise.pseudonyms import period_format
 from privstats.config import Config, Rotation
 from privstats.exceptions import ConfigError, InputError, StoreError, TooManyBadLinesError
+from privstats.integrity import MISSING
 from privstats.key import SecretKey
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources.crm_files import CrmFiles, ExportFormat
@@ -135,8 +136,10 @@ def ingest_crm(
     source: CrmSource,
     *,
     max_bad_ratio: float | None = None,
+    wait: float = 0,
 ) -> CrmIngestResult:
-    """Ingest one CRM snapshot from ``source`` (files or database) into the configured store."""
+    """Ingest one CRM snapshot from ``source`` (files or database) into the configured store;
+    ``wait``: seconds to wait for another writer's lock."""
     ratio = config.ingest.max_bad_ratio if max_bad_ratio is None else max_bad_ratio
     missing = [k.value for k in NEEDED if k not in source.kinds()]
     if missing:
@@ -146,7 +149,7 @@ def ingest_crm(
         )
     store = Store(config.store_path)
     fingerprint = _settings_fingerprint(source.crm, config.key.rotation)
-    with store.locked():
+    with store.locked(wait):
         catalog = store.catalog()
         if catalog.key_fingerprint not in (None, key.fingerprint()):
             raise StoreError(
@@ -497,6 +500,8 @@ def _unchanged(
         if digest is None or previous is None:
             return False
         if previous.get("id") != digest or previous.get("settings") != fingerprint:
+            return False
+        if previous.get(MISSING):  # days of it were moved aside by a repair: read it again
             return False
     return True
 

@@ -8,6 +8,12 @@ of tombstoned persons, so re-sending an old export does not bring them back. The
 store's atomic catalog swap: a crash leaves the store as it was, with or without the erasure,
 never half of it. Tombstones hold pseudonyms only, never an address.
 
+Web requests made while logged in (``login = "person"``) carry the person, and also the visitor
+pseudonym of the browser they came from: the same browser's requests of the same key period
+(a day, by default) without a login are the person's too, linkable to them through it. Those
+rows go as well, and their (period, visitor) pairs are tombstoned, so that a later ingest of
+that period drops them too.
+
 Which released reports contained the person is a question for the release ledger: erasure
 describes where the removed rows lay (table, day, partners: no identifier) as a ``Footprint``,
 and asks any ``ReleaseLedger`` given to it which releases covered those places.
@@ -16,13 +22,15 @@ and asks any ``ReleaseLedger`` given to it which releases covered those places.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -32,7 +40,7 @@ from privstats.exceptions import InputError, StoreError
 from privstats.key import SecretKey
 from privstats.schema import TABLES
 from privstats.sources.crm_records import EMAIL_PATTERN
-from privstats.store import Store
+from privstats.store import Catalog, Store
 
 _EMAIL = re.compile(EMAIL_PATTERN)  # the CRM ingest's own test of an address
 _SHOWN_LINES = 5
@@ -93,6 +101,7 @@ def erase(
     emails: Iterable[str],
     *,
     ledger: ReleaseLedger | None = None,
+    wait: float = 0,
 ) -> ErasureResult:
     """Erase the persons with these e-mail addresses from ``store``; see the module docstring."""
     addresses = [e.strip() for e in emails]
@@ -105,7 +114,9 @@ def erase(
     if not addresses:
         raise InputError("no e-mail address to erase")
     persons = {p for p in person_pseudonyms(key, addresses) if p is not None}
-    return erase_persons(store, persons, key_fingerprint=key.fingerprint(), ledger=ledger)
+    return erase_persons(
+        store, persons, key_fingerprint=key.fingerprint(), ledger=ledger, wait=wait
+    )
 
 
 def erase_persons(
@@ -114,37 +125,45 @@ def erase_persons(
     *,
     key_fingerprint: str,
     ledger: ReleaseLedger | None = None,
+    wait: float = 0,
 ) -> ErasureResult:
     """Erase persons given by pseudonym (computed with the key of ``key_fingerprint``)."""
     if not store.exists():
         raise StoreError(f"no store at {store.root}; nothing to erase from")
     wanted = pa.array(sorted(persons), pa.int64())
-    with store.locked():
+    with store.locked(wait):
         catalog = store.catalog()
         if catalog.key_fingerprint not in (None, key_fingerprint):
             raise StoreError(
                 "this store was built with a different pseudonymisation key: "
                 "erasure with this key would find no one; use the store's key"
             )
+        files = [e for e in catalog.files if "person" in TABLES[e["table"]].names]
+        # The browsers the persons used while logged in, per key period: first pass.
+        visitors = _visitors_of(store, [e for e in files if e["table"] == "access"], wanted)
+        visitors |= {(str(p), int(v)) for p, v in catalog.erased_visitors}
+        by_period: dict[str, list[int]] = {}
+        for period, visitor in visitors:
+            by_period.setdefault(period, []).append(visitor)
         transaction = store.transaction()
         removed: dict[str, int] = {}
         replaced: list[str] = []
         found: set[int] = set()
         footprint: list[Footprint] = []
         try:
-            for entry in catalog.files:
+            for entry in files:
                 table = entry["table"]
-                schema = TABLES.get(table)
-                if schema is None or "person" not in schema.names:
-                    continue
                 path = store.root / entry["path"]
-                column = pq.read_table(path, columns=["person"])["person"]
-                hit = pc.fill_null(pc.is_in(column, value_set=wanted), False)
+                by_visitor = table == "access" and bool(visitors)
+                keys = _read(store, path, ["person", *(_PAIR if by_visitor else [])])
+                hit = pc.fill_null(pc.is_in(keys["person"], value_set=wanted), False)
+                found.update(pc.filter(keys["person"], hit).to_pylist())
+                if by_visitor:
+                    hit = pc.or_(hit, _pairs_in(keys, by_period))
                 count = pc.sum(hit).as_py() or 0
                 if not count:
                     continue
-                data = pq.read_table(path)
-                found.update(pc.filter(column, hit).to_pylist())
+                data = _read(store, path, written=entry)
                 partners: frozenset[str] = frozenset()
                 if "partner" in data.column_names:
                     gone = pc.filter(data["partner"], hit).cast(pa.string())
@@ -154,12 +173,17 @@ def erase_persons(
                 replaced.append(entry["path"])
                 removed[table] = removed.get(table, 0) + count
             staged = transaction.finish()
+
+            def tombstone_visitors(new: Catalog) -> None:
+                new.erased_visitors = sorted(visitors)
+
             store.commit(
                 staged=staged,
                 staging=transaction.staging,
                 remove_files=set(replaced),
                 tombstones=persons,
                 key_fingerprint=key_fingerprint,
+                change=tombstone_visitors,
             )
         except BaseException:
             transaction.discard()
@@ -227,6 +251,67 @@ def read_erasure_requests(path: Path | str) -> list[str]:
     if not found:
         raise InputError(f"{path.name} holds no erasure request")
     return [value.strip() for _, value in found if value is not None]
+
+
+def _read(
+    store: Store,
+    path: Path,
+    columns: list[str] | None = None,
+    written: dict[str, Any] | None = None,
+) -> pa.Table:
+    """A data file the store lists (checked present and of its size when the lock was taken);
+    unreadable, it stops the erasure with a one-line error. A file to be rewritten is checked
+    against the SHA-256 it was written with (``written``, its catalog entry) too: damage
+    copied into a new file would pass every later check."""
+    try:
+        if written is None:
+            return pq.read_table(path, columns=columns)
+        data = path.read_bytes()
+        recorded = written.get("sha256")
+        if isinstance(recorded, str) and hashlib.sha256(data).hexdigest() != recorded:
+            raise OSError("changed since it was written")
+        return pq.read_table(pa.BufferReader(data), columns=columns)
+    except (OSError, pa.ArrowException):
+        raise StoreError(
+            f"a data file of the store at {store.root} is damaged or unreadable "
+            f"({path.relative_to(store.root)}); nothing was erased: run "
+            "'privstats store check --repair', then erase again"
+        ) from None
+
+
+_PAIR = ["key_period", "visitor"]
+
+
+def _visitors_of(
+    store: Store, files: list[dict[str, Any]], persons: pa.Array
+) -> set[tuple[str, int]]:
+    """The (key period, visitor) pairs of the persons' web requests."""
+    pairs: set[tuple[str, int]] = set()
+    for entry in files:
+        path = store.root / entry["path"]
+        hit = pc.fill_null(pc.is_in(_read(store, path, ["person"])["person"], persons), False)
+        if pc.any(hit).as_py():
+            mine = _read(store, path, _PAIR).filter(hit)
+            periods = mine["key_period"].cast(pa.string()).to_pylist()
+            pairs.update(zip(periods, mine["visitor"].to_pylist(), strict=True))
+    return pairs
+
+
+def _pairs_in(data: pa.Table, by_period: dict[str, list[int]]) -> pa.Array:
+    """Per row of ``data`` (access rows), whether its visitor is one of its key period's in
+    ``by_period``: the file's few periods each looked up once, its visitors by a vectorised
+    membership test."""
+    periods = data["key_period"].cast(pa.string()).combine_chunks()
+    visitors = data["visitor"].combine_chunks()
+    hit = pa.array(np.zeros(len(data), dtype=bool))
+    for period in pc.unique(periods).to_pylist():
+        if period in by_period:
+            mine = pc.and_(
+                pc.equal(periods, period),
+                pc.is_in(visitors, pa.array(by_period[period], pa.int64())),
+            )
+            hit = pc.or_(hit, pc.fill_null(mine, False))
+    return hit
 
 
 def _merge(footprint: list[Footprint]) -> tuple[Footprint, ...]:

@@ -4,7 +4,14 @@
 write stages its files, moves them into place under fresh names, then replaces the catalog in
 one atomic rename. A crash at any point leaves the previous catalog, and so the previous store,
 intact; files no catalog mentions are swept by the next writer. A lock file keeps two writers
-apart. Inputs are known by the SHA-256 of their content, so ingesting a file twice adds nothing.
+apart (``locked(timeout)`` lets one wait for the other). Inputs are known by the SHA-256 of their
+content, so ingesting a file twice adds nothing.
+
+Readers take no lock. A writer that replaces files (a CRM snapshot, an erasure) deletes the old
+ones right after its catalog is published, so a reader that listed them may find one gone: it
+then reads again from the new catalog (``generation`` counts the catalogs published), and only
+a file missing or unreadable under an unchanged catalog is damage. Every listed file carries
+its size and SHA-256, so damage is found (``privstats.integrity``) before a writer builds on it.
 
 Nothing identifying is written here: the catalog holds content hashes, counts, line numbers and
 dates, never a file's name or content.
@@ -14,16 +21,19 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import hashlib
 import json
 import os
 import queue
+import re
 import shutil
 import threading
 import uuid
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import filelock
 import numpy as np
@@ -42,6 +52,9 @@ else:
 
 CATALOG = "catalog.json"
 FORMAT_VERSION = 1
+# A reader that finds a listed file gone reads again from the newer catalog, this many times.
+_READ_ATTEMPTS = 20
+_T = TypeVar("_T")
 # Rows of one day are written as a row group once this many are buffered; all buffers together
 # hold at most _BUFFERED_ROWS rows (about 90 bytes each), so memory stays flat on any input.
 _ROW_GROUP_ROWS = 1 << 18
@@ -61,27 +74,40 @@ class Catalog:
     vocabulary: list[str] = field(default_factory=list)
     key_fingerprint: str | None = None
     tombstones: list[int] = field(default_factory=list)
+    generation: int = 0  # catalogs published before this one
+    # (key period, visitor) pairs of erased persons' browsers (see ``privstats.erasure``).
+    erased_visitors: list[list[Any]] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Catalog:
+    def from_dict(cls, data: Any) -> Catalog:
+        """A catalog from its JSON; ``StoreError`` naming what is wrong with a damaged one."""
+        if not isinstance(data, dict):
+            raise StoreError("it is not a JSON object")
         if data.get("format") != FORMAT_VERSION:
-            raise StoreError("the store's catalog has an unknown format version")
+            raise StoreError("it has an unknown format version")
+        problem = _catalog_problem(data)
+        if problem:
+            raise StoreError(problem)
         return cls(
             inputs=data.get("inputs", []),
             files=data.get("files", []),
             vocabulary=data.get("vocabulary", []),
             key_fingerprint=data.get("key_fingerprint"),
             tombstones=data.get("tombstones", []),
+            generation=data.get("generation", 0),
+            erased_visitors=data.get("erased_visitors", []),
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT_VERSION,
+            "generation": self.generation,
             "key_fingerprint": self.key_fingerprint,
             "inputs": self.inputs,
             "files": self.files,
             "vocabulary": sorted(self.vocabulary),
             "tombstones": sorted(self.tombstones),
+            "erased_visitors": self.erased_visitors,
         }
 
     def input_with(self, content: str) -> dict[str, Any] | None:
@@ -101,19 +127,42 @@ class Store:
 
     def catalog(self) -> Catalog:
         path = self.root / CATALOG
-        if not path.is_file():
-            return Catalog()
+        self.check_root()
         try:
-            return Catalog.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"the store's catalog at {path} cannot be read: {exc}") from None
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Catalog()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+            raise StoreError(f"the store's catalog {path} cannot be read: {reason}") from None
+        try:
+            return Catalog.from_dict(json.loads(text))
+        except (ValueError, StoreError) as exc:
+            reason = str(exc) if isinstance(exc, StoreError) else "it is not valid JSON"
+            raise StoreError(
+                f"the store's catalog {path} is damaged ({reason}); restore it from a backup, "
+                "or move the store aside and ingest again"
+            ) from None
+
+    def check_root(self) -> None:
+        """A one-line ``StoreError`` when the store's path names something other than a folder."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(
+                f"the store path {self.root} is a file, not a folder; "
+                "name a folder with [store] path or --store"
+            )
 
     def files(
         self, table: str, start: dt.date | None = None, end: dt.date | None = None
     ) -> list[Path]:
         """Data files of ``table`` whose day lies in [start, end] (inclusive)."""
+        return self._files(self.catalog(), table, start, end)
+
+    def _files(
+        self, catalog: Catalog, table: str, start: dt.date | None, end: dt.date | None
+    ) -> list[Path]:
         chosen = []
-        for entry in self.catalog().files:
+        for entry in catalog.files:
             if entry["table"] != table:
                 continue
             day = entry.get("day")
@@ -127,12 +176,35 @@ class Store:
     def scan(
         self, table: str, start: dt.date | None = None, end: dt.date | None = None
     ) -> pl.LazyFrame:
-        """A lazy polars frame over ``table`` (empty, with the declared schema, if no data)."""
-        schema = _schema(table)
-        files = self.files(table, start, end)
-        if not files:
-            return pl.from_arrow(schema.empty_table()).lazy()  # type: ignore[union-attr]
-        return pl.scan_parquet([str(f) for f in files])
+        """A lazy polars frame over ``table`` (empty, with the declared schema, if no data).
+
+        The files are listed when the frame is collected, from the catalog of that moment; the
+        columns and filters the query needs are read from them there (a writer replacing a
+        file meanwhile makes the read start again from the new catalog).
+        """
+        from polars.io.plugins import register_io_source
+
+        schema = pl.from_arrow(_schema(table).empty_table()).schema  # type: ignore[union-attr]
+
+        def source(
+            columns: list[str] | None, predicate: Any, rows: int | None, _batch: int | None
+        ) -> Iterator[pl.DataFrame]:
+            def collect(files: list[Path]) -> pl.DataFrame:
+                if not files:
+                    lazy = pl.LazyFrame(schema=schema)
+                else:
+                    lazy = pl.scan_parquet([str(f) for f in files])
+                if predicate is not None:
+                    lazy = lazy.filter(predicate)
+                if columns is not None:
+                    lazy = lazy.select(columns)
+                if rows is not None:
+                    lazy = lazy.head(rows)
+                return lazy.collect()
+
+            yield self._snapshot(table, start, end, collect)
+
+        return register_io_source(source, schema=schema, explain_name=f"privstats {table}")
 
     def read(
         self,
@@ -142,16 +214,45 @@ class Store:
         columns: list[str] | None = None,
     ) -> pd.DataFrame:
         """``table`` as a pandas DataFrame (categorical columns stay categorical)."""
-        files = self.files(table, start, end)
-        if not files:
-            data = _schema(table).empty_table()
-        else:
-            data = pa.concat_tables(
+
+        def collect(files: list[Path]) -> pa.Table:
+            if not files:
+                return _schema(table).empty_table()
+            return pa.concat_tables(
                 [pq.read_table(f, columns=columns) for f in files], promote_options="permissive"
             )
+
+        data = self._snapshot(table, start, end, collect)
         if columns:
             data = data.select(columns)
         return data.to_pandas()
+
+    def _snapshot(
+        self,
+        table: str,
+        start: dt.date | None,
+        end: dt.date | None,
+        read: Callable[[list[Path]], _T],
+    ) -> _T:
+        """``read`` of the files one catalog lists; again from a newer catalog when a writer
+        replaced a file meanwhile. A file gone or unreadable under an unchanged catalog is
+        damage, said in one line."""
+        catalog = self.catalog()
+        for _ in range(_READ_ATTEMPTS):
+            try:
+                return read(self._files(catalog, table, start, end))
+            except (OSError, pl.exceptions.ComputeError, pa.ArrowInvalid) as exc:
+                newer = self.catalog()
+                if newer.generation == catalog.generation:
+                    raise StoreError(
+                        f"a data file of the store's table {table} is "
+                        + ("missing" if isinstance(exc, FileNotFoundError) else "unreadable")
+                        + f"; run 'privstats store check' on {self.root}"
+                    ) from None
+                catalog = newer
+        raise StoreError(
+            f"the store at {self.root} changed under every attempt to read it; try again"
+        )
 
     def info(self) -> dict[str, Any]:
         """A summary free of identifiers: inputs, rows per table and day, quarantine totals."""
@@ -181,18 +282,30 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def locked(self, timeout: float = 0) -> Iterator[None]:
-        """Hold the writer's lock; another writer gets a one-line ``StoreError``."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = filelock.FileLock(str(self.root / ".lock"), timeout=timeout)
+    def locked(self, timeout: float = 0, *, intact: bool = True) -> Iterator[None]:
+        """Hold the writer's lock, waiting up to ``timeout`` seconds for another writer's; then
+        sweep what a crashed writer left and, with ``intact``, refuse a damaged store (see
+        ``privstats.integrity``). Every failure to write the store inside (a read-only
+        folder, a full disk) becomes a one-line ``StoreError``."""
+        self.check_root()
+        with writing(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock = filelock.FileLock(str(self.root / ".lock"), timeout=timeout)
+            try:
+                lock.acquire()
+            except filelock.Timeout:
+                waited = f" after waiting {timeout:g} s" if timeout else ""
+                raise StoreError(
+                    f"the store at {self.root} is locked by another privstats process{waited}; "
+                    "try again later, or wait for it with --wait SECONDS"
+                ) from None
         try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise StoreError(
-                f"the store at {self.root} is locked by another privstats process"
-            ) from None
-        try:
-            self._sweep()
+            with writing(self.root):
+                self._sweep()
+            if intact:
+                from privstats.integrity import refuse_damage
+
+                refuse_damage(self, self.catalog())
             yield
         finally:
             lock.release()
@@ -211,27 +324,49 @@ class Store:
         vocabulary: Iterable[str] = (),
         tombstones: Iterable[int] = (),
         key_fingerprint: str | None = None,
+        change: Callable[[Catalog], None] | None = None,
     ) -> None:
-        """Move staged files into place, then publish a new catalog in one atomic rename."""
+        """Move staged files into place, then publish a new catalog in one atomic rename.
+
+        ``change``, if given, edits the new catalog before it is published. A failure before
+        the rename (a full disk) takes the moved files back out: the store stays as it was.
+        """
         catalog = self.catalog()
         if key_fingerprint and catalog.key_fingerprint not in (None, key_fingerprint):
             raise StoreError(
                 "this store was built with a different pseudonymisation key; "
                 "use that key, or start a new store"
             )
-        for entry in staged:
-            target = self.root / entry["path"]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / entry["path"], target)  # type: ignore[operator]
-        _fsync_dirs({(self.root / e["path"]).parent for e in staged})
-        catalog.files = [f for f in catalog.files if f["path"] not in remove_files] + staged
-        catalog.inputs = [*catalog.inputs, *add_inputs]
-        catalog.vocabulary = sorted(set(catalog.vocabulary) | set(vocabulary))
-        catalog.tombstones = sorted(set(catalog.tombstones) | set(tombstones))
-        catalog.key_fingerprint = catalog.key_fingerprint or key_fingerprint
-        _write_atomically(self.root / CATALOG, json.dumps(catalog.to_dict(), indent=1))
+        moved: list[Path] = []
+        published = False
+        try:
+            with writing(self.root):
+                for entry in staged:
+                    target = self.root / entry["path"]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(staging / entry["path"], target)  # type: ignore[operator]
+                    moved.append(target)
+                _fsync_dirs({(self.root / e["path"]).parent for e in staged})
+                gone = set(remove_files)
+                catalog.files = [f for f in catalog.files if f["path"] not in gone] + staged
+                catalog.inputs = [*catalog.inputs, *add_inputs]
+                catalog.vocabulary = sorted(set(catalog.vocabulary) | set(vocabulary))
+                catalog.tombstones = sorted(set(catalog.tombstones) | set(tombstones))
+                catalog.key_fingerprint = catalog.key_fingerprint or key_fingerprint
+                if change is not None:
+                    change(catalog)
+                catalog.generation += 1
+                replace_atomically(self.root / CATALOG, json.dumps(catalog.to_dict(), indent=1))
+                published = True
+                _fsync_dirs({self.root})
+        except BaseException:
+            for target in moved if not published else ():
+                with contextlib.suppress(OSError):
+                    target.unlink()
+            raise
         for path in remove_files:
-            (self.root / path).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a file left behind is swept by the next writer
+                (self.root / path).unlink(missing_ok=True)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -293,11 +428,12 @@ class Transaction:
 
     def finish(self) -> list[dict[str, Any]]:
         """Flush every buffer and close every file; the staged entries for ``Store.commit``."""
-        for key in list(self._buffers):
-            self._flush(key)
-        self._stop()
-        for key in list(self._writers):
-            self._close(key)
+        with writing(self.store.root):
+            for key in list(self._buffers):
+                self._flush(key)
+            self._stop()
+            for key in list(self._writers):
+                self._close(key)
         return self.staged
 
     def rows_by_day(self) -> dict[str, int]:
@@ -328,7 +464,8 @@ class Transaction:
         pieces = self._buffers.pop(key)
         self._buffered -= self._counts.pop(key)
         if self._failure is not None:
-            raise self._failure
+            with writing(self.store.root):
+                raise self._failure
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="privstats-writer")
             self._thread.start()
@@ -371,18 +508,28 @@ class Transaction:
         writer = self._writers.pop(key)
         writer.close()
         self.staged.append(
-            {"path": writer.relative, "table": key[0], "day": key[1], "rows": writer.rows}
+            {
+                "path": writer.relative,
+                "table": key[0],
+                "day": key[1],
+                "rows": writer.rows,
+                "bytes": writer.size,
+                "sha256": writer.digest.hexdigest(),
+            }
         )
 
 
 class _PartitionFile:
-    """One staged Parquet file of a day, written a row group at a time."""
+    """One staged Parquet file of a day, written a row group at a time, and hashed as it is
+    written (the catalog keeps every file's size and SHA-256, for ``privstats.integrity``)."""
 
     def __init__(self, staging: Path, relative: str, schema: pa.Schema) -> None:
         self.relative = relative
         self.path = staging / relative
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.rows = 0
+        self.size = 0  # bytes hashed so far
+        self.digest = hashlib.sha256()
         dictionary = [f.name for f in schema if pa.types.is_dictionary(f.type)]
         self._writer = pq.ParquetWriter(
             self.path,
@@ -406,19 +553,85 @@ class _PartitionFile:
         self._writer.write_table(data, row_group_size=max(1, data.num_rows))
         self.rows += data.num_rows
         os.fdatasync(self._fd)
+        self._hash_new_bytes()
 
     def close(self) -> None:
         self._writer.close()
         try:
             os.fsync(self._fd)
+            self._hash_new_bytes()
         finally:
             os.close(self._fd)
+
+    def _hash_new_bytes(self) -> None:
+        """Hash what was appended since the last time, read back from the page cache: a
+        Parquet file is written front to back, never rewritten."""
+        while chunk := os.pread(self._fd, 1 << 22, self.size):
+            self.digest.update(chunk)
+            self.size += len(chunk)
 
     def abandon(self) -> None:
         with contextlib.suppress(Exception):
             self._writer.close()
         with contextlib.suppress(OSError):
             os.close(self._fd)
+
+
+def _catalog_problem(data: dict[str, Any]) -> str | None:
+    """What makes a catalog's JSON unusable, in a few words (None: nothing)."""
+    lists = {
+        "inputs": dict, "files": dict, "vocabulary": str, "tombstones": int,
+        "erased_visitors": list,
+    }  # fmt: skip
+    for name, kind in lists.items():
+        value = data.get(name, [])
+        if not isinstance(value, list):
+            return f"'{name}' is not a list"
+        for i, item in enumerate(value):
+            if not isinstance(item, kind) or (kind is int and isinstance(item, bool)):
+                return f"{name}[{i}] is not a {'record' if kind is dict else kind.__name__}"
+    for i, pair in enumerate(data.get("erased_visitors", [])):
+        if len(pair) != 2 or not isinstance(pair[0], str) or not isinstance(pair[1], int):
+            return f"erased_visitors[{i}] is not a key period and a visitor"
+    if not isinstance(data.get("key_fingerprint"), str | None):
+        return "'key_fingerprint' is not a text"
+    generation = data.get("generation", 0)
+    if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
+        return "'generation' is not a count"
+    for i, entry in enumerate(data.get("files", [])):
+        path, table, rows, day = (entry.get(k) for k in ("path", "table", "rows", "day"))
+        if not isinstance(path, str) or not _inside(path):
+            return f"files[{i}] has no path inside the store"
+        if table not in TABLES:
+            return f"files[{i}] names no table of the store"
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            return f"files[{i}] has no row count"
+        if day is not None and not _is_day(day):
+            return f"files[{i}] has no day"
+    for i, entry in enumerate(data.get("inputs", [])):
+        if not isinstance(entry.get("id"), str | None) or not isinstance(entry.get("kind"), str):
+            return f"inputs[{i}] has no id or kind"
+        days, quarantine = entry.get("days", {}), entry.get("quarantine", {})
+        if not isinstance(days, dict) or not all(isinstance(n, int) for n in days.values()):
+            return f"inputs[{i}] has no rows by day"
+        counts = quarantine.get("counts", {}) if isinstance(quarantine, dict) else None
+        if not isinstance(counts, dict) or not all(isinstance(n, int) for n in counts.values()):
+            return f"inputs[{i}] has no quarantine counts"
+    return None
+
+
+def _inside(path: str) -> bool:
+    """Whether a catalog's path stays inside the store: relative, no '..'."""
+    parts = Path(path).parts
+    return bool(parts) and not Path(path).is_absolute() and ".." not in parts
+
+
+def _is_day(text: object) -> bool:
+    try:
+        dt.date.fromisoformat(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _day(day: int) -> str:
@@ -432,14 +645,42 @@ def _schema(table: str) -> pa.Schema:
         raise StoreError(f"the store has no table '{table}'") from None
 
 
-def _write_atomically(path: Path, text: str) -> None:
+@contextlib.contextmanager
+def writing(root: Path) -> Iterator[None]:
+    """Failures to write the store as one-line ``StoreError``s naming the cause and the cure
+    (the writer's transaction is discarded by its caller: nothing of it is published)."""
+    try:
+        yield
+    except OSError as exc:
+        # Arrow's own I/O errors carry the errno in their text only.
+        found = re.search(r"\[errno (\d+)\]", str(exc), re.IGNORECASE)
+        code = exc.errno or (int(found.group(1)) if found else None)
+        if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            cure = "free some space (or raise the quota) and run the command again"
+        elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+            cure = "the store's folder must be writable by whoever runs privstats"
+        else:
+            cure = "check the disk and the folder, then run the command again"
+        reason = exc.strerror or (os.strerror(code) if code else "an input/output error")
+        raise StoreError(
+            f"cannot write to the store at {root}: {reason}; nothing was written ({cure})"
+        ) from None
+
+
+def replace_atomically(path: Path, text: str) -> None:
+    """``path`` holds ``text``, whole, once this returns (the folder is not synced yet); on a
+    failure it holds what it held, and no temporary file is left."""
     tmp = path.with_name(path.name + f".{uuid.uuid4().hex[:8]}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    _fsync_dirs({path.parent})
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_dirs(folders: set[Path]) -> None:

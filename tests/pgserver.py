@@ -11,14 +11,17 @@ binaries the tests that need it are skipped, with the line that installs them.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +127,38 @@ def start(bin_dir: Path, runner: Runner, base: Path, password: str) -> int:
             return port
         last_error = (base / "server.log").read_text(errors="replace")[-500:]
     pytest.fail(f"PostgreSQL did not start: {last_error}")
+
+
+@contextlib.contextmanager
+def private_server() -> Iterator[tuple[PostgresServer, Callable[[], None]]]:
+    """A server of its own (a test may stop it), and the function that stops it at once."""
+    bin_dir = server_binaries()
+    if bin_dir is None:
+        pytest.skip(f"PostgreSQL server binaries (initdb, pg_ctl) not found; {INSTALL_HINT}")
+    runner = Runner()
+    # Not pytest's tmp_path: its folders are private to the test user, the server user must
+    # be able to enter this one.
+    base = Path(tempfile.mkdtemp(prefix="privstats-pg-"))
+    runner.own(base)
+    password = secrets.token_urlsafe(18)
+
+    def stop() -> None:
+        if (base / "data" / "postmaster.pid").exists():
+            runner.run(bin_dir / "pg_ctl", "-D", base / "data", "-m", "immediate", "-w", "stop")
+
+    try:
+        port = start(bin_dir, runner, base, password)
+        server = PostgresServer("127.0.0.1", port, password)
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(READER), sql.Literal(password)
+                )
+            )
+        yield server, stop
+    finally:
+        stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def load_csv(

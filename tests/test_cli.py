@@ -63,13 +63,25 @@ def test_without_a_key_the_error_is_one_line_with_the_remedy(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
 
 
-def test_a_missing_file_is_one_line_and_no_traceback(
+def test_a_missing_file_or_folder_among_good_inputs_fails_alone(
     tmp_path: Path, key_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["--store", str(tmp_path / "s"), "ingest", "access", str(tmp_path / "nope.log")])
-    err = capsys.readouterr().err
+    good = tmp_path / "good.log"
+    good.write_text("\n".join(canary_log_lines()) + "\n")
+    nope = tmp_path / "nope.log"
+    code = main(
+        ["--store", str(tmp_path / "s"), "ingest", "access", str(nope), str(tmp_path), str(good)]
+    )
+    captured = capsys.readouterr()
     assert code == 1
-    assert err == f"privstats: error: {tmp_path / 'nope.log'}: no such file\n"
+    assert captured.out == "" or "good.log: 12 of 14 lines ingested" in captured.out
+    assert captured.err.splitlines() == [
+        f"{nope}: failed: no such file; nothing was written for it",
+        f"{tmp_path}: failed: it is a folder; name the log files in it (globs work); "
+        "nothing was written for it",
+        "privstats: error: 2 of 3 inputs failed; see above",
+    ]
+    assert "good.log: 12 of 14 lines ingested" in captured.out
 
 
 def test_a_failed_input_makes_the_command_fail_after_the_others(
@@ -326,3 +338,17 @@ def test_quiet_prints_only_errors(
     assert capsys.readouterr() == ("", "")
     assert main(["-q", "--store", str(tmp_path / "s"), "store", "info", "--json"]) == 0
     assert capsys.readouterr().out.startswith("{"), "what was asked for is still printed"
+
+
+def test_report_out_naming_a_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    out.write_text("a file, not a folder")
+    code = main(["--store", str(tmp_path / "s"), "report", "traffic_report", "--period",
+                 "2026-10", "--out", str(out)])  # fmt: skip
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"privstats: error: --out {out} is a file; name the folder reports go into\n"
+    )
+    assert out.read_text() == "a file, not a folder"

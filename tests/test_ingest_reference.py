@@ -16,16 +16,22 @@ import dataclasses
 import gzip
 import json
 import re
+import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from privstats.anonymise.escapes import normal_path
 from privstats.anonymise.networks import coarse_network
 from privstats.anonymise.pseudonyms import person_pseudonyms, visitor_pseudonyms
 from privstats.anonymise.referers import registrable_domain
@@ -100,17 +106,20 @@ def reference_ingest(data: bytes, fmt: LogFormat, config: Config, key: SecretKey
     if data.endswith(b"\n"):
         raws.pop()
     for number_, raw in enumerate(raws, start=1):
+        if len(raw) > config.ingest.max_line_bytes:  # quarantined unread
+            bad.setdefault(Reason.LINE_TOO_LONG.value, []).append(number_)
+            continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             non_utf8 += 1
             text = raw.decode("utf-8", errors="replace")
-        if len(raw) > config.ingest.max_line_bytes:
-            bad.setdefault(Reason.LINE_TOO_LONG.value, []).append(number_)
-            continue
         text = text.rstrip("\r")
         if not text:
             bad.setdefault(Reason.EMPTY_LINE.value, []).append(number_)
+            continue
+        if "\0" in text:
+            bad.setdefault(Reason.NUL_BYTE.value, []).append(number_)
             continue
         fields = json_fields(text, fmt) if fmt.is_json else text_fields(text, fmt)
         if isinstance(fields, Reason):
@@ -121,6 +130,7 @@ def reference_ingest(data: bytes, fmt: LogFormat, config: Config, key: SecretKey
             bad.setdefault(typed.value, []).append(number_)
             continue
         parsed.append((number_, typed))
+    parsed = plausible(parsed, config.ingest.plausible_years, bad)
     rows = anonymised(parsed, config, key)
     counts = {reason: len(found) for reason, found in bad.items()}
     firsts = {reason: sorted(found)[:MAX_LINE_NUMBERS] for reason, found in bad.items()}
@@ -158,6 +168,27 @@ def json_fields(text: str, fmt: LogFormat) -> dict[Field, str | None] | Reason:
                 None if value is None else value if isinstance(value, str) else json.dumps(value)
             )
     return fields
+
+
+def plausible(
+    parsed: list[tuple[int, dict[str, Any]]], years: float, bad: dict[str, list[int]]
+) -> list[tuple[int, dict[str, Any]]]:
+    """Lines dated within ``years`` of the input's median time, after 1990, before tomorrow."""
+    day = 86_400_000_000
+    earliest = int(datetime(1990, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    latest = int(datetime.now(UTC).timestamp() * 1_000_000) + day
+    possible = sorted(row["ts"] for _, row in parsed if earliest <= row["ts"] <= latest)
+    low, high = latest + 1, latest
+    if possible:
+        middle, span = possible[(len(possible) - 1) // 2], int(years * 365.25 * day)
+        low, high = max(earliest, middle - span), min(latest, middle + span)
+    kept = []
+    for number_, row in parsed:
+        if low <= row["ts"] <= high:
+            kept.append((number_, row))
+        else:
+            bad.setdefault(Reason.IMPLAUSIBLE_TIME.value, []).append(number_)
+    return kept
 
 
 def typed_row(fields: dict[Field, str | None], fmt: LogFormat) -> dict[str, Any] | Reason:
@@ -291,7 +322,7 @@ def anonymised(
 
 def strip(target: str) -> str:
     target = re.sub(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/]*", "", target, count=1)
-    return re.sub(r"[?#].*$", "", target, count=1)
+    return normal_path(re.sub(r"[?#].*$", "", target, count=1))  # type: ignore[return-value]
 
 
 def route_rule(route: str) -> tuple[re.Pattern[str], str]:
@@ -456,6 +487,9 @@ def edge_lines() -> list[bytes]:
         b"\r",
         line("/" + "a" * 3000),  # over the line limit of these tests
         line(when="[41/Oct/2026:12:00:03 +0200]"),
+        line(when="[31/Dec/9999:23:59:59 +0000]"),  # implausible: far from the log's days
+        line(when="[01/Jan/0001:00:00:00 +0000]"),
+        line(when="[31/Dec/1969:23:59:59 +0000]"),
         line(when="[-]"),
         line(status="OK"),
         line(status="-"),
@@ -492,6 +526,35 @@ def edge_lines() -> list[bytes]:
     # A public page many clients read keeps its words; a draft one client reads does not.
     found += [line("/blog/public-post-2026", client=f"198.51.100.{i}") for i in range(12)]
     found += [line("/blog/secret-draft", client="198.51.100.200")]
+    return found + polish_lines(line)
+
+
+def polish_lines(line: Callable[..., bytes]) -> list[bytes]:
+    """A Polish site's lines: letters beyond ASCII in paths, referers and agents, written as
+    UTF-8, escaped, decomposed, or as Latin-1 and Windows-1250 bytes (invalid UTF-8)."""
+    post = "/blog/zażółć-gęślą-jaźń"
+    spellings = [post, quote(post), unicodedata.normalize("NFD", post)]
+    found = [
+        line(spellings[i % 3], client=f"198.51.100.{i}", referer=f'"https://gęś.pl/{i}?q=żółw"')
+        for i in range(12)
+    ]
+    found += [
+        line("/blog/tajny-wpis-żółwia", client="198.51.100.201"),
+        line("/szukaj/kraków?miasto=łódź", referer='"https://xn--g-1ia2r.pl/"'),
+        line("/sklep/ćma/42", agent='"Mozilla/5.0 (Linux; pl-PL) Przeglądarka/1.0"'),
+        line("/a\u00a0b/7"),  # a no-break space in a path
+        line("/caf%E9/menu"),  # an escaped Latin-1 byte
+    ]
+    for encoding in ("latin-1", "cp1250"):
+        found += [
+            line("/").replace(b" / ", " /kawiarnia-café-żółw ".encode(encoding, "replace")),
+            line(referer='"http://example.pl/' + "szukaj=łódź" + '"').replace(
+                "łódź".encode(), "łódź".encode(encoding, "replace")
+            ),
+            line(agent='"Mozilla/5.0 Zażółć"').replace(
+                "Zażółć".encode(), "Zażółć".encode(encoding, "replace")
+            ),
+        ]
     return found
 
 
@@ -553,6 +616,12 @@ def test_edge_cases_ingest_exactly_like_the_reference(
     assert slow["lines"] < len(body) // 2  # the block was read column-wise, not line by line
     paths = {row["path"] for row in expected.rows}
     assert {"/blog/public-post-2026", "/blog/:slug", "/u/:user", "/crm/contacts/:id"} <= paths
+    # Polish words many clients read are vocabulary, however each client's browser spelt them.
+    assert "/blog/zażółć-gęślą-jaźń" in paths
+    assert not any("tajny" in (path or "") or "kraków" in (path or "") for path in paths)
+    assert "gęś.pl" in {row["referer_domain"] for row in expected.rows}
+    assert expected.non_utf8 >= 6
+    assert expected.counts[Reason.IMPLAUSIBLE_TIME.value] == 3
 
 
 def test_other_choices_ingest_exactly_like_the_reference(
@@ -589,3 +658,95 @@ def count_slow_lines(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
 
     monkeypatch.setattr(line_module.LineParser, "parse", counting)
     return seen
+
+
+# -- any bytes in any field --------------------------------------------------------------------
+
+GOOD = {
+    "client": b"203.0.113.9",
+    "login": b"-",
+    "time": b"01/Oct/2026:12:00:03 +0200",
+    "method": b"GET",
+    "path": b"/crm/contacts/42",
+    "protocol": b"HTTP/1.1",
+    "status": b"200",
+    "size": b"512",
+    "referer": b"https://www.google.pl/search?q=crm",
+    "agent": b"Mozilla/5.0 (X11; Linux x86_64; rv:118.0) Gecko/20100101 Firefox/118.0",
+    "response": b"1234",
+}
+POLISH = ["zażółć", "gęślą", "jaźń", "Łódź", "kraków"]
+polish_bytes = st.builds(
+    lambda word, how: {
+        "utf-8": word.encode(),
+        "escaped": quote(word).encode(),
+        "nfd": unicodedata.normalize("NFD", word).encode(),
+        "latin-1": word.encode("latin-1", "replace"),
+        "cp1250": word.encode("cp1250"),
+    }[how],
+    st.sampled_from(POLISH),
+    st.sampled_from(["utf-8", "escaped", "nfd", "latin-1", "cp1250"]),
+)
+
+
+some_bytes = st.binary(max_size=12)
+
+
+# Times of other years: plausible or not, as the lines around them say.
+YEARS = [
+    b"31/Dec/9999:23:59:59 +0000", b"01/Jan/0001:00:00:00 +0000", b"31/Dec/1969:23:59:59 +0000",
+    b"01/Oct/2024:12:00:00 -0700", b"01/Oct/2030:12:00:00 +0000",
+]  # fmt: skip
+
+
+def field(name: str) -> st.SearchStrategy[bytes]:
+    """A good value (so that lines get through), any bytes, or Polish ones, or a mix."""
+    good = GOOD[name]
+    if name == "time":
+        return st.one_of(st.just(good), st.sampled_from(YEARS), some_bytes)
+    return st.one_of(
+        st.just(good),
+        some_bytes,
+        polish_bytes,
+        st.tuples(polish_bytes, some_bytes).map(lambda p: good + b"/" + p[0] + p[1]),
+    )
+
+
+@st.composite
+def any_line(draw: st.DrawFn) -> bytes:
+    f = {name: draw(field(name)) for name in GOOD}
+    client = draw(st.sampled_from([b"198.51.100.1", b"198.51.100.2", b"198.51.100.3", f["client"]]))
+    return b"%s - %s [%s] \"%s %s %s\" %s %s \"%s\" \"%s\" %s" % (
+        client, f["login"], f["time"], f["method"], f["path"], f["protocol"], f["status"],
+        f["size"], f["referer"], f["agent"], f["response"],
+    )  # fmt: skip
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(any_line(), min_size=1, max_size=25))
+def test_any_bytes_in_any_field_ingest_exactly_like_the_reference(
+    tmp_path: Path, small_lines: Config, key: SecretKey, lines: list[bytes]
+) -> None:
+    data = b"\n".join(lines) + b"\n"
+    config = dataclasses.replace(
+        small_lines.with_store(tmp_path / secrets.token_hex(8)),
+        anonymise=dataclasses.replace(small_lines.anonymise, min_segment_clients=2),
+    )
+    fmt = resolve_format("combined_D")
+    expected = reference_ingest(data, fmt, config, key)
+    log = tmp_path / "any.log"
+    log.write_bytes(data)
+    [result] = ingest_access(config, key, [str(log)], log_format="combined_D", max_bad_ratio=1.0)
+    if 2 * expected.counts.get(Reason.NUL_BYTE.value, 0) > data.count(b"\n"):
+        assert result.status == "failed" and "looks binary" in (result.error or "")
+        return
+    if not expected.rows:
+        assert result.status == "failed" and "0 of" in (result.error or "")
+        return
+    assert result.status == "ingested", result.error
+    assert result.quarantine.counts == expected.counts
+    assert result.quarantine.lines == expected.lines
+    assert result.quarantine.non_utf8 == expected.non_utf8
+    assert ordered(stored_rows(config)) == ordered(expected.rows)

@@ -130,8 +130,9 @@ enum {
     PERCENT_SIGN = 16,
     UNSURE = 32,
     MARK = 64,
+    WHITE_LEAD = 128,
 };
-#define SPECIAL (DELIMITER | AT_SIGN | PERCENT_SIGN | UNSURE)
+#define SPECIAL (DELIMITER | AT_SIGN | PERCENT_SIGN | UNSURE | WHITE_LEAD)
 
 static uint8_t classes[256];
 
@@ -150,15 +151,46 @@ fill_classes(void)
     }
     classes[AT] |= AT_SIGN;
     classes[PERCENT] |= PERCENT_SIGN;
-    for (int c = 0; c < 256; c++) {
-        if (c < 32 || c > 126) {
-            classes[c] |= UNSURE;
-        }
+    /* Bytes from 0x80 are UTF-8 (Arrow's strings are valid UTF-8): a character of several
+     * bytes is never a delimiter, digit or hex digit, so its bytes are ordinary ones, unless
+     * it is white space (``parsed.WHITE``), which the regexes read apart from other text. */
+    for (int c = 0; c < 32; c++) {
+        classes[c] |= UNSURE;
     }
+    classes[127] |= UNSURE;
+    classes[0xC2] |= WHITE_LEAD;
+    classes[0xE1] |= WHITE_LEAD;
+    classes[0xE2] |= WHITE_LEAD;
+    classes[0xE3] |= WHITE_LEAD;
     classes[EMAIL] |= MARK;
     classes[UUID] |= MARK;
     classes[NUMBER] |= MARK;
     classes[HEX] |= MARK;
+}
+
+/* Whether the character opening at ``buf[at]`` (a WHITE_LEAD byte) is white space beyond
+ * ASCII: U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000. */
+static bool
+white_at(const uint8_t *buf, int64_t at, int64_t end)
+{
+    uint8_t b0 = buf[at];
+    uint8_t b1 = at + 1 < end ? buf[at + 1] : 0;
+    if (b0 == 0xC2) {
+        return b1 == 0x85 || b1 == 0xA0;
+    }
+    uint8_t b2 = at + 2 < end ? buf[at + 2] : 0;
+    switch (b0) {
+    case 0xE1:
+        return b1 == 0x9A && b2 == 0x80;
+    case 0xE2:
+        return (b1 == 0x80 && ((b2 >= 0x80 && b2 <= 0x8A) || b2 == 0xA8 || b2 == 0xA9 ||
+                               b2 == 0xAF)) ||
+               (b1 == 0x81 && b2 == 0x9F);
+    case 0xE3:
+        return b1 == 0x80 && b2 == 0x80;
+    default:
+        return false;
+    }
 }
 
 static inline bool
@@ -338,9 +370,9 @@ taken_bytes(PyObject *self, PyObject *args)
  * (requests: method, spaces, a target opening with a slash, cut from its first ? or # to the
  * next space) or ``urls._QUERY`` (targets: from the first ? or # on) does, and notes the
  * tokens that fit a shape pattern; only texts holding such tokens are rewritten. A text not
- * vouched for (null, or a byte outside 0x20-0x7e) gets an empty key here and must be keyed by
- * the regex path. ``any mark`` tells whether a picked non-null text holds a byte 0x01-0x04
- * anywhere. */
+ * vouched for (null, a control byte, or white space beyond ASCII) gets an empty key here and
+ * must be keyed by the regex path. ``any mark`` tells whether a picked non-null text holds a
+ * byte 0x01-0x04 anywhere. */
 static PyObject *
 shape_keys(PyObject *self, PyObject *args)
 {
@@ -439,6 +471,18 @@ shape_keys(PyObject *self, PyObject *args)
                 k++;
                 continue;
             }
+            if (kind & WHITE_LEAD) {
+                if (white_at(data, k, stop)) {
+                    ok = false;
+                }
+                flags &= AT_SIGN | PERCENT_SIGN;
+                if (phase == 1) {
+                    phase = 3;
+                }
+                out[w++] = c;
+                k++;
+                continue;
+            }
             if ((kind & DELIMITER) == 0) { /* @ or % */
                 flags = (flags & (kind | AT_SIGN | PERCENT_SIGN)) | kind;
                 if (phase == 1) {
@@ -460,6 +504,8 @@ shape_keys(PyObject *self, PyObject *args)
                         if (classes[c] & MARK) {
                             marked = true;
                         }
+                    } else if ((classes[c] & WHITE_LEAD) && white_at(data, k, stop)) {
+                        ok = false;
                     }
                     k++;
                 }
@@ -1290,9 +1336,9 @@ host_span(const uint8_t *data, int64_t start, int64_t stop, int64_t *begin, int6
 
 /* host_kernel(offsets, data, valid, host_offsets, hosts, found, vouched) -> host bytes
  *
- * Hosts of printable-ASCII referers, lower-cased, written to ``host_offsets`` (one more than
- * the texts), ``hosts`` (as long as the texts' bytes at least), ``found`` and ``vouched`` (one
- * per text). */
+ * Hosts of referers that are printable ASCII up to their host's end, lower-cased, written
+ * to ``host_offsets`` (one more than the texts), ``hosts`` (as long as the texts' bytes at
+ * least), ``found`` and ``vouched`` (one per text). */
 static PyObject *
 host_kernel(PyObject *self, PyObject *args)
 {
@@ -1337,8 +1383,14 @@ host_kernel(PyObject *self, PyObject *args)
             status = BAD_OFFSETS;
             break;
         }
+        /* What follows the host (the path, the query: Polish search terms) is never read;
+         * the regex's (?i) matches some letters beyond ASCII ('ſ' is an 's'), and a host
+         * beyond ASCII needs Unicode's lower case: those are left to it. */
+        int64_t begin, end;
+        bool has_host = host_span(data, start, stop, &begin, &end);
+        int64_t checked = has_host ? end : stop;
         bool ok = true;
-        for (int64_t k = start; k < stop; k++) {
+        for (int64_t k = start; k < checked; k++) {
             if (data[k] < 32 || data[k] > 126) {
                 ok = false;
                 break;
@@ -1348,8 +1400,7 @@ host_kernel(PyObject *self, PyObject *args)
             continue;
         }
         vouched[i] = 1;
-        int64_t begin, end;
-        if (!host_span(data, start, stop, &begin, &end)) {
+        if (!has_host) {
             continue;
         }
         if (end - begin > out_len - w) {
@@ -1385,7 +1436,7 @@ static PyMethodDef methods[] = {
     {"rehash", rehash, METH_VARARGS, "Move known entries into a larger table."},
     {"visitor_macs", visitor_macs, METH_VARARGS, "Keyed pseudonyms of the given rows."},
     {"first_appearance", first_appearance, METH_VARARGS, "Rows' dictionary indices."},
-    {"host_kernel", host_kernel, METH_VARARGS, "Hosts of printable-ASCII referers."},
+    {"host_kernel", host_kernel, METH_VARARGS, "Hosts of referers, ASCII up to the host."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -78,12 +78,19 @@ class AccessAnonymiser:
         learned_words: frozenset[str] = frozenset(),
         erased_persons: frozenset[int] = frozenset(),
         agents: AgentWorker | None = None,
+        erased_visitors: frozenset[tuple[str, int]] = frozenset(),
     ) -> None:
-        """``agents``: a worker process that classifies user agents (else this process does)."""
+        """``agents``: a worker process that classifies user agents (else this process does).
+        ``erased_visitors``: (key period, visitor) pairs of erased persons' browsers, whose
+        rows are dropped like the persons' own."""
         self.config = config
         self.key = key
         self.paths = PathTemplater(config.anonymise, learned_words)
         self.erased = erased_persons
+        by_period: dict[str, list[int]] = {}
+        for period, visitor in erased_visitors:
+            by_period.setdefault(period, []).append(visitor)
+        self._erased_visitors = {p: np.array(v, dtype=np.int64) for p, v in by_period.items()}
         self.visitors = VisitorPseudonyms(key)
         self._worker = agents
         self._agent_classes: dict[str | None, int] = {}
@@ -139,10 +146,14 @@ class AccessAnonymiser:
             "network": self._networks(parsed.client),
         }
         table = pa.Table.from_arrays([columns[name] for name in ACCESS.names], schema=ACCESS)
-        if not self.erased:
+        if not self.erased and not self._erased_visitors:
             return table, []
         erased = pc.is_in(person, pa.array(sorted(self.erased), pa.int64()))
-        erased = erased.fill_null(False).to_numpy(zero_copy_only=False)
+        erased = np.array(erased.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        for code, label in enumerate(period.values.to_pylist()):
+            if label in self._erased_visitors:
+                rows = np.flatnonzero(period.codes == code)
+                erased[rows] |= np.isin(visitors.visitor[rows], self._erased_visitors[label])
         return table.filter(pa.array(~erased)), parsed.line[erased].tolist()
 
     def _periods(self, ts: np.ndarray) -> Coded:

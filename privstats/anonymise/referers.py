@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from privstats._lazy import LazyModule
 from privstats.anonymise import _kernels
 from privstats.anonymise.columns import label_ids
+from privstats.anonymise.escapes import normal_host
 from privstats.anonymise.shapes import arrow_strings
 from privstats.suffixes import split_domain
 
@@ -39,7 +40,9 @@ _HOST = r"^(?i:https?)://(?:[^@/?#]*@)?([^/:?#\[\]]+)"
 
 @lru_cache(maxsize=100_000)
 def registrable_domain(host: str) -> str | None:
-    """'www.google.co.uk' -> 'google.co.uk'; IP literals and bare names -> None."""
+    """'www.google.co.uk' -> 'google.co.uk'; IP literals and bare names -> None. A host
+    spelt in IDNA's ASCII labels or with escapes names the domain in letters ('gęś.pl')."""
+    host = normal_host(host)
     try:
         ipaddress.ip_address(host)
         return None
@@ -95,7 +98,8 @@ def classify_referer_ids(
     distinct domains, and its kind into the kinds.
 
     Hosts are found by a pass in C (``_kernels.host_kernel``) over the values it can vouch for
-    (printable ASCII, where ``_HOST`` reads byte by byte); the others go through the regex.
+    (printable ASCII up to the host's end, where ``_HOST`` reads byte by byte: a search term
+    after it may be Polish); the others go through the regex.
     Each distinct host is then looked up once.
     """
     texts = referers.cast(pa.string())
@@ -121,8 +125,8 @@ def _hosts(texts: pa.Array) -> pa.Array:
     """Each referer's host as ``_HOST`` finds it, lower-cased (null where it finds none)."""
     offsets, data, valid = arrow_strings(texts)
     n = len(valid)
-    # Hosts of printable-ASCII referers, lower-cased; a host is part of its text, so the
-    # texts' bytes bound the hosts'.
+    # Hosts of referers printable ASCII up to the host's end, lower-cased; a host is part of
+    # its text, so the texts' bytes bound the hosts'.
     host_offsets = np.empty(n + 1, dtype=np.int64)
     host_bytes = np.empty(max(int(offsets[n] - offsets[0]), 1), dtype=np.uint8)
     found = np.empty(n, dtype=bool)

@@ -3,9 +3,12 @@
 ``urls._shape_keys`` stays the definition. The kernel here replays its passes byte by byte
 (query cut, e-mails, UUIDs, hex tokens, numbers, each a leftmost-first, non-overlapping
 replace-all that consumes the character ending the segment), but only for texts it can vouch
-for: non-null, printable ASCII (bytes 0x20-0x7e), where the regexes' white space is the space
-alone and a byte is a character. Every other text is reported back for the regex path, and
-the caller is told whether any text holds a byte used as a mark (which turns grouping off).
+for: non-null, without control bytes (0x00-0x1f, 0x7f) or white space beyond ASCII (no-break
+space and the like), where the regexes' white space is the space alone. Letters beyond ASCII
+(``/blog/zażółć``) are vouched for: no delimiter, digit or hex digit is one, and no byte of
+theirs in UTF-8 is below 0x80, so they are ordinary bytes to every rule. Every other text is
+reported back for the regex path, and the caller is told whether any text holds a byte used
+as a mark (which turns grouping off).
 The kernel (``_kernels.shape_keys``, in C) runs without the GIL and makes no Python object
 per text.
 """

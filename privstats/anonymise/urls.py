@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from privstats._lazy import LazyModule
+from privstats.anonymise.escapes import normal_path
 from privstats.anonymise.shapes import shape_keys, text_hashes
 from privstats.config import AnonymiseConfig
 from privstats.exceptions import ConfigError
@@ -49,8 +50,10 @@ _QUERY_TAIL_RE = re.compile(_QUERY_TAIL)
 
 
 def strip_target(targets: pl.Expr) -> pl.Expr:
-    """Request target -> path: drop scheme and host of absolute forms, query and fragment."""
-    return targets.str.replace(_SCHEME_HOST, "").str.replace(_QUERY_TAIL, "")
+    """Request target -> path: drop scheme and host of absolute forms, query and fragment,
+    and spell what is left one way (``escapes.normal_path``)."""
+    stripped = targets.str.replace(_SCHEME_HOST, "").str.replace(_QUERY_TAIL, "")
+    return stripped.map_elements(normal_path, return_dtype=pl.String)
 
 
 def _strip_target(target: str | None) -> str | None:
@@ -66,7 +69,7 @@ def _strip_target(target: str | None) -> str | None:
         target = _SCHEME_HOST_RE.sub("", target, count=1)
     if "?" in target or "#" in target:
         target = _QUERY_TAIL_RE.sub("", target, count=1)
-    return target
+    return normal_path(target)
 
 
 class PathTemplater:
@@ -746,7 +749,8 @@ def _group_keys(
         return keys
     rest = np.flatnonzero(~vouched)
     slow = _shape_keys(pl.from_arrow(texts.take(pa.array(take[rest]))), requests=requests)  # type: ignore[arg-type]
-    return pl.from_arrow(keys).scatter(rest, slow).to_arrow()  # type: ignore[union-attr]
+    # polars hands back large strings; the keys stay plain ones, like the kernel's.
+    return pl.from_arrow(keys).scatter(rest, slow).to_arrow().cast(keys.type)  # type: ignore[union-attr]
 
 
 def _first_members(members: np.ndarray, groups: int) -> np.ndarray:

@@ -69,20 +69,20 @@ def _canaries(path: Path | None, config: Config) -> CanarySet | None:
     return CanarySet.load(path, load_key(config.key_path).derive("canary"))
 
 
-def _released_root(args: argparse.Namespace) -> Path:
+def _released_root(args: argparse.Namespace, config: Config) -> Path:
     """``--released``, else ``reports/released`` beside a report folder at
-    ``reports/<name>/<partner>/<period>``, else ``./reports/released``."""
+    ``reports/<name>/<partner>/<period>``, else the configured release area."""
     if args.released is not None:
         return Path(args.released)
     from privstats.gate.published import MANIFEST
-    from privstats.gate.release import RELEASED, default_released_root
+    from privstats.gate.release import default_released_root
 
     path = Path(args.path)
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         return default_released_root(path, manifest)
     except (OSError, ValueError, AttributeError, IndexError, GateError):
-        return Path("reports") / RELEASED
+        return config.released_path
 
 
 def print_report(report: AuditReport, *, as_json: bool = False) -> None:
@@ -108,7 +108,7 @@ def run_audit_command(args: argparse.Namespace, *, config: Config) -> int:
         args.path,
         store=store,
         canaries=_canaries(args.canaries, config),
-        ledger=ReleaseLedger(_released_root(args)),
+        ledger=ReleaseLedger(_released_root(args, config)),
         required_rules=config.disclosure.rules,
     )
     print_report(report, as_json=args.json)

@@ -16,7 +16,13 @@ Durability and tampering:
   (the torn line then reads as a damaged line, still reported, never removed);
 - each entry holds the SHA-256 of the previous valid line (``previous_sha256``): an edited or
   deleted entry breaks the chain, which readers report and :func:`ReleaseLedger.append` refuses
-  to extend.
+  to extend, naming the line;
+- the last entry has no successor to vouch for it, so its number and SHA-256 (the ledger's
+  head) are also kept outside the file, in an anchor file beside the store
+  (``ledger-heads.json``): before every append the whole chain is verified and the anchored
+  entry must still be there, unchanged. An edited or removed last entry is refused like a broken
+  chain. The head is written after the entry: a crash between the two leaves an anchor one
+  entry behind, which still vouches for the entries up to it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from privstats.exceptions import GateError
+from privstats.store import replace_atomically
 
 if TYPE_CHECKING:
     from privstats.erasure import Footprint
@@ -42,6 +50,10 @@ LEDGER_FILE = "ledger.jsonl"
 LOCK_FILE = ".ledger.lock"
 FORMAT = "privstats.release"
 FORMAT_VERSION = 1
+HEADS_FILE = "ledger-heads.json"  # the anchors of ledgers' heads, in the store's folder
+HEADS_FORMAT = "privstats.ledger-heads"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,10 @@ class LedgerState:
     def chain_broken(self) -> bool:
         return any(p.kind == "chain" for p in self.problems)
 
+    @property
+    def first_break(self) -> LedgerProblem | None:
+        return next((p for p in self.problems if p.kind == "chain"), None)
+
     def by_content(self, content_sha256: str) -> LedgerEntry | None:
         return next((e for e in self.entries if e.data.get("content_sha256") == content_sha256),
                     None)  # fmt: skip
@@ -131,11 +147,14 @@ def _fsync_dir(folder: Path) -> None:
 
 
 class ReleaseLedger:
-    """The ledger of one release area (``root`` is ``reports/released``)."""
+    """The ledger of one release area (``root`` is ``reports/released``). ``anchor``: the file
+    its head is kept in too (``HEADS_FILE`` in the store's folder); without one, a removed last
+    entry goes unnoticed."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, anchor: Path | str | None = None) -> None:
         self.root = Path(root)
         self.path = self.root / LEDGER_FILE
+        self.anchor = Path(anchor) if anchor is not None else None
 
     def __repr__(self) -> str:
         return f"ReleaseLedger({self.root})"
@@ -197,14 +216,38 @@ class ReleaseLedger:
         finally:
             lock.release()
 
-    def append(self, entry: Mapping[str, Any]) -> LedgerEntry:
-        """Append one entry durably; the caller holds :meth:`locked`."""
-        state = self.read()
-        if state.chain_broken:
+    def verify(self, state: LedgerState) -> None:
+        """A one-line ``GateError`` naming the line where the ledger stops being what was
+        appended: a broken chain, or an anchored head that is gone or changed."""
+        broken = state.first_break
+        if broken is not None:
             raise GateError(
-                f"the release ledger {self.path} was edited (its hash chain is broken); "
-                "nothing is appended until it is repaired"
+                f"the release ledger {self.path} was edited at line {broken.line} (its hash "
+                "chain is broken there); nothing is appended until it is repaired"
             )
+        head = self._head()
+        if head is None:
+            return
+        count, digest = head
+        if len(state.entries) < count:
+            raise GateError(
+                f"the release ledger {self.path} holds {len(state.entries)} entries, but "
+                f"{count} were appended to it: its last entries were removed; nothing is "
+                "appended until it is restored"
+            )
+        anchored = state.entries[count - 1]
+        if anchored.sha256 != digest:
+            raise GateError(
+                f"the release ledger {self.path} was edited at line {anchored.line} (the "
+                f"entry appended as number {count} is not what was appended); nothing is "
+                "appended until it is restored"
+            )
+
+    def append(self, entry: Mapping[str, Any]) -> LedgerEntry:
+        """Append one entry durably, once the whole ledger is verified; the caller holds
+        :meth:`locked`."""
+        state = self.read()
+        self.verify(state)
         data = {**entry, "format": FORMAT, "version": FORMAT_VERSION,
                 "previous_sha256": state.last_sha256}  # fmt: skip
         line = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -222,7 +265,63 @@ class ReleaseLedger:
             os.close(fd)
         if created:
             _fsync_dir(self.root)
-        return LedgerEntry(state.lines + 1, hashlib.sha256(raw).hexdigest(), data)
+        appended = LedgerEntry(state.lines + 1, hashlib.sha256(raw).hexdigest(), data)
+        self._anchor(len(state.entries) + 1, appended.sha256)
+        return appended
+
+    # --- the head, outside the file ---------------------------------------------------------
+
+    def _key(self) -> str:
+        return str(self.path.resolve())
+
+    def _heads(self) -> dict[str, Any]:
+        assert self.anchor is not None
+        try:
+            heads = json.loads(self.anchor.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"format": HEADS_FORMAT, "ledgers": {}}
+        except (OSError, ValueError):
+            heads = None
+        if not isinstance(heads, dict) or not isinstance(heads.get("ledgers"), dict):
+            raise GateError(
+                f"the anchor of the release ledgers' heads {self.anchor} is unreadable; "
+                "restore it from a backup"
+            )
+        return heads
+
+    def _head(self) -> tuple[int, str] | None:
+        if self.anchor is None:
+            return None
+        head = self._heads()["ledgers"].get(self._key())
+        if not isinstance(head, dict):
+            return None
+        count, digest = head.get("entries"), head.get("sha256")
+        if not isinstance(count, int) or count < 1 or not isinstance(digest, str):
+            raise GateError(f"the anchor {self.anchor} holds no head for {self.path}")
+        return count, digest
+
+    def _anchor(self, count: int, digest: str) -> None:
+        """Keep the new head outside the file. The entry is appended already, so a failure
+        here only warns: the anchor stays behind, and still vouches for the entries up to
+        its own."""
+        if self.anchor is None:
+            return
+        try:
+            with filelock.FileLock(str(self.anchor) + ".lock", timeout=30):
+                heads = self._heads()
+                heads["ledgers"][self._key()] = {"entries": count, "sha256": digest}
+                replace_atomically(self.anchor, json.dumps(heads, indent=1, sort_keys=True))
+                _fsync_dir(self.anchor.parent)
+        except (OSError, filelock.Timeout, GateError) as exc:
+            reason = (
+                exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            )
+            log.warning(
+                "the release ledger's head could not be kept in %s (%s); the ledger itself "
+                "holds the release",
+                self.anchor,
+                reason,
+            )
 
     # --- erasure ----------------------------------------------------------------------------
 

@@ -40,7 +40,13 @@ from typing import Any
 from privstats.exceptions import GateError
 from privstats.gate.audit import RequiredRules, audit_path
 from privstats.gate.findings import AuditReport
-from privstats.gate.ledger import LedgerEntry, LedgerState, ReleaseLedger, content_sha256
+from privstats.gate.ledger import (
+    HEADS_FILE,
+    LedgerEntry,
+    LedgerState,
+    ReleaseLedger,
+    content_sha256,
+)
 from privstats.gate.published import MANIFEST
 from privstats.leaks import CanarySet
 from privstats.report.manifest import sha256_file
@@ -125,7 +131,7 @@ def release(
         raise GateError("this folder is in the release area already; release its original")
     if require_store and store is None:
         raise GateError("a release re-verifies every table against the store: give the store")
-    ledger = ReleaseLedger(root)
+    ledger = ReleaseLedger(root, anchor=None if store is None else ledger_anchor(store))
 
     def audited() -> AuditReport:
         report = audit_path(folder, store=store, canaries=canaries, ledger=ledger,
@@ -144,10 +150,10 @@ def release(
     report = audited()
     seen = ledger.read().last_sha256
     with ledger.locked():
+        ledger.verify(ledger.read())  # before settling: settling trusts the ledger's entries
         settled = _settle(ledger)
         state = ledger.read()
-        if state.chain_broken:
-            raise GateError(f"the release ledger {ledger.path} was edited; repair it first")
+        ledger.verify(state)
         if state.last_sha256 != seen:
             report = audited()
         hashes = report.file_hashes
@@ -171,6 +177,11 @@ def release(
         _move_into_place(staging, final)
     notes = tuple(str(p) for p in state.problems)
     return Release(release_id, final, entry, report, tuple(settled), notes)
+
+
+def ledger_anchor(store: Store | Path | str) -> Path:
+    """Where the heads of release ledgers are anchored: beside the store's catalog."""
+    return (store.root if isinstance(store, Store) else Path(store)) / HEADS_FILE
 
 
 def _manifest(folder: Path) -> dict[str, Any]:

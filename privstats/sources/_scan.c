@@ -86,39 +86,46 @@ static inline uint64_t hash(const uint8_t *buf, int64_t size, int64_t start, int
     return final(h, end - start);
 }
 
-/* From p, where the first quote or newline is; whether a byte before it is not ASCII (*high);
- * the hash of the bytes before it, as hash() (*digest). Eight bytes at a time. */
+/* From p, where the first quote or newline is; whether a byte before it is not ASCII or is
+ * NUL (*high: the caller checks such text byte by byte); the hash of the bytes before it, as
+ * hash() (*digest). Eight bytes at a time. */
 static inline int64_t quoted(const uint8_t *buf, int64_t size, int64_t p, int *high,
                              uint64_t *digest) {
-    uint64_t h = 0, seen = 0;
+    uint64_t h = 0, seen = 0, zeros = 0;
     const int64_t start = p;
     for (; p + 8 <= size; p += 8) {
         const uint64_t w = load8(buf + p);
         const uint64_t x = w ^ QUOTES, y = w ^ NEWLINES;
         const uint64_t found = ((x - ONES) & ~x & HIGHS) | ((y - ONES) & ~y & HIGHS);
+        /* A NUL byte: the lowest flag is exact, so a flag below the end counts. */
+        const uint64_t zero = (w - ONES) & ~w & HIGHS;
         if (found) {
             const int64_t k = first_byte(found);
             if (k) {
                 const uint64_t tail = w & ((UINT64_C(1) << (8 * k)) - 1);
                 h = mix(h, tail);
                 seen |= tail;
+                zeros |= zero && first_byte(zero) < k;
             }
-            *high = (seen & HIGHS) != 0;
+            *high = (seen & HIGHS) != 0 || zeros != 0;
             *digest = final(h, p + k - start);
             return p + k;
         }
         h = mix(h, w);
         seen |= w;
+        zeros |= zero;
     }
     int64_t q = p;
-    while (q < size && buf[q] != QUOTE && buf[q] != NEWLINE)
+    while (q < size && buf[q] != QUOTE && buf[q] != NEWLINE) {
+        zeros |= buf[q] == 0;
         q++;
+    }
     if (q > p) {
         const uint64_t tail = load_few(buf + p, q - p);
         h = mix(h, tail);
         seen |= tail;
     }
-    *high = (seen & HIGHS) != 0;
+    *high = (seen & HIGHS) != 0 || zeros != 0;
     *digest = final(h, q - start);
     return q;
 }
@@ -165,12 +172,15 @@ static inline int same(const uint8_t *a, int64_t size_a, int64_t ia, const uint8
 
 /* -- values ------------------------------------------------------------------------------ */
 
-/* Whether buf[start:end] is valid UTF-8 as Python's strict decoder has it. */
+/* Whether buf[start:end] is valid UTF-8 as Python's strict decoder has it, and holds no NUL
+ * (a line holding one is quarantined, by the line parser). */
 static int utf8(const uint8_t *buf, int64_t start, int64_t end) {
     int64_t p = start;
     while (p < end) {
         const uint8_t b = buf[p];
         if (b < 0x80) {
+            if (b == 0)
+                return 0;
             p++;
             continue;
         }
@@ -567,7 +577,7 @@ static int run(Workspace *w, const uint8_t *buf, int64_t size, const Op *ops, in
                 p = q;
                 if (op->action == CODE)
                     h = hash(buf, size, s, q);
-            } else if (op->kind == QUOTED) { /* no quote inside, ASCII or valid UTF-8 */
+            } else if (op->kind == QUOTED) { /* no quote inside, ASCII or valid UTF-8, no NUL */
                 if (buf[p] != QUOTE) {
                     ok = 0;
                     break;

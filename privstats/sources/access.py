@@ -14,9 +14,12 @@ import glob
 import gzip
 import hashlib
 import io
+import os
+import select
+import stat
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -55,20 +58,33 @@ BLOCK_BYTES = 16 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
+# How long a named pipe may wait for a process to write to it, the store locked meanwhile.
+PIPE_WAIT_SECONDS = 30.0
+
+
 @dataclass(frozen=True)
 class Input:
-    """One input to read: a file, or standard input when ``path`` is None."""
+    """One input to read: a file, or standard input when ``path`` is None. ``problem``: why it
+    cannot be read at all (a missing file, a folder), said when its turn comes, so that the
+    other inputs of the command still go in."""
 
     path: Path | None
     label: str
+    problem: str | None = None
 
     @property
     def is_stdin(self) -> bool:
         return self.path is None
 
+    @property
+    def is_file(self) -> bool:
+        """A regular file (not standard input, a named pipe or a device): it can be re-read."""
+        return self.path is not None and self.path.is_file()
+
 
 def expand_inputs(patterns: list[str]) -> list[Input]:
-    """Paths and globs -> inputs; ``-`` is standard input. A missing path is an error."""
+    """Paths and globs -> inputs, in order; ``-`` is standard input. A pattern matching no
+    file, and a folder, are inputs with a problem."""
     inputs: list[Input] = []
     for pattern in patterns:
         if pattern == "-":
@@ -76,20 +92,22 @@ def expand_inputs(patterns: list[str]) -> list[Input]:
             continue
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         if not matches:
-            raise InputError(f"no file matches {pattern}")
+            inputs.append(Input(Path(pattern), pattern, "no file matches it"))
         for match in matches:
             path = Path(match)
-            if not path.exists():
-                raise InputError(f"{match}: no such file")
+            problem = None
             if path.is_dir():
-                raise InputError(f"{match} is a folder; name the log files (globs work)")
-            inputs.append(Input(path, match))
+                problem = "it is a folder; name the log files in it (globs work)"
+            elif not path.exists():
+                problem = "no such file"
+            inputs.append(Input(path, match, problem))
     return inputs
 
 
 def quick_fingerprint(source: Input) -> str | None:
-    """Size plus the first and last MiB, hashed: finds a likely re-ingest without a full read."""
-    if source.path is None:
+    """Size plus the first and last MiB, hashed: finds a likely re-ingest without a full read.
+    None for what cannot be read twice (standard input, a named pipe)."""
+    if not source.is_file:
         return None
     digest = hashlib.sha256()
     try:
@@ -103,6 +121,20 @@ def quick_fingerprint(source: Input) -> str | None:
     except OSError as exc:
         raise InputError(f"cannot read {source.label}: {exc.strerror}") from None
     return digest.hexdigest()
+
+
+def content_size(source: Input) -> int | None:
+    """The bytes of content a plain file holds, known before reading it (None for standard
+    input, a named pipe, a gzip file)."""
+    if not source.is_file:
+        return None
+    try:
+        with source.path.open("rb") as handle:  # type: ignore[union-attr]
+            if handle.read(2) == _GZIP_MAGIC:
+                return None
+            return os.fstat(handle.fileno()).st_size
+    except OSError as exc:
+        raise InputError(f"cannot read {source.label}: {exc.strerror}") from None
 
 
 def raw_digest(source: Input) -> str:
@@ -144,12 +176,40 @@ class BlockReader:
     that is only valid until the next block is asked for: no allocation, no copy, no page
     faults per block (ingest parses each block before it reads the next). With ``reuse``,
     lines are not counted either; the caller counts them and keeps ``lines_read`` up to date.
+
+    ``continuing``, given the input's first line (without its line end), names the length in
+    bytes and in lines of an earlier input this one may continue ((0, 0): none): those bytes
+    are read and hashed but not handed out (``prefix_sha256`` is their SHA-256, None if the
+    input ended first), and the lines handed out are numbered after them.
+
+    The content is hashed in order as blocks are handed out, so that besides its SHA-256
+    (``content``) the SHA-256 of its whole lines is known (``complete_sha256``, of its first
+    ``complete_size`` bytes): a log still being written may end inside a line, which the log
+    that grows from it completes.
     """
 
-    def __init__(self, source: Input, block_bytes: int = BLOCK_BYTES, reuse: bool = False):
+    def __init__(
+        self,
+        source: Input,
+        block_bytes: int = BLOCK_BYTES,
+        reuse: bool = False,
+        max_line_bytes: int | None = None,
+        continuing: Callable[[bytes], tuple[int, int]] | None = None,
+    ):
+        """``max_line_bytes``: a line longer is handed on cut to one byte more than this (it is
+        quarantined as too long), the rest of it read and hashed but not kept: memory stays
+        bounded by the block size whatever the line's length."""
         self.source = source
         self.block_bytes = block_bytes
         self.reuse = reuse
+        self.longest = None if max_line_bytes is None else max_line_bytes + 1
+        self.continuing = continuing
+        self.prefix_sha256: str | None = None
+        self.skipped_lines = 0
+        self.size = 0  # bytes of content read (and hashed)
+        self.complete_size = 0  # of them, up to the last line feed
+        self.complete_sha256: str | None = None  # None: the last line is over-long, unended
+        self.tail = False  # the content ends inside a line
         self.content = hashlib.sha256()
         self.compressed: Any = None  # the file's own SHA-256 when it is gzip, else None
         self.lines_read = 0
@@ -161,6 +221,8 @@ class BlockReader:
     def _open(self) -> BinaryIO:
         if self.source.path is None:
             return sys.stdin.buffer
+        if not self.source.is_file:
+            return _open_stream(self.source)
         try:
             handle = self.source.path.open("rb")
             magic = handle.read(2)
@@ -178,39 +240,102 @@ class BlockReader:
 
         A block is read into its buffer directly and never copied.
         """
-        label = self.source.label
         handle = self._open()
-        carry = b""
         buffer = bytearray()
-        first = True
+        skipping = False  # the carry is the cut start of an over-long line: drop its rest
+        hashed = 0  # bytes at the start of the carry hashed already (an over-long line's)
         try:
+            carry = self._start(handle)
+            # The bytes read ahead with the first line open the first block, which stays as
+            # large as ever: vocabulary is learned block by block, so where blocks end shapes
+            # a store's templates.
+            ahead = len(carry)
             while True:
-                size = len(carry) + self.block_bytes
+                size = max(self.block_bytes, ahead) if ahead else len(carry) + self.block_bytes
                 if not self.reuse or len(buffer) < size:
                     buffer = bytearray(size)
                 buffer[: len(carry)] = carry
-                filled = len(carry) + self._fill(handle, memoryview(buffer)[len(carry) : size])
-                if first and b"\x00" in buffer[len(carry) : min(filled, len(carry) + 65536)]:
-                    raise InputError(f"{label} looks binary (it contains NUL bytes), not a log")
-                first = False
-                if filled == len(carry):
+                got = self._fill(handle, memoryview(buffer)[len(carry) : size])
+                filled = len(carry) + got
+                if not got and not ahead:
                     break
-                self.content.update(memoryview(buffer)[len(carry) : filled])
+                ahead = 0
+                if skipping:
+                    end = buffer.find(b"\n", len(carry), filled)
+                    self._hash(memoryview(buffer)[len(carry) : filled if end < 0 else end])
+                    if end < 0:
+                        continue  # all of it the over-long line's: read over it
+                    # The rest of the line dropped, moved over in place (the buffer may be
+                    # lent out as a view: its size stays).
+                    rest = filled - end
+                    buffer[len(carry) : len(carry) + rest] = buffer[end:filled]
+                    filled = len(carry) + rest
+                    skipping = False
                 cut = buffer.rfind(b"\n", 0, filled) + 1
+                kept = filled if self.longest is None else min(filled, cut + self.longest)
+                if cut:
+                    self._hash(memoryview(buffer)[hashed:cut])
+                    hashed = 0
+                if kept < filled:  # an over-long line: hashed whole now, in order
+                    self._hash(memoryview(buffer)[max(cut, hashed) : filled])
+                    hashed = kept - cut
+                carry, skipping = bytes(buffer[cut:kept]), kept < filled
                 if cut == 0:
-                    carry = bytes(buffer[:filled])  # no line ends yet: read on
-                    continue
-                carry = bytes(buffer[cut:filled])
+                    continue  # no line ends yet: read on
                 if self.reuse:
                     yield self._counted(memoryview(buffer)[:cut])
                 else:
                     del buffer[cut:]
                     yield self._counted(buffer)
-            if carry:
-                yield self._counted(bytearray(carry + b"\n"))
+            self.complete_size = self.size
+            self.complete_sha256 = self.content.hexdigest() if not hashed else None
+            if carry:  # the last line lacks its line feed (or, read with the first, has it)
+                self._hash(memoryview(carry)[hashed:])
+                if carry[-1:] == b"\n":
+                    self.complete_size = self.size
+                    self.complete_sha256 = self.content.hexdigest()
+                else:
+                    self.tail = True
+                yield self._counted(bytearray(carry if carry[-1:] == b"\n" else carry + b"\n"))
         finally:
             if handle is not sys.stdin.buffer:
                 handle.close()
+
+    def _hash(self, view: memoryview) -> None:
+        self.content.update(view)
+        self.size += len(view)
+
+    def _start(self, handle: BinaryIO) -> bytes:
+        """Where reading starts: with ``continuing``, the first line is read and, if it names
+        an earlier input's length, that many bytes are read over (and hashed). The bytes read
+        and not read over (the carry of the first block, not hashed yet)."""
+        if self.continuing is None:
+            return b""
+        limit = self.longest or (1 << 20)
+        head = bytearray()
+        while b"\n" not in head and len(head) < limit:
+            chunk = bytearray(min(1 << 16, self.block_bytes))
+            n = self._fill(handle, memoryview(chunk))
+            head += chunk[:n]
+            if n < len(chunk):
+                break
+        end = head.find(b"\n")
+        first = bytes(head[: end if end >= 0 else len(head)]).rstrip(b"\r")
+        length, lines = self.continuing(first)
+        if not length:
+            return bytes(head)
+        self._hash(memoryview(head)[:length])
+        left = length - min(length, len(head))
+        scratch = bytearray(min(left, self.block_bytes))
+        while left:
+            n = self._fill(handle, memoryview(scratch)[: min(left, len(scratch))])
+            if not n:
+                return b""  # the input ended inside the bytes it was to continue
+            self._hash(memoryview(scratch)[:n])
+            left -= n
+        self.prefix_sha256 = self.content.copy().hexdigest()
+        self.lines_read = self.skipped_lines = lines
+        return bytes(head[length:])
 
     def _fill(self, handle: BinaryIO, view: memoryview) -> int:
         """Read until ``view`` is full or the input ends; the number of bytes read."""
@@ -238,6 +363,33 @@ class BlockReader:
         lines = int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))
         self.lines_read += lines
         return start, block, lines
+
+
+def _open_stream(source: Input) -> BinaryIO:
+    """A named pipe (or another file that is no regular one) opened for reading, waiting up to
+    ``PIPE_WAIT_SECONDS`` for a process to write to it: opened plainly, a pipe nobody writes to
+    would hold the command, and the store's lock, for ever."""
+    path = source.path
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # type: ignore[arg-type]
+    except OSError as exc:
+        raise InputError(f"cannot read {source.label}: {exc.strerror}") from None
+    try:
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            # A pipe no writer has opened yet polls as not ready; one written to, or whose
+            # writer came and went, as ready.
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            if not poller.poll(int(PIPE_WAIT_SECONDS * 1000)):
+                raise InputError(
+                    f"{source.label} is a named pipe no process wrote to within "
+                    f"{PIPE_WAIT_SECONDS:g} s; start its writer first; nothing was written for it"
+                )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 class BlockParser:

@@ -119,8 +119,11 @@ class CrmDatabase(CrmSource):
     def close(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
+            # Only read, so nothing is lost when the rollback fails: a server stopped or a
+            # connection lost was said already, by the read that met it.
             try:
-                conn.rollback()
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
             finally:
                 conn.close()
 

@@ -1,8 +1,9 @@
 """One line at a time: what a log line means, stated as plainly as possible.
 
 This is the definition every faster path reproduces exactly. A line is the bytes between two
-``\\n``; it is decoded as UTF-8 (invalid bytes become U+FFFD and the line is counted), trailing
-``\\r`` are dropped, an over-long or empty line is quarantined, and the rest is matched against
+``\\n``; an over-long one is quarantined unread; the rest is decoded as UTF-8 (invalid bytes
+become U+FFFD and the line is counted), trailing ``\\r`` are dropped, an empty line or one
+holding a NUL byte (binary data) is quarantined, and the rest is matched against
 the format's fast regex (quoted fields hold no quote), then its strict regex (backslash-escaped
 quotes, unescaped afterwards). A line neither accepts is quarantined with the reason found by
 looking at its quotes. The compiled tokeniser (``tokens``) sends here only the lines it cannot
@@ -58,13 +59,15 @@ class LineParser:
         values: list[tuple[str | None, ...]] = []
         bad: dict[Reason, list[int]] = {}
         for number, raw in zip(numbers, raws, strict=True):
-            text = decode(raw, quarantine)
             if len(raw) > self.max_line_bytes:
                 bad.setdefault(Reason.LINE_TOO_LONG, []).append(number)
                 continue
-            text = text.rstrip("\r")
+            text = decode(raw, quarantine).rstrip("\r")
             if not text:
                 bad.setdefault(Reason.EMPTY_LINE, []).append(number)
+                continue
+            if "\0" in text:
+                bad.setdefault(Reason.NUL_BYTE, []).append(number)
                 continue
             groups = self._json(text) if self.fmt.is_json else self._groups(text)
             if isinstance(groups, Reason):

@@ -14,7 +14,8 @@ are what ``parsed.typed`` would make of its texts:
 - a plain token is one or more printable ASCII bytes other than the quote (so no white space
   of any kind, and no empty token that would let the regex shift its groups);
 - a quoted token opens and closes with a quote and holds none inside; its bytes are ASCII or
-  valid UTF-8 (Python's strict decoder's rules);
+  valid UTF-8 (Python's strict decoder's rules), and none is NUL (a line holding one is
+  quarantined whole);
 - the time is ``[dd/Mon/yyyy:HH:MM:SS +hhmm]``, a real date and time, and becomes microseconds
   since the epoch; the status is three digits from 100 to 599; a size is ``-`` (0) or up to 18
   digits; a response time is ``-`` (unknown) or digits with at most as many decimals as its

@@ -40,6 +40,7 @@ def test_referers_keep_only_the_registrable_domain() -> None:
 PIECES = [
     "http", "HTTPS", "hTtP", "s", "://", ":", "/", "?", "#", "@", "[", "]", "-", ".", "user",
     "pw", "www.example.com", "Google.CO.uk", "203.0.113.216", "8080", "x", "é", "\t", "",
+    "ſ", "Ę", "gęś.pl", "xn--g-1ia2r.pl", "XN--G-1IA2R.PL", "g%C4%99%C5%9B.pl", "q=zażółć",
 ]  # fmt: skip
 
 
@@ -74,3 +75,17 @@ def test_hosts_after_a_user_part_or_without_one() -> None:
         RefererKind.INTERNAL, RefererKind.UNKNOWN, RefererKind.INTERNAL, RefererKind.NONE,
         RefererKind.NONE,
     ]  # fmt: skip
+
+
+def test_a_polish_domain_is_one_domain_however_it_is_spelt() -> None:
+    referers = [
+        "https://gęś.pl/o-nas",
+        "https://GĘŚ.PL/",
+        "https://xn--g-1ia2r.pl/?q=zażółć",
+        "https://g%C4%99%C5%9B.pl/",
+        "https://www.google.pl/search?q=gęślą+jaźń",
+    ]
+    domain, domains, kind, _ = classify_referer_ids(pa.array(referers), frozenset())
+    names = domains.to_pylist()
+    assert [names[d] for d in domain] == ["gęś.pl"] * 4 + ["google.pl"]
+    assert kind.tolist() == [3] * 5  # external

@@ -4,6 +4,7 @@ chain that shows edits, and the erasure protocol."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from privstats.config import AnonymiseConfig, Config, LoginPolicy
 from privstats.erasure import Footprint, erase
 from privstats.exceptions import GateError
 from privstats.gate import ReleaseLedger
+from privstats.gate import ledger as ledger_module
 from privstats.gate.ledger import LEDGER_FILE
 from privstats.ingest import ingest_access
 from privstats.key import SecretKey
@@ -169,3 +171,34 @@ def test_the_ledger_file_is_json_lines_with_one_entry_per_line(tmp_path: Path) -
         ledger.append({**_entry(1), "title": "Ruch w serwisie\nwiersz drugi"})
     lines = (tmp_path / LEDGER_FILE).read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["title"].endswith("wiersz drugi")
+
+
+def test_a_removed_last_entry_is_noticed_only_through_the_anchored_head(tmp_path: Path) -> None:
+    anchored = ReleaseLedger(tmp_path / "released", anchor=tmp_path / "store" / "heads.json")
+    (tmp_path / "store").mkdir()
+    with anchored.locked():
+        anchored.append(_entry(1))
+        anchored.append(_entry(2))
+    text = anchored.path.read_text(encoding="utf-8")
+    anchored.path.write_text(text[: text.index("\n") + 1], encoding="utf-8")
+    assert not anchored.read().problems  # the chain alone cannot tell
+    with anchored.locked(), pytest.raises(GateError, match="holds 1 entries, but 2 were appended"):
+        anchored.append(_entry(3))
+    unanchored = ReleaseLedger(tmp_path / "released")
+    with unanchored.locked():
+        unanchored.append(_entry(3))  # what happened before heads were anchored
+    assert [e.release_id[-1] for e in unanchored.entries()] == ["1", "3"]
+
+
+def test_a_head_that_cannot_be_kept_leaves_the_entry_appended_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ledger_module, "replace_atomically", disk_full)
+    ledger = ReleaseLedger(tmp_path / "released", anchor=tmp_path / "heads.json")
+    with ledger.locked():
+        entry = ledger.append(_entry(1))
+    assert [e.release_id for e in ledger.entries()] == [entry.release_id]
+    assert "head could not be kept" in caplog.text and "No space left" in caplog.text

@@ -13,6 +13,7 @@ from gate.conftest import Rendered, edit_manifest, rehash
 
 from privstats.exceptions import GateError
 from privstats.gate import AuditFailed, ReleaseLedger, audit_path, release
+from privstats.gate.release import ledger_anchor
 from privstats.report.manifest import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,9 +84,7 @@ def test_the_same_tables_and_page_with_a_new_manifest_are_not_a_new_release(
         release(report, "anna", store=traffic.store)
 
 
-def test_a_changed_report_is_a_new_release(
-    report: Path, released: Path, traffic: Rendered
-) -> None:
+def test_a_changed_report_is_a_new_release(report: Path, released: Path, traffic: Rendered) -> None:
     first = release(report, "anna", store=traffic.store)
     _change_page(report, "Corrected wording of the methodology.")
     second = release(report, "anna", store=traffic.store)
@@ -184,3 +183,51 @@ def test_a_crash_after_the_ledger_line_is_completed_by_the_next_release(
     assert json.loads((first.folder / "manifest.json").read_text(encoding="utf-8"))["report"] == (
         "traffic_report"
     )
+
+
+@pytest.mark.parametrize(
+    ("tamper", "refusal"),
+    [
+        # The audit reads the ledger first, for its differencing check: a failing finding.
+        (lambda text: text.replace('"reviewer":"anna"', '"reviewer":"piotr"'),
+         "ledger.jsonl:line 2: ledger chain"),
+        (lambda text: text.replace('"reviewer":"marta"', '"reviewer":"piotr"'),
+         "was edited at line 2 (the entry appended as number 2 is not what was appended)"),
+        (lambda text: text[: text.index("\n") + 1], "holds 1 entries, but 2 were appended"),
+        (lambda text: "", "holds 0 entries, but 2 were appended"),
+    ],
+    ids=["an earlier entry edited", "the last entry edited", "the last entry removed",
+         "emptied"],
+)  # fmt: skip
+def test_a_tampered_ledger_is_refused_with_its_line_and_nothing_is_released(
+    report: Path, released: Path, traffic: Rendered, tamper: object, refusal: str
+) -> None:
+    release(report, "anna", store=traffic.store)
+    _change_page(report, "Corrected wording of the methodology.")
+    release(report, "marta", store=traffic.store)
+    ledger = released / "ledger.jsonl"
+    ledger.write_text(tamper(ledger.read_text(encoding="utf-8")), encoding="utf-8")  # type: ignore[operator]
+    _change_page(report, "Corrected wording once more.")
+    before = _tree(released)
+    with pytest.raises(GateError) as refused:
+        release(report, "anna", store=traffic.store)
+    said = [str(refused.value)]
+    if isinstance(refused.value, AuditFailed):
+        said += refused.value.report.lines()
+    assert any(refusal in line for line in said), said
+    assert _tree(released) == before
+
+
+def test_a_head_anchored_one_entry_behind_still_vouches_for_the_ledger(
+    report: Path, released: Path, traffic: Rendered
+) -> None:
+    """A crash between the entry and its anchor leaves the anchor one entry behind."""
+    release(report, "anna", store=traffic.store)
+    anchor = ledger_anchor(traffic.store)
+    behind = anchor.read_bytes()
+    _change_page(report, "Corrected wording of the methodology.")
+    release(report, "marta", store=traffic.store)
+    anchor.write_bytes(behind)
+    _change_page(report, "Corrected wording once more.")
+    third = release(report, "anna", store=traffic.store)
+    assert third.entry.line == 3

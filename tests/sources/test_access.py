@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import os
+import threading
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from privstats.exceptions import InputError
 from privstats.quarantine import Quarantine, Reason
+from privstats.sources import access
 from privstats.sources.access import BlockReader, Input, expand_inputs, parse_block
 from privstats.sources.logformat import resolve_format
 
@@ -158,20 +164,118 @@ def test_a_truncated_gzip_is_a_one_line_error(tmp_path: Path) -> None:
     assert "203.0.113.9" not in str(caught.value)
 
 
-def test_a_binary_file_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "image.png"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
-    with pytest.raises(InputError, match="looks binary"):
-        list(BlockReader(Input(path, "image.png")))
+def test_a_nul_byte_quarantines_its_line_only() -> None:
+    block = GOOD + b"\n" + GOOD.replace(b"Firefox", b"Fire\x00fox") + b"\n" + GOOD + b"\n"
+    quarantine = Quarantine()
+    frame = parse_block(block, 1, resolve_format("combined"), 65536, quarantine)
+    assert frame["line"].to_list() == [1, 3]
+    assert quarantine.counts == {Reason.NUL_BYTE.value: 1}
+    assert quarantine.lines == {Reason.NUL_BYTE.value: [2]}
 
 
-def test_missing_files_and_folders_are_named(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no such file"):
-        expand_inputs([str(tmp_path / "absent.log")])
-    with pytest.raises(InputError, match="is a folder"):
-        expand_inputs([str(tmp_path)])
-    with pytest.raises(InputError, match="no file matches"):
-        expand_inputs([str(tmp_path / "*.log")])
+def test_missing_files_and_folders_are_inputs_with_a_problem(tmp_path: Path) -> None:
     (tmp_path / "b.log").write_text("x")
     (tmp_path / "a.log").write_text("x")
-    assert [i.path.name for i in expand_inputs([str(tmp_path / "*.log")])] == ["a.log", "b.log"]
+    patterns = [tmp_path / "absent.log", tmp_path, tmp_path / "*.gz", tmp_path / "*.log"]
+    found = expand_inputs([str(p) for p in patterns])
+    assert [(i.path.name, i.problem) for i in found] == [  # type: ignore[union-attr]
+        ("absent.log", "no such file"),
+        (tmp_path.name, "it is a folder; name the log files in it (globs work)"),
+        ("*.gz", "no file matches it"),
+        ("a.log", None),
+        ("b.log", None),
+    ]
+
+
+def test_an_over_long_line_is_cut_and_read_over_in_bounded_memory(tmp_path: Path) -> None:
+    path = tmp_path / "long.log"
+    with path.open("wb") as handle:
+        handle.write(GOOD + b"\n" + b'1.2.3.4 - - "' + b"a" * (3 << 20) + b"\n" + GOOD + b"\n")
+    reader = BlockReader(Input(path, "long.log"), block_bytes=4096, max_line_bytes=1000)
+    blocks = [bytes(block) for _, block, _ in reader]
+    lines = b"".join(blocks).split(b"\n")[:-1]
+    assert [len(line) for line in lines] == [len(GOOD), 1001, len(GOOD)]
+    assert max(len(block) for block in blocks) <= 4096 + 1001
+    assert reader.content.hexdigest() == hashlib.sha256(path.read_bytes()).hexdigest()
+    quarantine = Quarantine()
+    frame = parse_block(b"".join(blocks), 1, resolve_format("combined"), 1000, quarantine)
+    assert frame["line"].to_list() == [1, 3]
+    assert quarantine.counts == {Reason.LINE_TOO_LONG.value: 1}
+
+
+@pytest.mark.parametrize("ending", [b"", b"\n"])
+def test_an_over_long_last_line_is_cut_too(tmp_path: Path, ending: bytes) -> None:
+    path = tmp_path / "long.log"
+    path.write_bytes(GOOD + b"\n" + b"x" * 50_000 + ending)
+    reader = BlockReader(Input(path, "long.log"), block_bytes=1024, max_line_bytes=300)
+    data = b"".join(bytes(block) for _, block, _ in reader)
+    assert data == GOOD + b"\n" + b"x" * 301 + b"\n"
+
+
+def test_a_named_pipe_nobody_writes_to_is_given_up_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(access, "PIPE_WAIT_SECONDS", 0.3)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(InputError, match=r"named pipe no process wrote to within 0\.3 s"):
+        list(BlockReader(Input(pipe, "pipe")))
+
+
+def test_a_named_pipe_with_a_writer_is_read(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+
+    def write() -> None:
+        with pipe.open("wb") as handle:
+            handle.write(GOOD + b"\n")
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    reader = BlockReader(Input(pipe, "pipe"))
+    assert b"".join(bytes(block) for _, block, _ in reader) == GOOD + b"\n"
+    writer.join()
+
+
+def test_reading_the_first_line_ahead_leaves_every_block_where_it_was(tmp_path: Path) -> None:
+    """Vocabulary is learned block by block: where blocks end is part of a store's templates."""
+    path = tmp_path / "access.log"
+    path.write_bytes((GOOD + b"\n") * 400)
+    plain = [bytes(b) for _, b, _ in BlockReader(Input(path, "a"), block_bytes=4096)]
+    ahead = BlockReader(Input(path, "a"), block_bytes=4096, continuing=lambda first: (0, 0))
+    assert [bytes(b) for _, b, _ in ahead] == plain
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=12),
+    st.booleans(),
+    st.integers(8, 64),
+    st.integers(10, 30),
+)
+def test_the_reader_hands_out_every_line_cut_to_its_limit_and_hashes_every_byte(
+    tmp_path: Path, lines: list[bytes], ended: bool, block: int, longest: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if ended and lines else b"")
+    assume(not data.startswith(b"\x1f\x8b"))  # that is a gzip file
+    path = tmp_path / "any.log"
+    path.write_bytes(data)
+    reader = BlockReader(Input(path, "any"), block_bytes=block, max_line_bytes=longest)
+    out = b"".join(bytes(b) for _, b, _ in reader).split(b"\n")[:-1]
+    expected = data.split(b"\n")
+    if data.endswith(b"\n") or not data:
+        expected.pop()
+    assert len(out) == len(expected)
+    for got, line in zip(out, expected, strict=True):
+        # Whole, or cut, still too long, to at most a block and the limit.
+        assert got == line or (line.startswith(got) and longest < len(got) <= block + longest + 1)
+    assert reader.content.hexdigest() == hashlib.sha256(data).hexdigest()
+    whole = data[: data.rfind(b"\n") + 1]
+    if reader.complete_sha256 is not None:
+        assert reader.complete_sha256 == hashlib.sha256(whole).hexdigest()
+        assert reader.complete_size == len(whole)
+    else:  # only an over-long line left unended has no whole-lines hash
+        assert len(data) - len(whole) > longest + 1
+    assert reader.tail == (not data.endswith(b"\n") and bool(data))
