@@ -126,6 +126,8 @@ def run_report_command(
         "skip_existing": args.skip_existing,
         "timeout": args.timeout,
         "config": config,
+        # Every table is protected together with what was released before, to anyone.
+        "released_root": config.released_path,
     }
     quiet = getattr(args, "quiet", False)
     if not args.all_partners:
