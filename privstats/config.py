@@ -90,6 +90,7 @@ class AnonymiseConfig:
     ipv6_prefix: int = 32
     login: LoginPolicy = LoginPolicy.DROP
     min_segment_clients: int = 10
+    min_segment_networks: int = 3
     route_words: tuple[str, ...] = _DEFAULT_ROUTE_WORDS
     routes: tuple[str, ...] = ("/u/:user", "/users/:user")
     private_prefixes: tuple[str, ...] = ("/crm/", "/api/", "/m/api/")
@@ -101,6 +102,8 @@ class AnonymiseConfig:
             raise ConfigError("anonymise.ipv6_prefix must lie between 16 and 48")
         if self.min_segment_clients < 1:
             raise ConfigError("anonymise.min_segment_clients must be at least 1")
+        if self.min_segment_networks < 1:
+            raise ConfigError("anonymise.min_segment_networks must be at least 1")
         for route in self.routes:
             if not route.startswith("/") or ":" not in route:
                 raise ConfigError(

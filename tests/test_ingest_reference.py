@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from privstats.anonymise.escapes import normal_path
-from privstats.anonymise.networks import coarse_network
+from privstats.anonymise.networks import coarse_network, learning_network
 from privstats.anonymise.pseudonyms import person_pseudonyms, visitor_pseudonyms
 from privstats.anonymise.referers import registrable_domain
 from privstats.anonymise.useragents import classify
@@ -277,7 +277,13 @@ def anonymised(
         for seg in segs or []:
             if is_candidate(seg) and seg not in words:
                 askers.setdefault(seg, set()).add(row["client"])
-    words |= {seg for seg, who in askers.items() if len(who) >= settings.min_segment_clients}
+    words |= {
+        seg
+        for seg, who in askers.items()
+        if len(who) >= settings.min_segment_clients
+        and len({learning_network(c) for c in who})
+        >= min(settings.min_segment_networks, settings.min_segment_clients)
+    }
     period_format = {Rotation.DAY: "%Y-%m-%d", Rotation.MONTH: "%Y-%m"}.get(config.key.rotation)
     out = []
     for (_, row), segs in zip(parsed, segments, strict=True):
@@ -523,9 +529,11 @@ def edge_lines() -> list[bytes]:
         line("http://12345/a"),
         line("http://67890/a?b=/5/"),
     ]
-    # A public page many clients read keeps its words; a draft one client reads does not.
-    found += [line("/blog/public-post-2026", client=f"198.51.100.{i}") for i in range(12)]
+    # A public page many clients of several networks read keeps its words; a draft one client
+    # reads does not, nor a personal page padded by twelve addresses of one network.
+    found += [line("/blog/public-post-2026", client=f"{198 - i % 4}.51.100.{i}") for i in range(12)]
     found += [line("/blog/secret-draft", client="198.51.100.200")]
+    found += [line("/team/jan-kowalski", client=f"203.0.113.{i}") for i in range(12)]
     return found + polish_lines(line)
 
 
@@ -535,7 +543,11 @@ def polish_lines(line: Callable[..., bytes]) -> list[bytes]:
     post = "/blog/zażółć-gęślą-jaźń"
     spellings = [post, quote(post), unicodedata.normalize("NFD", post)]
     found = [
-        line(spellings[i % 3], client=f"198.51.100.{i}", referer=f'"https://gęś.pl/{i}?q=żółw"')
+        line(
+            spellings[i % 3],
+            client=f"{198 - i % 3}.51.100.{i}",
+            referer=f'"https://gęś.pl/{i}?q=żółw"',
+        )
         for i in range(12)
     ]
     found += [
@@ -616,6 +628,7 @@ def test_edge_cases_ingest_exactly_like_the_reference(
     assert slow["lines"] < len(body) // 2  # the block was read column-wise, not line by line
     paths = {row["path"] for row in expected.rows}
     assert {"/blog/public-post-2026", "/blog/:slug", "/u/:user", "/crm/contacts/:id"} <= paths
+    assert not any("kowalski" in (path or "") for path in paths)  # padded from one network
     # Polish words many clients read are vocabulary, however each client's browser spelt them.
     assert "/blog/zażółć-gęślą-jaźń" in paths
     assert not any("tajny" in (path or "") or "kraków" in (path or "") for path in paths)

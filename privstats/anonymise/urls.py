@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from privstats._lazy import LazyModule
 from privstats.anonymise.escapes import normal_path
+from privstats.anonymise.networks import learning_network
 from privstats.anonymise.shapes import shape_keys, text_hashes
 from privstats.config import AnonymiseConfig
 from privstats.exceptions import ConfigError
@@ -77,9 +78,12 @@ class PathTemplater:
 
     def __init__(self, config: AnonymiseConfig, learned: set[str] | frozenset[str] = frozenset()):
         self.min_clients = config.min_segment_clients
+        # Never more networks than clients are asked for.
+        self.min_networks = min(config.min_segment_networks, config.min_segment_clients)
         self.words: set[str] = set(config.route_words) | set(learned)
         self.learned: set[str] = set()
-        self._pending: dict[str, set[int]] = {}
+        # Per word still learning: the clients and the networks that asked for it.
+        self._pending: dict[str, tuple[set[int], set[int]]] = {}
         self.routes = tuple(config.routes)
         self._routes = [_route_regex(route) for route in config.routes]
         self._routes_re = [_route_re(route) for route in config.routes]
@@ -113,9 +117,12 @@ class PathTemplater:
 
     def template(self, paths: pl.Series, clients: pl.Series) -> pl.Series:
         """Per row, the template of ``paths[i]`` requested by ``clients[i]``."""
-        frame = pl.DataFrame({"path": paths, "client": clients.hash(seed=7)})
+        networks = clients.map_elements(learning_network, return_dtype=pl.String)
+        frame = pl.DataFrame(
+            {"path": paths, "client": clients.hash(seed=7), "network": networks.hash(seed=11)}
+        )
         distinct = frame.select(pl.col("path").unique()).with_row_index("pid")
-        pairs = frame.unique().join(distinct, on="path").select("pid", "client")
+        pairs = frame.unique().join(distinct, on="path").select("pid", "client", "network")
         templates = self.template_distinct(distinct["path"], pairs)
         mapping = distinct.with_columns(template=templates).select("path", "template")
         out = frame.select("path").join(mapping, on="path", how="left", maintain_order="left")
@@ -126,10 +133,11 @@ class PathTemplater:
     ) -> pl.Series:
         """Templates of distinct ``paths``, learning from who asked for them first.
 
-        ``pairs`` holds the distinct (``pid``: index into ``paths``, ``client``: a hash of the
-        client) pairs of this batch, or gives them for the pids asked (only paths holding a
-        candidate word are asked about); a segment becomes vocabulary once enough distinct
-        clients asked for paths containing it, and the batch is templated with what was learned.
+        ``pairs`` holds the distinct (``pid``: index into ``paths``, ``client`` and ``network``:
+        hashes of the client and its network) pairs of this batch, or gives them for the pids
+        asked (only paths holding a candidate word are asked about); a segment becomes
+        vocabulary once enough distinct clients, from enough networks, asked for paths
+        containing it, and the batch is templated with what was learned.
         """
         distinct = pl.DataFrame({"path": paths}).with_row_index("pid")
         routed = pl.col("path")
@@ -214,9 +222,10 @@ class PathTemplater:
             known.add(encoded.dictionary, hashes, keep, [column[keep] for column in columns])
         row_group = group[codes]
 
-        def pairs(asked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            """Distinct (group, client code) pairs of the rows in these groups, as groups and
-            client hashes (two clients of one hash then count once, as in a set of hashes)."""
+        def pairs(asked: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """Distinct (group, client code) pairs of the rows in these groups, as groups,
+            client hashes (two clients of one hash then count once, as in a set of hashes) and
+            the hashes of the clients' networks."""
             wanted = np.zeros(groups, dtype=bool)
             wanted[asked] = True
             rows = np.flatnonzero(wanted[row_group])  # every row has a group
@@ -224,8 +233,10 @@ class PathTemplater:
             pair = np.unique(row_group[rows] * width + clients.codes[rows])
             of_group, code = np.divmod(pair, width)
             asking, which = np.unique(code, return_inverse=True)
-            hashes = _client_hashes(clients.values.take(pa.array(asking)))
-            return of_group, hashes[which.ravel()]
+            texts = clients.values.take(pa.array(asking))
+            hashes = _client_hashes(texts)
+            networks = _network_hashes(texts)
+            return of_group, hashes[which.ravel()], networks[which.ravel()]
 
         self._learn_groups(shape, pairs)
         with_path = shape >= 0
@@ -296,7 +307,9 @@ class PathTemplater:
         self._unsure.array[shape] = bool(self._waiting[shape])
 
     def _learn_groups(
-        self, shape: np.ndarray, pairs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+        self,
+        shape: np.ndarray,
+        pairs: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
     ) -> None:
         """Learn from who asked for the groups' candidate words, then template their shapes
         again. ``shape``: each group's (-1: no path); ``pairs`` gives, for the groups asked, who
@@ -319,8 +332,10 @@ class PathTemplater:
                     asked_groups.append(g)
                     asked_segs.append(seg)
         if asked_groups:
-            of_group, client = pairs(np.unique(asked_groups))
-            self._count(asked_groups, asked_segs, of_group.tolist(), client.tolist())
+            of_group, client, network = pairs(np.unique(asked_groups))
+            self._count(
+                asked_groups, asked_segs, of_group.tolist(), client.tolist(), network.tolist()
+            )
         for one in shapes:
             self._refresh(one)  # returns at once for a shape that saw the vocabulary as it is
 
@@ -366,31 +381,40 @@ class PathTemplater:
             candidates["seg"].to_list(),
             path_clients["pid"].to_list(),
             path_clients["client"].to_list(),
+            path_clients["network"].to_list(),
         )
 
     def _count(
-        self, pids: list[int], segs: list[str], pair_pids: list[int], pair_clients: list[int]
+        self,
+        pids: list[int],
+        segs: list[str],
+        pair_pids: list[int],
+        pair_clients: list[int],
+        pair_networks: list[int],
     ) -> None:
-        """``_learn`` from its frames' columns: candidate (pid, seg) and (pid, client) pairs."""
-        asked: dict[int, list[int]] = {}
-        for pid, client in zip(pair_pids, pair_clients, strict=True):
-            asked.setdefault(pid, []).append(client)
-        seen: dict[str, set[int]] = {}
+        """``_learn`` from its frames' columns: candidate (pid, seg) and (pid, client,
+        network) triples."""
+        asked: dict[int, list[tuple[int, int]]] = {}
+        for pid, client, network in zip(pair_pids, pair_clients, pair_networks, strict=True):
+            asked.setdefault(pid, []).append((client, network))
+        seen: dict[str, set[tuple[int, int]]] = {}
         for pid, seg in zip(pids, segs, strict=True):
-            clients_of_path = asked.get(pid)
-            if clients_of_path:
-                seen.setdefault(seg, set()).update(clients_of_path)
-        for seg, new_clients in seen.items():
-            clients = self._pending.get(seg)
-            if clients is None:
+            who = asked.get(pid)
+            if who:
+                seen.setdefault(seg, set()).update(who)
+        for seg, new in seen.items():
+            pending = self._pending.get(seg)
+            if pending is None:
                 if len(self._pending) >= _MAX_TRACKED:
                     continue
-                clients = self._pending[seg] = set()
-            if len(new_clients) >= self.min_clients:
-                clients.update(list(new_clients)[: self.min_clients])
-            else:
-                clients.update(new_clients)
-            if len(clients) >= self.min_clients:
+                pending = self._pending[seg] = (set(), set())
+            clients, networks = pending
+            # A word keeps at most what reaches its thresholds: memory stays bounded.
+            if len(clients) < self.min_clients:
+                clients.update(list({c for c, _ in new})[: self.min_clients - len(clients)])
+            if len(networks) < self.min_networks:
+                networks.update(list({n for _, n in new})[: self.min_networks - len(networks)])
+            if len(clients) >= self.min_clients and len(networks) >= self.min_networks:
                 self.words.add(seg)
                 self.learned.add(seg)
                 del self._pending[seg]
@@ -813,6 +837,12 @@ def _client_hashes(clients: pa.Array) -> np.ndarray:
     """The hash by which learning counts distinct clients. It is not ``template``'s (polars'),
     but 64 bits too: two clients count as one only where it collides, about 2**-64 a pair."""
     return text_hashes(clients.cast(pa.string()), 7)
+
+
+def _network_hashes(clients: pa.Array) -> np.ndarray:
+    """The hash by which learning counts distinct networks of clients (``learning_network``)."""
+    networks = [learning_network(c) if c is not None else "" for c in clients.to_pylist()]
+    return text_hashes(pa.array(networks, pa.string()), 11)
 
 
 def _has_mark(text: str) -> bool:

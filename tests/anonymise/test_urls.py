@@ -197,3 +197,15 @@ def test_a_route_rewrites_alike_in_python_and_polars(route: str, paths: list[str
     inputs = [*paths, route.replace(":", ""), route + "/more", route.rsplit("/", 1)[0] + "/"]
     expected = pl.Series(inputs, dtype=pl.String).str.replace(pattern, replacement).to_list()
     assert [_route_re(route).apply(path) for path in inputs] == expected
+
+
+def test_a_word_needs_clients_of_several_networks_not_one_padded_network() -> None:
+    templater = PathTemplater(AnonymiseConfig(min_segment_clients=10, min_segment_networks=3))
+    padded = [f"198.51.100.{i}" for i in range(12)]  # one /16: a cloud account's addresses
+    assert set(templater.template(pl.Series(["/team/jan-kowalski"] * 12), pl.Series(padded))) == {
+        "/:slug/:slug"
+    }
+    spread = [f"{10 + i % 3}.0.0.{i}" for i in range(12)]  # three networks
+    assert set(templater.template(pl.Series(["/team/all-hands"] * 12), pl.Series(spread))) == {
+        "/team/all-hands"
+    }
