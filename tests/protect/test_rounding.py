@@ -68,3 +68,31 @@ def test_without_margins_a_small_count_needs_no_company():
     result = protect(table, RuleSet(), method="less_than")
     assert result.to_frame()["value"].tolist() == ["<10", 30.0]
     assert result.status is Status.SUPPRESSED
+
+
+def _visits(values: list[float], persons: list[float]) -> Table:
+    """Visitor-days of a few days: a cell may count more visits than persons."""
+    frame = pd.DataFrame(
+        {
+            "k": ["a", "b", "c", "Total"],
+            "value": [*values, sum(values)],
+            "persons": [*persons, max(persons)],
+        }
+    )
+    return Table.from_frame(frame, ["k"], kind="count", additivity="subadditive")
+
+
+def test_less_than_shows_a_small_value_as_less_than_and_hides_many_visits_of_few_persons():
+    # a: three persons on twelve days (12 visits); b: 4 visits of 4 persons; c: 60 of 40.
+    result = protect(_visits([12, 4, 60], [3, 4, 40]), RuleSet(), method=Method.LESS_THAN)
+    shown = dict(zip(result.shown["k"], result.shown["marker"], strict=True))
+    assert shown["a"] == "x" and shown["b"] == "<10"
+    assert result.status is not Status.FAIL, result.record.message
+
+
+def test_rounding_hides_a_cell_of_few_persons_whose_value_it_cannot_blur():
+    # 95 visits of three persons, rounded to 95, would say "about 95 visits by few people".
+    result = protect(_visits([95, 60, 70], [3, 40, 50]), RuleSet(), method=Method.ROUND)
+    shown = dict(zip(result.shown["k"], result.shown["marker"], strict=True))
+    assert shown["a"] == "x"
+    assert 95 not in result.shown["value"].tolist()
