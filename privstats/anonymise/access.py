@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from privstats._lazy import LazyModule
 from privstats.anonymise.columns import dictionary_column, label_ids
-from privstats.anonymise.networks import coarse_network
+from privstats.anonymise.networks import coarse_networks
 from privstats.anonymise.pseudonyms import (
     period_format,
     person_pseudonyms,
@@ -270,11 +270,13 @@ class AccessAnonymiser:
                 pa.nulls(len(client), pa.int32()), pa.array([], pa.string())
             )
         used = _used(client)
-        nets = [
-            coarse_network(c, settings.ipv4_prefix, settings.ipv6_prefix) if u and c else None
-            for c, u in zip(client.values.to_pylist(), used.tolist(), strict=True)
-        ]
-        return _dictionary(pa.array(nets, pa.string()), client)
+        values = client.values.filter(pa.array(used))
+        nets = coarse_networks(values, settings.ipv4_prefix, settings.ipv6_prefix).to_numpy(
+            zero_copy_only=False
+        )
+        out = np.full(len(client.values), None, dtype=object)
+        out[np.flatnonzero(used)] = nets
+        return _dictionary(pa.array(out, pa.string()), client)
 
     def _answers(self, asked: _AgentsAsked) -> list[AgentClass]:
         """The classes of the block's new user agents, from the worker where it was asked."""

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from privstats._lazy import LazyModule
 from privstats.anonymise.escapes import normal_path
-from privstats.anonymise.networks import learning_network
+from privstats.anonymise.networks import learning_network, learning_networks
 from privstats.anonymise.shapes import shape_keys, text_hashes
 from privstats.config import AnonymiseConfig
 from privstats.exceptions import ConfigError
@@ -841,8 +841,7 @@ def _client_hashes(clients: pa.Array) -> np.ndarray:
 
 def _network_hashes(clients: pa.Array) -> np.ndarray:
     """The hash by which learning counts distinct networks of clients (``learning_network``)."""
-    networks = [learning_network(c) if c is not None else "" for c in clients.to_pylist()]
-    return text_hashes(pa.array(networks, pa.string()), 11)
+    return text_hashes(learning_networks(clients), 11)
 
 
 def _has_mark(text: str) -> bool:
