@@ -35,6 +35,7 @@ from privstats.cli import main
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 HIDDEN = "x"
+MISSING = "."
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
 CHROME = (
@@ -422,8 +423,8 @@ class World:
         return code == 0
 
     def released(self, report: str, table: str, partner: str | None = None) -> list[Released]:
-        """Every released copy of ``table`` of ``report`` (for ``partner``), oldest first: what
-        the partners hold."""
+        """Every released copy of ``table`` of ``report`` (for ``partner``; ``"all"``: the
+        whole-service report), oldest first: what the partners hold."""
         ledger = self.released_root / "ledger.jsonl"
         if not ledger.is_file():
             return []
@@ -488,7 +489,7 @@ class Attacker:
         self, table: Released, row: str | Sequence[str], column: str | None = None, *,
         name: str | None = None,
     ) -> Expr:  # fmt: skip
-        if not table.has(row):
+        if not table.has(row) or table.cell(row, column) == MISSING:
             return const(0)  # nobody of that code in the table's population
         value = table.value(row, column)
         if value is not None:
@@ -544,3 +545,50 @@ def protected(interval: tuple[float, float], threshold: int = 10) -> bool:
     """Whether a group of fewer than ``threshold`` persons stays unrecovered: the attacker can
     neither pin it nor bound it below the threshold (that it is not empty may show)."""
     return not pinned(interval) and interval[1] >= threshold
+
+
+# --- a CRM of three partners -----------------------------------------------------------------
+
+# Persons active in each module, per partner: every person in one module only, so that each
+# partner's total is the sum of its modules. Small groups: acme's invoices (4), nordic's tasks
+# (3), baltic's deals (3), and importers: baltic's 2 (pipedrive) and acme's 1 (subiekt).
+MODULES = {
+    "acme": {"contacts": 30, "deals": 20, "invoices": 4, "tasks": 15},
+    "nordic": {"contacts": 25, "deals": 18, "invoices": 12, "tasks": 3},
+    "baltic": {"contacts": 11, "deals": 3, "invoices": 14, "tasks": 12},
+}
+IMPORTERS = {
+    "acme": {"import:hubspot": 12, "import:subiekt": 1},
+    "nordic": {"import:salesforce": 11},
+    "baltic": {"import:pipedrive": 2},
+}
+
+
+def persons_by_module() -> dict[str, dict[str, int]]:
+    """The truth the partners' tables describe: persons per module ("imports" included)."""
+    return {
+        partner: {**modules, "imports": sum(IMPORTERS[partner].values())}
+        for partner, modules in MODULES.items()
+    }
+
+
+def three_partners() -> Crm:
+    crm = Crm()
+    org_id = 0
+    for partner, modules in MODULES.items():
+        orgs = []
+        for _ in range(4):
+            org_id += 1
+            orgs.append(crm.organisation(org_id, partner))
+        k = 0
+        for module, persons in modules.items():
+            for i in range(persons):
+                account = crm.person(orgs[k % 4], channel=("email", "google")[k % 2])
+                crm.act(account, module, action=("view", "create")[i % 2], times=1 + i % 3)
+                k += 1
+        for source, persons in IMPORTERS[partner].items():
+            for i in range(persons):
+                account = crm.person(orgs[k % 4], channel=("email", "google")[k % 2])
+                crm.act(account, "imports", action="create", source=source, records=10 + i)
+                k += 1
+    return crm
