@@ -237,3 +237,47 @@ def test_two_periods_do_not_give_a_dominant_contribution_away(tmp_path: Path) ->
     dominant = 100_000
     # p % rule: nobody may estimate the largest contribution to within 10 % of it.
     assert not (low >= 0.9 * dominant and high <= 1.1 * dominant)
+
+
+# --- a cap that clips somebody ---------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="attack succeeds: a table whose cap clips somebody has no family "
+    "(populations.family_of) and is protected and audited alone, never linked; requests by "
+    "day capped at 1 per person make the 5th (10 persons x 50 requests) cheap, so the capped "
+    "table hides the 5th instead of the 30th and shows the 30th (11), which the uncapped "
+    "table hid as the partner of the 31st (3 persons): the 31st is at most 14 - 11 = 3",
+)
+def test_a_cap_that_clips_somebody_does_not_give_the_last_day_away(tmp_path: Path) -> None:
+    world = World(tmp_path / "world")
+    lines: list[str] = []
+    for day in range(1, 30):
+        if day == 5:  # ten busy persons, fifty requests each
+            for i in range(10):
+                lines += [
+                    log_line(f"10.5.5.{i}", dt.datetime(2026, 10, 5, 10, i, s, tzinfo=dt.UTC))
+                    for s in range(50)
+                ]
+        else:
+            lines += crowd(f"10.1.{day}", 20, day)
+    lines += crowd("10.2.30", 11, 30) + crowd("10.2.31", 3, 31)
+    world.ingest_log(lines, "october")
+    by_day = {"index": "day", "margins": True}
+    assert world.release(world.probe("requests", [{"name": "days", "query": by_day}]))
+    world.release(world.probe("capped", [{"name": "days", "query": {**by_day, "cap": 1}}]))
+
+    attacker = Attacker()
+    days = [f"2026-10-{d:02d}" for d in range(1, 32)]
+    requests = world.latest("requests", "days")
+    assert requests is not None
+    cells = {day: attacker.cell(requests, day, name=f"requests:{day}") for day in days}
+    attacker.same(attacker.cell(requests, "Total"), plus(*cells.values()))
+    if (capped := world.latest("capped", "days")) is not None:
+        # A cap only ever lowers a cell: the 30th has at least what the capped table shows.
+        clipped = attacker.unknown("clipped on the 30th")
+        shown = attacker.cell(capped, "2026-10-30", name="capped")
+        attacker.same(cells["2026-10-30"], plus(shown, clipped))
+    assert protected(attacker.interval(cells["2026-10-31"]))
