@@ -6,11 +6,13 @@ through ``privstats report`` and releases them through ``privstats release``, ex
 operator would. The attacker then reads only what a partner holds: the CSV files under
 ``reports/released/...`` (:meth:`World.released`). What the attacker computes from them goes
 through :class:`Attacker`, a linear program over the hidden cells: a value the attacker pins
-is one whose interval is (nearly) a point.
+is one whose interval is a point; a small group stays protected while the attacker can
+neither pin it nor bound it below the threshold (:func:`protected`).
 
-``QUERIES`` is a report notebook that publishes any list of ``privstats.crosstab`` queries
-given as JSON (``-p tables=...``): any notebook the runner executes can be released, so an
-attack may ask for whatever tables suit it.
+:func:`queries_notebook` is a report notebook that publishes any list of
+``privstats.crosstab`` queries given as JSON (``-p tables=...``, see :meth:`World.probe`): any
+notebook the runner executes can be released, so an attack may ask for whatever tables suit
+it.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from privstats.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
-HIDDEN = "x"
 MISSING = "."
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
@@ -49,10 +50,6 @@ SAFARI = (
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
-)
-LINUX_CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/120.0.0.0 Safari/537.36"
 )
 BOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
@@ -272,12 +269,6 @@ class Released:
         except ValueError:
             return None
 
-    def labels(self, width: int = 1) -> list[str]:
-        return [line[0] if width == 1 else tuple(line[:width]) for line in self.rows]
-
-    def hidden(self) -> int:
-        return sum(cell == HIDDEN for line in self.rows for cell in line)
-
 
 @dataclass
 class World:
@@ -287,6 +278,7 @@ class World:
     settings: Mapping[str, str] = field(default_factory=dict)
     key_file: Path = field(init=False)
     config: Path = field(init=False)
+    notebooks: Path = field(init=False)  # the attack's own report notebooks
     outputs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
