@@ -1,0 +1,69 @@
+"""Tables of one report share totals: the standard traffic report.
+
+Visitors by day (with a total), browsers, operating systems and devices are all functions of
+the same visitors, so each adds up to the day's total. One day: 40 Firefox on Linux, 30
+Chrome on Windows, 20 Safari on a Mac, 4 iPhones and 3 search-engine bots. Whoever knows
+which browser runs on which system (everyone) reads each table as the same five groups.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from attacks.conftest import (
+    BOT,
+    CHROME,
+    FIREFOX,
+    IPHONE,
+    SAFARI,
+    Attacker,
+    Expr,
+    World,
+    crowd,
+    plus,
+    protected,
+)
+
+# Each group of visitors, and its code in the browser, system and device tables.
+GROUPS = {
+    "firefox": ("Firefox", "Linux", ("desktop", "false")),
+    "chrome": ("Chrome", "Windows", ("desktop", "false")),
+    "safari": ("Safari", "Mac OS X", ("desktop", "false")),
+    "iphone": ("Mobile Safari", "iOS", ("mobile", "false")),
+    "bots": ("Googlebot", "Other", ("bot", "true")),
+}
+SIZES = {"firefox": 40, "chrome": 30, "safari": 20, "iphone": 4, "bots": 3}
+
+
+def test_the_traffic_reports_tables_together_give_no_small_group_away(tmp_path: Path) -> None:
+    world = World(tmp_path / "world")
+    agents = {"firefox": FIREFOX, "chrome": CHROME, "safari": SAFARI, "iphone": IPHONE,
+              "bots": BOT}  # fmt: skip
+    lines = []
+    for number, (group, size) in enumerate(SIZES.items()):
+        lines += crowd(f"10.1.{number}", size, 5, agent=agents[group])
+    world.ingest_log(lines, "october")
+    assert world.report("traffic_report", period="2026-10") == 0, world.outputs[-1]
+    assert world.release(world.folder("traffic_report", None, "2026-10")), world.outputs[-1]
+
+    attacker = Attacker()
+    group = {g: attacker.unknown(g) for g in SIZES}
+    days = world.latest("traffic_report", "visitors-by-day")
+    assert days is not None
+    attacker.same(attacker.cell(days, "Total"), plus(*group.values()))
+    attacker.same(attacker.cell(days, "2026-10-05"), plus(*group.values()))
+    for name, position in (("browsers", 0), ("operating-systems", 1)):
+        table = world.latest("traffic_report", name)
+        assert table is not None
+        for g, codes in GROUPS.items():
+            attacker.same(attacker.cell(table, codes[position]), group[g])
+    devices = world.latest("traffic_report", "devices")
+    assert devices is not None
+    by_device: dict[tuple[str, str], list[Expr]] = {}
+    for g, (_, _, device) in GROUPS.items():
+        by_device.setdefault(device, []).append(group[g])
+    for (device, bot), members in by_device.items():
+        attacker.same(attacker.cell(devices, device, bot), plus(*members))
+    for g, size in SIZES.items():
+        if size < 10:
+            assert protected(attacker.interval(group[g])), g
