@@ -35,16 +35,17 @@ def throwaway_key() -> SecretKey:
 
 @pytest.fixture
 def config(tmp_path: Path, key_file: Path) -> Config:
-    """Default configuration with the store in tmp_path, but no client networks kept: the tests'
-    hand-written logs use the documentation addresses (198.51.100.0/24 and its like), one
-    network each, which the networks rule would rightly hide. That rule has its own tests."""
+    """Default configuration with the store in tmp_path, but no client networks kept and words
+    learned from one network: the tests' hand-written logs use the documentation addresses
+    (198.51.100.0/24 and its like), one network each, which the networks rules would rightly
+    hide. Those rules have their own tests."""
     return without_networks(load_config(None).with_store(tmp_path / "store"))
 
 
 def without_networks(config: Config) -> Config:
-    return dataclasses.replace(
-        config, anonymise=dataclasses.replace(config.anonymise, network=False)
-    )
+    """No networks kept, and path words learned from clients of one network too."""
+    anonymise = dataclasses.replace(config.anonymise, network=False, min_segment_networks=1)
+    return dataclasses.replace(config, anonymise=anonymise)
 
 
 @pytest.fixture

@@ -435,7 +435,8 @@ def _lp_audit(
             required = rounded_requirement(truth, verdicts, knowledge)
             targets = verdicts.primary
         else:
-            required = requirement(truth, verdicts, rules, policy)
+            required = requirement(truth, verdicts, rules, policy,
+                                   counts_rows=table.measure == "requests")  # fmt: skip
             if small.any():
                 required = less_than_requirement(truth, small, required, rules)
         quiet_highs()

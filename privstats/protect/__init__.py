@@ -140,7 +140,8 @@ def protect(
         flags = verdicts.flags.copy()
         flags.loc[outside] = False
         verdicts = Verdicts(flags=flags)
-    base = requirement(table, verdicts, rules, policy)
+    counts_rows = (query or {}).get("measure") == "requests"
+    base = requirement(table, verdicts, rules, policy, counts_rows=counts_rows)
     values = _np.nan_to_num(table.values)
     n = table.n
     marker = _np.full(n, "", dtype=object)

@@ -69,9 +69,19 @@ class Requirement:
 
 
 def requirement(
-    table: Table, verdicts: Verdicts, rules: RuleSet, policy: ProtectionPolicy | None = None
+    table: Table,
+    verdicts: Verdicts,
+    rules: RuleSet,
+    policy: ProtectionPolicy | None = None,
+    *,
+    counts_rows: bool = False,
 ) -> Requirement:
-    """Protection levels for the cells the primary rules flagged."""
+    """Protection levels for the cells the primary rules flagged.
+
+    ``counts_rows``: the magnitude counts rows (requests), at least one per person, so a
+    request count bounds its persons from above: a cell the threshold flags must then be
+    protected like a count of persons (its interval reaching 0 and the threshold), not by a
+    tenth of its value."""
     policy = policy or ProtectionPolicy()
     ratio = policy.effective_ratio(rules)
     v = np.nan_to_num(table.values)
@@ -102,8 +112,11 @@ def requirement(
             )  # fmt: skip
             nk_amount = 100.0 / rules.nk_k * topn - v
             candidates.append(np.where(fired[Rule.DOMINANCE.value], nk_amount, 0.0))
+        small = fired[Rule.THRESHOLD.value].to_numpy(bool) if counts_rows else np.zeros(n, bool)
+        candidates.append(np.where(small, rules.threshold - v, 0.0))
         up = np.maximum.reduce(candidates)
         low = np.minimum(up, np.abs(v)) if nonneg else up
+        low = np.where(small, np.abs(v), low)
     upper[primary] = up[primary]
     lower[primary] = low[primary]
     return Requirement(lower=lower, upper=upper)

@@ -105,6 +105,8 @@ class ProtectionRecord:
         reasons (the reviewer's view is ``review_dict()``)."""
         out = self._base()
         out["cells_protected"] = len(self.cells)
+        # How many hidden cells the audit had to protect tells how many are sensitive.
+        out["audit"] = {"passed": bool(self.audit.get("passed"))}
         return out
 
     to_dict = public_dict

@@ -21,6 +21,7 @@ Private: it reads the true data.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ from privstats.protect.suppression import SuppressionOptions
 from privstats.store import Store
 from privstats.tabulate import _engine
 from privstats.tabulate.populations import Atoms, Family, build_atoms, family_of
-from privstats.tabulate.query import Query
+from privstats.tabulate.query import Measure, Query
 
 Key = tuple[str, ...]
 # What an audience knows of a published cell: lo <= value <= hi (equal: shown exactly).
@@ -278,17 +279,22 @@ class Linker:
         return Member(
             label=entry.published.label if entry.published else "the new table",
             table=table, primary=verdicts.primary,
-            required=requirement(table, verdicts, entry.rules, self.policy), roles=roles,
+            required=requirement(table, verdicts, entry.rules, self.policy,
+                                 counts_rows=entry.query.measure is Measure.REQUESTS),
+            roles=roles,
             cells=atoms.cells[index[entry.ident]], released=released, bounds=bounds,
         )  # fmt: skip
 
 
 def _overlaps(a: Query, b: Query) -> bool:
+    """Whether two queries' periods may share rows: their days are local, each in its own
+    time zone, so a day of padding on each side covers every offset."""
     if a.table != b.table:
         return False
-    if a.start and b.end and a.start > b.end:
+    pad = dt.timedelta(days=1)
+    if a.start and b.end and a.start > b.end + pad:
         return False
-    return not (b.start and a.end and b.start > a.end)
+    return not (b.start and a.end and b.start > a.end + pad)
 
 
 def _positions(table: Table) -> dict[Key, int]:

@@ -8,24 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from attacks.conftest import CHROME, FIREFOX, World, at, crowd, ips, log_line
 
 PAGE = "/team/jan-kowalski"  # a colleague's personal page: one real visitor
 FAKES = 9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="attack succeeds: vocabulary learning counts distinct client addresses only "
-    "(anonymise.urls: min_segment_clients), so 9 fake addresses of one /24 on one day plus "
-    "1 real visit make a personal slug public, and the top sections show it with 10 "
-    "'persons', one of them real: nothing hardens thresholds against padding (networks, "
-    "days)",
-)
 def test_fake_visitors_do_not_make_a_personal_page_public(tmp_path: Path) -> None:
-    world = World(tmp_path / "world")
+    world = World(tmp_path / "world", {"network": "true", "min_segment_networks": "3"})
     lines = crowd("10.1.1", 50, 5, agent=FIREFOX)
     lines.append(log_line("10.7.7.7", at(5, 14), path=PAGE, agent=FIREFOX))  # the real visit
     lines += [
@@ -44,16 +34,8 @@ def test_fake_visitors_do_not_make_a_personal_page_public(tmp_path: Path) -> Non
     assert not 1 <= real <= 9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="attack succeeds: a quantile is the average of the 5 units nearest its rank; with 14 "
-    "fake visitors of known response sizes (7 below, 7 above) around one real one, the "
-    "median of the day is (2 low + real + 2 high) / 5, so the real visitor's bytes are "
-    "5 x median - 2 low - 2 high",
-)
 def test_fake_visitors_do_not_pin_a_median(tmp_path: Path) -> None:
-    world = World(tmp_path / "world")
+    world = World(tmp_path / "world", {"network": "true", "min_segment_networks": "3"})
     low, high, real = 100, 90_000, 4_321
     lines = crowd("10.1.1", 30, 5, size=1_000)  # an ordinary day
     lines.append(log_line("10.7.7.7", at(7, 14), size=real))  # the only real visitor on the 7th
