@@ -129,7 +129,8 @@ class LinkedProblem:
         if self.kind == "small-group":
             what = f"gives away a group of fewer than {self.threshold} persons"
         elif self.kind == "change":
-            what = f"pins {self.cells} populations released before with other values"
+            what = (f"would stand beside {self.cells} cells released before from other data "
+                    "(late logs or an erasure since): the days they cover are frozen")  # fmt: skip
         else:
             what = f"lets {self.cells} hidden cells be narrowed below their protection"
         return f"combined{with_}, it {what}"

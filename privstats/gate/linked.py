@@ -33,8 +33,9 @@ from privstats.gate.findings import Check, GateFinding, LinkedProblem, Severity
 from privstats.gate.ledger import ReleaseLedger
 from privstats.gate.published import ReportFolder
 from privstats.gate.released import published_of, released_tables
+from privstats.protect.linked import Role
 from privstats.store import Store
-from privstats.tabulate.linking import Linker, Published, code_text
+from privstats.tabulate.linking import CLIPPED, Linker, Published, code_text, roles_of
 
 
 def check_linked(
@@ -58,9 +59,13 @@ def check_linked(
                 continue
             new.append(published)
             files[published.label] = report.display(table.file)
+    linker = Linker(store)
+    for published in new:
+        if linker.clips(published.query, published.rules):
+            findings.append(GateFinding(files[published.label], "", Check.LINKED, "clipped",
+                                        CLIPPED))  # fmt: skip
     if not new:
         return [], findings
-    linker = Linker(store)
     if ledger is not None:
         for published in released_tables(ledger.root, skip=skip_release):
             linker.add(published)
@@ -82,14 +87,12 @@ def check_linked(
                             int(cells.sum()), threshold, is_before,
                             _locations(entry, np.flatnonzero(cells)),
                         ))  # fmt: skip
-            if audit.changed > audit.changed_before:
+            if audit.changed:
                 first = next(k for k, f in enumerate(fresh) if f)
-                problems.append(LinkedProblem(
-                    "change", labels[first], tuple(sorted({lb for lb, f in zip(labels, fresh,
-                                                                               strict=True)
-                                                          if not f})),
-                    audit.changed - audit.changed_before, threshold,
-                ))  # fmt: skip
+                others = tuple(sorted({labels[k] for k, e in enumerate(entries)
+                                       if not fresh[k] and (roles_of(e) == Role.CHANGED).any()}))
+                problems.append(LinkedProblem("change", labels[first], others, audit.changed,
+                                              threshold))  # fmt: skip
             for combination in audit.combinations:
                 involved = [labels[m] for m in combination.members]
                 mine = [m for m in combination.members if fresh[m]] or [

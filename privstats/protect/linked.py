@@ -16,7 +16,7 @@ A member table's cells each have a role:
 ``BOUNDED``      published as an interval (``<10``, a rounded value): hidden with bounds;
 ``UNPUBLISHED``  not part of the release (rows a report leaves out);
 ``CHANGED``      released earlier with a value the data no longer gives (late logs, an
-                 erasure): the attacker holds the old value, so the new one must not be pinned.
+                 erasure).
 
 :func:`protect_linked` chooses the cells of the ``FREE`` tables to hide so that
 
@@ -26,10 +26,15 @@ A member table's cells each have a role:
 2. no population of 1 to threshold - 1 persons is pinned by the shown cells together
    (``privstats.protect.derived``; each one found becomes a target of the suppression, which
    runs again, until none is left);
-3. every ``CHANGED`` cell's population today is not pinned: the change (an erased person, a
-   late visitor) cannot be read off as the difference of the two releases;
+and the independent audit (``privstats.protect.audit``) proves 1 on the result.
 
-and the independent audit (``privstats.protect.audit``) proves 1 and 3 on the result.
+**Released periods are frozen.** When a table released before no longer matches the data
+(late logs, an erasure), its cells tell the attacker about data that no longer exists: its
+old totals minus cells that did not change still hold, and the new tables would show the
+change beside them. Protecting that needs the old data, which is gone (an erasure) or mixed
+with the new (a late log). So a set holding a ``CHANGED`` cell protects no new table
+(``protect_linked`` raises, ``audit_linked`` counts them): the released values stand, carried
+forward as they were, and nothing new about those days is released.
 :func:`audit_linked` runs the checks without choosing anything, for the reviewer's gate.
 """
 
@@ -52,6 +57,10 @@ from privstats.protect.derived import Derived, find_small
 from privstats.protect.protection import ProtectionPolicy, Requirement
 from privstats.protect.suppression import SuppressionOptions, suppress
 
+FROZEN = (
+    "tables of these days were released from other data (late logs, an erasure since): a new "
+    "table beside them would tell the change; the released tables stand as they were"
+)
 # Populations protected one after another, at most, before a linked set is given up.
 MAX_DERIVED = 40
 
@@ -125,7 +134,7 @@ class LinkedResult:
 @dataclass
 class _System:
     """The combined table: published cells of every member, then atoms, then targets that are
-    populations rather than cells (derived small ones, and the changed cells' today)."""
+    populations rather than cells (the derived small ones)."""
 
     members: Sequence[Member]
     atoms: AtomSpace
@@ -139,9 +148,6 @@ class _System:
         self.published = [np.flatnonzero(np.isin(m.roles, list(_PUBLISHED))) for m in self.members]
         self.offsets = np.cumsum([0, *(p.size for p in self.published)])
         self.n_published = int(self.offsets[-1])
-        for m in self.members:
-            for cell in np.flatnonzero(m.role(Role.CHANGED)):
-                self.extra.append(self._changed_target(m, int(cell)))
 
     # -- positions ----------------------------------------------------------------------------
     def index(self, member: int) -> np.ndarray:
@@ -264,20 +270,6 @@ class _System:
         up = max(ratio * v, self.policy.minimum)
         return found.atoms, min(up, v), up
 
-    def _changed_target(self, member: Member, cell: int) -> tuple[np.ndarray, float, float]:
-        """Today's population of a cell released with another value: nobody may pin it, or the
-        difference (the erased person's contribution, a late visitor) is read off."""
-        atoms = member.cells[cell].indices.copy()
-        v = float(self.atoms.value[atoms].sum())
-        old = float(member.released[cell]) if member.released is not None else v
-        change = abs(old - v)
-        ratio = self.policy.effective_ratio(self.rules)
-        if self.atoms.of_units:
-            need = max(float(self.rules.threshold), change)
-        else:
-            need = max(change, ratio * v, self.policy.minimum)
-        return atoms, min(need, v), need
-
 
 def _shown_rows(system: _System, hidden: np.ndarray) -> np.ndarray:
     """Positions (within the published cells) the attacker knows exactly."""
@@ -305,6 +297,8 @@ def protect_linked(
     """Choose which ``FREE`` cells to hide (see the module's notes); a set that cannot be
     protected raises ``DisclosureError``."""
     policy = policy or ProtectionPolicy()
+    if any(m.role(Role.CHANGED).any() for m in members):
+        raise DisclosureError(FROZEN)
     system = _System(members, atoms, rules, policy)
     # What the fixed cells give away already (a population, a sensitive cell) cannot be helped
     # by hiding free cells; the gate reports it against the releases that showed it.
@@ -365,23 +359,18 @@ class Combination:
 @dataclass(frozen=True, eq=False)
 class LinkedAudit:
     """The gate's verdict on a linked set: per member, the hidden cells the whole set narrows
-    too far, and those the members that are not new narrowed already; changed populations
-    pinned; small groups given away."""
+    too far, and those the members that are not new narrowed already; cells released before
+    that the data no longer gives (the set is frozen then); small groups given away."""
 
     unsafe: tuple[np.ndarray, ...]
     unsafe_before: tuple[np.ndarray, ...]
     changed: int
-    changed_before: int
     combinations: tuple[Combination, ...]
 
     @property
     def passed(self) -> bool:
         new = any((u & ~b).any() for u, b in zip(self.unsafe, self.unsafe_before, strict=True))
-        return (
-            not new
-            and self.changed <= self.changed_before
-            and not any(not c.before for c in self.combinations)
-        )
+        return not new and not self.changed and not any(not c.before for c in self.combinations)
 
 
 def audit_linked(
@@ -394,7 +383,7 @@ def audit_linked(
     max_found: int = 10,
 ) -> LinkedAudit:
     """Check a published linked set as it is (no ``FREE`` cells): every sensitive hidden cell
-    and every changed cell keeps its protection against the whole set, and no small
+    keeps its protection against the whole set, no released cell changed since, and no small
     population is pinned (at most ``max_found`` are named). ``new`` marks the members being
     released now: what the others give away alone is told apart, as a problem of earlier
     releases rather than of this one."""
@@ -418,15 +407,13 @@ def audit_linked(
         found.append(more)
     everything = _unsafe(system, table, hidden, required)
     earlier = _unsafe(system, table, before, required)
-    extra = slice(system.n_published + system.atoms.n, None)
     combinations = [_combination(system, hidden, d, True) for d in old] + [
         _combination(system, hidden, d, False) for d in found
     ]
     return LinkedAudit(
         unsafe=_per_member(system, everything),
         unsafe_before=_per_member(system, earlier),
-        changed=int(everything[extra].sum()),
-        changed_before=int(earlier[extra].sum()),
+        changed=sum(int(m.role(Role.CHANGED).sum()) for m in members),
         combinations=tuple(combinations),
     )
 
@@ -492,7 +479,7 @@ def _finish(
     passed = result.passed
     message = None
     if extra_unsafe.any():
-        message = "a changed or derived population can be narrowed from the shown cells"
+        message = "a small group the tables give away together can be narrowed"
     elif not passed:
         message = "the audit found hidden cells an attacker can narrow too far"
     return LinkedResult(

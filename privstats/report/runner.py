@@ -328,6 +328,7 @@ def _collect(
 ) -> tuple[list[Item], str | None]:
     """The published items in order, and the title the notebook set (if any)."""
     items: list[Item] = []
+    withheld: list[str] = []
     try:
         for path in sorted(staging.glob("[0-9]*.json")):
             payload = json.loads(path.read_text(encoding="utf-8"))
@@ -354,6 +355,7 @@ def _collect(
             elif kind == "withheld":
                 items.append(TextItem(message("common.withheld", language,
                                               title=str(payload["title"]))))  # fmt: skip
+                withheld.append(str(payload.get("reason") or "it could not be protected"))
             else:
                 raise ReportError(f"report '{name}' staged an item of unknown kind")
         title_file = staging / ".title.json"
@@ -363,6 +365,9 @@ def _collect(
     except (OSError, ValueError, KeyError, TypeError):
         raise ReportError(f"report '{name}' staged an item that cannot be read") from None
     if not any(isinstance(item, ReportTable | FigureItem) for item in items):
+        if withheld:
+            raise ReportError(f"report '{name}' has nothing to publish: every table was "
+                              f"withheld ({withheld[0]})")  # fmt: skip
         raise ReportError(f"report notebook '{name}' published no table and no figure")
     names = [item.name for item in items if isinstance(item, ReportTable)]
     if len(names) != len(set(names)):

@@ -155,7 +155,10 @@ def publish(
     check_name(name, "a table")
     if _failed(table):
         # Nothing of a table that could not be protected is shown; the report says so.
-        _stage("withheld", name, {"kind": "withheld", "name": name, "title": title})
+        record = getattr(table, "record", None)
+        reason = getattr(record, "message", None) or "it could not be protected"
+        _stage("withheld", name, {"kind": "withheld", "name": name, "title": title,
+                                  "reason": str(reason)})  # fmt: skip
         return None
     staged = ReportTable.from_protected(
         table,

@@ -62,6 +62,10 @@ Key = tuple[str, ...]
 # What an audience knows of a published cell: lo <= value <= hi (equal: shown exactly).
 Interval = tuple[float, float]
 HIDDEN: Interval = (0.0, float("inf"))
+CLIPPED = (
+    "a cap that clips somebody's contribution makes a table no sum of its population: it "
+    "cannot be protected with the other tables; ask without the cap, or with cap=1"
+)
 _TOLERANCE = 1e-9
 
 
@@ -159,7 +163,11 @@ class Linker:
         method = Method(method)
         truth = self._truth(query, rules)
         family = family_of(query, truth.cap_binds) if truth.grid is not None else None
-        if family is None or method is not Method.SUPPRESS:
+        if self.clips(query, rules):
+            entry = self._entry(query, rules, None)
+            assert entry is not None
+            result = _failed(entry, CLIPPED)
+        elif family is None or method is not Method.SUPPRESS:
             result = protect_alone(query, self.store, rules, method)
         else:
             result = self._protect_linked(query, rules, family)
@@ -180,6 +188,13 @@ class Linker:
         except DisclosureError as error:
             return _failed(new, str(error))
         return _result(new, members[-1], outcome, members, atoms)
+
+    def clips(self, query: Query, rules: RuleSet) -> bool:
+        """Whether the query's cap clips somebody's contribution (a cap other than one request
+        per person): such a table is no sum of its population and cannot be linked."""
+        if query.cap is None or family_of(query, cap_binds=True) is not None:
+            return False
+        return self._truth(query, rules).cap_binds
 
     def _linked_to(self, family: Family, query: Query) -> list[_Entry]:
         """Known tables of the family whose period meets the query's."""
@@ -319,7 +334,7 @@ def _roles(
         roles[grand] = Role.IMPLICIT
         roles[other_margins | ~_engine.published(entry.query, grid)] = Role.UNPUBLISHED
         return roles, None, None
-    roles[grand] = Role.IMPLICIT
+    # A released table's total is no more public than its cells make it.
     released = np.full(n, np.nan)
     lo, hi = np.zeros(n), np.full(n, np.inf)
     values = np.nan_to_num(grid.values)
@@ -340,6 +355,11 @@ def _roles(
             roles[cell] = Role.BOUNDED
             lo[cell], hi[cell] = low, high
     return roles, released, (lo, hi)
+
+
+def roles_of(entry: _Entry) -> np.ndarray:
+    """Each cell's role in the linked set (for the gate's findings)."""
+    return _roles(entry)[0]
 
 
 def _notes(

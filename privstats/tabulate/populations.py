@@ -39,6 +39,8 @@ def family_of(query: Query, cap_binds: bool = True) -> Family | None:
     (quantiles, statistics over units, and a cap that clips someone's contribution)."""
     if query.per is not None or query.measure in QUANTILES:
         return None
+    if query.cap == 1 and query.measure is Measure.REQUESTS:
+        return ("units", query.table)  # one request per person and period: persons counted
     if query.cap is not None and cap_binds:
         return None
     if query.measure is Measure.VISITORS:

@@ -166,14 +166,6 @@ def _visitors(count: int, when: dt.datetime, prefix: str) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="attack succeeds: tables are linked only when their local dates overlap "
-    "(linking._overlaps); 30 September in UTC and 1 October in Europe/Warsaw share two hours "
-    "of the same requests, the two tables are never linked, and the UTC table's hidden 22:00 "
-    "cell is its total minus the shown hours minus Warsaw's 01:00 (= UTC 23:00)",
-)
 def test_adjacent_days_in_two_time_zones_do_not_give_a_small_hour_away(
     tmp_path: Path,
 ) -> None:

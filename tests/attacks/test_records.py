@@ -10,19 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from attacks.conftest import Attacker, World, crowd, plus, protected
 
 BY_DAY = [{"name": "days", "query": {"index": "day", "aggfunc": "visitors", "margins": True}}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="attack succeeds: the record's audit summary ('cells_audited', the linked set's "
-    "sensitive hidden cells) says 1 of the 2 hidden days is sensitive, so the other holds "
-    "10 or more persons and the small one at most 14 - 10 = 4, whichever day it is",
-)
 def test_the_record_does_not_tell_how_many_hidden_cells_are_small(tmp_path: Path) -> None:
     world = World(tmp_path / "world")
     lines = []

@@ -62,7 +62,8 @@ def attack(world: World, changed: list[str]) -> tuple[Attacker, dict[str, Expr],
     first, *later = world.released("days", "days")
     attacker = Attacker()
     old = days_of(attacker, first, "old")
-    new = old
+    # Nothing released again (the period is frozen): the new numbers are unknown.
+    new = {day: attacker.unknown(f"new:{day}") for day in [*DAYS, "Total"]}
     if later:
         new = days_of(attacker, later[-1], "new")
         for day in DAYS:
@@ -72,7 +73,9 @@ def attack(world: World, changed: list[str]) -> tuple[Attacker, dict[str, Expr],
 
 
 def rerelease(world: World) -> None:
-    world.release(world.probe("days", BY_DAY))
+    """The same table made and released again: the days of a released period are frozen once
+    the data change, so it may not be made at all."""
+    world.release(world.probe("days", BY_DAY, written=False))
 
 
 @pytest.fixture(scope="module")
@@ -104,21 +107,11 @@ def test_an_erasure_does_not_show_as_a_change(after_erasure: World) -> None:
         assert not pinned(attacker.interval(minus(old[day], new[day]))), day
 
 
-_DROPPED = (
-    "attack succeeds: cells released before with another value (CHANGED) are dropped from "
-    "the linked set (protect.linked._PUBLISHED), yet the first release's total minus its shown "
-    "days still tells the 30th plus the 31st (14), which no change touched; the re-release "
-    "shows the 30th (11), so the 31st is 3"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_DROPPED)
 def test_a_late_log_does_not_give_the_hidden_day_away(after_late_log: World) -> None:
     attacker, _, new = attack(after_late_log, DAYS[:12])
     assert protected(attacker.interval(new["2026-10-31"]))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_DROPPED)
 def test_an_erasure_does_not_give_the_hidden_day_away(after_erasure: World) -> None:
     attacker, _, new = attack(after_erasure, DAYS[:12])
     assert protected(attacker.interval(new["2026-10-31"]))
@@ -149,7 +142,7 @@ def test_an_erasure_does_not_give_the_erased_persons_value_away(tmp_path: Path) 
     ]
     assert world.release(world.probe("records", records)), world.outputs[-1]
     world.erase(email(erased))
-    world.release(world.probe("records", records))
+    world.release(world.probe("records", records, written=False))
 
     first, *later = world.released("records", "records")
     attacker = Attacker()
@@ -185,7 +178,7 @@ def traffic_after_late_log(tmp_path_factory: pytest.TempPathFactory) -> World:
     assert world.report("traffic_report", period="2026-10") == 0, world.outputs[-1]
     assert world.release(folder), world.outputs[-1]
     world.ingest_log([log_line("10.9.9.9", at(d, 15), agent=SAFARI) for d in range(1, 13)], "late")
-    assert world.report("traffic_report", period="2026-10") == 0, world.outputs[-1]
+    world.report("traffic_report", period="2026-10")  # its linked tables are withheld
     world.release(folder)
     return world
 
@@ -220,7 +213,6 @@ def test_the_traffic_report_after_a_late_log_does_not_give_the_late_visitor_away
     assert not pinned(attacker.interval(safari))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_DROPPED)
 def test_the_traffic_report_after_a_late_log_does_not_give_the_hidden_day_away(
     traffic_after_late_log: World,
 ) -> None:

@@ -82,7 +82,9 @@ def test_a_table_that_failed_its_checks_is_withheld(staging) -> None:
     failed = Protected(pd.DataFrame({"n": [1]}), {"status": "fail"})
     assert publish(failed, name="t", title="T") is None
     [staged] = list(staging.iterdir())
-    assert json.loads(staged.read_text()) == {"kind": "withheld", "name": "t", "title": "T"}
+    assert json.loads(staged.read_text()) == {
+        "kind": "withheld", "name": "t", "title": "T", "reason": "it could not be protected"
+    }
 
 
 def test_names_are_slugs_and_unique(staging) -> None:
