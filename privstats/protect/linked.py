@@ -108,7 +108,7 @@ class Member:
     roles: np.ndarray
     cells: sp.csr_matrix
     released: np.ndarray | None = None
-    # What the attacker knows of each BOUNDED cell: lo <= value <= hi.
+    # What the attacker knows of each cell besides the set's relations: lo <= value <= hi.
     bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     def role(self, which: Role) -> np.ndarray:
@@ -240,16 +240,16 @@ class _System:
 
     def bounds(self, table: Table) -> tuple[np.ndarray, np.ndarray]:
         """What the attacker knows of each cell once it is hidden: not negative (sums of
-        non-negative contributions), or a BOUNDED cell's published interval."""
+        non-negative contributions), and the member's own bounds (a BOUNDED cell's published
+        interval; what tables of another family tell, e.g. requests at least the persons)."""
         floor = np.zeros(self.n) if table.nonnegative else np.full(self.n, -np.inf)
         ceiling = np.full(self.n, np.inf)
         for k, (m, p) in enumerate(zip(self.members, self.published, strict=True)):
             if m.bounds is None:
                 continue
             at = self.index(k)
-            bounded = m.roles[p] == Role.BOUNDED
-            floor[at[bounded]] = m.bounds[0][p][bounded]
-            ceiling[at[bounded]] = m.bounds[1][p][bounded]
+            floor[at] = np.maximum(floor[at], m.bounds[0][p])
+            ceiling[at] = np.minimum(ceiling[at], m.bounds[1][p])
         return floor, ceiling
 
     def free(self) -> np.ndarray:

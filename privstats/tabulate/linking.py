@@ -287,10 +287,41 @@ class Linker:
         self._atoms[family] = (index, atoms)
         return atoms, index
 
+    def _across(
+        self, entry: _Entry, bounds: tuple[np.ndarray, np.ndarray] | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds a published table of the other counting family gives each cell: a cell's
+        requests are at least its persons (one request each), its persons at most its
+        requests (``cap=1`` requests count persons too)."""
+        grid = entry.grid
+        lo, hi = bounds if bounds is not None else (np.zeros(grid.n), np.full(grid.n, np.inf))
+        lo, hi = lo.copy(), hi.copy()
+        family = family_of(entry.query, cap_binds=False)
+        if family is None or family[0] not in ("rows", "units"):
+            return lo, hi
+        other = "units" if family[0] == "rows" else "rows"
+        same = _shape(entry.query)
+        at = _positions(grid)
+        for published in self.known:
+            if published.method is Method.ROUND or _shape(published.query) != same:
+                continue
+            if family_of(published.query, cap_binds=False) != (other, entry.query.table):
+                continue
+            for key, (low, high) in published.cells.items():
+                cell = at.get(key)
+                if cell is None or low != high:
+                    continue
+                if other == "units":
+                    lo[cell] = max(lo[cell], low)
+                else:
+                    hi[cell] = min(hi[cell], high)
+        return lo, hi
+
     def _member(self, entry: _Entry, atoms: Atoms, index: Mapping[str, int]) -> Member:
         table = entry.linked
         verdicts = assess(table, entry.rules)
         roles, released, bounds = _roles(entry)
+        bounds = self._across(entry, bounds)
         return Member(
             label=entry.published.label if entry.published else "the new table",
             table=table, primary=verdicts.primary,
@@ -299,6 +330,13 @@ class Linker:
             roles=roles,
             cells=atoms.cells[index[entry.ident]], released=released, bounds=bounds,
         )  # fmt: skip
+
+
+def _shape(query: Query) -> Query:
+    """The query's population, whatever it counts: measure, cap and top set aside."""
+    return dataclasses.replace(
+        query, measure=Measure.REQUESTS, values=None, cap=None, top=None, margins=True
+    )
 
 
 def _overlaps(a: Query, b: Query) -> bool:
