@@ -76,14 +76,16 @@ def check_linked(
             fresh = [e.published in new for e in entries]
             threshold = max(e.rules.threshold for e in entries)
             for k, entry in enumerate(entries):
-                if not fresh[k]:
-                    continue
+                # A released table's cells narrowed by this release (persons shown beside the
+                # requests it hid) are this release's problem; what it gave away alone is not.
                 unsafe, before = audit.unsafe[k], audit.unsafe_before[k]
                 for is_before, cells in ((False, unsafe & ~before), (True, unsafe & before)):
-                    if cells.any():
+                    if cells.any() and (fresh[k] or not is_before):
+                        others = [labels[j] for j in range(len(entries)) if j != k]
+                        if not fresh[k]:
+                            others = [p.label for p in new]
                         problems.append(LinkedProblem(
-                            "recoverable", labels[k],
-                            tuple(labels[j] for j in range(len(entries)) if j != k),
+                            "recoverable", labels[k], tuple(others),
                             int(cells.sum()), threshold, is_before,
                             _locations(entry, np.flatnonzero(cells)),
                         ))  # fmt: skip

@@ -380,13 +380,15 @@ def audit_linked(
     policy: ProtectionPolicy | None = None,
     *,
     new: Sequence[bool] | None = None,
+    earlier: Sequence[Member] | None = None,
     max_found: int = 10,
 ) -> LinkedAudit:
     """Check a published linked set as it is (no ``FREE`` cells): every sensitive hidden cell
     keeps its protection against the whole set, no released cell changed since, and no small
     population is pinned (at most ``max_found`` are named). ``new`` marks the members being
     released now: what the others give away alone is told apart, as a problem of earlier
-    releases rather than of this one."""
+    releases rather than of this one; ``earlier`` are the members as they were before it (what
+    the new tables of another family tell about their cells left out)."""
     policy = policy or ProtectionPolicy()
     if any(m.role(Role.FREE).any() for m in members):
         raise DisclosureError("an audited linked set has no cells left to choose")
@@ -406,13 +408,14 @@ def audit_linked(
     while len(found) < max_found and (more := _search(system, hidden, [*old, *found])) is not None:
         found.append(more)
     everything = _unsafe(system, table, hidden, required)
-    earlier = _unsafe(system, table, before, required)
+    past = _System(earlier, atoms, rules, policy) if earlier is not None else system
+    unsafe_before = _unsafe(past, table, before, required)
     combinations = [_combination(system, hidden, d, True) for d in old] + [
         _combination(system, hidden, d, False) for d in found
     ]
     return LinkedAudit(
         unsafe=_per_member(system, everything),
-        unsafe_before=_per_member(system, earlier),
+        unsafe_before=_per_member(system, unsafe_before),
         changed=sum(int(m.role(Role.CHANGED).sum()) for m in members),
         combinations=tuple(combinations),
     )

@@ -183,11 +183,44 @@ class Linker:
         strictest = dataclasses.replace(rules, threshold=threshold)
         members = [self._member(e, atoms, index) for e in everyone]
         space = AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units)
-        try:
-            outcome = protect_linked(members, space, strictest, self.policy, self.options)
-        except DisclosureError as error:
-            return _failed(new, str(error))
-        return _result(new, members[-1], outcome, members, atoms)
+        chosen = members[-1]
+        forced = np.zeros(new.grid.n, dtype=bool)
+        while True:
+            members[-1] = dataclasses.replace(chosen, primary=chosen.primary | forced)
+            try:
+                outcome = protect_linked(members, space, strictest, self.policy, self.options)
+            except DisclosureError as error:
+                return _failed(new, str(error))
+            result = _result(new, members[-1], outcome, members, atoms)
+            more = self._narrows_across(new, result, family) & ~forced
+            if result.status is Status.FAIL or not more.any():
+                return result
+            forced |= more  # grows every round: the loop ends
+
+    def _narrows_across(self, new: _Entry, result: ProtectedTable, family: Family) -> np.ndarray:
+        """Cells of the new table whose shown value narrows a hidden cell of a released table
+        of the other counting family too far (persons shown bound the requests hidden): they
+        are hidden too. Conservative: every such cell, once one hidden cell is narrowed."""
+        out = np.zeros(new.grid.n, dtype=bool)
+        other = _counterpart(family)
+        if other is None:
+            return out
+        tentative = Published.from_protected("the new table", result, new.query, new.rules)
+        entries = self._linked_to(other, new.query)
+        at = _positions(new.grid)
+        for entry in entries:
+            if _shape(entry.query) != _shape(new.query):
+                continue
+            roles = _roles(entry)[0]
+            for key, cell in _positions(entry.grid).items():
+                shown = tentative.cells.get(key, HIDDEN) != HIDDEN
+                if shown and roles[cell] in (Role.HIDDEN, Role.BOUNDED) and key in at:
+                    out[at[key]] = True
+        if not out.any():
+            return out
+        audit = self._audit_family(other, entries, extra=[tentative], fresh=[False] * len(entries))
+        newly = any((u & ~b).any() for u, b in zip(audit.unsafe, audit.unsafe_before, strict=True))
+        return out if newly else np.zeros_like(out)
 
     def clips(self, query: Query, rules: RuleSet) -> bool:
         """Whether the query's cap clips somebody's contribution (a cap other than one request
@@ -231,16 +264,34 @@ class Linker:
                 by_family.setdefault(family, []).append(entry)
                 if published in new:
                     fresh.add(id(entry))
-        for family, entries in sorted(by_family.items()):
-            if not any(id(e) in fresh for e in entries):
-                continue
-            atoms, index = self._atoms_for(family, entries)
-            members = [self._member(e, atoms, index) for e in entries]
-            threshold = max(e.rules.threshold for e in entries)
-            rules = dataclasses.replace(entries[0].rules, threshold=threshold)
-            space = AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units)
+        touched = {f for f, es in by_family.items() if any(id(e) in fresh for e in es)}
+        touched |= {c for f in touched if (c := _counterpart(f)) in by_family}
+        for family in sorted(touched):
+            entries = by_family[family]
             flags = [id(e) in fresh for e in entries]
-            yield family, entries, audit_linked(members, space, rules, self.policy, new=flags)
+            known, self.known = self.known, [p for p in self.known if p not in new]
+            try:
+                audit = self._audit_family(family, entries, list(new), flags)
+            finally:
+                self.known = known
+            yield family, entries, audit
+
+    def _audit_family(
+        self, family: Family, entries: list[_Entry], extra: list[Published], fresh: list[bool]
+    ) -> LinkedAudit:
+        """``entries`` audited as one set once ``extra`` are published beside what is known;
+        their problems before are told with what the other family showed before."""
+        atoms, index = self._atoms_for(family, entries)
+        earlier = [self._member(e, atoms, index) for e in entries]
+        self.known.extend(extra)
+        try:
+            members = [self._member(e, atoms, index) for e in entries]
+        finally:
+            del self.known[len(self.known) - len(extra) :]
+        threshold = max(e.rules.threshold for e in entries)
+        rules = dataclasses.replace(entries[0].rules, threshold=threshold)
+        space = AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units)
+        return audit_linked(members, space, rules, self.policy, new=fresh, earlier=earlier)
 
     # -- building blocks ----------------------------------------------------------------------
     def _truth(self, query: Query, rules: RuleSet) -> _engine.TrueTable:
@@ -309,7 +360,7 @@ class Linker:
                 continue
             for key, (low, high) in published.cells.items():
                 cell = at.get(key)
-                if cell is None or low != high:
+                if cell is None or (low, high) == HIDDEN:
                     continue
                 if other == "units":
                     lo[cell] = max(lo[cell], low)
@@ -330,6 +381,12 @@ class Linker:
             roles=roles,
             cells=atoms.cells[index[entry.ident]], released=released, bounds=bounds,
         )  # fmt: skip
+
+
+def _counterpart(family: Family) -> Family | None:
+    """The other counting family of a table: persons for requests, requests for persons."""
+    other = {"rows": "units", "units": "rows"}.get(family[0])
+    return (other, *family[1:]) if other is not None else None
 
 
 def _shape(query: Query) -> Query:

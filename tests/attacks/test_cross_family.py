@@ -1,9 +1,9 @@
 """Persons and requests of the same cells: every person in a cell made at least one request.
 
-Tables of persons and tables of requests are two families, but they are not independent: a
-cell's requests are at least its persons, so what one shows bounds what the other hides. One day: 60 persons get pages (2xx), 12 switch protocols
-(1xx), 10 make five revalidations each (3xx, 50 requests), 3 hit a missing page (4xx) and 2
-an error (5xx), one request each.
+Tables of persons and tables of requests are two families, but not independent: a cell's
+requests are at least its persons, so what one shows bounds what the other hides. One day:
+60 persons get pages (2xx), 12 switch protocols (1xx), 10 make five revalidations each (3xx,
+50 requests), 3 hit a missing page (4xx) and 2 an error (5xx), one request each.
 """
 
 from __future__ import annotations

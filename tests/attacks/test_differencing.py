@@ -243,15 +243,6 @@ def test_two_periods_do_not_give_a_dominant_contribution_away(tmp_path: Path) ->
 # --- a cap that clips somebody ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="attack succeeds: a table whose cap clips somebody has no family "
-    "(populations.family_of) and is protected and audited alone, never linked; requests by "
-    "day capped at 1 per person make the 5th (10 persons x 50 requests) cheap, so the capped "
-    "table hides the 5th instead of the 30th and shows the 30th (11), which the uncapped "
-    "table hid as the partner of the 31st (3 persons): the 31st is at most 14 - 11 = 3",
-)
 def test_a_cap_that_clips_somebody_does_not_give_the_last_day_away(tmp_path: Path) -> None:
     world = World(tmp_path / "world")
     lines: list[str] = []
