@@ -190,6 +190,52 @@ class ReleaseConfig:
 
 
 @dataclass(frozen=True)
+class DPConfig:
+    """The ``[dp]`` section: differential privacy's budget, bounds and keys (see the TOML file
+    for where each default comes from)."""
+
+    rho_per_table: float = 0.005
+    rho_per_day: float = 0.05
+    rho_per_year: float = 1.0
+    delta: float = 1e-5
+    selection_delta: float = 1e-8
+    max_cells: int = 10
+    max_per_cell: int = 1
+    clip: dict[str, int] = field(
+        default_factory=lambda: {"response_us": 10_000_000, "bytes": 10_000_000,
+                                 "records_affected": 100}
+    )  # fmt: skip
+    release_threshold: int = 0
+    consistent: bool = True
+    paths: tuple[str, ...] = ()
+    public_partners: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("rho_per_table", "rho_per_day", "rho_per_year"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"dp.{name} must be positive")
+        if self.rho_per_table > min(self.rho_per_day, self.rho_per_year):
+            raise ConfigError("dp.rho_per_table cannot exceed the daily or the yearly budget")
+        if not 0 < self.delta < 1 or not 0 < self.selection_delta < self.delta:
+            raise ConfigError("dp.delta lies in (0, 1) and dp.selection_delta below it")
+        if self.max_cells < 1 or self.max_per_cell < 1:
+            raise ConfigError("dp.max_cells and dp.max_per_cell must be at least 1")
+        if self.release_threshold < 0:
+            raise ConfigError("dp.release_threshold must not be negative")
+        for column, bound in self.clip.items():
+            if bound < 1:
+                raise ConfigError(f"dp.clip.{column} must be at least 1")
+        for path in self.paths:
+            if not path.startswith("/"):
+                raise ConfigError("dp.paths are path templates starting with '/'")
+
+    def method_for(self, partner: str | None) -> str:
+        """The protection method of a partner's reports: ``dp`` for the partners listed."""
+        return "dp" if partner is not None and partner in self.partners else "suppress"
+
+
+@dataclass(frozen=True)
 class Config:
     key: KeyConfig = field(default_factory=KeyConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -198,6 +244,7 @@ class Config:
     anonymise: AnonymiseConfig = field(default_factory=AnonymiseConfig)
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     crm: CrmConfig = field(default_factory=CrmConfig)
+    dp: DPConfig = field(default_factory=DPConfig)
     # The folder relative paths are resolved against (the config file's folder).
     root: Path = field(default_factory=Path.cwd, compare=False, metadata={"toml": False})
     # The file it was loaded from (None: the defaults), for a report kernel to load it too.

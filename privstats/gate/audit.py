@@ -10,6 +10,7 @@ released table of the ledger.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import polars as pl
 
-from privstats.config import RuleSet
+from privstats.config import Config, RuleSet, load_config
 from privstats.exceptions import InputError
+from privstats.gate import budget as dp_check
 from privstats.gate.findings import (
     AuditReport,
     Check,
@@ -55,6 +57,7 @@ def audit_path(
     canaries: CanarySet | None = None,
     ledger: ReleaseLedger | Path | str | None = None,
     required_rules: RequiredRules = None,
+    config: Config | None = None,
 ) -> AuditReport:
     """Audit ``path`` (see the module's notes); the report's ``passed`` is the verdict.
 
@@ -62,8 +65,10 @@ def audit_path(
     ``canaries``: known identifying values of the inputs, as keyed digests; ``ledger``: the
     release ledger (or its folder) whose released tables the linked-set check joins;
     ``required_rules``: the rules the configuration requires, or a function of the partner
-    giving them.
+    giving them. DP tables are checked by their method (``privstats.gate.budget``): their
+    draw, and the privacy budget under ``config``'s ``[dp]`` caps, instead of rules and links.
     """
+    config = config or load_config()
     started = time.perf_counter()
     root = Path(path)
     if not root.exists():
@@ -101,7 +106,7 @@ def audit_path(
         if made_from is not None:
             checked.append(report)
         for table in report.tables:
-            verdict, found = _table(report, table, made_from, rules)
+            verdict, found = _table(report, table, made_from, rules, config)
             verdicts.append(verdict)
             findings += found
         if the_store is None and report.tables:
@@ -118,11 +123,22 @@ def audit_path(
     linked: list[LinkedProblem] = []
     if the_ledger is not None:
         findings += _ledger_problems(the_ledger)
-    if the_store is not None and checked:
-        linked, found = check_linked(checked, the_ledger, the_store,
+    # By method: DP tables are never linked (their noisy numbers pin no population); the
+    # budget holds them instead.
+    suppressed = [
+        dataclasses.replace(r, tables=tuple(t for t in r.tables if not dp_check.is_dp(t)))
+        for r in checked
+    ]
+    suppressed = [r for r in suppressed if r.tables]
+    found, budget_lines = dp_check.check_budget(
+        reports, the_ledger.root if the_ledger is not None else None, config
+    )
+    findings += found
+    if the_store is not None and suppressed:
+        linked, found = check_linked(suppressed, the_ledger, the_store,
                                      skip_release=content_sha256(hashes))  # fmt: skip
         findings += found
-    elif reports and any(r.tables for r in reports):
+    elif the_store is None and any(not dp_check.is_dp(t) for r in reports for t in r.tables):
         findings.append(note(root.name, Check.LINKED, "no-store",
                              "the release was not checked with everything released before: "
                              "that needs the store"))  # fmt: skip
@@ -136,6 +152,7 @@ def audit_path(
         seconds=time.perf_counter() - started,
         files_scanned=len(hashes),
         file_hashes=hashes,
+        budget=tuple(budget_lines),
     )
 
 
@@ -289,8 +306,21 @@ def _pseudonyms(
 
 
 def _table(
-    report: ReportFolder, table: PublishedTable, store: Store | None, rules: RuleSet | None
+    report: ReportFolder,
+    table: PublishedTable,
+    store: Store | None,
+    rules: RuleSet | None,
+    config: Config,
 ) -> tuple[TableVerdict, list[GateFinding]]:
+    if dp_check.is_dp(table):
+        found, recomputed = dp_check.check_table(report, table, store, config)
+        return TableVerdict(
+            report=report.relative, name=table.name, file=report.display(table.file),
+            measure=table.measure, method=table.method, status=str(table.record.get("status")),
+            threshold=None, shown_cells=table.count(CellState.VALUE),
+            hidden_cells=table.count(CellState.HIDDEN), claims_checked=True,
+            store_checked=recomputed, failures=sum(f.severity is Severity.FAIL for f in found),
+        ), found  # fmt: skip
     found = check_claims(report, table, rules)
     verified: Verified | None = None
     if store is not None:

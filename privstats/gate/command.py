@@ -110,6 +110,7 @@ def run_audit_command(args: argparse.Namespace, *, config: Config) -> int:
         canaries=_canaries(args.canaries, config),
         ledger=ReleaseLedger(_released_root(args, config)),
         required_rules=config.disclosure.rules,
+        config=config,
     )
     print_report(report, as_json=args.json)
     return 0 if report.passed else 1
@@ -128,6 +129,7 @@ def run_release_command(args: argparse.Namespace, *, config: Config) -> int:
             store=store,
             canaries=_canaries(args.canaries, config),
             required_rules=config.disclosure.rules,
+            config=config,
         )
     except AuditFailed as failed:
         print_report(failed.report)

@@ -34,6 +34,7 @@ class Check(enum.StrEnum):
     LP_AUDIT = "lp-audit"  # the independent audit of the shown pattern
     LINKED = "linked"  # the release with everything released before, as one linked set
     LEDGER = "ledger"  # the release ledger
+    BUDGET = "budget"  # DP tables: the privacy budget across every release
 
 
 class Severity(enum.StrEnum):
@@ -160,6 +161,8 @@ class AuditReport:
     files_scanned: int = 0
     # SHA-256 of every file audited, relative to ``path``: release copies exactly these.
     file_hashes: dict[str, str] = field(default_factory=dict)
+    # DP tables: what each privacy budget they touch has spent and would have left.
+    budget: tuple[str, ...] = ()
 
     @property
     def failures(self) -> tuple[GateFinding, ...]:
@@ -204,6 +207,7 @@ class AuditReport:
         out = [self.verdict()]
         out += [f"  {finding}" for finding in self.failures]
         out += [f"  linked set: {problem}" for problem in self.linked]
+        out += [f"  budget: {line}" for line in self.budget]
         out += [f"  {finding}" for finding in self.notes]
         return out
 
@@ -220,6 +224,7 @@ class AuditReport:
             "findings": [f.to_dict() for f in self.findings],
             "tables": [t.to_dict() for t in self.tables],
             "linked": [p.to_dict() for p in self.linked],
+            "budget": list(self.budget),
         }
 
 

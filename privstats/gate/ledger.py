@@ -95,9 +95,10 @@ class LedgerProblem:
     line: int
     kind: str  # "torn", "damaged" or "chain"
     message: str
+    file: str = LEDGER_FILE
 
     def __str__(self) -> str:
-        return f"{LEDGER_FILE}:{self.line}: {self.kind} — {self.message}"
+        return f"{self.file}:{self.line}: {self.kind} — {self.message}"
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,15 @@ class ReleaseLedger:
     its head is kept in too (``HEADS_FILE`` in the store's folder); without one, a removed last
     entry goes unnoticed."""
 
+    # The file, the entries' format and the ledger's name in messages: the privacy-budget
+    # ledger (privstats.dp.budget) is the same kind of file beside this one.
+    FILE = LEDGER_FILE
+    FORMAT = FORMAT
+    NAME = "release ledger"
+
     def __init__(self, root: Path | str, anchor: Path | str | None = None) -> None:
         self.root = Path(root)
-        self.path = self.root / LEDGER_FILE
+        self.path = self.root / self.FILE
         self.anchor = Path(anchor) if anchor is not None else None
 
     def __repr__(self) -> str:
@@ -168,7 +175,7 @@ class ReleaseLedger:
         except FileNotFoundError:
             return LedgerState((), (), False)
         except OSError:
-            raise GateError(f"the release ledger {self.path} cannot be read") from None
+            raise GateError(f"the {self.NAME} {self.path} cannot be read") from None
         lines = data.split(b"\n")
         torn = lines[-1] != b""
         complete, tail = lines[:-1], lines[-1]
@@ -178,23 +185,25 @@ class ReleaseLedger:
         for number, raw in enumerate(complete, start=1):
             if not raw.strip():
                 continue
-            entry = _parse(raw)
+            entry = _parse(raw, self.FORMAT)
             if entry is None:
                 problems.append(
-                    LedgerProblem(number, "damaged", "not a ledger entry (a torn write?); ignored")
+                    LedgerProblem(
+                        number, "damaged", "not a ledger entry (a torn write?); ignored", self.FILE
+                    )
                 )
                 continue
             if entry.get("previous_sha256") != previous:
                 problems.append(LedgerProblem(number, "chain",
                                               "does not follow the entry before it: the ledger "
-                                              "was edited"))  # fmt: skip
+                                              "was edited", self.FILE))  # fmt: skip
             digest = hashlib.sha256(raw).hexdigest()
             entries.append(LedgerEntry(number, digest, entry))
             previous = digest
         if torn:
             problems.append(LedgerProblem(len(complete) + 1, "torn",
                                           f"an unfinished last line ({len(tail)} bytes, a write "
-                                          "cut short by a crash); ignored"))  # fmt: skip
+                                          "cut short by a crash); ignored", self.FILE))  # fmt: skip
         return LedgerState(tuple(entries), tuple(problems), torn, len(complete) + torn)
 
     def entries(self) -> tuple[LedgerEntry, ...]:
@@ -222,7 +231,7 @@ class ReleaseLedger:
         broken = state.first_break
         if broken is not None:
             raise GateError(
-                f"the release ledger {self.path} was edited at line {broken.line} (its hash "
+                f"the {self.NAME} {self.path} was edited at line {broken.line} (its hash "
                 "chain is broken there); nothing is appended until it is repaired"
             )
         head = self._head()
@@ -231,14 +240,14 @@ class ReleaseLedger:
         count, digest = head
         if len(state.entries) < count:
             raise GateError(
-                f"the release ledger {self.path} holds {len(state.entries)} entries, but "
+                f"the {self.NAME} {self.path} holds {len(state.entries)} entries, but "
                 f"{count} were appended to it: its last entries were removed; nothing is "
                 "appended until it is restored"
             )
         anchored = state.entries[count - 1]
         if anchored.sha256 != digest:
             raise GateError(
-                f"the release ledger {self.path} was edited at line {anchored.line} (the "
+                f"the {self.NAME} {self.path} was edited at line {anchored.line} (the "
                 f"entry appended as number {count} is not what was appended); nothing is "
                 "appended until it is restored"
             )
@@ -248,7 +257,7 @@ class ReleaseLedger:
         :meth:`locked`."""
         state = self.read()
         self.verify(state)
-        data = {**entry, "format": FORMAT, "version": FORMAT_VERSION,
+        data = {**entry, "format": self.FORMAT, "version": FORMAT_VERSION,
                 "previous_sha256": state.last_sha256}  # fmt: skip
         line = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         raw = line.encode("utf-8")
@@ -342,12 +351,12 @@ class ReleaseLedger:
         return names
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
+def _parse(raw: bytes, kind: str = FORMAT) -> dict[str, Any] | None:
     try:
         entry = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+    if not isinstance(entry, dict) or entry.get("format") != kind:
         return None
     if not isinstance(entry.get("release_id"), str):
         return None

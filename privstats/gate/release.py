@@ -17,7 +17,9 @@
 4. the audited files are copied to ``released/.staging/<release-id>/``, each copy hashed
    again (a file changed between the audit and the copy is refused), made read-only and
    synced to disk;
-5. the ledger line is appended and synced: this is the moment the release happens;
+5. the DP tables, if any, are charged to the privacy budget (``privstats.dp.budget``), which
+   refuses a release that would take a budget over its cap; then the ledger line is appended
+   and synced: this is the moment the release happens;
 6. the staged copy is renamed into place.
 
 A crash before step 5 leaves only a staged copy, removed by the next release; after it, the
@@ -37,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from privstats.config import Config, load_config
+from privstats.dp import budget
 from privstats.exceptions import GateError
 from privstats.gate.audit import RequiredRules, audit_path
 from privstats.gate.findings import AuditReport
@@ -111,6 +115,7 @@ def release(
     required_rules: RequiredRules = None,
     require_store: bool = True,
     now: dt.datetime | None = None,
+    config: Config | None = None,
 ) -> Release:
     """Release the report folder ``path`` on behalf of ``reviewer`` (see the module's notes).
 
@@ -135,7 +140,7 @@ def release(
 
     def audited() -> AuditReport:
         report = audit_path(folder, store=store, canaries=canaries, ledger=ledger,
-                            required_rules=required_rules)  # fmt: skip
+                            required_rules=required_rules, config=config)  # fmt: skip
         if not report.passed:
             raise AuditFailed(
                 f"the audit of {folder} found {len(report.failures)} failures; "
@@ -168,6 +173,14 @@ def release(
         staging = root / STAGING / release_id
         _stage(folder, staging, hashes)
         try:
+            # DP tables are charged first: a crash between the two lines leaves a budget spent
+            # on a release that did not happen (safe), never a release that spent nothing.
+            # Over a cap, BudgetExceeded leaves both ledgers as they were.
+            budget.charge(
+                budget.BudgetLedger(root, anchor=ledger.anchor), release_id, manifest,
+                _dp_tables(manifest),
+                (config or load_config()).dp,
+            )  # fmt: skip
             entry = ledger.append(
                 _entry(manifest, report, hashes, reviewer, moment, release_id, relative)
             )
@@ -182,6 +195,19 @@ def release(
 def ledger_anchor(store: Store | Path | str) -> Path:
     """Where the heads of release ledgers are anchored: beside the store's catalog."""
     return (store.root if isinstance(store, Store) else Path(store)) / HEADS_FILE
+
+
+def _dp_tables(manifest: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(name, ``protection["dp"]``) of every DP table of the report."""
+    out = []
+    for table in manifest.get("tables") or []:
+        record = table.get("record") if isinstance(table, Mapping) else None
+        if isinstance(record, Mapping) and record.get("method") == "dp":
+            noise = (record.get("protection") or {}).get("dp")
+            if not isinstance(noise, Mapping):
+                raise GateError(f"DP table '{table.get('name')}' has no record of its noise")
+            out.append((str(table.get("name")), noise))
+    return out
 
 
 def _manifest(folder: Path) -> dict[str, Any]:

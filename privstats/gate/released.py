@@ -92,6 +92,8 @@ def _released(ledger: ReleaseLedger, skip: str | None) -> Iterator[Published]:
         if report is None:
             continue
         for table in report.tables:
+            if table.method == Method.DP:
+                continue  # by method: noisy numbers pin nothing; the budget keeps DP tables
             published = published_of(report, table)
             if published is not None:
                 yield dataclasses.replace(

@@ -42,6 +42,8 @@ class Method(enum.StrEnum):
     SUPPRESS = "suppress"
     ROUND = "round"
     LESS_THAN = "less_than"
+    # Noise with a privacy budget (privstats.dp): nothing is hidden, every release is charged.
+    DP = "dp"
 
 
 def code_version() -> str:

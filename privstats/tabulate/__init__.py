@@ -82,6 +82,10 @@ def crosstab(
     takes the statistic over the units of each cell: ``per="org", values=PERSONS,
     aggfunc="median"`` is the median number of active persons per organisation.
 
+    ``method="dp"`` adds noise from OpenDP to every count or sum instead of hiding cells (see
+    ``privstats.dp``): each person's contribution is bounded, keys come from a public key space
+    or DP partition selection, and a release is charged to the privacy budget.
+
     ``top=10`` publishes only the ten largest cells of a one-dimensional table; the rest is
     not published at all (and, being the public total minus those ten, is protected too).
 
@@ -118,7 +122,14 @@ def protect_alone(
 ) -> ProtectedTable:
     """``query`` protected as a table of its own. A sum or count table without margins is
     protected as if its grand total were public (another table shows it, or anyone adds the
-    cells up): a hidden cell must not be the total minus the shown ones."""
+    cells up): a hidden cell must not be the total minus the shown ones.
+
+    ``method="dp"`` publishes every cell with noise instead (``privstats.dp``): nothing is
+    hidden, and the table is charged to the privacy budget when it is released."""
+    if Method(method) is Method.DP:
+        from privstats.dp.tables import dp_table
+
+        return dp_table(query, store, rules)
     public_total = query.kind != "statistic" and not query.margins and method != Method.ROUND
     asked = dataclasses.replace(query, margins=True, top=None) if public_total else query
     truth = _engine.true_table(asked, store, rules)

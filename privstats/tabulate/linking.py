@@ -161,6 +161,13 @@ class Linker:
         from privstats.tabulate import protect_alone
 
         method = Method(method)
+        if method is Method.DP:
+            # By method: a DP table's guarantee holds whatever else is published, and its noisy
+            # cells pin no population, so it is neither linked nor known; its budget is kept by
+            # privstats.dp.budget instead.
+            from privstats.dp.tables import dp_table
+
+            return dp_table(query, self.store, rules)
         truth = self._truth(query, rules)
         family = family_of(query, truth.cap_binds) if truth.grid is not None else None
         if self.clips(query, rules):
