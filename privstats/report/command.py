@@ -3,11 +3,12 @@
 ::
 
     privstats report NAME [--partner P | --all-partners] [--period 2026-10] [-p key=value ...]
-                          [--language pl|en] [--workers N] [--out DIR]
+                          [--language pl|en] [--method suppress|dp] [--workers N] [--out DIR]
                           [--force | --skip-existing]
 
-``--partner``, ``--period`` and ``--language`` are shorthands for ``-p partner=...`` and so on;
-every value goes through the same checks against the notebook's ``parameters`` cell. The
+``--partner``, ``--period``, ``--language`` and ``--method`` are shorthands for ``-p
+partner=...`` and so on; every value goes through the same checks against the notebook's
+``parameters`` cell. The
 command exits 0 when every report was written (or kept with ``--skip-existing``), 2 before
 anything runs when a parameter, the partner, the period or the store is wrong, and 1 when a
 notebook failed or any partner of a batch failed.
@@ -65,6 +66,9 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--period", help="the month, YYYY-MM")
     parser.add_argument("--language", choices=("pl", "en"), help="the report's language")
+    parser.add_argument("--method", choices=("suppress", "dp"),
+                        help="hidden cells, or noise charged to the privacy budget (default: "
+                        "the partner's, [dp] partners)")  # fmt: skip
     parser.add_argument(
         "-p",
         "--param",
@@ -110,7 +114,7 @@ def run_report_command(
     from privstats.report.parameters import parse_assignments
 
     texts = parse_assignments(args.param)
-    for option in ("partner", "period", "language"):
+    for option in ("partner", "period", "language", "method"):
         value = getattr(args, option)
         if value is None:
             continue

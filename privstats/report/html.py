@@ -266,7 +266,7 @@ def _table_context(table: ReportTable, language: Language) -> dict[str, Any]:
         "row_names_row": row_names if any(row_names) else [],
         "body": list(zip(table.rows, _shown_cells(table, language), total_rows, strict=True)),
         "legend": _legend(table, language),
-        "hidden_note": message("table.hidden_cells", language, count=table.hidden_count),
+        "hidden_note": _note(table, language),
         "legend_title": message("legend.title", language),
         "download": message("table.download", language, file=f"{table.name}.csv"),
     }
@@ -308,10 +308,32 @@ def _number(value: Any, language: Language) -> str:
     return format_number(number, language, 0 if number.is_integer() else 1)
 
 
+def _margin_of_error(table: ReportTable) -> float | None:
+    """A DP table's margin of error at 95 % (its record's), else None."""
+    protection = table.record.get("protection")
+    noise = protection.get("dp") if isinstance(protection, dict) else None
+    margin = noise.get("margin_of_error_95") if isinstance(noise, dict) else None
+    return float(margin) if isinstance(margin, int | float) else None
+
+
+def _note(table: ReportTable, language: Language) -> str:
+    """Under a table: how many cells are hidden, or a DP table's margin of error."""
+    margin = _margin_of_error(table)
+    if margin is None:
+        return message("table.hidden_cells", language, count=table.hidden_count)
+    return message("table.dp_note", language, margin=_number(margin, language))
+
+
 def _methodology(document: ReportDocument) -> list[str]:
     language = document.language
     paragraphs = [message("report.methodology.text", language)]
-    tables = [item for item in document.items if isinstance(item, ReportTable)]
+    everything = [item for item in document.items if isinstance(item, ReportTable)]
+    # DP tables hide nothing: the threshold and dominance rules speak of the others only.
+    tables = [t for t in everything if _margin_of_error(t) is None]
+    if len(tables) < len(everything):
+        paragraphs.append(message("report.disclosure.dp", language))
+        if not tables:
+            return paragraphs
     thresholds = [t.rules["threshold"] for t in tables if "threshold" in t.rules]
     if not thresholds and "threshold" in document.rules:
         thresholds = [document.rules["threshold"]]

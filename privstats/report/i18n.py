@@ -95,6 +95,36 @@ MESSAGES: dict[str, dict[Language, str]] = {
             "could be estimated to within {p_ratio}%."
         ),
     },
+    "report.disclosure.dp": {
+        Language.PL: (
+            "Tabele z szumem chroni prywatność różnicowa: wpływ każdej osoby na wynik jest "
+            "ograniczony (w ruchu serwisu: odwiedzającego w danym dniu), a do każdej liczby "
+            "dodano losowy szum. Dzięki temu z żadnego zestawu tabel, także z przyszłych "
+            "raportów, nie da się wiarygodnie ustalić, czy dana osoba w ogóle jest w danych: "
+            "każde wydanie jest zapisane i pomniejsza ograniczony budżet prywatności, a po jego "
+            "wyczerpaniu kolejne tabele nie są wydawane. Szum sprawia, że małe liczby są mniej "
+            "dokładne; przy każdej tabeli podano margines błędu."
+        ),
+        Language.EN: (
+            "Tables with noise are protected by differential privacy: each person's influence on "
+            "the result is bounded (for website traffic: a visitor on one day), and random noise "
+            "is added to every number. No set of tables, including those of future reports, can "
+            "then reliably tell whether a given person is in the data at all: every release is "
+            "recorded and spends part of a limited privacy budget, and once it is spent no "
+            "further tables are released. The noise makes small numbers less precise; each table "
+            "states its margin of error."
+        ),
+    },
+    "table.dp_note": {
+        Language.PL: (
+            "Liczby zawierają losowy szum (prywatność różnicowa): z prawdopodobieństwem 95% "
+            "prawdziwa wartość różni się od pokazanej najwyżej o ±{margin}."
+        ),
+        Language.EN: (
+            "The numbers carry random noise (differential privacy): with 95% probability the "
+            "true value lies within ±{margin} of the one shown."
+        ),
+    },
     "legend.title": {Language.PL: "Oznaczenia", Language.EN: "Legend"},
     "legend.hidden": {
         Language.PL: "komórka ukryta w celu ochrony prywatności",
@@ -350,6 +380,12 @@ MESSAGES |= {
         "number of employees given when the organisation registered.",
     ),
     "partner.medians.heading": _both("Typowa organizacja", "The typical organisation"),
+    "partner.medians.dp": _both(
+        "Mediany nie są publikowane z szumem: każda z nich to wartość jednej organizacji lub "
+        "osoby.",
+        "Medians are not published with noise: each of them is one organisation's or person's "
+        "value.",
+    ),
     "partner.medians.persons.title": _both(
         "Aktywne osoby na organizację (mediana)", "Active persons per organisation (median)"
     ),

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from privstats.config import Config, RuleSet, load_config
+from privstats.exceptions import ParameterError
+from privstats.protect import Method
 from privstats.report.i18n import Language
 from privstats.report.notebook import Words, report_period, report_rules
 from privstats.schema import TABLES
@@ -52,6 +54,12 @@ class ReportPlan:
     language: Language
     rules: RuleSet
     store: Store
+    # How every table is protected: hidden cells, or noise under the privacy budget (``dp``).
+    method: Method = Method.SUPPRESS
+
+    @property
+    def dp(self) -> bool:
+        return self.method is Method.DP
 
     @property
     def words(self) -> Words:
@@ -69,7 +77,8 @@ class ReportPlan:
 
     def query(self) -> dict[str, Any]:
         """``crosstab``'s arguments that every table of the report shares."""
-        return {"store": self.store, "start": self.start, "end": self.end, "rules": self.rules}
+        return {"store": self.store, "start": self.start, "end": self.end, "rules": self.rules,
+                "method": self.method}  # fmt: skip
 
 
 def report_plan(
@@ -84,12 +93,14 @@ def report_plan(
     reads: Iterable[str] | None = None,
     period_required: bool = True,
     config: Config | None = None,
+    method: str | None = None,
 ) -> ReportPlan:
     """Resolve and check a report's parameters (see the module's notes).
 
     ``store_path`` empty or None: the configuration's store (found from the working folder up).
     ``reads``: the store tables the report reads (default: all), whose source must hold rows
-    in the period.
+    in the period. ``method`` empty or None: the partner's (``dp`` for the partners listed
+    under ``[dp]``), else ``suppress``.
     """
     config = config or load_config()
     first, last = report_period(period, start, end, required=period_required)
@@ -104,7 +115,14 @@ def report_plan(
         language=Language.parse(language),
         rules=report_rules(partner, rules_profile, config),
         store=store,
+        method=_method(method or config.dp.method_for(partner)),
     )
+
+
+def _method(name: str) -> Method:
+    if name not in (Method.SUPPRESS, Method.DP):
+        raise ParameterError(f"a report's method is 'suppress' or 'dp', not '{name[:20]}'")
+    return Method(name)
 
 
 def tables_read(metadata: Mapping[str, Any]) -> list[str] | None:

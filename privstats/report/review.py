@@ -98,6 +98,8 @@ class ReportReview:
     gate_verdict: str | None = None
     # The gate recomputed every table from the store the report was made from.
     store_checked: bool = False
+    # The privacy budget of the DP tables: spent, this release's charge, what would remain.
+    budget: tuple[str, ...] = ()
 
     def problems(self, language: Language | str) -> list[str]:
         """Why the report may not be released, in words; empty when every check passed."""
@@ -239,6 +241,11 @@ class ReportReview:
         """The gate's problems of the linked set (this report with everything released
         before), one line each."""
         return pd.DataFrame({"problem": [str(problem) for problem in self.linked or ()]})
+
+    def budget_frame(self) -> pd.DataFrame:
+        """Each privacy budget the report's DP tables charge, one line each (empty without DP
+        tables or without the release area)."""
+        return pd.DataFrame({"budget": list(self.budget)})
 
 
 def _failing(findings: Sequence[Any] | None) -> list[Any]:
@@ -390,6 +397,7 @@ def review_report(
         gate_tables=tuple(audited.tables) if audited is not None else None,
         gate_verdict=audited.verdict() if audited is not None else None,
         store_checked=audited is not None and audited.store_checked,
+        budget=tuple(audited.budget) if audited is not None else (),
     )
 
 

@@ -512,6 +512,7 @@ def _plan(values: Mapping[str, Any], reads: list[str], config: _config.Config | 
         store_path=values.get("store_path") or None,
         reads=reads,
         config=config,
+        method=values.get("method"),
     )
 
 

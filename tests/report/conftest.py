@@ -14,6 +14,7 @@ from report.samples import (
     LANGUAGES,
     SampleReports,
     build_sample_store,
+    run_dp_reports,
     run_sample_reports,
 )
 
@@ -78,3 +79,11 @@ def sample_reports(sample_store: Path, tmp_path_factory: pytest.TempPathFactory)
     """Every report notebook of ``RUNS`` on the sample, in both languages, two runs at a time."""
     roots = {language: tmp_path_factory.mktemp(f"reports-{language}") for language in LANGUAGES}
     return run_sample_reports(sample_store, roots)
+
+
+@pytest.fixture(scope="session")
+def dp_reports(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The sample's traffic report (English) and acme's partner summary (Polish) in DP mode:
+    report folders by notebook."""
+    outputs = run_dp_reports(sample_store, tmp_path_factory.mktemp("reports-dp"))
+    return {name: output.folder for name, output in outputs.items()}

@@ -71,3 +71,20 @@ def run_sample_reports(store: Path, roots: dict[str, Path]) -> SampleReports:
     with ThreadPoolExecutor(max_workers=2) as pool:
         outputs = dict(zip(jobs, pool.map(run, jobs), strict=True))
     return SampleReports(roots, outputs)
+
+
+# (notebook, partner, language) of the DP runs: a report of each kind in each language.
+DP_RUNS = (("traffic_report", None, "en"), ("partner_summary", "acme", "pl"))
+
+
+def run_dp_reports(store: Path, root: Path) -> dict[str, ReportOutput]:
+    """The DP runs of ``DP_RUNS`` (``method=dp``), by notebook."""
+    outputs = {}
+    for name, partner, language in DP_RUNS:
+        params = {"period": PERIOD, "language": language, "method": "dp"}
+        if partner is not None:
+            params["partner"] = partner
+        outputs[name] = run_report(
+            name, params=params, out_root=root, store_path=store, notebooks_dir=REPORT_NOTEBOOKS
+        )
+    return outputs

@@ -297,3 +297,17 @@ def test_the_english_report_renders_without_errors(browser, tiny_en) -> None:
     assert seen.requests == [report.as_uri()]
     assert seen.errors == [] and seen.dialogs == []
     assert "Methodology and data protection" in seen.checks["bodyText"]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("traffic_report", "true value lies within ±"), ("partner_summary", "prawdziwa wartość")],
+)
+def test_dp_reports_load_nothing_and_show_their_margins_of_error(
+    browser, dp_reports, name: str, words: str
+) -> None:
+    report = dp_reports[name] / "report.html"
+    seen = visit(browser, report.as_uri())
+    assert seen.requests == [report.as_uri()]
+    assert seen.errors == [] and seen.dialogs == []
+    assert words in seen.checks["bodyText"]
