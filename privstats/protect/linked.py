@@ -301,8 +301,10 @@ def protect_linked(
         raise DisclosureError(FROZEN)
     system = _System(members, atoms, rules, policy)
     # What the fixed cells give away already (a population, a sensitive cell) cannot be helped
-    # by hiding free cells; the gate reports it against the releases that showed it.
+    # by hiding free cells; the gate reports it against the releases that showed it. The new
+    # table's implicit total is no fixed cell: it is public only once all its cells are shown.
     fixed_only = system.always_hidden() | system.free()
+    fixed_only[: system.n_published] |= system.roles() == Role.IMPLICIT
     public: list[Derived] = []
     while (found := _search(system, fixed_only, public)) is not None:
         public.append(found)

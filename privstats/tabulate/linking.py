@@ -56,7 +56,7 @@ from privstats.protect.suppression import SuppressionOptions
 from privstats.store import Store
 from privstats.tabulate import _engine
 from privstats.tabulate.populations import Atoms, Family, build_atoms, family_of
-from privstats.tabulate.query import Measure, Query
+from privstats.tabulate.query import PERSONS, Measure, Query
 
 Key = tuple[str, ...]
 # What an audience knows of a published cell: lo <= value <= hi (equal: shown exactly).
@@ -141,12 +141,15 @@ class Linker:
 
     # -- what is known ------------------------------------------------------------------------
     def add(self, published: Published) -> None:
-        """Something the audience holds already (its true table is read when needed)."""
+        """Something the audience holds already (its true table is read when needed), and what
+        a mean of it gives away with it (``views_of``)."""
         self.known.append(published)
+        self.known.extend(self._views(published))
 
     def plan(self, queries: Sequence[Query]) -> None:
         """Queries to be protected later: their atoms are built once, with the rest."""
         self.planned.extend(queries)
+        self.planned.extend(view for query in queries for view in views_of(query))
 
     # -- protection ---------------------------------------------------------------------------
     def protect(
@@ -178,8 +181,50 @@ class Linker:
             result = protect_alone(query, self.store, rules, method)
         else:
             result = self._protect_linked(query, rules, family)
+        if method is Method.SUPPRESS and result.status is not Status.FAIL:
+            result = self._through_views(query, rules, result)
         self.add(Published.from_protected(label or query.key(), result, query, rules))
         return result
+
+    def _through_views(
+        self, query: Query, rules: RuleSet, result: ProtectedTable
+    ) -> ProtectedTable:
+        """A mean shown beside its sum gives its count away, and beside its count its sum: its
+        cells are shown only where each of them could be shown too (``views_of``)."""
+        hidden: set[Key] = set()
+        for view in views_of(query):
+            truth = self._truth(view, rules)
+            family = family_of(view, truth.cap_binds) if truth.grid is not None else None
+            if family is None:
+                continue  # nothing in the period: nothing to give away
+            seen = self._protect_linked(view, rules, family)
+            if seen.status is Status.FAIL:
+                entry = self._entry(query, rules, None)
+                assert entry is not None
+                return _failed(entry, seen.record.message or "its count cannot be protected")
+            cells = Published.from_protected("", seen, view, rules).cells
+            hidden |= {key for key, (low, high) in cells.items() if low != high}
+        return _hide(result, query, hidden)
+
+    def _views(self, published: Published) -> list[Published]:
+        """The sum and the count a published mean gives away, shown where the mean is."""
+        if published.method is not Method.SUPPRESS:
+            return []
+        out = []
+        for view in views_of(published.query):
+            truth = self._truth(view, published.rules)
+            if truth.grid is None:
+                continue
+            values = np.nan_to_num(truth.grid.values)
+            at = _positions(truth.grid)
+            cells = {
+                key: (float(values[at[key]]),) * 2 if low == high else HIDDEN
+                for key, (low, high) in published.cells.items() if key in at
+            }  # fmt: skip
+            label = f"{published.label} ({view.measure.value} behind its mean)"
+            out.append(Published(label, view, published.rules, cells, Method.SUPPRESS,
+                                 published.locations))  # fmt: skip
+        return out
 
     def _protect_linked(self, query: Query, rules: RuleSet, family: Family) -> ProtectedTable:
         new = self._entry(query, rules, None)
@@ -253,6 +298,7 @@ class Linker:
     def audit(self, new: Sequence[Published]) -> Iterator[tuple[Family, list[_Entry], LinkedAudit]]:
         """The ``new`` tables (being released now) audited, family by family, as one linked
         set with every known table of their family whose period meets one of theirs."""
+        new = [*new, *(view for published in new for view in self._views(published))]
         for published in new:
             if published not in self.known:
                 self.known.append(published)
@@ -388,6 +434,43 @@ class Linker:
             roles=roles,
             cells=atoms.cells[index[entry.ident]], released=released, bounds=bounds,
         )  # fmt: skip
+
+
+def views_of(query: Query) -> list[Query]:
+    """The tables a mean is the ratio of, that another table may show one of: its count
+    (requests; persons or organisations for a mean per unit) and, per unit, its sum (a mean of
+    rows is linked through its sums already). Other queries have none."""
+    if query.measure is not Measure.MEAN:
+        return []
+    if query.per is None:
+        return [dataclasses.replace(query, measure=Measure.REQUESTS, values=None, cap=None)]
+    count = Measure.VISITORS if query.per == "person" else Measure.ORGANISATIONS
+    views = [dataclasses.replace(query, per=None, measure=count, values=None, cap=None)]
+    if query.values != PERSONS:  # distinct persons per organisation add up to no population
+        summed = Measure.SUM if query.values else Measure.REQUESTS
+        views.append(dataclasses.replace(query, per=None, measure=summed))
+    return views
+
+
+def _hide(table: ProtectedTable, query: Query, keys: set[Key]) -> ProtectedTable:
+    """``table`` with the cells of ``keys`` hidden too (as secondary: hiding more never shows
+    more), its record and checksum to match."""
+    shown = table.shown.copy()
+    at = [tuple(code_text(row[d]) for d in query.dims) in keys and row["marker"] == ""
+          for row in shown.to_dict("records")]  # fmt: skip
+    if not any(at):
+        return table
+    mask = np.array(at)
+    shown.loc[mask, "value"] = np.nan
+    shown.loc[mask, "marker"] = HIDDEN_MARKER
+    notes = [_record.CellNote(key={d: row[d] for d in query.dims}, reasons=(_record.SECONDARY,))
+             for row in shown[mask].to_dict("records")]  # fmt: skip
+    record = dataclasses.replace(
+        table.record, status=Status.SUPPRESSED, cells=[*table.record.cells, *notes]
+    )
+    unsigned = dataclasses.replace(table, shown=shown, status=Status.SUPPRESSED, record=record)
+    record = dataclasses.replace(record, checksum=_record.checksum(unsigned.to_frame()))
+    return dataclasses.replace(unsigned, record=record)
 
 
 def _counterpart(family: Family) -> Family | None:

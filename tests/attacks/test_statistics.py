@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from attacks.conftest import (
     Attacker,
     Crm,
@@ -24,13 +23,6 @@ from attacks.conftest import (
 DAYS = ("2026-10-05", "2026-10-06", "2026-10-07", "2026-10-08")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="attack succeeds: a mean is linked through its sum only (linking: a mean's cells "
-    "are its sums), not through its count; mean bytes and summed bytes by day give the "
-    "requests of the 5th (935) that the requests table hides for the scraper's dominance",
-)
 def test_a_mean_and_its_sum_do_not_give_a_hidden_count_away(tmp_path: Path) -> None:
     world = World(tmp_path / "world")
     lines = []
@@ -62,14 +54,6 @@ def test_a_mean_and_its_sum_do_not_give_a_hidden_count_away(tmp_path: Path) -> N
     assert round(shown_sum / shown_mean, 6) != 935
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="attack succeeds: statistics over units (per='person') are protected alone, never "
-    "linked; events / mean events per person = persons of 'tasks' (12), which the persons "
-    "table hides as the secondary of 'invoices' (4 persons): the total minus the shown "
-    "modules minus 12 is 4",
-)
 def test_means_per_person_do_not_give_a_hidden_person_count_away(tmp_path: Path) -> None:
     world = World(tmp_path / "world")
     crm = Crm()

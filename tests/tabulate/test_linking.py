@@ -13,7 +13,7 @@ from privstats.key import SecretKey
 from privstats.protect import Status
 from privstats.store import Store
 from privstats.tabulate import protect_alone
-from privstats.tabulate.linking import Linker, Published
+from privstats.tabulate.linking import Linker, Published, views_of
 from privstats.tabulate.query import Query
 
 LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:118.0) Gecko/20100101 Firefox/118.0"
@@ -84,3 +84,38 @@ def test_a_table_that_cannot_be_protected_with_what_was_released_fails_whole(
     table = linker.protect(Query.build("os", aggfunc="visitors", **PERIOD), RULES)
     assert table.status in (Status.SUPPRESSED, Status.PASS)
     assert _shown(table)["Linux"] == "x"  # hidden here, though given away there
+
+
+def test_a_mean_hides_what_its_count_would_have_to_hide(store: Store) -> None:
+    linker = Linker(store)
+    requests = _shown(linker.protect(Query.build("os", margins=True, **PERIOD), RULES))
+    hidden = {os for os, value in requests.items() if value == "x"}
+    assert "Linux" in hidden and len(hidden) >= 2  # 4 persons, and a partner for the total
+    mean = Query.build("os", values="bytes", aggfunc="mean", margins=True, **PERIOD)
+    # Mean bytes x the requests would be the sum, and a sum table / the mean the requests.
+    assert views_of(mean)[0] == Query.build("os", margins=True, **PERIOD)
+    means = _shown(linker.protect(mean, RULES))
+    assert hidden <= {os for os, value in means.items() if value == "x"}
+
+
+def test_a_mean_per_person_is_the_ratio_of_the_events_and_the_persons() -> None:
+    mean = Query.build("module", aggfunc="mean", per="person", table="crm_activity", **PERIOD)
+    persons, events = views_of(mean)
+    assert persons == Query.build("module", aggfunc="visitors", table="crm_activity", **PERIOD)
+    assert events == Query.build("module", table="crm_activity", **PERIOD)
+    assert views_of(Query.build("module", table="crm_activity", **PERIOD)) == []
+
+
+def test_persons_shown_after_requests_leave_the_hidden_requests_protected(store: Store) -> None:
+    linker = Linker(store)
+    requests = Query.build("os", margins=True, **PERIOD)
+    persons = Query.build("os", aggfunc="visitors", margins=True, **PERIOD)
+    first = linker.protect(requests, RULES)
+    second = linker.protect(persons, RULES)
+    published = [
+        Published.from_protected("requests", first, requests, RULES),
+        Published.from_protected("persons", second, persons, RULES),
+    ]
+    audited = {family[0]: audit for family, _, audit in Linker(store).audit(published)}
+    assert set(audited) == {"rows", "units"}  # each family, with what the other shows
+    assert not any(cells.any() for audit in audited.values() for cells in audit.unsafe)
