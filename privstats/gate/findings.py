@@ -117,7 +117,7 @@ class LinkedProblem:
     """A problem of the linked set (``privstats.gate.linked``): which tables combine, how, and
     in how many cells."""
 
-    kind: str  # "recoverable", "small-group" or "change"
+    kind: str  # "recoverable", "small-group", "dominated" or "change"
     table: str  # the audited table it is reported against
     others: tuple[str, ...]  # the other tables combined with it
     cells: int
@@ -129,6 +129,8 @@ class LinkedProblem:
         with_ = f" with {', '.join(self.others)}" if self.others else ""
         if self.kind == "small-group":
             what = f"gives away a group of fewer than {self.threshold} persons"
+        elif self.kind == "dominated":
+            what = "gives away a sum that one or two persons dominate"
         elif self.kind == "change":
             what = (f"would stand beside {self.cells} cells released before from other data "
                     "(late logs or an erasure since): the days they cover are frozen")  # fmt: skip

@@ -8,13 +8,15 @@ so that two tables describing one population are one population, whatever their 
 no-op cap, a time-zone alias, a dimension that sums away, a one-dimensional table equal to
 another's margin, a chain of three tables, two partners' reports against a third's.
 
-Three kinds of problem, each a failure when this release causes it and a note when the
+Four kinds of problem, each a failure when this release causes it and a note when the
 releases before it caused it alone (the new release cannot undo that):
 
 ``recoverable``  a hidden sensitive cell an attacker narrows below its protection from all
                  the shown cells together;
 ``small-group``  a group of 1 to threshold - 1 persons the shown cells give away exactly (a
                  difference of two periods, of two filters, all partners but one, ...);
+``dominated``    a sum one or two persons dominate that two shown cells give away by their
+                 difference (a month minus its first thirty days);
 ``change``       a cell released before with another value (late logs, an erasure) whose
                  population the new release pins: the difference would tell the change.
 
@@ -105,7 +107,7 @@ def check_linked(
                     for loc in _locations(entries[m], [cell])
                 )  # fmt: skip
                 problems.append(LinkedProblem(
-                    "small-group", labels[mine[0]],
+                    "dominated" if combination.dominated else "small-group", labels[mine[0]],
                     tuple(lb for lb in dict.fromkeys(involved) if lb != labels[mine[0]]),
                     1, threshold, combination.before, locations,
                 ))  # fmt: skip

@@ -28,6 +28,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import lsqr
 
+from privstats.config import RuleSet
 from privstats.exceptions import DisclosureError
 
 _INF = highspy.kHighsInf
@@ -43,6 +44,13 @@ class Derived:
     atoms: np.ndarray
     value: float
     persons: float
+    # A population found for dominance (``find_dominated``): its two largest contributions.
+    top1: float = 0.0
+    top2: float = 0.0
+
+    @property
+    def dominated(self) -> bool:
+        return self.top1 > 0
 
 
 def find_small(
@@ -231,3 +239,55 @@ def _solve(
         )
     x = np.asarray(model.getSolution().col_value)
     return np.flatnonzero(x[d:] > 0.5)
+
+
+def find_dominated(
+    shown: sp.csr_matrix,
+    owners: np.ndarray,
+    by_unit: sp.csr_matrix,
+    top: np.ndarray,
+    rules: RuleSet,
+    *,
+    exclude: Sequence[np.ndarray] = (),
+    limit: int = 2000,
+) -> Derived | None:
+    """A population that two shown cells of different tables pin by their difference (one
+    cell's atoms inside the other's: 1-31 October minus 1-30, all partners minus all but one)
+    and whose largest contributions the (n, k) dominance or p % rule flags, or None.
+
+    ``owners``: each shown cell's table; ``by_unit``: atoms × units contributions; ``top``: an
+    upper bound per atom on its two largest contributions together, which rules most pairs out
+    before their units are added up (at most ``limit`` of the smallest are). A difference that
+    no pair of cells makes is the small-group search's (``find_small``), not this one's."""
+    cells = (shown > 0).astype(np.int64).tocsr()
+    sizes = np.asarray(cells.sum(axis=1)).ravel()
+    value = np.asarray(cells @ np.asarray(by_unit.sum(axis=1)).ravel()).ravel()
+    bound = np.asarray(cells @ top).ravel()
+    overlap = (cells @ cells.T).tocoo()
+    i, j, common = overlap.row, overlap.col, overlap.data
+    nested = (owners[i] != owners[j]) & (common == sizes[j]) & (sizes[i] > sizes[j])
+    i, j = i[nested], j[nested]
+    v = value[i] - value[j]
+    ub = np.minimum(bound[i] - bound[j], v)
+    # Only a difference whose leading contributions could reach the rules is looked into.
+    maybe = (v > 0) & (ub >= min(rules.nk_k / 100.0, 1.0 / (1.0 + rules.p_ratio / 100.0)) * v)
+    order = np.argsort(v[maybe], kind="stable")[:limit]
+    seen = {np.asarray(a).tobytes() for a in exclude}
+    for k in order:
+        big, small = i[maybe][k], j[maybe][k]
+        atoms = np.setdiff1d(cells[big].indices, cells[small].indices)
+        key = atoms.astype(np.int64).tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        units = np.asarray(by_unit[atoms].sum(axis=0)).ravel()
+        units = units[units > 0]
+        if not units.size:
+            continue
+        leading = np.sort(units)[::-1]
+        top1, top2 = float(leading[0]), float(leading[1]) if units.size > 1 else 0.0
+        total = float(units.sum())
+        topn = top1 if rules.nk_n == 1 else top1 + top2
+        if topn >= rules.nk_k / 100.0 * total or total - top1 - top2 < rules.p_ratio / 100.0 * top1:
+            return Derived(atoms, total, float(units.size), top1, top2)
+    return None

@@ -53,7 +53,7 @@ from privstats.config import RuleSet
 from privstats.exceptions import DisclosureError
 from privstats.protect.audit import AuditResult, Knowledge, audit
 from privstats.protect.cells import MARGIN, PERSONS, TOP1, TOP2, VALUE, CellKind, Relations, Table
-from privstats.protect.derived import Derived, find_small
+from privstats.protect.derived import Derived, find_dominated, find_small
 from privstats.protect.protection import ProtectionPolicy, Requirement
 from privstats.protect.suppression import SuppressionOptions, suppress
 
@@ -89,6 +89,10 @@ class AtomSpace:
     persons: np.ndarray
     by_period: sp.csr_matrix
     of_units: bool
+    # Magnitudes: each unit's contribution per atom, and a bound on each atom's two largest
+    # contributions together (for the dominance of differences, ``derived.find_dominated``).
+    by_unit: sp.csr_matrix | None = None
+    top: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -264,6 +268,12 @@ class _System:
         threshold hides: the attacker may not tell it from empty, nor from a safe size."""
         ratio = self.policy.effective_ratio(self.rules)
         v = found.value
+        if found.dominated:  # as the primary rules protect a dominated cell
+            rules = self.rules
+            p_amount = rules.p_ratio / 100.0 * found.top1 - (v - found.top1 - found.top2)
+            nk_amount = 100.0 / rules.nk_k * (found.top1 + found.top2) - v
+            up = max(p_amount, nk_amount, ratio * v, self.policy.minimum)
+            return found.atoms, min(up, v), up
         if self.atoms.of_units:
             up = max(self.rules.threshold - v, ratio * v, self.policy.minimum)
             return found.atoms, v, up
@@ -279,12 +289,20 @@ def _shown_rows(system: _System, hidden: np.ndarray) -> np.ndarray:
 
 
 def _search(system: _System, hidden: np.ndarray, public: Sequence[Derived]) -> Derived | None:
+    """A small population the shown cells pin, else a dominated difference of two of them."""
     incidence = system.incidence()[: system.n_published]
-    shown = incidence[_shown_rows(system, hidden)]
-    return find_small(
+    rows = _shown_rows(system, hidden)
+    shown = incidence[rows]
+    exclude = [d.atoms for d in public]
+    found = find_small(
         shown, system.atoms.value, system.atoms.by_period, system.rules.threshold,
-        exclude=[d.atoms for d in public],
+        exclude=exclude,
     )  # fmt: skip
+    atoms = system.atoms
+    if found is not None or atoms.by_unit is None or atoms.top is None:
+        return found
+    owners = np.searchsorted(system.offsets, rows, side="right") - 1
+    return find_dominated(shown, owners, atoms.by_unit, atoms.top, system.rules, exclude=exclude)
 
 
 def protect_linked(
@@ -352,6 +370,7 @@ class Combination:
     value: float
     cells: tuple[tuple[int, int], ...]
     before: bool
+    dominated: bool = False  # a sum one or two persons dominate, rather than a small group
 
     @property
     def members(self) -> tuple[int, ...]:
@@ -450,7 +469,7 @@ def _combination(system: _System, hidden: np.ndarray, found: Derived, before: bo
     for position in used:
         k = int(np.searchsorted(system.offsets, position, side="right") - 1)
         cells.append((k, int(system.published[k][position - system.offsets[k]])))
-    return Combination(found.persons, found.value, tuple(cells), before)
+    return Combination(found.persons, found.value, tuple(cells), before, found.dominated)
 
 
 def _finish(

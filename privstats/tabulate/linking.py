@@ -234,7 +234,7 @@ class Linker:
         threshold = max(e.rules.threshold for e in everyone)
         strictest = dataclasses.replace(rules, threshold=threshold)
         members = [self._member(e, atoms, index) for e in everyone]
-        space = AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units)
+        space = _space(atoms)
         chosen = members[-1]
         forced = np.zeros(new.grid.n, dtype=bool)
         while True:
@@ -343,7 +343,7 @@ class Linker:
             del self.known[len(self.known) - len(extra) :]
         threshold = max(e.rules.threshold for e in entries)
         rules = dataclasses.replace(entries[0].rules, threshold=threshold)
-        space = AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units)
+        space = _space(atoms)
         return audit_linked(members, space, rules, self.policy, new=fresh, earlier=earlier)
 
     # -- building blocks ----------------------------------------------------------------------
@@ -434,6 +434,11 @@ class Linker:
             roles=roles,
             cells=atoms.cells[index[entry.ident]], released=released, bounds=bounds,
         )  # fmt: skip
+
+
+def _space(atoms: Atoms) -> AtomSpace:
+    return AtomSpace(atoms.value, atoms.persons, atoms.by_period, atoms.of_units, atoms.by_unit,
+                     atoms.top1 + atoms.top2)  # fmt: skip
 
 
 def views_of(query: Query) -> list[Query]:

@@ -70,6 +70,9 @@ class Atoms:
     top1: np.ndarray
     top2: np.ndarray
     cells: tuple[sp.csr_matrix, ...]
+    # Magnitudes: atoms × units (a person in a key period), each unit's contribution, so that
+    # the leading contributions of any set of atoms can be told exactly.
+    by_unit: sp.csr_matrix | None = None
 
     @property
     def n(self) -> int:
@@ -135,7 +138,22 @@ def build_atoms(
         _incidence(pairs, name, table, n)
         for pairs, name, (_, table) in zip(atom_of_leaf, leaves, members, strict=True)
     )
-    return Atoms(family, value, persons, by_period, top1, top2, cells)
+    by_unit = None if family[0] in ("units", "organisations") else _by_unit(contributions, n)
+    return Atoms(family, value, persons, by_period, top1, top2, cells, by_unit)
+
+
+def _by_unit(contributions: pl.DataFrame, n: int) -> sp.csr_matrix:
+    """atoms × units of ``_c``, from one row per atom, key period and unit."""
+    unit = pl.struct("_period", "_person").rank("dense").cast(pl.Int64) - 1
+    frame = contributions.with_columns(_unit=unit)
+    units = int(frame["_unit"].max()) + 1 if frame.height else 0
+    return sp.csr_matrix(
+        (
+            frame["_c"].to_numpy().astype(float),
+            (frame["_atom"].to_numpy(), frame["_unit"].to_numpy()),
+        ),
+        shape=(n, units),
+    )
 
 
 def _family_rows(store: Store, queries: Sequence[Query], family: Family) -> pl.DataFrame:

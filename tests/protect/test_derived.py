@@ -1,11 +1,12 @@
-"""find_small: the small groups shown cells pin exactly, whichever combination pins them."""
+"""find_small and find_dominated: small groups and dominated sums that shown cells pin."""
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
-from privstats.protect.derived import find_small
+from privstats.config import RuleSet
+from privstats.protect.derived import find_dominated, find_small
 
 
 def _cells(*members: list[int], atoms: int) -> sp.csr_matrix:
@@ -71,3 +72,25 @@ def test_a_population_known_already_is_not_found_again() -> None:
     value = np.array([400.0, 3.0])
     shown = _cells([0, 1], [0], atoms=2)
     assert find_small(shown, value, _one_period([40, 3]), 10, exclude=[np.array([1])]) is None
+
+
+def _units(*atoms: list[float]) -> sp.csr_matrix:
+    """atoms × units: each atom's contributions, unit by unit."""
+    width = max(len(a) for a in atoms)
+    return sp.csr_matrix(np.array([a + [0.0] * (width - len(a)) for a in atoms]))
+
+
+def test_a_month_minus_its_first_thirty_days_gives_a_dominant_person_away() -> None:
+    # Atoms: 1-30 October (twenty persons of 1,000 bytes), the 31st (one of 100,000, three of
+    # 500). Two tables: the month, and 1-30 October.
+    by_unit = _units([1000.0] * 20, [100_000.0, 500.0, 500.0, 500.0])
+    top = np.array([2000.0, 100_500.0])
+    shown = _cells([0, 1], [0], atoms=2)
+    found = find_dominated(shown, np.array([0, 1]), by_unit, top, RuleSet())
+    assert found is not None and list(found.atoms) == [1]
+    assert (found.top1, found.top2, found.value) == (100_000.0, 500.0, 101_500.0)
+    # Cells of one table are its own primary rules' business; an even 31st is no finding.
+    assert find_dominated(shown, np.array([0, 0]), by_unit, top, RuleSet()) is None
+    even = _units([1000.0] * 20, [500.0] * 30)
+    assert find_dominated(shown, np.array([0, 1]), even, np.array([2000.0, 1000.0]),
+                          RuleSet()) is None  # fmt: skip
