@@ -48,10 +48,9 @@ def test_a_logged_in_person_on_four_addresses_is_one_person(tmp_path: Path) -> N
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="attack succeeds (residual risk, undocumented): without a login the store cannot "
-    "link a person's addresses (login = 'drop', or no login sent), so 3 persons on 4 "
-    "addresses each are published as 'Chrome: 12'; nothing (networks, days) hardens the "
-    "count, and the README does not yet say what risk remains",
+    reason="attack succeeds (a residual risk the README states under 'What is not promised'): "
+    "without a login the store cannot link a person's addresses (login = 'drop', or no login "
+    "sent), so 3 persons on 4 addresses each are published as 'Chrome: 12'",
 )
 def test_an_anonymous_person_on_four_addresses_is_one_person(tmp_path: Path) -> None:
     assert chrome_cell(tmp_path, '"drop"', logged_in=False) == "x"
