@@ -73,9 +73,8 @@ def check_linked(
             linker.add(published)
     problems: list[LinkedProblem] = []
     try:
-        for _family, entries, audit in linker.audit(new):
+        for _family, entries, audit, fresh in linker.audit(new):
             labels = [e.published.label if e.published else "" for e in entries]
-            fresh = [e.published in new for e in entries]
             threshold = max(e.rules.threshold for e in entries)
             for k, entry in enumerate(entries):
                 # A released table's cells narrowed by this release (persons shown beside the
@@ -85,23 +84,26 @@ def check_linked(
                     if cells.any() and (fresh[k] or not is_before):
                         others = [labels[j] for j in range(len(entries)) if j != k]
                         if not fresh[k]:
-                            others = [p.label for p in new]
+                            others = [labels[j] for j, f in enumerate(fresh) if f] or [
+                                p.label for p in new
+                            ]
                         problems.append(LinkedProblem(
                             "recoverable", labels[k], tuple(others),
                             int(cells.sum()), threshold, is_before,
                             _locations(entry, np.flatnonzero(cells)),
                         ))  # fmt: skip
+            if not any(fresh):
+                continue  # the other counting family: only what this release narrows in it
             if audit.changed:
-                first = next(k for k, f in enumerate(fresh) if f)
-                others = tuple(sorted({labels[k] for k, e in enumerate(entries)
-                                       if not fresh[k] and (roles_of(e) == Role.CHANGED).any()}))
+                first = fresh.index(True)
+                changed = {labels[k] for k, e in enumerate(entries)
+                           if not fresh[k] and (roles_of(e) == Role.CHANGED).any()}  # fmt: skip
+                others = tuple(sorted(changed))
                 problems.append(LinkedProblem("change", labels[first], others, audit.changed,
                                               threshold))  # fmt: skip
             for combination in audit.combinations:
                 involved = [labels[m] for m in combination.members]
-                mine = [m for m in combination.members if fresh[m]] or [
-                    next(k for k, f in enumerate(fresh) if f)
-                ]
+                mine = [m for m in combination.members if fresh[m]] or [fresh.index(True)]
                 locations = tuple(
                     loc for m, cell in combination.cells if fresh[m]
                     for loc in _locations(entries[m], [cell])

@@ -295,9 +295,12 @@ class Linker:
         return out
 
     # -- the gate's check ---------------------------------------------------------------------
-    def audit(self, new: Sequence[Published]) -> Iterator[tuple[Family, list[_Entry], LinkedAudit]]:
+    def audit(
+        self, new: Sequence[Published]
+    ) -> Iterator[tuple[Family, list[_Entry], LinkedAudit, list[bool]]]:
         """The ``new`` tables (being released now) audited, family by family, as one linked
-        set with every known table of their family whose period meets one of theirs."""
+        set with every known table of their family whose period meets one of theirs; with
+        each entry, whether it is new (the sum and count behind a new mean are)."""
         new = [*new, *(view for published in new for view in self._views(published))]
         for published in new:
             if published not in self.known:
@@ -327,7 +330,7 @@ class Linker:
                 audit = self._audit_family(family, entries, list(new), flags)
             finally:
                 self.known = known
-            yield family, entries, audit
+            yield family, entries, audit, flags
 
     def _audit_family(
         self, family: Family, entries: list[_Entry], extra: list[Published], fresh: list[bool]

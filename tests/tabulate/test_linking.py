@@ -116,6 +116,6 @@ def test_persons_shown_after_requests_leave_the_hidden_requests_protected(store:
         Published.from_protected("requests", first, requests, RULES),
         Published.from_protected("persons", second, persons, RULES),
     ]
-    audited = {family[0]: audit for family, _, audit in Linker(store).audit(published)}
+    audited = {family[0]: audit for family, _, audit, _ in Linker(store).audit(published)}
     assert set(audited) == {"rows", "units"}  # each family, with what the other shows
     assert not any(cells.any() for audit in audited.values() for cells in audit.unsafe)
