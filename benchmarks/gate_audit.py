@@ -89,8 +89,10 @@ def main() -> int:
             out_root=root / "reports-en", store_path=config.store_path,
             notebooks_dir=REPO / "notebooks", catalog_ids=["bench"], rules=RuleSet(),
         ).folder  # fmt: skip
-        result = timed("audit of a re-rendering against the release",
-                       lambda: audit_path(again, store=config.store_path, ledger=released))
+        result = timed(
+            "audit of a re-rendering against the release",
+            lambda: audit_path(again, store=config.store_path, ledger=released),
+        )
         print(f"  {len(result.pairs)} differencing pairs, {len(result.failures)} failures")
 
         # Differencing from the store: tests/gate's probe notebook over 1-31 October

@@ -119,8 +119,10 @@ def main() -> None:
         key = hashlib.sha256(b"benchmark key").digest()
         wall, cpu, canaries = best_of(1, lambda: CanarySet.build(values, key))
         saved = canaries.save(Path(tmp) / "canaries.json")
-        print(f"canary set of {len(values):,} values: built in {wall:.2f} s "
-              f"(CPU {cpu:.2f} s), file {saved.stat().st_size / 2**20:.1f} MiB")
+        print(
+            f"canary set of {len(values):,} values: built in {wall:.2f} s "
+            f"(CPU {cpu:.2f} s), file {saved.stat().st_size / 2**20:.1f} MiB"
+        )
         wall, cpu, _ = best_of(1, lambda: CanarySet.load(saved, key))
         print(f"canary file loaded in {wall:.2f} s (CPU {cpu:.2f} s)")
         wall, cpu, findings = best_of(3, lambda: LeakScanner().scan_path(folder))

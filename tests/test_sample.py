@@ -57,8 +57,9 @@ def test_daily_hits_and_distinct_visitors_match_the_ground_truth(
         .collect()
     )
     assert dict(per_day.select("day", "hits").iter_rows()) == truth["daily_hits"]["total"]
-    assert dict(per_day.select("day", "visitors").iter_rows()) == (
-        truth["distinct_client_agents_per_day"]
+    assert (
+        dict(per_day.select("day", "visitors").iter_rows())
+        == (truth["distinct_client_agents_per_day"])
     )
 
 

@@ -142,8 +142,10 @@ def _word_char(text: str, index: int) -> bool:
 
 # --- IP addresses ----------------------------------------------------------------------------
 
-_IPV4 = re.compile(r"[0-9](?<![0-9A-Za-z_.][0-9])[0-9]{0,2}+(?:\.[0-9]{1,3}+){3}"
-                   r"(?![0-9A-Za-z_]|\.[0-9])")
+_IPV4 = re.compile(
+    r"[0-9](?<![0-9A-Za-z_.][0-9])[0-9]{0,2}+(?:\.[0-9]{1,3}+){3}"
+    r"(?![0-9A-Za-z_]|\.[0-9])"
+)
 VERSION_WORDS = ("version", "ver", "wersja", "wersji", "release", "build", "rev", "revision")
 KNOWN_PROGRAMS = (
     "privstats", "python", "cpython", "pandas", "numpy", "polars", "pyarrow", "scipy",
@@ -273,9 +275,7 @@ def detect_email(text: Text) -> Iterator[Hit]:
 
 _HOST_ANCHOR = re.compile(r"\.[A-Za-z0-9-]++\.")
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
-_HOSTNAME = re.compile(
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){2,}[A-Za-z]{2,63}"
-)
+_HOSTNAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){2,}[A-Za-z]{2,63}")
 HOST_WORDS = frozenset({
     "host", "dsl", "adsl", "vdsl", "xdsl", "dyn", "dynamic", "dynip", "pool", "dhcp", "cable",
     "ppp", "pppoe", "static", "client", "clients", "cust", "customer", "user", "users", "res",
@@ -364,9 +364,7 @@ def detect_phone(text: Text) -> Iterator[Hit]:
                 yield Hit(Kind.PHONE, number.start(), number.end())
 
 
-_DIGIT_RUN = re.compile(
-    r"[0-9](?<![\w+][0-9])(?<![0-9][.,/-][0-9])[0-9]{8,25}+" + _NUM_RIGHT
-)
+_DIGIT_RUN = re.compile(r"[0-9](?<![\w+][0-9])(?<![0-9][.,/-][0-9])[0-9]{8,25}+" + _NUM_RIGHT)
 _NIP_GROUPED = re.compile(
     r"[0-9](?<![\w+.,-][0-9])(?<![0-9][ -][0-9])(?:[0-9]{2}([ -])[0-9]{3}\1[0-9]{2}\1[0-9]{2}"
     r"|[0-9]{2}([ -])[0-9]{2}\2[0-9]{2}\2[0-9]{3})" + _NUM_RIGHT + _GROUP_RIGHT

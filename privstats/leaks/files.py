@@ -86,8 +86,10 @@ def sniff(name: str, data: bytes) -> FileType:
     if data.startswith(PNG_SIGNATURE):
         return FileType.PNG
     if data.startswith(b"PK\x03\x04"):
-        return FileType.XLSX if suffix in (".xlsx", ".xlsm") or _is_workbook(data) else (
-            FileType.BINARY
+        return (
+            FileType.XLSX
+            if suffix in (".xlsx", ".xlsm") or _is_workbook(data)
+            else (FileType.BINARY)
         )
     if any(data.startswith(magic) for magic, _ in _MAGIC):
         return FileType.BINARY
@@ -135,9 +137,7 @@ def extract(file_type: FileType, data: bytes, sink: Sink) -> None:
     elif file_type is FileType.TEXT:
         sink.text(decode_text(data), LineCol(1, 1))
     else:
-        sink.issue(
-            Kind.UNSCANNABLE, "", "file", f"{describe_binary(data)}: cannot be checked"
-        )
+        sink.issue(Kind.UNSCANNABLE, "", "file", f"{describe_binary(data)}: cannot be checked")
 
 
 # --- CSV and JSON --------------------------------------------------------------------------
@@ -162,7 +162,10 @@ def extract_csv(text: str, sink: Sink) -> None:
                 continue
             label = header[c - 1] if r > 1 and c <= len(header) else ""
             sink.text(
-                cell, Fixed(f"row {r}, col {c}"), label=label, column=f"column {c}",
+                cell,
+                Fixed(f"row {r}, col {c}"),
+                label=label,
+                column=f"column {c}",
                 numeric=bool(PLAIN_NUMBER.fullmatch(cell.strip())),
             )
 
@@ -200,13 +203,16 @@ def _walk(value: Any, pointer: str, label: str, sink: Sink) -> None:
     place = pointer or "/"
     if isinstance(value, dict):
         if value.get("output_type") == "error":
-            sink.issue(Kind.TRACEBACK, str(value.get("ename", "error")), place,
-                       "a notebook error output")
+            sink.issue(
+                Kind.TRACEBACK, str(value.get("ename", "error")), place, "a notebook error output"
+            )
         for index, (key, item) in enumerate(value.items()):
             key = str(key)
             sink.text(key, Fixed(f"{place} (key {index + 1})"), label="key")
-            segment = _pointer_segment(key) if len(key) <= 60 and sink.safe(key) else (
-                f"{{key {index + 1}}}"
+            segment = (
+                _pointer_segment(key)
+                if len(key) <= 60 and sink.safe(key)
+                else (f"{{key {index + 1}}}")
             )
             child = f"{pointer}/{segment}"
             joined = _joined(item)

@@ -64,8 +64,10 @@ def extract_png(data: bytes, sink: Sink) -> None:
 def _png_chunk(chunk_type: bytes, chunk: str, body: bytes, sink: Sink) -> None:
     keyword_bytes, _, rest = body.partition(b"\0")
     keyword = keyword_bytes.decode("latin-1")
-    place = f"{chunk} chunk '{keyword}'" if sink.safe(keyword) and len(keyword) < 80 else (
-        f"{chunk} chunk"
+    place = (
+        f"{chunk} chunk '{keyword}'"
+        if sink.safe(keyword) and len(keyword) < 80
+        else (f"{chunk} chunk")
     )
     if chunk_type in (b"tEXt", b"zTXt", b"iTXt", b"iCCP"):
         sink.text(keyword, Fixed(f"{chunk} chunk (keyword)"), label="keyword")

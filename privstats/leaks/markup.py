@@ -26,9 +26,7 @@ from privstats.leaks.pieces import PLAIN_NUMBER, FileType, Fixed, LineCol, Sink,
 _C0_AND_SPACE = "".join(chr(code) for code in range(0x21))
 
 
-def check_url(
-    sink: Sink, value: str, where: str, *, resource: bool, what: str
-) -> str:
+def check_url(sink: Sink, value: str, where: str, *, resource: bool, what: str) -> str:
     """Report ``value`` if it points outside the file; returns the text to scan for it.
 
     A ``data:`` URI's content is handed on as a blob and blanked in the returned text, so its
@@ -47,8 +45,11 @@ def check_url(
         sink.issue(Kind.SCRIPT, url, where, f"a script URL in {what}")
         return value
     scheme = re.match(r"([a-z][a-z0-9+.-]*):", lowered)
-    how = f"{scheme.group(1)}:" if scheme else ("network-path" if url.startswith("//") else
-                                                  "relative")
+    how = (
+        f"{scheme.group(1)}:"
+        if scheme
+        else ("network-path" if url.startswith("//") else "relative")
+    )
     if resource:
         note = f"{what} loads a {how} reference from outside the file"
         sink.issue(Kind.EXTERNAL_RESOURCE, url, where, note)
@@ -91,8 +92,10 @@ def check_css(css: str, locate: Callable[[int], str], sink: Sink) -> str:
 
 def _in_namespace_rule(css: str, position: int) -> bool:
     """``@namespace svg url(http://www.w3.org/2000/svg);`` names a namespace, loads nothing."""
-    statement = max(css.rfind(";", 0, position), css.rfind("}", 0, position),
-                    css.rfind("{", 0, position)) + 1
+    statement = (
+        max(css.rfind(";", 0, position), css.rfind("}", 0, position), css.rfind("{", 0, position))
+        + 1
+    )
     return css[statement:position].lstrip().lower().startswith("@namespace")
 
 
@@ -204,14 +207,23 @@ class _MarkupExtractor(HTMLParser):
         name = self._name(tag)
         self._track_table(tag)
         if tag == "script":
-            self.sink.issue(Kind.SCRIPT, "", f"{line}:{col + 1} <{name}>",
-                            "a script element: reports hold no script")
+            self.sink.issue(
+                Kind.SCRIPT,
+                "",
+                f"{line}:{col + 1} <{name}>",
+                "a script element: reports hold no script",
+            )
         values = {key.lower(): value for key, value in attrs if value is not None}
         if tag == "meta" and values.get("http-equiv", "").lower() == "refresh":
             target = _REFRESH_URL.search(values.get("content", ""))
             if target:
-                check_url(self.sink, target.group(1), f"{line}:{col + 1} <meta refresh>",
-                          resource=False, what="<meta refresh>")
+                check_url(
+                    self.sink,
+                    target.group(1),
+                    f"{line}:{col + 1} <meta refresh>",
+                    resource=False,
+                    what="<meta refresh>",
+                )
         for key, value in attrs:
             if value is not None:
                 self._attribute(tag, name, key.lower(), value, f"{line}:{col + 1}")
@@ -284,7 +296,8 @@ class _MarkupExtractor(HTMLParser):
         if self._raw == "style":
             where = LineCol(line, col + 1)
             self.sink.text(
-                check_css(data, lambda offset: where.locate(data, offset), self.sink), where,
+                check_css(data, lambda offset: where.locate(data, offset), self.sink),
+                where,
                 label="style",
             )
         elif self._raw == "script":
@@ -312,8 +325,13 @@ class _MarkupExtractor(HTMLParser):
             target = _PI_HREF.search(data)
             if target:
                 url = target.group(1) if target.group(1) is not None else target.group(2)
-                check_url(self.sink, url, f"{line}:{col + 1} <?xml-stylesheet?>",
-                          resource=True, what="<?xml-stylesheet?>")
+                check_url(
+                    self.sink,
+                    url,
+                    f"{line}:{col + 1} <?xml-stylesheet?>",
+                    resource=True,
+                    what="<?xml-stylesheet?>",
+                )
         self.sink.text(data, LineCol(line, col + 3), label="processing instruction")
 
 

@@ -163,6 +163,5 @@ def _media_label(media: str) -> str:
     return media if re.fullmatch(r"[a-z0-9.+-]{1,40}/[a-z0-9.+-]{1,60}", media) else "?"
 
 
-
 # A table cell holding just a number (what a measure looks like; see scan.py)
 PLAIN_NUMBER = re.compile(r"[+\-\u2212]?[0-9]+(?:[.,][0-9]+)?")

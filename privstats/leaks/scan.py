@@ -89,8 +89,9 @@ class _Raw:
     note: str
 
     def inside(self, order: int, where: str) -> _Raw:
-        return _Raw((order, *self.order), f"{where} > {self.location}", self.kind, self.value,
-                    self.note)
+        return _Raw(
+            (order, *self.order), f"{where} > {self.location}", self.kind, self.value, self.note
+        )
 
 
 class _Content:
@@ -185,8 +186,15 @@ class LeakScanner:
         findings: list[Finding] = []
         for file, name in _walk(root):
             if file is None:
-                findings.append(Finding.of(self._display(name), "file", Kind.UNSCANNABLE, "",
-                                           "a link to a folder, or not a regular file"))
+                findings.append(
+                    Finding.of(
+                        self._display(name),
+                        "file",
+                        Kind.UNSCANNABLE,
+                        "",
+                        "a link to a folder, or not a regular file",
+                    )
+                )
             else:
                 findings += self._scan_file(file, name)
         return findings
@@ -194,12 +202,14 @@ class LeakScanner:
     def _scan_file(self, file: Path, name: str) -> list[Finding]:
         try:
             if file.stat().st_size > MAX_FILE_BYTES:
-                return [Finding.of(self._display(name), "file", Kind.UNSCANNABLE, "",
-                                   "too large to check")]
+                return [
+                    Finding.of(
+                        self._display(name), "file", Kind.UNSCANNABLE, "", "too large to check"
+                    )
+                ]
             data = file.read_bytes()
         except OSError:
-            return [Finding.of(self._display(name), "file", Kind.UNSCANNABLE, "",
-                               "cannot be read")]
+            return [Finding.of(self._display(name), "file", Kind.UNSCANNABLE, "", "cannot be read")]
         return self.scan_bytes(data, name)
 
     def scan_bytes(self, data: bytes, name: str) -> list[Finding]:
@@ -251,13 +261,18 @@ class LeakScanner:
         try:
             extract(file_type, data, content)
         except Exception as error:  # a damaged file is a finding, never a crash
-            content.issue(Kind.UNSCANNABLE, "", "file",
-                          f"a damaged {file_type.value} file ({type(error).__name__})")
+            content.issue(
+                Kind.UNSCANNABLE,
+                "",
+                "file",
+                f"a damaged {file_type.value} file ({type(error).__name__})",
+            )
         raws = content.raws + self._scan_pieces(content)
         for order, blob, where, blob_type in content.blobs:
             if depth + 1 > MAX_DEPTH:
-                raws.append(_Raw((order,), where, Kind.UNSCANNABLE, "",
-                                 "embedded too deep to check"))
+                raws.append(
+                    _Raw((order,), where, Kind.UNSCANNABLE, "", "embedded too deep to check")
+                )
                 continue
             inner = self._scan_content(blob, "", blob_type, depth + 1)
             raws += [raw.inside(order, where) for raw in inner]
@@ -275,12 +290,16 @@ class LeakScanner:
             if hit.kind in NUMERIC_ID_KINDS and piece.numeric and piece.column is not None:
                 held[(piece.column, hit.kind)].append((hit, piece))
                 continue
-            if hit.kind is Kind.PSEUDONYM and hit.note.startswith("long hex") and (
-                is_checksum_label(piece.label)
+            if (
+                hit.kind is Kind.PSEUDONYM
+                and hit.note.startswith("long hex")
+                and (is_checksum_label(piece.label))
             ):
                 continue
-            if hit.kind is Kind.IPV4 and is_version_label(piece.label) and (
-                text[hit.start : hit.end] == piece.text.strip()
+            if (
+                hit.kind is Kind.IPV4
+                and is_version_label(piece.label)
+                and (text[hit.start : hit.end] == piece.text.strip())
             ):
                 continue
             raws.append(self._raw(text, hit, piece))
@@ -296,16 +315,23 @@ class LeakScanner:
             behaves = kind is not Kind.PHONE and len(items) >= 2 and len(items) >= 0.8 * total
             if named or behaves:
                 unique = {(hit.start, hit.end): (hit, piece) for hit, piece in items}
-                raws += [self._raw(text, hit, piece, "in a column of identifiers")
-                         for hit, piece in unique.values()]
+                raws += [
+                    self._raw(text, hit, piece, "in a column of identifiers")
+                    for hit, piece in unique.values()
+                ]
         return raws
 
     @staticmethod
     def _raw(text: str, hit: Hit, piece: _Piece, note: str = "") -> _Raw:
         offset = hit.start - piece.start
         end = min(hit.end, piece.start + len(piece.text))
-        return _Raw((hit.start,), piece.where.locate(piece.text, offset), hit.kind,
-                    text[hit.start : end], note or hit.note)
+        return _Raw(
+            (hit.start,),
+            piece.where.locate(piece.text, offset),
+            hit.kind,
+            text[hit.start : end],
+            note or hit.note,
+        )
 
     def _percent_encoded(self, text: str) -> Iterator[Hit]:
         """Hits inside percent-encoded tokens (``jan%40example.com``), mapped back onto them."""
@@ -321,8 +347,12 @@ class LeakScanner:
             decoded, spans = _percent_decode(token)
             prepared = Text(decoded)
             for hit in (hit for detector in self._detectors for hit in detector(prepared)):
-                yield Hit(hit.kind, start + spans[hit.start][0], start + spans[hit.end - 1][1],
-                          hit.note or "percent-encoded")
+                yield Hit(
+                    hit.kind,
+                    start + spans[hit.start][0],
+                    start + spans[hit.end - 1][1],
+                    hit.note or "percent-encoded",
+                )
 
 
 def _percent_decode(token: str) -> tuple[str, list[tuple[int, int]]]:

@@ -35,8 +35,10 @@ def extract_xlsx(data: bytes, sink: Sink) -> None:
     try:
         for number, sheet in enumerate(workbook.worksheets, 1):
             sink.text(sheet.title, Fixed(f"sheet {number} (name)"), label="sheet")
-            name = sheet.title if sink.safe(sheet.title) and "!" not in sheet.title else (
-                f"sheet {number}"
+            name = (
+                sheet.title
+                if sink.safe(sheet.title) and "!" not in sheet.title
+                else (f"sheet {number}")
             )
             header: dict[int, str] = {}
             for r, row in enumerate(sheet.iter_rows(values_only=True), 1):
@@ -46,8 +48,13 @@ def extract_xlsx(data: bytes, sink: Sink) -> None:
                     letter = get_column_letter(c)
                     where = Fixed(f"{name}!{letter}{r}")
                     if isinstance(value, (int, float)):
-                        sink.text(repr(value), where, label=header.get(c, ""),
-                                  column=f"{name}!{letter}", numeric=True)
+                        sink.text(
+                            repr(value),
+                            where,
+                            label=header.get(c, ""),
+                            column=f"{name}!{letter}",
+                            numeric=True,
+                        )
                     elif isinstance(value, str):
                         strings.add(value)
                         if r == 1:

@@ -190,9 +190,7 @@ def test_a_table_whose_record_claims_weaker_rules_than_required_fails(
     assert len(weak) == 11 and "configuration" in weak[0].detail
 
 
-def test_a_folder_of_reports_is_audited_report_by_report(
-    traffic: Rendered, tmp_path: Path
-) -> None:
+def test_a_folder_of_reports_is_audited_report_by_report(traffic: Rendered, tmp_path: Path) -> None:
     traffic.copy_to(tmp_path)
     result = audit_path(tmp_path / "reports", store=traffic.store)
     assert result.passed

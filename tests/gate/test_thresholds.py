@@ -172,6 +172,7 @@ def test_a_store_changed_since_the_report_fails_the_recomputation(
     probe: Probe, tmp_path: Path
 ) -> None:
     folder = probe.october.copy_to(tmp_path)
+
     # The 1-30 October store answers the 1-31 October queries with three persons fewer.
     def shorten(manifest: dict) -> None:
         for table in manifest["tables"]:

@@ -179,5 +179,3 @@ def write_report(folder: Path, chart_svg: str, chart_png: bytes) -> Path:
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return folder
-
-

@@ -22,8 +22,9 @@ from privstats.leaks import CanarySet, Kind, LeakScanner
 def spans(canaries: CanarySet, text: str) -> list[str]:
     """The canaries found, each once, without the ones inside a longer one."""
     found = {(start, end) for start, end in canaries.find(text)}
-    outer = [(s, e) for s, e in found if not any(o != (s, e) and o[0] <= s and e <= o[1]
-                                                 for o in found)]
+    outer = [
+        (s, e) for s, e in found if not any(o != (s, e) and o[0] <= s and e <= o[1] for o in found)
+    ]
     return sorted(text[start:end] for start, end in outer)
 
 

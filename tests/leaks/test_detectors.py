@@ -34,12 +34,16 @@ POSITIVE = {
     "private ipv4": ("desk 10.0.0.7", [("ipv4", "10.0.0.7")]),
     "ipv6": ("from 2001:db8:cafe::4242 and", [("ipv6", "2001:db8:cafe::4242")]),
     "ipv6 in brackets": ("http://[2001:db8::1]:8080/", [("ipv6", "2001:db8::1")]),
-    "ipv6 link-local with zone": ("fe80::1ff:fe23:4567:890a%eth0", [
-        ("ipv6", "fe80::1ff:fe23:4567:890a%eth0"),
-    ]),
+    "ipv6 link-local with zone": (
+        "fe80::1ff:fe23:4567:890a%eth0",
+        [
+            ("ipv6", "fe80::1ff:fe23:4567:890a%eth0"),
+        ],
+    ),
     "e-mail": ("write to jan.kowalski@example.com.", [("email", "jan.kowalski@example.com")]),
     "e-mail with a plus": (
-        "<a.b+tag@mail.example.co.uk>", [("email", "a.b+tag@mail.example.co.uk")]
+        "<a.b+tag@mail.example.co.uk>",
+        [("email", "a.b+tag@mail.example.co.uk")],
     ),
     "phone, international": ("+48 512 345 678", [("phone", "+48 512 345 678")]),
     "phone, 00 prefix": ("0044 20 7946 0958", [("phone", "0044 20 7946 0958")]),
@@ -56,47 +60,77 @@ POSITIVE = {
     "nip as EU VAT number": ("VAT PL5261040828", [("nip", "PL5261040828")]),
     "regon of 9 digits": ("REGON 123456785", [("regon", "123456785")]),
     "regon of 14 digits": ("12345678512347", [("regon", "12345678512347")]),
-    "iban, Polish, grouped": ("PL61 1090 1014 0000 0712 1981 2874", [
-        ("iban", "PL61 1090 1014 0000 0712 1981 2874"),
-    ]),
+    "iban, Polish, grouped": (
+        "PL61 1090 1014 0000 0712 1981 2874",
+        [
+            ("iban", "PL61 1090 1014 0000 0712 1981 2874"),
+        ],
+    ),
     "iban, British, compact": ("GB82WEST12345698765432.", [("iban", "GB82WEST12345698765432")]),
     "iban then a word": ("DE89370400440532013000 EUR", [("iban", "DE89370400440532013000")]),
-    "Polish account without PL": ("61 1090 1014 0000 0712 1981 2874", [
-        ("iban", "61 1090 1014 0000 0712 1981 2874"),
-    ]),
-    "url with a query": ("see https://shop.example/a?email=x&id=7.", [
-        ("url-query", "https://shop.example/a?email=x&id=7"),
-    ]),
-    "relative url with a query": ("landing /search?q=kowalski", [
-        ("url-query", "/search?q=kowalski"),
-    ]),
+    "Polish account without PL": (
+        "61 1090 1014 0000 0712 1981 2874",
+        [
+            ("iban", "61 1090 1014 0000 0712 1981 2874"),
+        ],
+    ),
+    "url with a query": (
+        "see https://shop.example/a?email=x&id=7.",
+        [
+            ("url-query", "https://shop.example/a?email=x&id=7"),
+        ],
+    ),
+    "relative url with a query": (
+        "landing /search?q=kowalski",
+        [
+            ("url-query", "/search?q=kowalski"),
+        ],
+    ),
     "user agent": (
         "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
         [("user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0")],
     ),
-    "bot user agent": ("(compatible; Googlebot/2.1; +http://www.google.com/bot.html)", [
-        ("user-agent", "(compatible;"),
-    ]),
-    "two product tokens": ("python-requests/2.31.0 CPython/3.11.4", [
-        ("user-agent", "python-requests/2.31.0 CPython/3.11.4"),
-    ]),
-    "client host with an address": ("c-73-22-11-5.hsd1.ca.comcast.net", [
-        ("hostname", "c-73-22-11-5.hsd1.ca.comcast.net"),
-    ]),
-    "client host with a pool label": ("from pool-71-105.nycmny.fios.verizon.net", [
-        ("hostname", "pool-71-105.nycmny.fios.verizon.net"),
-    ]),
+    "bot user agent": (
+        "(compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        [
+            ("user-agent", "(compatible;"),
+        ],
+    ),
+    "two product tokens": (
+        "python-requests/2.31.0 CPython/3.11.4",
+        [
+            ("user-agent", "python-requests/2.31.0 CPython/3.11.4"),
+        ],
+    ),
+    "client host with an address": (
+        "c-73-22-11-5.hsd1.ca.comcast.net",
+        [
+            ("hostname", "c-73-22-11-5.hsd1.ca.comcast.net"),
+        ],
+    ),
+    "client host with a pool label": (
+        "from pool-71-105.nycmny.fios.verizon.net",
+        [
+            ("hostname", "pool-71-105.nycmny.fios.verizon.net"),
+        ],
+    ),
     "dsl host": ("user123.dsl.provider.pl", [("hostname", "user123.dsl.provider.pl")]),
     "reverse zone": ("216.113.0.203.in-addr.arpa", [("hostname", "216.113.0.203.in-addr.arpa")]),
     "internal host": ("pc-anna.corp.local", [("hostname", "pc-anna.corp.local")]),
-    "test-domain host": ("host-77-100-51-198.dsl.kanarek.example", [
-        ("hostname", "host-77-100-51-198.dsl.kanarek.example"),
-    ]),
+    "test-domain host": (
+        "host-77-100-51-198.dsl.kanarek.example",
+        [
+            ("hostname", "host-77-100-51-198.dsl.kanarek.example"),
+        ],
+    ),
     "64-bit integer": ("visitor -4611686018427387904", [("pseudonym", "-4611686018427387904")]),
     "hex token": ("id 9f86d081884c7d659a2feaa0", [("pseudonym", "9f86d081884c7d659a2feaa0")]),
-    "md5 of an address": ("c4ca4238a0b923820dcc509a6f75849b", [
-        ("pseudonym", "c4ca4238a0b923820dcc509a6f75849b"),
-    ]),
+    "md5 of an address": (
+        "c4ca4238a0b923820dcc509a6f75849b",
+        [
+            ("pseudonym", "c4ca4238a0b923820dcc509a6f75849b"),
+        ],
+    ),
     "traceback": (
         'Traceback (most recent call last):\n  File "x.py", line 3, in <module>\nKeyError',
         [("traceback", 'Traceback (most recent call last):\n  File "x.py", line 3')],
@@ -186,5 +220,8 @@ def test_resolve_keeps_one_finding_per_value() -> None:
         Hit(Kind.URL_QUERY, 0, 40), Hit(Kind.HOSTNAME, 8, 20), Hit(Kind.EMAIL, 25, 40),
         Hit(Kind.CANARY, 25, 40), Hit(Kind.IPV4, 50, 60), Hit(Kind.IPV4, 50, 60, "again"),
     ]  # fmt: skip
-    assert resolve(hits) == [Hit(Kind.URL_QUERY, 0, 40), Hit(Kind.CANARY, 25, 40),
-                             Hit(Kind.IPV4, 50, 60)]
+    assert resolve(hits) == [
+        Hit(Kind.URL_QUERY, 0, 40),
+        Hit(Kind.CANARY, 25, 40),
+        Hit(Kind.IPV4, 50, 60),
+    ]

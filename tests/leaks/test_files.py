@@ -63,7 +63,7 @@ def test_a_css_file_is_checked_for_references() -> None:
 
 
 def test_csv_cells_are_located_by_row_and_column() -> None:
-    csv = f"\ufeffbrowser;visitors\r\nChrome;1200\r\n\"{NAME}; et al.\";{IP}\r\n"
+    csv = f'\ufeffbrowser;visitors\r\nChrome;1200\r\n"{NAME}; et al.";{IP}\r\n'
     canaries = CanarySet.build([NAME], b"k" * 32)
     assert places(scan(csv, "t.csv", canaries)) == [
         (Kind.CANARY, "row 3, col 1"), (Kind.IPV4, "row 3, col 2"),
@@ -77,8 +77,9 @@ def test_a_csv_measure_column_passing_checksums_by_chance_is_clean() -> None:
 
 
 def test_a_csv_column_of_identifiers_is_reported_whatever_its_header() -> None:
-    rows = ["organisation,count"] + [f"{nip},12" for nip in
-                                     ("5261040828", "7251801126", "1132191233")]
+    rows = ["organisation,count"] + [
+        f"{nip},12" for nip in ("5261040828", "7251801126", "1132191233")
+    ]
     assert places(scan("\n".join(rows), "t.csv")) == [
         (Kind.NIP, "row 2, col 1"), (Kind.NIP, "row 3, col 1"), (Kind.NIP, "row 4, col 1"),
     ]  # fmt: skip

@@ -64,4 +64,3 @@ def test_a_summary_counts_findings_by_kind_and_file() -> None:
     assert summarise(findings) == "3 findings in 2 files: 2 ipv4, 1 script"
     assert summarise(findings[:1]) == "1 finding in 1 file: 1 ipv4"
     assert summarise([]) == "no findings"
-

@@ -150,16 +150,20 @@ def test_an_undecodable_data_uri_is_unscannable() -> None:
 
 
 def test_numbers_in_a_table_column_of_identifiers_are_reported() -> None:
-    rows = "".join(f"<tr><td>{nip}</td><td>{n}</td></tr>" for n, nip in
-                   enumerate(["5261040828", "7251801126", "1132191233"]))
+    rows = "".join(
+        f"<tr><td>{nip}</td><td>{n}</td></tr>"
+        for n, nip in enumerate(["5261040828", "7251801126", "1132191233"])
+    )
     findings = scan(f"<table><tr><th>NIP</th><th>n</th></tr>{rows}</table>")
     assert [f.kind for f in findings] == [Kind.NIP] * 3
     assert findings[0].note == "in a column of identifiers"
 
 
 def test_a_measure_that_passes_a_checksum_by_chance_is_not_reported() -> None:
-    rows = "".join(f"<tr><th>{d}</th><td>{b}</td></tr>" for d, b in
-                   [("a", 5261040828), ("b", 5261040829), ("c", 7000000001), ("d", 812345678)])
+    rows = "".join(
+        f"<tr><th>{d}</th><td>{b}</td></tr>"
+        for d, b in [("a", 5261040828), ("b", 5261040829), ("c", 7000000001), ("d", 812345678)]
+    )
     assert scan(f"<table><tr><th>day</th><th>bytes</th></tr>{rows}</table>") == []
 
 

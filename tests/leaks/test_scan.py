@@ -101,7 +101,9 @@ MUTATIONS = {
     "e-mail in a paragraph": (_in_html(f"<p>Kontakt: {EMAIL}</p>"), EMAIL, Kind.EMAIL),
     "canary name in a heading": (_in_html(f"<h2>{NAME}</h2>"), NAME, Kind.CANARY),
     "raw user agent in a cell": (
-        _in_html(f"<table><tr><td>{USER_AGENT}</td></tr></table>"), USER_AGENT, Kind.USER_AGENT
+        _in_html(f"<table><tr><td>{USER_AGENT}</td></tr></table>"),
+        USER_AGENT,
+        Kind.USER_AGENT,
     ),
     "traceback in a pre": (_in_html(f"<pre>{TRACEBACK}</pre>"), TRACEBACK, Kind.TRACEBACK),
     "external script": (

@@ -83,7 +83,10 @@ def test_a_table_that_failed_its_checks_is_withheld(staging) -> None:
     assert publish(failed, name="t", title="T") is None
     [staged] = list(staging.iterdir())
     assert json.loads(staged.read_text()) == {
-        "kind": "withheld", "name": "t", "title": "T", "reason": "it could not be protected"
+        "kind": "withheld",
+        "name": "t",
+        "title": "T",
+        "reason": "it could not be protected",
     }
 
 
