@@ -251,28 +251,30 @@ class Linker:
 
     def _narrows_across(self, new: _Entry, result: ProtectedTable, family: Family) -> np.ndarray:
         """Cells of the new table whose shown value narrows a hidden cell of a released table
-        of the other counting family too far (persons shown bound the requests hidden): they
-        are hidden too. Conservative: every such cell, once one hidden cell is narrowed."""
+        of another counting family too far (persons shown bound the requests hidden, and
+        organisations the persons): they are hidden too. Conservative: every such cell, once
+        one hidden cell of that family is narrowed."""
         out = np.zeros(new.grid.n, dtype=bool)
-        other = _counterpart(family)
-        if other is None:
-            return out
         tentative = Published.from_protected("the new table", result, new.query, new.rules)
-        entries = self._linked_to(other, new.query)
         at = _positions(new.grid)
-        for entry in entries:
-            if _shape(entry.query) != _shape(new.query):
+        for other in _related(family):
+            entries = self._linked_to(other, new.query)
+            bounding = np.zeros_like(out)
+            for entry in entries:
+                if _shape(entry.query) != _shape(new.query):
+                    continue
+                roles = _roles(entry)[0]
+                for key, cell in _positions(entry.grid).items():
+                    shown = tentative.cells.get(key, HIDDEN) != HIDDEN
+                    if shown and roles[cell] in (Role.HIDDEN, Role.BOUNDED) and key in at:
+                        bounding[at[key]] = True
+            if not bounding.any():
                 continue
-            roles = _roles(entry)[0]
-            for key, cell in _positions(entry.grid).items():
-                shown = tentative.cells.get(key, HIDDEN) != HIDDEN
-                if shown and roles[cell] in (Role.HIDDEN, Role.BOUNDED) and key in at:
-                    out[at[key]] = True
-        if not out.any():
-            return out
-        audit = self._audit_family(other, entries, extra=[tentative], fresh=[False] * len(entries))
-        newly = any((u & ~b).any() for u, b in zip(audit.unsafe, audit.unsafe_before, strict=True))
-        return out if newly else np.zeros_like(out)
+            audit = self._audit_family(other, entries, [tentative], [False] * len(entries))
+            pairs = zip(audit.unsafe, audit.unsafe_before, strict=True)
+            if any((unsafe & ~before).any() for unsafe, before in pairs):
+                out |= bounding
+        return out
 
     def clips(self, query: Query, rules: RuleSet) -> bool:
         """Whether the query's cap clips somebody's contribution (a cap other than one request
@@ -321,7 +323,7 @@ class Linker:
                 if published in new:
                     fresh.add(id(entry))
         touched = {f for f, es in by_family.items() if any(id(e) in fresh for e in es)}
-        touched |= {c for f in touched if (c := _counterpart(f)) in by_family}
+        touched |= {r for f in touched for r in _related(f) if r in by_family}
         for family in sorted(touched):
             entries = by_family[family]
             flags = [id(e) in fresh for e in entries]
@@ -397,28 +399,29 @@ class Linker:
     def _across(
         self, entry: _Entry, bounds: tuple[np.ndarray, np.ndarray] | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Bounds a published table of the other counting family gives each cell: a cell's
-        requests are at least its persons (one request each), its persons at most its
-        requests (``cap=1`` requests count persons too)."""
+        """Bounds the published tables of the other counting families give each cell: in a
+        cell, organisations <= persons <= rows (each organisation counted has a person there,
+        each person a row; ``cap=1`` requests count persons too)."""
         grid = entry.grid
         lo, hi = bounds if bounds is not None else (np.zeros(grid.n), np.full(grid.n, np.inf))
         lo, hi = lo.copy(), hi.copy()
         family = family_of(entry.query, cap_binds=False)
-        if family is None or family[0] not in ("rows", "units"):
+        if family is None or family[0] not in _RANK:
             return lo, hi
-        other = "units" if family[0] == "rows" else "rows"
         same = _shape(entry.query)
         at = _positions(grid)
         for published in self.known:
             if published.method is Method.ROUND or _shape(published.query) != same:
                 continue
-            if family_of(published.query, cap_binds=False) != (other, entry.query.table):
+            other = family_of(published.query, cap_binds=False)
+            if other is None or other not in _related(family):
                 continue
+            below = _RANK[other[0]] < _RANK[family[0]]
             for key, (low, high) in published.cells.items():
                 cell = at.get(key)
                 if cell is None or (low, high) == HIDDEN:
                     continue
-                if other == "units":
+                if below:
                     lo[cell] = max(lo[cell], low)
                 else:
                     hi[cell] = min(hi[cell], high)
@@ -481,10 +484,15 @@ def _hide(table: ProtectedTable, query: Query, keys: set[Key]) -> ProtectedTable
     return dataclasses.replace(unsigned, record=record)
 
 
-def _counterpart(family: Family) -> Family | None:
-    """The other counting family of a table: persons for requests, requests for persons."""
-    other = {"rows": "units", "units": "rows"}.get(family[0])
-    return (other, *family[1:]) if other is not None else None
+# The counting families of one table, in the order their cells' values keep.
+_RANK = {"organisations": 0, "units": 1, "rows": 2}
+
+
+def _related(family: Family) -> list[Family]:
+    """The other counting families of a table, whose cells bound this family's."""
+    if family[0] not in _RANK:
+        return []
+    return [(other, *family[1:]) for other in _RANK if other != family[0]]
 
 
 def _shape(query: Query) -> Query:
