@@ -15,6 +15,10 @@ the shown cells' coefficients and 0/1 atom choices, solved with HiGHS. Atoms the
 cannot tell apart are merged first; a population holding a large atom is never small, so only
 small atoms are choices. The MILP finds the smallest pinned population, or proves there is
 none; it is run again after each population is protected.
+
+:func:`find_dominated` looks, in a family of sums, for the difference of two shown cells of
+different tables (one inside the other) that one or two contributors dominate: the primary
+rules never saw that population, which no table shows as a cell.
 """
 
 from __future__ import annotations
@@ -271,11 +275,11 @@ def find_dominated(
     ub = np.minimum(bound[i] - bound[j], v)
     # Only a difference whose leading contributions could reach the rules is looked into.
     maybe = (v > 0) & (ub >= min(rules.nk_k / 100.0, 1.0 / (1.0 + rules.p_ratio / 100.0)) * v)
+    i, j = i[maybe], j[maybe]
     order = np.argsort(v[maybe], kind="stable")[:limit]
-    seen = {np.asarray(a).tobytes() for a in exclude}
+    seen = {np.asarray(a, dtype=np.int64).tobytes() for a in exclude}
     for k in order:
-        big, small = i[maybe][k], j[maybe][k]
-        atoms = np.setdiff1d(cells[big].indices, cells[small].indices)
+        atoms = np.setdiff1d(cells[i[k]].indices, cells[j[k]].indices)
         key = atoms.astype(np.int64).tobytes()
         if key in seen:
             continue
