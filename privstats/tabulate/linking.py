@@ -261,13 +261,16 @@ class Linker:
             entries = self._linked_to(other, new.query)
             bounding = np.zeros_like(out)
             for entry in entries:
-                if _shape(entry.query) != _shape(new.query):
+                if _frame(entry.query) != _frame(new.query):
                     continue
                 roles = _roles(entry)[0]
                 for key, cell in _positions(entry.grid).items():
-                    shown = tentative.cells.get(key, HIDDEN) != HIDDEN
-                    if shown and roles[cell] in (Role.HIDDEN, Role.BOUNDED) and key in at:
-                        bounding[at[key]] = True
+                    mine = _translate(key, entry.query.dims, new.query.dims)
+                    if mine is None or mine not in at:
+                        continue
+                    shown = tentative.cells.get(mine, HIDDEN) != HIDDEN
+                    if shown and roles[cell] in (Role.HIDDEN, Role.BOUNDED):
+                        bounding[at[mine]] = True
             if not bounding.any():
                 continue
             audit = self._audit_family(other, entries, [tentative], [False] * len(entries))
@@ -408,17 +411,19 @@ class Linker:
         family = family_of(entry.query, cap_binds=False)
         if family is None or family[0] not in _RANK:
             return lo, hi
-        same = _shape(entry.query)
+        same = _frame(entry.query)
         at = _positions(grid)
         for published in self.known:
-            if published.method is Method.ROUND or _shape(published.query) != same:
+            if published.method is Method.ROUND or _frame(published.query) != same:
                 continue
             other = family_of(published.query, cap_binds=False)
             if other is None or other not in _related(family):
                 continue
             below = _RANK[other[0]] < _RANK[family[0]]
+            source, target = published.query.dims, entry.query.dims
             for key, (low, high) in published.cells.items():
-                cell = at.get(key)
+                mapped = _translate(key, source, target)
+                cell = at.get(mapped) if mapped is not None else None
                 if cell is None or (low, high) == HIDDEN:
                     continue
                 if below:
@@ -495,11 +500,26 @@ def _related(family: Family) -> list[Family]:
     return [(other, *family[1:]) for other in _RANK if other != family[0]]
 
 
-def _shape(query: Query) -> Query:
-    """The query's population, whatever it counts: measure, cap and top set aside."""
+def _frame(query: Query) -> Query:
+    """The rows the query's cells describe, whatever they count and however they are laid
+    out: measure, cap, top and dimensions set aside (cells are matched by ``_translate``)."""
     return dataclasses.replace(
-        query, measure=Measure.REQUESTS, values=None, cap=None, top=None, margins=True
-    )
+        query, measure=Measure.REQUESTS, values=None, cap=None, top=None, margins=True,
+        index=("_",), columns=(), hierarchies=(),
+    )  # fmt: skip
+
+
+def _translate(key: Key, source: tuple[str, ...], target: tuple[str, ...]) -> Key | None:
+    """The key, in a table by ``target`` dimensions, of the population a cell by ``source``
+    dimensions holds: a dimension the target lacks must be at its total (a margin of a bigger
+    table), one the source lacks is at the target's total; None when there is no such cell."""
+    if not (set(source) <= set(target) or set(target) <= set(source)):
+        return None
+    total = code_text(TOTAL)
+    codes = dict(zip(source, key, strict=True))
+    if any(codes[d] != total for d in source if d not in target):
+        return None
+    return tuple(codes.get(d, total) for d in target)
 
 
 def _overlaps(a: Query, b: Query) -> bool:

@@ -85,3 +85,37 @@ def test_organisations_shown_do_not_bound_the_persons_hidden(tmp_path: Path) -> 
         attacker.same(persons[m], plus(orgs[m], attacker.unknown(f"more:{m}")))
     assert persons_table.value("invoices") is None
     assert protected(attacker.interval(persons["invoices"]))
+
+
+def test_a_margin_of_a_bigger_table_bounds_like_a_table_of_its_own(tmp_path: Path) -> None:
+    """The day of the first test, with requests by status class and method: its class margins
+    are the requests by class, which a persons table by class may not narrow either."""
+    world = World(tmp_path / "world")
+    lines = crowd("10.1.1", 60, 5) + crowd("10.1.5", 12, 5, status=101)
+    lines += [log_line(f"10.1.2.{i}", at(5, 11, i, s), status=304)
+              for i in range(10) for s in range(5)]  # fmt: skip
+    lines += crowd("10.1.3", 3, 5, status=404, path="/old-page")
+    lines += crowd("10.1.4", 2, 5, status=500, path="/api/report")
+    world.ingest_log(lines, "october")
+    by_class = {"index": "status_class", "margins": True}
+    folder = world.probe(
+        "statuses",
+        [
+            {"name": "persons", "query": {**by_class, "aggfunc": "visitors"}},
+            {"name": "requests", "query": {**by_class, "columns": "method"}},
+        ],
+    )
+    assert world.release(folder), world.outputs[-1]
+
+    persons_table = world.latest("statuses", "persons")
+    requests_table = world.latest("statuses", "requests")
+    assert persons_table is not None and requests_table is not None
+    attacker = Attacker()
+    persons = {c: attacker.cell(persons_table, c, name=f"persons:{c}") for c in CLASSES}
+    requests = {c: attacker.cell(requests_table, c, "Total", name=f"requests:{c}")
+                for c in CLASSES}  # fmt: skip
+    attacker.same(attacker.cell(persons_table, "Total"), plus(*persons.values()))
+    attacker.same(attacker.cell(requests_table, "Total", "Total"), plus(*requests.values()))
+    for c in CLASSES:
+        attacker.same(requests[c], plus(persons[c], attacker.unknown(f"more:{c}")))
+    assert protected(attacker.interval(plus(persons["4xx"], persons["5xx"])))
