@@ -500,13 +500,10 @@ def _related(family: Family) -> list[Family]:
     return [(other, *family[1:]) for other in _RANK if other != family[0]]
 
 
-def _frame(query: Query) -> Query:
+def _frame(query: Query) -> tuple[object, ...]:
     """The rows the query's cells describe, whatever they count and however they are laid
     out: measure, cap, top and dimensions set aside (cells are matched by ``_translate``)."""
-    return dataclasses.replace(
-        query, measure=Measure.REQUESTS, values=None, cap=None, top=None, margins=True,
-        index=("_",), columns=(), hierarchies=(),
-    )  # fmt: skip
+    return (query.table, query.start, query.end, query.where, query.tz, query.versus, query.per)
 
 
 def _translate(key: Key, source: tuple[str, ...], target: tuple[str, ...]) -> Key | None:
