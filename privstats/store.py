@@ -683,13 +683,18 @@ def replace_atomically(path: Path, text: str) -> None:
         raise
 
 
+def fsync_path(path: Path) -> None:
+    """Flush ``path`` (a file, or a folder: the names written in it) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dirs(folders: set[Path]) -> None:
     for folder in folders:
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(folder)
 
 
 def utc_now() -> str:

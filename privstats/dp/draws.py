@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from privstats.exceptions import DisclosureError, StoreError
+from privstats.store import fsync_path
 
 FOLDER = Path("dp") / "draws"
 FORMAT = "privstats.dp.draw"
@@ -120,15 +121,7 @@ class DrawStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
-        _fsync_dir(self.root)
+        fsync_path(self.root)
         stored = self.get(draw.id)
         assert stored is not None
         return stored
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import filelock
 
 from privstats.exceptions import GateError
-from privstats.store import replace_atomically
+from privstats.store import fsync_path, replace_atomically
 
 if TYPE_CHECKING:
     from privstats.erasure import Footprint
@@ -137,14 +137,6 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class ReleaseLedger:
@@ -273,7 +265,7 @@ class ReleaseLedger:
         finally:
             os.close(fd)
         if created:
-            _fsync_dir(self.root)
+            fsync_path(self.root)
         appended = LedgerEntry(state.lines + 1, hashlib.sha256(raw).hexdigest(), data)
         self._anchor(len(state.entries) + 1, appended.sha256)
         return appended
@@ -320,7 +312,7 @@ class ReleaseLedger:
                 heads = self._heads()
                 heads["ledgers"][self._key()] = {"entries": count, "sha256": digest}
                 replace_atomically(self.anchor, json.dumps(heads, indent=1, sort_keys=True))
-                _fsync_dir(self.anchor.parent)
+                fsync_path(self.anchor.parent)
         except (OSError, filelock.Timeout, GateError) as exc:
             reason = (
                 exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__

@@ -54,7 +54,7 @@ from privstats.gate.ledger import (
 from privstats.gate.published import MANIFEST
 from privstats.leaks import CanarySet
 from privstats.report.manifest import sha256_file
-from privstats.store import Store
+from privstats.store import Store, fsync_path
 
 RELEASED = "released"
 STAGING = ".staging"
@@ -256,25 +256,17 @@ def _stage(folder: Path, staging: Path, hashes: Mapping[str, str]) -> None:
             if sha256_file(target) != digest:
                 raise GateError(f"{name} changed after the audit; nothing was released")
             os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-            _fsync(target)
-        _fsync(staging)
+            fsync_path(target)
+        fsync_path(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _move_into_place(staging: Path, final: Path) -> None:
     final.parent.mkdir(parents=True, exist_ok=True)
     os.rename(staging, final)
-    _fsync(final.parent)
+    fsync_path(final.parent)
 
 
 def _settle(ledger: ReleaseLedger) -> list[str]:
