@@ -15,17 +15,22 @@ from attacks.conftest import Attacker, Crm, World, at, crowd, log_line, plus, pr
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 
 
-def test_persons_and_requests_of_one_cell_do_not_bound_a_small_group(tmp_path: Path) -> None:
-    """One day: 60 persons get pages (2xx), 12 switch protocols (1xx), 10 make five
+def status_day() -> list[str]:
+    """The 5th: 60 persons get pages (2xx), 12 switch protocols (1xx), 10 make five
     revalidations each (3xx, 50 requests), 3 hit a missing page (4xx) and 2 an error (5xx),
     one request each."""
-    world = World(tmp_path / "world")
     lines = crowd("10.1.1", 60, 5) + crowd("10.1.5", 12, 5, status=101)
     lines += [log_line(f"10.1.2.{i}", at(5, 11, i, s), status=304)
               for i in range(10) for s in range(5)]  # fmt: skip
     lines += crowd("10.1.3", 3, 5, status=404, path="/old-page")
     lines += crowd("10.1.4", 2, 5, status=500, path="/api/report")
-    world.ingest_log(lines, "october")
+    return lines
+
+
+def test_persons_and_requests_of_one_cell_do_not_bound_a_small_group(tmp_path: Path) -> None:
+    """The day of ``status_day``, requests and persons by status class."""
+    world = World(tmp_path / "world")
+    world.ingest_log(status_day(), "october")
     by_class = {"index": "status_class", "margins": True}
     folder = world.probe(
         "statuses",
@@ -91,12 +96,7 @@ def test_a_margin_of_a_bigger_table_bounds_like_a_table_of_its_own(tmp_path: Pat
     """The day of the first test, with requests by status class and method: its class margins
     are the requests by class, which a persons table by class may not narrow either."""
     world = World(tmp_path / "world")
-    lines = crowd("10.1.1", 60, 5) + crowd("10.1.5", 12, 5, status=101)
-    lines += [log_line(f"10.1.2.{i}", at(5, 11, i, s), status=304)
-              for i in range(10) for s in range(5)]  # fmt: skip
-    lines += crowd("10.1.3", 3, 5, status=404, path="/old-page")
-    lines += crowd("10.1.4", 2, 5, status=500, path="/api/report")
-    world.ingest_log(lines, "october")
+    world.ingest_log(status_day(), "october")
     by_class = {"index": "status_class", "margins": True}
     folder = world.probe(
         "statuses",
