@@ -13,6 +13,7 @@ import os
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -235,6 +236,37 @@ class DPConfig:
         return "dp" if partner is not None and partner in self.partners else "suppress"
 
 
+# Path templates of static files and of API calls (shell-style patterns): what is not one of
+# them is a page view. The defaults cover the usual asset folders and file types.
+_DEFAULT_ASSETS = (
+    "/static/*", "/assets/*", "/css/*", "/js/*", "/img/*", "/images/*", "/fonts/*",
+    "*.css", "*.js", "*.map", "*.png", "*.jpg", "*.jpeg", "*.gif", "*.svg", "*.ico", "*.webp",
+    "*.woff", "*.woff2", "*.ttf", "*.xml", "*.txt", "*.json",
+)  # fmt: skip
+_DEFAULT_API = ("/api/*", "/m/api/*", "*/api/*", "/graphql")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    # The operator's time zone: days, hours and weekdays of the reports are local.
+    timezone: str = "Europe/Warsaw"
+    asset_patterns: tuple[str, ...] = _DEFAULT_ASSETS
+    api_patterns: tuple[str, ...] = _DEFAULT_API
+
+    def __post_init__(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"report.timezone: unknown time zone '{self.timezone[:40]}'"
+            ) from None
+        for pattern in (*self.asset_patterns, *self.api_patterns):
+            if not pattern or not (pattern.startswith("/") or pattern.startswith("*")):
+                raise ConfigError(
+                    "report.asset_patterns and api_patterns look like '/static/*' or '*.css'"
+                )
+
+
 @dataclass(frozen=True)
 class Config:
     key: KeyConfig = field(default_factory=KeyConfig)
@@ -245,6 +277,7 @@ class Config:
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
     crm: CrmConfig = field(default_factory=CrmConfig)
     dp: DPConfig = field(default_factory=DPConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     # The folder relative paths are resolved against (the config file's folder).
     root: Path = field(default_factory=Path.cwd, compare=False, metadata={"toml": False})
     # The file it was loaded from (None: the defaults), for a report kernel to load it too.

@@ -86,6 +86,12 @@ DERIVED = {
     "weekday": ("ts", "day of the week, 1 (Monday) to 7"),
     "status_class": ("status", "1xx to 5xx"),
     "error": ("status", "1 for a server error (5xx), else 0"),
+    "resource": ("path", "page, asset (a static file) or api, by [report] patterns"),
+    "channel": ("referer_kind", "direct, search, social, referral, internal or unknown"),
+    "browser_version": ("browser_major", "the browser family and its major version"),
+    "response_ms": ("response_us", "the response time in milliseconds (a value)"),
+    "megabytes": ("bytes", "the response size in megabytes (a value)"),
+    "entry": ("path", "true on the first page view of a visitor's day (an entry page)"),
 }
 _PSEUDONYMS = frozenset({"visitor", "person", "org", "key_period"})
 _CODES = frozenset({"status"})  # numbers that are codes, not amounts

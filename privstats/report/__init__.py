@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from privstats._lazy import attach as _attach
 
 if TYPE_CHECKING:
+    from privstats.report.headline import Headline, Read
     from privstats.report.parameters import period_days
     from privstats.report.runner import (
         BatchFailure,
@@ -24,15 +25,24 @@ if TYPE_CHECKING:
         run_all_partners,
         run_report,
     )
-    from privstats.report.session import publish, publish_figure, publish_text, set_title
+    from privstats.report.session import (
+        publish,
+        publish_figure,
+        publish_headline,
+        publish_text,
+        set_title,
+    )
 
 __all__ = [
     "BatchFailure",
     "BatchResult",
+    "Headline",
+    "Read",
     "ReportOutput",
     "period_days",
     "publish",
     "publish_figure",
+    "publish_headline",
     "publish_text",
     "run_all_partners",
     "run_report",
@@ -42,8 +52,10 @@ __all__ = [
 __getattr__, __dir__ = _attach(
     __name__,
     {"period_days": "privstats.report.parameters"}
+    | dict.fromkeys(("Headline", "Read"), "privstats.report.headline")
     | dict.fromkeys(
-        ("publish", "publish_figure", "publish_text", "set_title"), "privstats.report.session"
+        ("publish", "publish_figure", "publish_headline", "publish_text", "set_title"),
+        "privstats.report.session",
     )
     | dict.fromkeys(
         ("BatchFailure", "BatchResult", "ReportOutput", "run_all_partners", "run_report"),

@@ -25,11 +25,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from privstats.exceptions import ReportError
+from privstats.report import charts
+from privstats.report.headline import Headline, figures
 from privstats.report.i18n import (
+    MESSAGES,
     Language,
     format_number,
     format_period,
@@ -68,7 +72,12 @@ class TextItem:
     heading: bool = False
 
 
-Item = ReportTable | FigureItem | TextItem
+@dataclass(frozen=True)
+class HeadlineItem:
+    headlines: tuple[Headline, ...]
+
+
+Item = ReportTable | FigureItem | TextItem | HeadlineItem
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,8 @@ class ReportDocument:
     version: str
     items: tuple[Item, ...]
     rules: dict[str, Any] = field(default_factory=dict)
+    # The first and last day the store holds data of within the period (None: unknown).
+    covered: tuple[dt.date, dt.date] | None = None
 
 
 # --- SVG ------------------------------------------------------------------------------------
@@ -240,19 +251,48 @@ def _legend(table: ReportTable, language: Language) -> list[tuple[str, str]]:
     return entries
 
 
-def _localise_totals(table: ReportTable, language: Language) -> ReportTable:
-    """The engine's margin code shown as the language's word for a total."""
-    total = message("table.total", language)
+def _name(dim: str, code: str, label: str, language: Language) -> str:
+    """A label as the reader sees it: the margin code as the word for a total, and a code the
+    notebook left untranslated (the label is the code itself) by the catalogue's name for it
+    (``code.<dimension>.<code>``, else ``code.any.<code>``)."""
+    if label == TOTAL_CODE:
+        return message("table.total", language)
+    if label != code:
+        return label
+    for key in (f"code.{dim}.{code}", f"code.any.{code}"):
+        if key in MESSAGES:
+            return message(key, language)
+    return label
 
-    def swap(labels: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
-        return tuple(tuple(total if p == TOTAL_CODE else p for p in label) for label in labels)
 
-    return dataclasses.replace(table, rows=swap(table.rows), columns=swap(table.columns))
+def _localise(table: ReportTable, language: Language) -> ReportTable:
+    """The table's labels in ``language``: totals and the codes the catalogue names."""
+
+    def swap(
+        labels: tuple[tuple[str, ...], ...],
+        codes: tuple[tuple[str, ...], ...],
+        dims: tuple[str, ...],
+    ) -> tuple[tuple[str, ...], ...]:
+        out = []
+        for i, label in enumerate(labels):
+            code = codes[i] if codes else label
+            out.append(tuple(
+                _name(dims[k] if k < len(dims) else "", code[k] if k < len(code) else part,
+                      part, language)
+                for k, part in enumerate(label)
+            ))  # fmt: skip
+        return tuple(out)
+
+    return dataclasses.replace(
+        table,
+        rows=swap(table.rows, table.row_codes, table.index_dims),
+        columns=swap(table.columns, table.column_codes, table.column_dims),
+    )
 
 
 def _table_context(table: ReportTable, language: Language) -> dict[str, Any]:
     total_rows = [TOTAL_CODE in labels for labels in table.rows]
-    table = _localise_totals(table, language)
+    table = _localise(table, language)
     corner = len(table.rows[0]) if table.rows else max(len(table.row_names), 1)
     headers = _header_rows(table)
     # As pandas lays it out: each column level's name in the corner of its header row, the row
@@ -365,14 +405,47 @@ def _methodology(document: ReportDocument) -> list[str]:
     return paragraphs
 
 
+def _covered(document: ReportDocument) -> str | None:
+    """The days the data covers, when they are fewer than the period's."""
+    if document.covered is None:
+        return None
+    first, last = document.covered
+    try:
+        start, end = _period_bounds(document.period)
+    except ValueError:
+        return None
+    if (first, last) == (start, end):
+        return None
+    language = document.language
+    return message(
+        "report.covered.days", language,
+        first=format_date(first, "d MMMM y", locale=language.value),
+        last=format_date(last, "d MMMM y", locale=language.value),
+        days=(last - first).days + 1, of=(end - start).days + 1,
+    )  # fmt: skip
+
+
+def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
+    if "_" in period:
+        first, last = period.split("_", 1)
+        return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    start = dt.date.fromisoformat(period + "-01")
+    following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start, following - dt.timedelta(days=1)
+
+
 def render_report(document: ReportDocument) -> str:
     """The complete ``report.html``."""
     language = document.language
+    tables = {item.name: item for item in document.items if isinstance(item, ReportTable)}
     blocks: list[dict[str, Any]] = []
+    headline: list[Any] = []
     for item in document.items:
         if isinstance(item, ReportTable):
             fragment = Markup(render_table_fragment(item, language))  # escaped by its template
-            blocks.append({"kind": "table", "table": item, "html": fragment})
+            svg = charts.chart_svg(_localise(item, language), language)
+            chart = sanitize_svg(svg, f"chart-{item.name}", item.title) if svg else None
+            blocks.append({"kind": "table", "table": item, "html": fragment, "chart": chart})
         elif isinstance(item, FigureItem):
             note = (
                 message("figure.from_tables", language, tables=", ".join(item.tables))
@@ -387,9 +460,12 @@ def render_report(document: ReportDocument) -> str:
                     "note": note,
                 }
             )
+        elif isinstance(item, HeadlineItem):
+            headline = figures(item.headlines, tables, language)
         else:
             blocks.append({"kind": "text", "text": item})
     partner = document.partner or message("report.partner.all", language)
+    covered = _covered(document)
     template = _environment().get_template("report.html.j2")
     return template.render(
         lang=language.value,
@@ -399,17 +475,23 @@ def render_report(document: ReportDocument) -> str:
         facts=[
             (message("report.partner", language), partner),
             (message("report.period", language), format_period(document.period, language)),
+            *([(message("report.covered", language), covered)] if covered else []),
             (
                 message("report.generated", language),
                 format_timestamp(document.generated_at, language),
             ),
         ],
+        headline_title=message("report.headline", language),
+        headline=headline,
         contents_title=message("report.contents", language),
         contents=[
             (f"{b['kind']}-{b[b['kind']].name}", b[b["kind"]].title)
             for b in blocks
             if b["kind"] in ("table", "figure")
         ],
+        summary=message("report.methodology.short", language),
+        summary_link=message("report.methodology.link", language),
+        numbers=message("table.numbers", language),
         methodology_title=message("report.methodology.title", language),
         methodology=_methodology(document),
         blocks=blocks,

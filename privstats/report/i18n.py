@@ -34,6 +34,10 @@ class Language(enum.StrEnum):
             raise ParameterError(f"parameter 'language' must be one of {choices}") from None
 
 
+def _both(polish: str, english: str) -> dict[Language, str]:
+    return {Language.PL: polish, Language.EN: english}
+
+
 MESSAGES: dict[str, dict[Language, str]] = {
     # Who receives the report: a partner's report of the whole service (traffic) is still
     # the whole service's figures, so the header names the recipient, not the data's owner.
@@ -126,6 +130,42 @@ MESSAGES: dict[str, dict[Language, str]] = {
         ),
     },
     "legend.title": {Language.PL: "Oznaczenia", Language.EN: "Legend"},
+    "crm.daily.title": _both("Aktywne osoby według dni", "Active persons by day"),
+    "crm.daily.unit": _both(
+        "osoby aktywne danego dnia; „Ogółem” to osobo-dni",
+        "persons active on the day; the total is person-days",
+    ),
+    "crm.industries.title": _both(
+        "Aktywne organizacje według branży i wielkości", "Active organisations by industry and size"
+    ),
+    "crm.headline.active": _both("Aktywne osoby w okresie", "Persons active in the period"),
+    "crm.headline.daily": _both(
+        "Aktywne osoby dziennie (średnio)", "Active persons per day (average)"
+    ),
+    "crm.headline.stickiness": _both(
+        "Aktywni dziennie / w okresie", "Daily / period active persons"
+    ),
+    "crm.headline.organisations": _both("Aktywne organizacje", "Active organisations"),
+    "report.covered": _both("Dane z dni", "Data from"),
+    "report.covered.days": _both(
+        "{first} – {last} ({days} z {of} dni)", "{first} – {last} ({days} of {of} days)"
+    ),
+    "report.headline": _both("Najważniejsze liczby", "Headline figures"),
+    "report.headline.change": _both(
+        "{change} wobec poprzedniego okresu", "{change} on the previous period"
+    ),
+    "report.headline.no_change": _both(
+        "brak porównania z poprzednim okresem", "no comparison with the previous period"
+    ),
+    "report.headline.at_least": _both("co najmniej {value}", "at least {value}"),
+    "report.methodology.short": _both(
+        "Raport zawiera wyłącznie zestawienia zbiorcze, bez danych pozwalających kogokolwiek "
+        "zidentyfikować; małe i zdradzające komórki są ukryte (x).",
+        "The report holds aggregate summaries only, with nothing that identifies anyone; small "
+        "cells and cells that would give them away are hidden (x).",
+    ),
+    "report.methodology.link": _both("Pełny opis metody", "The full note on the method"),
+    "table.numbers": _both("Liczby (tabela)", "The numbers (table)"),
     "legend.hidden": {
         Language.PL: "komórka ukryta w celu ochrony prywatności",
         Language.EN: "cell hidden to protect privacy",
@@ -180,10 +220,6 @@ MESSAGES: dict[str, dict[Language, str]] = {
 }
 
 
-def _both(polish: str, english: str) -> dict[Language, str]:
-    return {Language.PL: polish, Language.EN: english}
-
-
 # The words of the report notebooks (notebooks/*.ipynb), read there through
 # ``privstats.report.notebook.Words``. ``code.<dimension>.<code>`` names a category's value.
 MESSAGES |= {
@@ -220,6 +256,7 @@ MESSAGES |= {
     "dim.source": _both("źródło", "source"),
     "dim.system": _both("system zewnętrzny", "external system"),
     "dim.size_band": _both("wielkość organizacji", "organisation size"),
+    "dim.industry": _both("branża", "industry"),
     "dim.group": _both("grupa", "group"),
     "dim.device": _both("urządzenie", "device"),
     "dim.is_bot": _both("rodzaj", "kind"),
@@ -253,6 +290,58 @@ MESSAGES |= {
     "code.size_band.10-49": _both("10–49 osób", "10–49 people"),
     "code.size_band.50-249": _both("50–249 osób", "50–249 people"),
     "code.size_band.250+": _both("250 i więcej osób", "250 people or more"),
+    # Codes any dimension may show: the engine's and the user-agent parser's.
+    "code.any.(none)": _both("(brak)", "(none)"),
+    "code.any.others": _both("pozostałe", "all others"),
+    "code.any.Other": _both("inne", "other"),
+    "code.any.other": _both("inne", "other"),
+    "code.any.visitors": _both("odwiedzający", "visitors"),
+    "code.any.requests": _both("żądania", "requests"),
+    "code.any.organisations": _both("organizacje", "organisations"),
+    "code.any.sum": _both("suma", "sum"),
+    "code.any.mean": _both("średnia", "mean"),
+    "code.any.median": _both("mediana", "median"),
+    "code.any.p90": _both("90. percentyl", "90th percentile"),
+    "code.any.p99": _both("99. percentyl", "99th percentile"),
+    "code.device.desktop": _both("komputer", "desktop"),
+    "code.device.mobile": _both("telefon", "mobile"),
+    "code.device.tablet": _both("tablet", "tablet"),
+    "code.device.bot": _both("bot", "bot"),
+    "code.device.other": _both("inne", "other"),
+    "code.resource.page": _both("odsłony stron", "page views"),
+    "code.resource.api": _both("wywołania API", "API calls"),
+    "code.resource.asset": _both("pliki statyczne", "static files"),
+    "code.channel.direct": _both("wejścia bezpośrednie", "direct"),
+    "code.channel.search": _both("wyszukiwarki", "search engines"),
+    "code.channel.social": _both("media społecznościowe", "social networks"),
+    "code.channel.referral": _both("inne witryny", "other sites"),
+    "code.channel.internal": _both("własne domeny serwisu", "the service's own domains"),
+    "code.channel.unknown": _both("nieczytelny odsyłacz", "unreadable referer"),
+    "code.status_class.1xx": _both("1xx informacja", "1xx informational"),
+    "code.status_class.2xx": _both("2xx sukces", "2xx success"),
+    "code.status_class.3xx": _both("3xx przekierowanie", "3xx redirect"),
+    "code.status_class.4xx": _both("4xx błąd klienta", "4xx client error"),
+    "code.status_class.5xx": _both("5xx błąd serwera", "5xx server error"),
+    "code.weekday.1": _both("poniedziałek", "Monday"),
+    "code.weekday.2": _both("wtorek", "Tuesday"),
+    "code.weekday.3": _both("środa", "Wednesday"),
+    "code.weekday.4": _both("czwartek", "Thursday"),
+    "code.weekday.5": _both("piątek", "Friday"),
+    "code.weekday.6": _both("sobota", "Saturday"),
+    "code.weekday.7": _both("niedziela", "Sunday"),
+    "code.industry.agriculture": _both("rolnictwo", "agriculture"),
+    "code.industry.construction": _both("budownictwo", "construction"),
+    "code.industry.education": _both("edukacja", "education"),
+    "code.industry.finance": _both("finanse", "finance"),
+    "code.industry.healthcare": _both("ochrona zdrowia", "healthcare"),
+    "code.industry.hospitality": _both("hotelarstwo i gastronomia", "hospitality"),
+    "code.industry.it_services": _both("usługi IT", "IT services"),
+    "code.industry.logistics": _both("logistyka", "logistics"),
+    "code.industry.manufacturing": _both("produkcja", "manufacturing"),
+    "code.industry.marketing": _both("marketing", "marketing"),
+    "code.industry.real_estate": _both("nieruchomości", "real estate"),
+    "code.industry.retail": _both("handel", "retail"),
+    "code.industry.other": _both("inne", "other"),
     "code.is_bot.true": _both("boty", "bots"),
     "code.is_bot.false": _both("ludzie", "people"),
     # -- crm_activity_report ------------------------------------------------------------------

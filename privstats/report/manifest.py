@@ -57,6 +57,8 @@ class ManifestInput:
     version: str
     generated_at: dt.datetime
     title: str
+    # The first and last day of the period the store holds data of (None: not known).
+    covered: tuple[dt.date, dt.date] | None = None
 
 
 def build_manifest(
@@ -69,6 +71,7 @@ def build_manifest(
         "title": run.title,
         "partner": run.partner,
         "period": run.period,
+        "covered": [d.isoformat() for d in run.covered] if run.covered else None,
         "language": run.language,
         "generated_at": run.generated_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
         "software": {"privstats": run.version},

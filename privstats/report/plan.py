@@ -14,6 +14,7 @@ becomes an empty or mislabelled report::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ class ReportPlan:
     store: Store
     # How every table is protected: hidden cells, or noise under the privacy budget (``dp``).
     method: Method = Method.SUPPRESS
+    # The operator's time zone ([report] timezone): the report's days, hours and weekdays.
+    timezone: str = "UTC"
 
     @property
     def dp(self) -> bool:
@@ -75,10 +78,43 @@ class ReportPlan:
             return month
         return f"{self.start.isoformat()}_{self.end.isoformat()}"
 
+    def covered(self, tables: Iterable[str]) -> tuple[dt.date, dt.date] | None:
+        """The first and last day within the period that the store holds data of ``tables``
+        (by the store's UTC day partitions), or None when it holds none."""
+        wanted = set(tables)
+        days = [
+            dt.date.fromisoformat(entry["day"])
+            for entry in self.store.catalog().files
+            if entry["table"] in wanted and entry.get("day")
+        ]
+        inside = [d for d in days if (self.start is None or d >= self.start)
+                  and (self.end is None or d <= self.end)]  # fmt: skip
+        return (min(inside), max(inside)) if inside else None
+
     def query(self) -> dict[str, Any]:
         """``crosstab``'s arguments that every table of the report shares."""
         return {"store": self.store, "start": self.start, "end": self.end, "rules": self.rules,
-                "method": self.method}  # fmt: skip
+                "method": self.method, "tz": self.timezone}  # fmt: skip
+
+    def previous(self, tables: Iterable[str]) -> ReportPlan | None:
+        """The same plan for the period before (the month before a month, else as many days
+        just before), or None unless the store holds data of ``tables`` on every day of both:
+        a change between a whole month and three days of one would mislead, so the headline
+        then shows none."""
+        if self.start is None or self.end is None:
+            return None
+        if self.period == self.start.strftime("%Y-%m"):
+            last = self.start - dt.timedelta(days=1)
+            first = last.replace(day=1)
+        else:
+            first = self.start - (self.end - self.start) - dt.timedelta(days=1)
+            last = self.start - dt.timedelta(days=1)
+        before = dataclasses.replace(self, start=first, end=last)
+        whole = before.covered(tables) == (first, last) and self.covered(tables) == (
+            self.start,
+            self.end,
+        )
+        return before if whole else None
 
 
 def report_plan(
@@ -116,6 +152,7 @@ def report_plan(
         rules=report_rules(partner, rules_profile, config),
         store=store,
         method=_method(method or config.dp.method_for(partner)),
+        timezone=config.report.timezone,
     )
 
 

@@ -48,7 +48,15 @@ from privstats.config import CONFIG_ENV, find_config_file
 from privstats.exceptions import DisclosureError, ParameterError, PrivstatsError, ReportError
 from privstats.report import session
 from privstats.report.csvout import write_csv
-from privstats.report.html import FigureItem, Item, ReportDocument, TextItem, render_report
+from privstats.report.headline import Headline, Read
+from privstats.report.html import (
+    FigureItem,
+    HeadlineItem,
+    Item,
+    ReportDocument,
+    TextItem,
+    render_report,
+)
 from privstats.report.i18n import Language, message, report_title
 from privstats.report.manifest import (
     ManifestInput,
@@ -352,6 +360,12 @@ def _collect(
                 )
             elif kind == "text":
                 items.append(TextItem(payload["text"], bool(payload.get("heading", False))))
+            elif kind == "headline":
+                figures = tuple(
+                    Headline(**{**h, "read": Read(h["read"]), "rows": tuple(h["rows"])})
+                    for h in payload["headlines"]
+                )
+                items.append(HeadlineItem(figures))
             elif kind == "withheld":
                 items.append(TextItem(message("common.withheld", language,
                                               title=str(payload["title"]))))  # fmt: skip
@@ -423,6 +437,7 @@ class _Job:
     config_path: Path | None
     catalog_ids: tuple[str, ...] = ()
     started: float = 0.0
+    covered: tuple[dt.date, dt.date] | None = None
 
     @property
     def decisions(self) -> Path:
@@ -477,8 +492,10 @@ def _prepare(
     period = _period(name, values)
     notebook = nbformat.read(path, as_version=4)
     reads = tables_read(notebook.metadata)
+    covered = None
     if reads is not None:
         plan = _plan(values, reads, config)
+        covered = plan.covered(reads)
         values["store_path"] = str(plan.store.root)
         rules = plan.rules
         catalog_ids = catalog_ids or [entry["id"] for entry in plan.store.catalog().inputs]
@@ -495,6 +512,7 @@ def _prepare(
         name, path, dict(values), language, partner, period, rules, out_root.joinpath(*place),
         work.joinpath(*place), Path(store).resolve() if store else None, notebook,
         config.path if config is not None else None, tuple(catalog_ids), time.monotonic(),
+        covered,
     )  # fmt: skip
 
 
@@ -615,6 +633,7 @@ def _publish(job: _Job, overwrite: bool) -> ReportOutput:
                 version=software_version(),
                 generated_at=dt.datetime.now(dt.UTC),
                 title=set_title or report_title(job.name, job.language),
+                covered=job.covered,
             ),
             job.language,
         )
@@ -745,6 +764,7 @@ def _render(
         version=run.version,
         items=tuple(items),
         rules=dict(run.rules or {}),
+        covered=run.covered,
     )
     (folder / "report.html").write_text(render_report(document), encoding="utf-8")
     write_manifest(build_manifest(run, tables, figures, folder), folder)

@@ -13,6 +13,7 @@ returns its item, which Jupyter displays as a preview.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from privstats.exceptions import ReportError
+from privstats.report.headline import Headline
 from privstats.report.table import ReportTable, check_name
 
 STAGING_ENV = "PRIVSTATS_REPORT_STAGING"
@@ -138,6 +140,7 @@ def publish(
     categories: Mapping[str, Mapping[Any, str]] | None = None,
     top: int | None = None,
     order: Mapping[str, Sequence[Any]] | None = None,
+    chart: str = "",
 ) -> ReportTable | None:
     """Put a protected table into the report (and its CSV file ``<name>.csv``).
 
@@ -150,7 +153,10 @@ def publish(
     measure); ``labels`` renames dimensions and ``categories`` their values for display;
     ``top`` keeps the N rows with the largest first-column values (not with totals);
     ``order`` lists a dimension's codes in the order to show them (others follow, totals last);
-    ``decimals`` fixes the decimals shown (default: as few as show every value).
+    ``decimals`` fixes the decimals shown (default: as few as show every value);
+    ``chart`` draws the table above it (``line`` over time, ``bar`` for a short ordered
+    category, ``ranked`` for a ranked list, ``heatmap`` for two dimensions), and the report
+    then folds the numbers below the chart.
     """
     check_name(name, "a table")
     if _failed(table):
@@ -174,6 +180,7 @@ def publish(
         categories=categories,
         top=top,
         order=order,
+        chart=chart,
     )
     _stage("table", name, {"kind": "table", "table": json.loads(staged.to_json())})
     return staged
@@ -201,6 +208,17 @@ def publish_text(text: str, *, heading: bool = False) -> StagedText:
         count = sum(1 for _ in folder.iterdir())
         _stage("text", f"{name}{count}", {"kind": "text", "text": staged.text, "heading": heading})
     return staged
+
+
+def publish_headline(headlines: Sequence[Headline]) -> tuple[Headline, ...]:
+    """Put the headline strip on top of the report: figures worked out from published tables
+    when the report is rendered (see ``privstats.report.headline``)."""
+    chosen = tuple(headlines)
+    if not chosen or not all(isinstance(h, Headline) for h in chosen):
+        raise ReportError("publish_headline() takes a list of Headline figures")
+    payload = {"kind": "headline", "headlines": [dataclasses.asdict(h) for h in chosen]}
+    _stage("headline", "headline", payload)
+    return chosen
 
 
 def set_title(title: str) -> None:

@@ -38,6 +38,9 @@ MISSING_MARKER = "."
 # The engine's code for a margin ("Total"), shown in the report's language.
 TOTAL_CODE = "Total"
 _LONG_COLUMNS = frozenset({"value", "marker"})
+# The charts a table may have ("" none); their drawing lives in privstats.report.charts, which a
+# test keeps to the same names.
+CHARTS = ("", "line", "bar", "ranked", "heatmap")
 
 _REFUSED_STATUSES = frozenset({"fail", "failed", "error"})
 
@@ -371,9 +374,15 @@ class ReportTable:
     column_codes: tuple[tuple[str, ...], ...] = ()
     index_dims: tuple[str, ...] = ()
     column_dims: tuple[str, ...] = ()
+    # The chart drawn above the table (``privstats.report.charts.ChartKind``; "": none).
+    chart: str = ""
 
     def __post_init__(self) -> None:
         check_name(self.name, "a table")
+        if self.chart not in CHARTS:
+            raise ReportError(
+                f"a table's chart is one of {', '.join(CHARTS[1:])}, not '{self.chart[:20]}'"
+            )
         if len(self.cells) != len(self.rows):
             raise ValueError("one row of cells per row label")
         if any(len(row) != len(self.columns) for row in self.cells):
@@ -402,6 +411,7 @@ class ReportTable:
         categories: Mapping[str, Mapping[Any, str]] | None = None,
         top: int | None = None,
         order: Mapping[str, Sequence[Any]] | None = None,
+        chart: str = "",
     ) -> ReportTable:
         """Flatten a protected table.
 
@@ -471,6 +481,7 @@ class ReportTable:
             column_codes=grid.column_codes,
             index_dims=grid.index_dims,
             column_dims=grid.column_dims,
+            chart=chart,
         )
 
     @property

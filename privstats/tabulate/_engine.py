@@ -32,19 +32,32 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from privstats.config import RuleSet
+from privstats.config import Config, RuleSet, load_config
 from privstats.exceptions import DisclosureError
 from privstats.protect import TOTAL, Additivity, CellKind, Hierarchy, Table
 from privstats.schema import PERSON_KEYS, TABLES
 from privstats.store import Store
+from privstats.tabulate import traffic
 from privstats.tabulate.query import PERSONS, QUANTILES, Filter, Measure, Query
 
-# Dimensions derived from the time stamp and the status, besides the stored columns.
-DERIVED = ("hour", "day", "week", "month", "weekday", "status_class", "error")
-_DERIVED_FROM = {name: "status" if name in ("status_class", "error") else "ts" for name in DERIVED}
+# Dimensions derived from stored columns (the time stamp, the status, the path, the referer),
+# and the stored columns each needs.
+DERIVED_NEEDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("hour", "day", "week", "month", "weekday"), ("ts",)),
+    "status_class": ("status",), "error": ("status",), "resource": ("path",),
+    "channel": ("referer_kind", "referer_domain"), "entry": ("path", "ts", "key_period", "visitor"),
+    "response_ms": ("response_us",), "megabytes": ("bytes",),
+    "browser_version": ("browser", "browser_major"),
+}  # fmt: skip
+# Derived values to sum or average (the others are dimensions): the stored units, rescaled for
+# readers. A power of ten, so every cell is the stored figure's exactly, moved by its decimals.
+VALUES = {"response_ms": ("response_us", 1000), "megabytes": ("bytes", 1_000_000)}
+DERIVED = tuple(DERIVED_NEEDS)
 _DERIVED_TYPES = {
     "hour": pl.Int64, "day": pl.String, "week": pl.String, "month": pl.String,
-    "weekday": pl.Int64, "status_class": pl.String, "error": pl.Int64,
+    "weekday": pl.Int64, "status_class": pl.String, "error": pl.Int64, "resource": pl.String,
+    "channel": pl.String, "entry": pl.Boolean, "response_ms": pl.Float64, "megabytes": pl.Float64,
+    "browser_version": pl.String,
 }  # fmt: skip
 # The code of every row ``versus`` does not single out.
 OTHERS = "others"
@@ -158,7 +171,7 @@ def read_rows(
         raise DisclosureError(f"table '{table}' has no '{unit}' to count or measure per")
     filters = query.where if apply_where else ()
     for name in [*dims, *([values] if values else []), *(f.column for f in query.where), *extra]:
-        if name not in stored and _DERIVED_FROM.get(name) not in stored:
+        if name not in stored and not set(DERIVED_NEEDS.get(name, ("",))) <= stored:
             raise DisclosureError(f"table '{table}' has no column '{name}'")
         if name in (period, person, "visitor", "person", "ts"):
             raise DisclosureError(
@@ -174,7 +187,7 @@ def read_rows(
     lazy = lazy.with_columns(_person=linked_unit(table))
     local = local_time(query.tz)
     derived = derived_columns(query.tz)
-    used = {*dims, *(f.column for f in query.where), *extra}
+    used = {*dims, *(f.column for f in query.where), *extra, *([values] if values else [])}
     lazy = lazy.with_columns(**{k: v for k, v in derived.items() if k in used and k not in stored})
     if first:
         lazy = lazy.filter(local.dt.date() >= first)
@@ -207,9 +220,11 @@ def local_time(tz: str) -> pl.Expr:
     return pl.col("ts").dt.convert_time_zone(tz)
 
 
-def derived_columns(tz: str) -> dict[str, pl.Expr]:
-    """The derived dimensions, from the time stamp in ``tz`` and the status."""
+def derived_columns(tz: str, config: Config | None = None) -> dict[str, pl.Expr]:
+    """The derived dimensions: from the time stamp in ``tz``, the status, and (with the
+    configuration's ``[report]`` and ``[anonymise]`` settings) the path and the referer."""
     local = local_time(tz)
+    config = config or load_config()
     return {
         "hour": local.dt.hour().cast(pl.Int64),
         "day": local.dt.date().cast(pl.String),
@@ -218,7 +233,24 @@ def derived_columns(tz: str) -> dict[str, pl.Expr]:
         "weekday": local.dt.weekday().cast(pl.Int64),
         "status_class": (pl.col("status") // 100).cast(pl.String) + "xx",
         "error": (pl.col("status") >= 500).cast(pl.Int64),
+        "resource": traffic.resource(config),
+        "channel": traffic.channel(config),
+        "entry": traffic.entry(config, local.dt.date()),
+        "browser_version": pl.concat_str(
+            pl.col("browser").cast(pl.String),
+            pl.col("browser_major").cast(pl.String).fill_null(""),
+            separator=" ",
+        ).str.strip_chars(),
+        **{name: value_column(name) for name in VALUES},
     }
+
+
+def value_column(name: str) -> pl.Expr:
+    """A stored value, or a derived one (``VALUES``) from its stored column."""
+    if name not in VALUES:
+        return pl.col(name)
+    stored, divisor = VALUES[name]
+    return pl.col(stored).cast(pl.Float64) / divisor
 
 
 def linked_unit(table: str) -> pl.Expr:

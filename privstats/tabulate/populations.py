@@ -165,10 +165,8 @@ def _family_rows(store: Store, queries: Sequence[Query], family: Family) -> pl.D
     first = None if None in starts else min(d for d in starts if d is not None)
     last = None if None in ends else max(d for d in ends if d is not None)
     names = {n for q in queries for n in (*q.dims, *(f.column for f in q.where))}
-    raw = sorted(
-        {n for n in names if n not in _engine.DERIVED}
-        | ({"status"} if names & {"status_class", "error"} else set())
-    )
+    needs = {c for n in names for c in _engine.DERIVED_NEEDS.get(n, (n,))}
+    raw = sorted(needs - {"ts"})
     pad = dt.timedelta(days=1)
     period = PERSON_KEYS[table][0]
     lazy = store.scan(table, first and first - pad, last and last + pad)
@@ -177,7 +175,11 @@ def _family_rows(store: Store, queries: Sequence[Query], family: Family) -> pl.D
         .select(
             "ts",
             *raw,
-            *([pl.col(family[2]).cast(pl.Float64).alias("_value")] if family[0] == "sum" else []),
+            *(
+                [_engine.value_column(family[2]).cast(pl.Float64).alias("_value")]
+                if family[0] == "sum"
+                else []
+            ),
             (pl.lit("-") if period == "-" else pl.col(period).cast(pl.String)).alias("_period"),
             "_person",
             *([pl.col("org").alias("_unit")] if family[0] == "organisations" else []),

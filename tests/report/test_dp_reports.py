@@ -18,8 +18,8 @@ from privstats.protect import Method
 from privstats.report.plan import report_plan
 
 NOISY = {
-    "visitors-by-day", "requests-by-hour", "browsers", "operating-systems", "devices",
-    "sections", "referring-domains", "status-classes",
+    "visitors-by-day", "requests-by-resource", "requests-by-weekday-hour", "top-pages",
+    "status-classes", "bandwidth-by-day", "channels", "browsers", "devices",
 }  # fmt: skip
 
 
@@ -38,14 +38,15 @@ def test_every_table_of_a_dp_traffic_report_is_noisy_with_its_margin_of_error(
         noise = table["record"]["protection"]["dp"]
         assert table["record"]["method"] == "dp" and table["hidden_cells"] == 0
         assert noise["margin_of_error_95"] > 0 and "seed" not in json.dumps(noise)
-        assert f"within ±{noise['margin_of_error_95']}" in html
+        assert f"within ±{noise['margin_of_error_95']}" in html.replace(",", "")  # 1,234
         with (folder / table["file"]).open(encoding="utf-8-sig") as file:
             values = [row[-1] for row in list(csv.reader(file))[1:]]
         assert all(v.isdigit() for v in values)  # whole, non-negative numbers
         # Keys of a public key space are all there; keys from the data pass DP selection.
-        assert values or table["name"] in {"browsers", "sections", "referring-domains"}
+        assert values or table["name"] in {"browsers", "top-pages", "channels"}
     assert "Tables with noise are protected by differential privacy" in html
-    assert "Response-time percentiles are not published with noise" in html
+    assert "Response times are not published with noise" in html
+    assert "the report shows its core views only" in html
     assert "Hidden cells" not in html
 
 
@@ -71,10 +72,10 @@ def test_releasing_a_dp_report_charges_its_budget_and_the_audit_shows_it(
     assert any(line.startswith("visitor-day/2026-10-01: spent ρ = 0") for line in audited.budget)
     release(folder, "Anna Nowak", released_root=released, store=sample_store)
     spent = spending(BudgetLedger(released), load_config().dp).accounts
-    # Eight tables of ρ = 0.005 on each day of October.
-    assert spent["visitor-day/2026-10-15"].rho == pytest.approx(8 * 0.005)
+    # Nine tables of ρ = 0.005 on each day of October: within the day's 0.05.
+    assert spent["visitor-day/2026-10-15"].rho == pytest.approx(9 * 0.005)
     again = audit_path(folder, store=sample_store, ledger=released)
-    assert any("visitor-day/2026-10-15: spent ρ = 0.04" in line for line in again.budget)
+    assert any("visitor-day/2026-10-15: spent ρ = 0.045" in line for line in again.budget)
 
 
 def test_a_partner_listed_under_dp_gets_dp_reports_unless_asked_otherwise(

@@ -70,7 +70,7 @@ def test_every_word_a_notebook_asks_for_is_in_the_catalogue(path: Path) -> None:
         if "{" in key:  # w(f"dim.{dim}"): every dimension the notebook passes is checked below
             continue
         if key in ("module", "action", "topic", "source", "size_band", "signup_channel",
-                   "is_bot"):  # fmt: skip
+                   "is_bot", "industry"):  # fmt: skip
             continue  # w.codes("module"): a dimension, not a key
         assert key in MESSAGES, f"{path.name} asks for '{key}', which the catalogue lacks"
     for dim in re.findall(r'with_dim\("([a-z_]+)"\)|share_chart\(\w+, "([a-z_]+)"', source):
