@@ -41,6 +41,7 @@ forward as they were, and nothing new about those days is released.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +64,14 @@ FROZEN = (
 )
 # Populations protected one after another, at most, before a linked set is given up.
 MAX_DERIVED = 40
+# Seconds the searches for given-away groups may take for one table, all rounds together. A
+# mixed-integer search can take very long on an unlucky set of tables; past this the table is
+# withheld (a table not shown gives nothing away) and the report goes on.
+SEARCH_SECONDS = 120.0
+SEARCH_TIMEOUT = (
+    "the search for small groups given away by combining this table with the others did not "
+    "finish in time"
+)
 
 
 class Role(enum.StrEnum):
@@ -288,15 +297,21 @@ def _shown_rows(system: _System, hidden: np.ndarray) -> np.ndarray:
     return np.flatnonzero(known & ~hidden[: system.n_published])
 
 
-def _search(system: _System, hidden: np.ndarray, public: Sequence[Derived]) -> Derived | None:
-    """A small population the shown cells pin, else a dominated difference of two of them."""
+def _search(
+    system: _System, hidden: np.ndarray, public: Sequence[Derived], deadline: float
+) -> Derived | None:
+    """A small population the shown cells pin, else a dominated difference of two of them;
+    a search still unsettled at ``deadline`` (``time.monotonic()``) raises DisclosureError."""
     incidence = system.incidence()[: system.n_published]
     rows = _shown_rows(system, hidden)
     shown = incidence[rows]
     exclude = [d.atoms for d in public]
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DisclosureError(SEARCH_TIMEOUT)
     found = find_small(
         shown, system.atoms.value, system.atoms.by_period, system.rules.threshold,
-        exclude=exclude,
+        exclude=exclude, time_limit=min(60.0, left),
     )  # fmt: skip
     atoms = system.atoms
     if found is not None or atoms.by_unit is None or atoms.top is None:
@@ -324,7 +339,8 @@ def protect_linked(
     fixed_only = system.always_hidden() | system.free()
     fixed_only[: system.n_published] |= system.roles() == Role.IMPLICIT
     public: list[Derived] = []
-    while (found := _search(system, fixed_only, public)) is not None:
+    deadline = time.monotonic() + SEARCH_SECONDS
+    while (found := _search(system, fixed_only, public, deadline)) is not None:
         public.append(found)
         if len(public) > MAX_DERIVED:
             break
@@ -338,7 +354,7 @@ def protect_linked(
         pattern = suppress(
             table, primary, required, options, candidates=candidates, bounds=system.bounds(table)
         )
-        found = _search(system, pattern.hidden, public)
+        found = _search(system, pattern.hidden, public, deadline)
         if found is None:
             break
         derived += 1
@@ -424,9 +440,14 @@ def audit_linked(
             before[system.index(k)] = True
     found: list[Derived] = []
     old: list[Derived] = []
-    while len(old) < max_found and (more := _search(system, before, old)) is not None:
+    # An audit that cannot settle is an error, never a pass: it gets longer than protection.
+    deadline = time.monotonic() + 5 * SEARCH_SECONDS
+    while len(old) < max_found and (more := _search(system, before, old, deadline)) is not None:
         old.append(more)
-    while len(found) < max_found and (more := _search(system, hidden, [*old, *found])) is not None:
+    while (
+        len(found) < max_found
+        and (more := _search(system, hidden, [*old, *found], deadline)) is not None
+    ):
         found.append(more)
     everything = _unsafe(system, table, hidden, required)
     past = _System(earlier, atoms, rules, policy) if earlier is not None else system

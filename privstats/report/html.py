@@ -446,6 +446,16 @@ def render_report(document: ReportDocument) -> str:
             svg = charts.chart_svg(_localise(item, language), language)
             chart = sanitize_svg(svg, f"chart-{item.name}", item.title) if svg else None
             blocks.append({"kind": "table", "table": item, "html": fragment, "chart": chart})
+        elif (
+            isinstance(item, FigureItem)
+            and blocks
+            and blocks[-1]["kind"] == "table"
+            and blocks[-1]["chart"] is None
+            and item.tables == (blocks[-1]["table"].name,)
+        ):
+            # A notebook's own chart of the table just above it: shown as that table's chart,
+            # the numbers folded below it.
+            blocks[-1]["chart"] = sanitize_svg(item.svg, f"fig-{item.name}", item.alt or item.title)
         elif isinstance(item, FigureItem):
             note = (
                 message("figure.from_tables", language, tables=", ".join(item.tables))

@@ -72,6 +72,7 @@ from privstats.report.parameters import (
 )
 from privstats.report.plan import tables_read
 from privstats.report.table import NAME_PATTERN, ReportTable, json_default
+from privstats.solvers import quiet_highs
 
 log = logging.getLogger(__name__)
 
@@ -594,6 +595,7 @@ def _decide(jobs: Sequence[_Job], released_root: Path | None) -> None:
             if any(plans.values()):
                 raise ReportError("a report asked for tables but names no store to read them")
             continue
+        quiet_highs()  # HiGHS prints a banner on its first model: not on the report's output
         linker = Linker(Store(store_path))
         if released_root is not None:
             from privstats.gate.released import released_tables

@@ -20,8 +20,9 @@ SAMPLE = REPO / "data" / "sample"
 REPORT_NOTEBOOKS = REPO / "notebooks"
 PERIOD = "2026-10"
 LANGUAGES = ("pl", "en")
-# (notebook, partner): the whole service, the biggest partner, and a small one.
+# (notebook, partner): every report; the whole service, the biggest partner, and a small one.
 RUNS = (
+    ("traffic_report", None),
     ("crm_activity_report", None),
     ("crm_activity_report", "acme"),
     ("partner_summary", "acme"),

@@ -5,8 +5,9 @@ dialog; the report must ask for nothing but its own file, log no error, and leav
 planted in its data inert. A control page with an outside image and an inline script proves
 that the harness does see such things. Chromium is driven over the DevTools protocol with the
 ``websocket-client`` package; Debian's ``chromium`` is installed by ``.ci/run``. The
-screenshots are written under each test's tmp_path; the English partner summary's is copied to
-``$PRIVSTATS_REPORT_SCREENSHOT`` when that is set (the README's ``docs/report.png``).
+screenshots are written under each test's tmp_path; every report's, on screen and in print, is
+copied to the folder ``$PRIVSTATS_DOCS_SCREENSHOTS`` names when it is set (the README's
+``docs/screenshots/``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import pytest
 import websocket
 
-SCREENSHOT_ENV = "PRIVSTATS_REPORT_SCREENSHOT"
+DOCS_ENV = "PRIVSTATS_DOCS_SCREENSHOTS"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [
@@ -166,8 +167,15 @@ def browser(tmp_path_factory):
 
 
 def visit(
-    client: DevTools, url: str, screenshot: Path | None = None, max_height: int = 6000
+    client: DevTools,
+    url: str,
+    screenshot: Path | None = None,
+    max_height: int = 6000,
+    *,
+    width: int = 1100,
+    media: str = "",
 ) -> PageVisit:
+    """Load ``url`` offline and record what it did; ``media="print"`` lays it out as printed."""
     target = client.send("Target.createTarget", url="about:blank")["targetId"]
     session = client.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     client.events.clear()
@@ -181,6 +189,12 @@ def visit(
         downloadThroughput=-1,
         uploadThroughput=-1,
     )
+    if media:
+        client.send("Emulation.setEmulatedMedia", session, media=media)
+    client.send(
+        "Emulation.setDeviceMetricsOverride", session, width=width, height=900,
+        deviceScaleFactor=1, mobile=False,
+    )  # fmt: skip
     client.send("Page.navigate", session, url=url)
     client.wait_for("Page.loadEventFired", timeout=30)
     client.drain(0.5)
@@ -208,6 +222,11 @@ def visit(
         bodyText: document.body.innerText,
         width: document.documentElement.scrollWidth,
         height: document.documentElement.scrollHeight,
+        charts: document.querySelectorAll('figure.chart svg').length,
+        folded: Array.from(document.querySelectorAll('details')).filter(d => !d.open).length,
+        tables: document.querySelectorAll('table.data').length,
+        headline: document.querySelectorAll('.headline .figure-box').length,
+        nav: document.querySelector('nav') ? getComputedStyle(document.querySelector('nav')).display : '',
     })"""
     value = client.send("Runtime.evaluate", session, expression=probe, returnByValue=True)
     result.checks = json.loads(value["result"]["value"])
@@ -216,7 +235,7 @@ def visit(
         client.send(
             "Emulation.setDeviceMetricsOverride",
             session,
-            width=1100,
+            width=width,
             height=min(int(result.checks["height"]), max_height),
             deviceScaleFactor=1,
             mobile=False,
@@ -279,8 +298,6 @@ def test_a_partner_summary_loads_nothing_and_shows_its_charts(
     assert words[1] in seen.checks["bodyText"]
     width, height = struct.unpack(">II", screenshot.read_bytes()[16:24])
     assert width == 1100 and 900 < height <= 2400
-    if language == "en" and (copy_to := os.environ.get(SCREENSHOT_ENV)):  # the README's picture
-        shutil.copyfile(screenshot, copy_to)
 
 
 def test_the_crm_report_renders_without_errors(browser, sample_reports) -> None:
@@ -311,3 +328,34 @@ def test_dp_reports_load_nothing_and_show_their_margins_of_error(
     assert seen.requests == [report.as_uri()]
     assert seen.errors == [] and seen.dialogs == []
     assert words in seen.checks["bodyText"]
+
+
+REPORTS = [("traffic_report", None), ("crm_activity_report", None), ("partner_summary", "acme")]
+
+
+@pytest.mark.parametrize("language", ["pl", "en"])
+@pytest.mark.parametrize(("name", "partner"), REPORTS, ids=[r[0] for r in REPORTS])
+def test_every_report_on_screen_and_in_print_shows_charts_with_the_numbers_folded(
+    browser, sample_reports, tmp_path, name: str, partner: str | None, language: str
+) -> None:
+    """At 1280 px on screen and as printed on A4, every chart is there with its table folded
+    below it, nothing is requested and nothing runs. With ``$PRIVSTATS_DOCS_SCREENSHOTS`` set
+    to a folder, the screenshots land there (the README's, under docs/screenshots/)."""
+    report = sample_reports[name, partner, language].folder / "report.html"
+    shots = {}
+    for media in ("screen", "print"):
+        shots[media] = tmp_path / f"{name}-{language}{'-print' if media == 'print' else ''}.png"
+        seen = visit(browser, report.as_uri(), shots[media], max_height=4000, width=1280,
+                     media=media)  # fmt: skip
+        assert seen.requests == [report.as_uri()]
+        assert seen.errors == [] and seen.dialogs == [] and seen.checks["active"] == 0
+        assert seen.checks["charts"] == seen.checks["folded"] > 0
+        assert seen.checks["width"] <= 1280, "nothing overflows the page sideways"
+        assert seen.checks["nav"] == ("none" if media == "print" else "block")
+        width, _ = struct.unpack(">II", shots[media].read_bytes()[16:24])
+        assert width == 1280
+    if name != "partner_summary":
+        assert seen.checks["headline"] >= 4
+    if folder := os.environ.get(DOCS_ENV):
+        for shot in shots.values():
+            shutil.copyfile(shot, Path(folder) / shot.name)

@@ -12,7 +12,9 @@ from privstats.report.i18n import Language
 from privstats.report.table import CHARTS, TOTAL_CODE, Cell, CellState, ReportTable
 
 
-def table(codes: list[str], values: list[float | None], chart: str, dim: str = "day") -> ReportTable:
+def table(
+    codes: list[str], values: list[float | None], chart: str, dim: str = "day"
+) -> ReportTable:
     cells = tuple(
         (Cell(CellState.VALUE, v) if v is not None else Cell(CellState.HIDDEN),) for v in values
     )

@@ -23,7 +23,10 @@ STATUS = published("status-classes", {"2xx": 950.0, "4xx": 40.0, "5xx": 10.0, TO
 
 
 def test_a_total_per_day_is_the_average_even_with_a_hidden_day():
-    assert read(Headline("avg", "visitors-by-day", Read.PER_ROW), {"visitors-by-day": DAYS}).value == 100
+    assert (
+        read(Headline("avg", "visitors-by-day", Read.PER_ROW), {"visitors-by-day": DAYS}).value
+        == 100
+    )
 
 
 def test_the_busiest_day_is_at_least_the_largest_shown_when_a_day_is_hidden():

@@ -35,16 +35,8 @@ def store(sample_store) -> Path:
 
 
 @pytest.fixture(scope="module", params=["pl", "en"])
-def report(request, store, tmp_path_factory):
-    out = tmp_path_factory.mktemp(f"traffic-{request.param}")
-    return run_report(
-        "traffic_report",
-        params={"period": "2026-10", "language": request.param},
-        out_root=out,
-        store_path=store,
-        notebooks_dir=REPO / "notebooks",
-        catalog_ids=["sample"],
-    )
+def report(request, sample_reports):
+    return sample_reports["traffic_report", None, request.param]
 
 
 def _raw_identifiers() -> set[str]:
