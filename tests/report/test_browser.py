@@ -226,7 +226,8 @@ def visit(
         folded: Array.from(document.querySelectorAll('details')).filter(d => !d.open).length,
         tables: document.querySelectorAll('table.data').length,
         headline: document.querySelectorAll('.headline .figure-box').length,
-        nav: document.querySelector('nav') ? getComputedStyle(document.querySelector('nav')).display : '',
+        nav: Array.from(document.querySelectorAll('nav'), n => getComputedStyle(n).display)
+            .join(''),
     })"""
     value = client.send("Runtime.evaluate", session, expression=probe, returnByValue=True)
     result.checks = json.loads(value["result"]["value"])
