@@ -110,7 +110,7 @@ def published(query: Query, grid: Table) -> np.ndarray:
     mask = np.ones(grid.n, dtype=bool)
     if query.top is None:
         return mask
-    leaves = np.flatnonzero(~grid.keys.eq(TOTAL).to_numpy().any(axis=1))
+    leaves = np.flatnonzero(~(grid.keys == TOTAL).to_numpy().any(axis=1))
     values = np.nan_to_num(grid.values)
     codes = grid.keys[grid.dims[0]].astype(str).to_numpy()
     ranked = sorted(leaves, key=lambda c: (-values[c], codes[c]))

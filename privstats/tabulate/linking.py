@@ -543,7 +543,7 @@ def _roles(
     """Each cell's role in the linked set, the values released earlier, and known intervals."""
     grid = entry.grid
     n = grid.n
-    margin = grid.keys.eq(TOTAL).to_numpy()
+    margin = (grid.keys == TOTAL).to_numpy()
     grand = margin.all(axis=1) if entry.implicit_total else np.zeros(n, bool)
     other_margins = margin.any(axis=1) & ~grand if entry.implicit_total else np.zeros(n, bool)
     roles = np.full(n, Role.UNPUBLISHED, dtype=object)
@@ -592,7 +592,12 @@ def _notes(
         lo, hi = outcome.lo[-1][cell], outcome.hi[-1][cell]
         interval_ = (float(lo), float(hi)) if np.isfinite(lo) or np.isfinite(hi) else None
         notes.append(
-            _record.CellNote(key=keys.iloc[cell].to_dict(), reasons=reasons, interval=interval_)
+            _record.CellNote(
+                # The key frame's columns are dimension names; pandas types labels as Hashable.
+                key=keys.iloc[cell].to_dict(),  # type: ignore[arg-type]
+                reasons=reasons,
+                interval=interval_,
+            )
         )
     return notes
 
@@ -644,7 +649,8 @@ def _result(
 def _failed(entry: _Entry, message: str) -> ProtectedTable:
     grid = entry.grid
     published = (
-        ~(grid.keys.eq(TOTAL).to_numpy().any(axis=1))
+        # np.any, not .any(): numpy's stubs type the method's result as a scalar or an array
+        ~np.any((grid.keys == TOTAL).to_numpy(), axis=1)
         if entry.implicit_total
         else np.ones(grid.n, bool)
     )
