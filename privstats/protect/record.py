@@ -158,7 +158,8 @@ class ProtectionRecord:
 
 
 def rules_dict(rules: Any) -> dict[str, Any]:
-    return dataclasses.asdict(rules) if dataclasses.is_dataclass(rules) else dict(rules)
+    is_instance = dataclasses.is_dataclass(rules) and not isinstance(rules, type)
+    return dataclasses.asdict(rules) if is_instance else dict(rules)
 
 
 def _interval(bounds: tuple[float, float]) -> list[float | str]:
