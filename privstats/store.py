@@ -344,7 +344,7 @@ class Store:
                 for entry in staged:
                     target = self.root / entry["path"]
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(staging / entry["path"], target)  # type: ignore[operator]
+                    os.replace(staging / entry["path"], target)
                     moved.append(target)
                 _fsync_dirs({(self.root / e["path"]).parent for e in staged})
                 gone = set(remove_files)

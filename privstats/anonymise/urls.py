@@ -515,7 +515,7 @@ class _Grown:
     """A numpy array that grows at its end (in place, amortised)."""
 
     def __init__(self, dtype: type) -> None:
-        self._data = np.zeros(64, dtype=dtype)
+        self._data: np.ndarray = np.zeros(64, dtype=dtype)
         self._size = 0
 
     def __len__(self) -> int:
@@ -737,9 +737,9 @@ def _read_heads(texts: pa.Array, keys: pa.Array, *, requests: bool) -> _Heads:
     ``strip_target``) on texts of a line, which hold no newline.
     """
     if not requests:
-        paths = [_strip_target(text) for text in texts.to_pylist()]
+        stripped = [_strip_target(text) for text in texts.to_pylist()]
         empty = pa.array([], pa.string())
-        return _Heads(paths, empty, empty, np.zeros(len(paths), dtype=bool))
+        return _Heads(stripped, empty, empty, np.zeros(len(stripped), dtype=bool))
     paths: list[str | None] = []
     methods: list[str | None] = []
     protocols: list[str | None] = []
