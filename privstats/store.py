@@ -184,6 +184,7 @@ class Store:
         """
         from polars.io.plugins import register_io_source
 
+        # pyarrow is untyped: polars cannot tell from_arrow's frame overload from its Series one.
         schema = pl.from_arrow(_schema(table).empty_table()).schema  # type: ignore[union-attr]
 
         def source(
@@ -628,6 +629,7 @@ def _inside(path: str) -> bool:
 
 def _is_day(text: object) -> bool:
     try:
+        # Any object: a TypeError says it is no text.
         dt.date.fromisoformat(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False

@@ -124,6 +124,7 @@ class ProtectionRecord:
             CellNote(
                 key=dict(c["key"]),
                 reasons=tuple(c.get("reasons", ())),
+                # A stored interval is two numbers; tuple() of them is typed of any length.
                 interval=tuple(_float(x) for x in c["interval"]) if "interval" in c else None,  # type: ignore[arg-type]
             )
             for c in data.get("cells", ())

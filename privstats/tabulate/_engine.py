@@ -126,6 +126,7 @@ def column_type(table: str, name: str) -> pl.DataType:
         kind = schema.field(name).type
         if pa.types.is_dictionary(kind):
             return pl.String()
+        # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
         return pl.from_arrow(pa.array([], type=kind)).dtype  # type: ignore[union-attr]
     return _DERIVED_TYPES[name]()
 

@@ -108,6 +108,7 @@ def interval(value: object, marker: str, rules: RuleSet, method: Method | str) -
         return HIDDEN
     if marker.startswith("<"):
         return (1.0, float(rules.threshold - 1))
+    # A number: None, NaN and markers were handled above.
     number = float(value)  # type: ignore[arg-type]
     if Method(method) is Method.ROUND:
         return (max(number - (rules.round_base - 1), 0.0), number + rules.round_base - 1.0)
