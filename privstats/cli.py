@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypedDict
 
 from privstats.exceptions import ConfigError, PrivstatsError
 
@@ -79,10 +79,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
+class _Default(TypedDict, total=False):
+    default: str
+
+
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """The options every command takes. On a command's own parser their default is not set
     (SUPPRESS), so that one given before the command is not reset by the command's parser."""
-    default = {} if top else {"default": argparse.SUPPRESS}
+    default: _Default = {} if top else {"default": argparse.SUPPRESS}
     parser.add_argument(
         "--config", type=Path, help=f"configuration file (default: the nearest ./{CONFIG_FILE} "
         "here or above)", **default,

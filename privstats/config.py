@@ -372,7 +372,7 @@ def _build(cls: type, table: Any, where: str) -> Any:
 
 def _convert(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, where + ".")
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         choices = [m.value for m in hint]

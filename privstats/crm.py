@@ -127,6 +127,7 @@ def open_source(
         chosen = ExportFormat(fmt) if fmt is not None else None
     except ValueError:
         raise ConfigError("--format must be csv or jsonl") from None
+    # Exactly one of folder and dsn is given (checked above): here it is folder.
     return CrmFiles(Path(folder), chosen, crm)  # type: ignore[arg-type]
 
 
@@ -470,6 +471,7 @@ def _arrow(frame: pl.DataFrame, table: str) -> pa.Table:
 def _rows_by_day(table: pa.Table) -> dict[str, int]:
     if table.num_rows == 0:
         return {}
+    # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
     days = pl.from_arrow(table.select(["ts"]))["ts"].dt.date()  # type: ignore[index]
     counts = days.value_counts()
     return {d.isoformat(): int(n) for d, n in counts.iter_rows()}

@@ -229,7 +229,6 @@ def render_reports(config: Config, out: Path, period: str, *, workers: int = 2) 
     for name in ("papermill", "nbclient", "traitlets"):
         logging.getLogger(name).setLevel(logging.WARNING)
     store = Store(config.store_path)
-    options = {"out_root": out, "store_path": store.root, "overwrite": True, "config": config}
     written: list[Path] = []
     partners = biggest_partners(store)
     if partners:
@@ -239,12 +238,22 @@ def render_reports(config: Config, out: Path, period: str, *, workers: int = 2) 
             period,
             workers=workers,
             progress=False,
-            **options,
+            out_root=out,
+            store_path=store.root,
+            overwrite=True,
+            config=config,
         )
         if not batch.ok:
             raise ReportError(batch.summary().replace("\n", "; "))
         written += [output.folder / "report.html" for output in batch.succeeded]
-    traffic = run_report("traffic_report", params={"period": period}, **options)
+    traffic = run_report(
+        "traffic_report",
+        params={"period": period},
+        out_root=out,
+        store_path=store.root,
+        overwrite=True,
+        config=config,
+    )
     written.append(traffic.folder / "report.html")
     return written
 

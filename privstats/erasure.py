@@ -175,7 +175,8 @@ def erase_persons(
             staged = transaction.finish()
 
             def tombstone_visitors(new: Catalog) -> None:
-                new.erased_visitors = sorted(visitors)
+                # Pairs as lists, as the catalog's JSON reads back.
+                new.erased_visitors = [[p, v] for p, v in sorted(visitors)]
 
             store.commit(
                 staged=staged,

@@ -151,7 +151,9 @@ def _normalized(
     how = "all" if how is True else how
     if how not in ("all", "index", "columns"):
         raise DisclosureError("normalize is True, 'all', 'index' or 'columns'")
-    total_row = TOTAL if len(rows) == 1 else (TOTAL,) * len(rows)
+    # Any, as total_col: a MultiIndex label is a tuple, which pandas-stubs reads as a
+    # (row, column) pair in .loc.
+    total_row: Any = TOTAL if len(rows) == 1 else (TOTAL,) * len(rows)
     total_col: Any = values.columns[0] if not cols else (
         TOTAL if len(cols) == 1 else (TOTAL,) * len(cols)
     )  # fmt: skip

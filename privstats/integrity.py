@@ -190,7 +190,7 @@ class Restoration:
     def __init__(self, entry: dict[str, Any], inputs: Sequence[dict[str, Any]]) -> None:
         by_id = {e.get("id"): e for e in inputs if e.get("kind") == "access"}
         self.chain: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        seen: set[str | None] = set()
         member: dict[str, Any] | None = entry
         while member is not None and member.get("id") not in seen:
             self.chain.append(member)
@@ -244,7 +244,8 @@ def _had_rows(entry: dict[str, Any], table: str, days: Iterable[str]) -> bool:
         return kind.startswith("crm:")
     if kind != table:
         return False
-    had = entry.get("days") if isinstance(entry.get("days"), dict) else {}
+    recorded = entry.get("days")
+    had = recorded if isinstance(recorded, dict) else {}
     return any(day in had for day in days)
 
 
@@ -307,8 +308,9 @@ def _counted(n: int, noun: str) -> str:
 
 
 def _size(n: int) -> str:
+    size: float = n
     for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024  # type: ignore[assignment]
-    return f"{n} bytes"  # pragma: no cover
+        if size < 1024 or unit == "GiB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} bytes"  # pragma: no cover

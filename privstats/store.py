@@ -184,6 +184,7 @@ class Store:
         """
         from polars.io.plugins import register_io_source
 
+        # pyarrow is untyped: polars cannot tell from_arrow's frame overload from its Series one.
         schema = pl.from_arrow(_schema(table).empty_table()).schema  # type: ignore[union-attr]
 
         def source(
@@ -344,7 +345,7 @@ class Store:
                 for entry in staged:
                     target = self.root / entry["path"]
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(staging / entry["path"], target)  # type: ignore[operator]
+                    os.replace(staging / entry["path"], target)
                     moved.append(target)
                 _fsync_dirs({(self.root / e["path"]).parent for e in staged})
                 gone = set(remove_files)
@@ -628,6 +629,7 @@ def _inside(path: str) -> bool:
 
 def _is_day(text: object) -> bool:
     try:
+        # Any object: a TypeError says it is no text.
         dt.date.fromisoformat(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False

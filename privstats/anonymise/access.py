@@ -222,13 +222,15 @@ class AccessAnonymiser:
     def _requests(self, parsed: ParsedBlock) -> dict[str, pa.Array]:
         """Method, path template and protocol, once per group of requests of one shape."""
         requests = parsed.request is not None
-        lines: Coded = parsed.request if requests else parsed.target  # type: ignore[assignment]
+        # Without a request line, parts() is the format's own method, target and protocol.
+        lines = parsed.request if parsed.request is not None else parsed.parts()[1]
         found = self.paths.requests(lines.values, lines.codes, parsed.client, requests=requests)
         used = _used(lines)
         path = _per_group(found.template, found.templates, found.group, lines, used)
         if not requests:
-            method = _dictionary(parsed.method.values, parsed.method)  # type: ignore[union-attr]
-            protocol = _dictionary(parsed.protocol.values, parsed.protocol)  # type: ignore[union-attr]
+            given_method, _, given_protocol = parsed.parts()
+            method = _dictionary(given_method.values, given_method)
+            protocol = _dictionary(given_protocol.values, given_protocol)
         elif not found.varied.any():
             method = _per_group(found.method, found.tokens, found.group, lines, used)
             protocol = _per_group(found.protocol, found.tokens, found.group, lines, used)

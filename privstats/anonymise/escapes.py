@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import overload
 
 import idna
 
@@ -26,6 +27,10 @@ _ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+|%")
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
+@overload
+def normal_path(path: str) -> str: ...
+@overload
+def normal_path(path: None) -> None: ...
 def normal_path(path: str | None) -> str | None:
     """``path`` with its escapes decoded where they stand for a character, composed (NFC)."""
     if path is None:
@@ -39,7 +44,7 @@ def normal_path(path: str | None) -> str | None:
 
 def normal_host(host: str) -> str:
     """A lower-case host name in one spelling: escapes decoded, IDNA labels as letters."""
-    host = normal_path(host).lower()  # type: ignore[union-attr]
+    host = normal_path(host).lower()
     if "xn--" not in host:
         return host
     return ".".join(_label(label) for label in host.split("."))

@@ -144,5 +144,6 @@ def _hosts(texts: pa.Array) -> pa.Array:
     if vouched.all():
         return hosts
     rest = np.flatnonzero(~vouched)
+    # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
     slow = pl.from_arrow(texts.take(pa.array(rest))).str.extract(_HOST, 1).str.to_lowercase()  # type: ignore[union-attr]
     return pl.from_arrow(hosts).scatter(rest, slow).to_arrow()  # type: ignore[union-attr]

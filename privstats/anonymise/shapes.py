@@ -26,6 +26,7 @@ def arrow_strings(texts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     The array's own offset is applied; a null's bytes are never read (validity says so).
     """
+    width: type[np.signedinteger]
     if pa.types.is_large_string(texts.type) or pa.types.is_large_binary(texts.type):
         width = np.int64
     elif pa.types.is_string(texts.type) or pa.types.is_binary(texts.type):

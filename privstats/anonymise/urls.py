@@ -281,8 +281,9 @@ class PathTemplater:
                 self._seen.append(-1)
                 shape = shapes[i] = len(self._skeleton) - 1
                 self._refresh(shape)
-                if keys[i] is not None:
-                    self._skeletons[keys[i]] = shape  # type: ignore[index]
+                key = keys[i]
+                if key is not None:
+                    self._skeletons[key] = shape
         return shapes
 
     def _refresh(self, shape: int) -> None:
@@ -515,7 +516,7 @@ class _Grown:
     """A numpy array that grows at its end (in place, amortised)."""
 
     def __init__(self, dtype: type) -> None:
-        self._data = np.zeros(64, dtype=dtype)
+        self._data: np.ndarray = np.zeros(64, dtype=dtype)
         self._size = 0
 
     def __len__(self) -> int:
@@ -708,6 +709,7 @@ def members_own(
     """Methods and protocols per value, those of the ``varied`` groups' members read one by
     one (a shaped-looking span sat in a method or protocol)."""
     own = np.flatnonzero(np.isin(group, np.flatnonzero(varied)))
+    # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
     split = pl.from_arrow(texts.take(pa.array(own))).str.extract_groups(REQUEST)  # type: ignore[union-attr]
     mask = _mask(own, len(texts))
     # polars hands back large strings; the heads' texts may be plain ones (``requests``).
@@ -737,9 +739,9 @@ def _read_heads(texts: pa.Array, keys: pa.Array, *, requests: bool) -> _Heads:
     ``strip_target``) on texts of a line, which hold no newline.
     """
     if not requests:
-        paths = [_strip_target(text) for text in texts.to_pylist()]
+        stripped = [_strip_target(text) for text in texts.to_pylist()]
         empty = pa.array([], pa.string())
-        return _Heads(paths, empty, empty, np.zeros(len(paths), dtype=bool))
+        return _Heads(stripped, empty, empty, np.zeros(len(stripped), dtype=bool))
     paths: list[str | None] = []
     methods: list[str | None] = []
     protocols: list[str | None] = []
@@ -772,6 +774,7 @@ def _group_keys(
     if vouched.all():
         return keys
     rest = np.flatnonzero(~vouched)
+    # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
     slow = _shape_keys(pl.from_arrow(texts.take(pa.array(take[rest]))), requests=requests)  # type: ignore[arg-type]
     # polars hands back large strings; the keys stay plain ones, like the kernel's.
     return pl.from_arrow(keys).scatter(rest, slow).to_arrow().cast(keys.type)  # type: ignore[union-attr]

@@ -119,6 +119,7 @@ class AgentWorker:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
+        # Opened with PIPE, so neither stream is None.
         self._requests: IO[bytes] = self._process.stdin  # type: ignore[assignment]
         self._replies: IO[bytes] = self._process.stdout  # type: ignore[assignment]
         self._unanswered = 0

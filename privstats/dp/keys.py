@@ -97,6 +97,6 @@ def key_space(query: Query, config: Config) -> list[tuple[str, ...]] | None:
             return None
         spaces.append(codes)
     keys: list[tuple[str, ...]] = [()]
-    for codes in spaces:
-        keys = [(*k, c) for k in keys for c in codes]
+    for space in spaces:
+        keys = [(*k, c) for k in keys for c in space]
     return keys

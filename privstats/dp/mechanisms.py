@@ -105,7 +105,8 @@ def selection_threshold(scale: float, l0: int, l2: float, linf: float, delta: fl
         upper *= 2
         if upper > 2**52:  # pragma: no cover - δ absurdly small
             raise DisclosureError("no threshold reaches so small a δ")
-    return int(dp.binary_search(enough, bounds=(int(linf), upper)))
+    # opendp types the predicate as taking a float; with int bounds it is given ints.
+    return int(dp.binary_search(enough, bounds=(int(linf), upper)))  # type: ignore[arg-type]
 
 
 def selection_cost(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -187,7 +187,7 @@ def _all_codes(dim_codes: Sequence[str], hierarchy: Hierarchy | None, margins: b
 
 
 def _public_keys(
-    codes: dict[str, Sequence[str] | None], query: Query, hierarchies: dict[str, Hierarchy]
+    codes: Mapping[str, Sequence[str] | None], query: Query, hierarchies: dict[str, Hierarchy]
 ) -> list[tuple[str, ...]]:
     keys: list[tuple[str, ...]] = [()]
     for dim in query.dims:
@@ -202,7 +202,7 @@ def _draw(
     ident: str,
     bounded: Bounded,
     mechanism: dict[str, Any],
-    codes: dict[str, Sequence[str] | None],
+    codes: Mapping[str, Sequence[str] | None],
     ups: Sequence[dict[str, list[str]]],
     dims: Sequence[str],
     public: bool,
@@ -225,7 +225,9 @@ def _draw(
 
 
 def _expanded(
-    codes: dict[str, Sequence[str] | None], dims: Sequence[str], ups: Sequence[dict[str, list[str]]]
+    codes: Mapping[str, Sequence[str] | None],
+    dims: Sequence[str],
+    ups: Sequence[dict[str, list[str]]],
 ) -> set[tuple[str, ...]]:
     """Every key of a public table: leaves and every total and subtotal they add into."""
     keys: set[tuple[str, ...]] = {()}
@@ -243,7 +245,7 @@ def _protected(
     settings: DPConfig,
     stored: Draw,
     mechanism: dict[str, Any],
-    codes: dict[str, Sequence[str] | None],
+    codes: Mapping[str, Sequence[str] | None],
     ups: Sequence[dict[str, list[str]]],
     public: bool,
     summed: bool,

@@ -284,8 +284,8 @@ def _pseudonyms(
                 start, end = table.query.get("start"), table.query.get("end")
                 old = wanted.get(name)
                 if old is not None:
-                    start = None if None in (start, old[0]) else min(start, old[0])
-                    end = None if None in (end, old[1]) else max(end, old[1])
+                    start = None if start is None or old[0] is None else min(start, old[0])
+                    end = None if end is None or old[1] is None else max(end, old[1])
                 wanted[name] = (start, end)
     known: set[int] = set()
     import datetime as dt

@@ -98,9 +98,8 @@ def check_linked(
                 first = fresh.index(True)
                 changed = {labels[k] for k, e in enumerate(entries)
                            if not fresh[k] and (roles_of(e) == Role.CHANGED).any()}  # fmt: skip
-                others = tuple(sorted(changed))
-                problems.append(LinkedProblem("change", labels[first], others, audit.changed,
-                                              threshold))  # fmt: skip
+                problems.append(LinkedProblem("change", labels[first], tuple(sorted(changed)),
+                                              audit.changed, threshold))  # fmt: skip
             for combination in audit.combinations:
                 involved = [labels[m] for m in combination.members]
                 mine = [m for m in combination.members if fresh[m]] or [fresh.index(True)]

@@ -120,6 +120,7 @@ def agrees(cell: PublishedCell, truth: float, method: str, rules: Mapping[str, A
             method == "less_than" and cell.value == f"<{threshold}"
             and not math.isnan(truth) and 1 <= truth <= threshold - 1
         )  # fmt: skip
+    # A VALUE cell's value is a number (Cell checks it); the type allows text and None.
     shown = float(cell.value)  # type: ignore[arg-type]
     if math.isnan(truth):
         return False

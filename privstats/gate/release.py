@@ -300,7 +300,8 @@ def _entry(
     for table in manifest.get("tables") or []:
         if not isinstance(table, Mapping):
             continue
-        record = table.get("record") if isinstance(table.get("record"), Mapping) else {}
+        given = table.get("record")
+        record = given if isinstance(given, Mapping) else {}
         tables.append({
             "name": table.get("name"),
             "file": table.get("file"),

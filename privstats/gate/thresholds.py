@@ -416,6 +416,7 @@ def _lp_audit(
     for (r, c), cell_id in placement.cell_of.items():
         cell = table.cells[r][c]
         if cell.state is CellState.VALUE and method == "round":
+            # A VALUE cell's value is a number (Cell checks it); the type allows text and None.
             shown = float(cell.value)  # type: ignore[arg-type]
             lo[cell_id] = max(shown - (rules.round_base - 1), 0.0)
             hi[cell_id] = shown + rules.round_base - 1.0

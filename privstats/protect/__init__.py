@@ -157,9 +157,9 @@ def protect(
             # three visitors): such cells are hidden, and must keep a count's protection.
             hide = _rounding.unblurred(table, verdicts, rules)
             if hide.any():
-                floor = 0.0 if table.nonnegative else -_np.inf
+                least = 0.0 if table.nonnegative else -_np.inf
                 knowledge = Knowledge(
-                    lo=_np.where(hide, floor, knowledge.lo),
+                    lo=_np.where(hide, least, knowledge.lo),
                     hi=_np.where(hide, _np.inf, knowledge.hi),
                 )
                 required = Requirement(
@@ -172,7 +172,8 @@ def protect(
             noted = verdicts.primary
         else:
             small = _np.zeros(n, bool)
-            floor = ceiling = None
+            floor: _np.ndarray | None = None
+            ceiling: _np.ndarray | None = None
             required = base
             if method is Method.LESS_THAN:
                 small = _rounding.less_than_cells(table, verdicts, rules)
@@ -180,7 +181,7 @@ def protect(
                 required = _rounding.less_than_requirement(table, small, base, rules)
             pattern = suppress(
                 table, verdicts.primary | unpublished, required, options,
-                bounds=None if floor is None else (floor, ceiling),
+                bounds=None if floor is None or ceiling is None else (floor, ceiling),
                 candidates=~verdicts.primary & ~table.empty & ~outside,
             )  # fmt: skip
             knowledge = Knowledge.suppressed(table, pattern.hidden, floor, ceiling)
@@ -250,7 +251,12 @@ def _notes(
         if result is not None and result.targets[cell]:
             interval = (float(result.lo[cell]), float(result.hi[cell]))
         notes.append(
-            _record.CellNote(key=keys.iloc[cell].to_dict(), reasons=reasons, interval=interval)
+            _record.CellNote(
+                # The key frame's columns are dimension names; pandas types labels as Hashable.
+                key=keys.iloc[cell].to_dict(),  # type: ignore[arg-type]
+                reasons=reasons,
+                interval=interval,
+            )
         )
     return notes
 

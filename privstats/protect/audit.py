@@ -175,7 +175,8 @@ def _bound(
 
     # Cells linked by no relation are bounded by their own published interval only.
     n_free = free_idx.size
-    graph = sp.bmat([[None, a_free.T], [a_free, None]]).tocsr() if a_free.shape[0] else None
+    blocks: list[list[sp.csr_matrix | sp.csc_matrix | None]] = [[None, a_free.T], [a_free, None]]
+    graph = sp.csr_matrix(sp.bmat(blocks)) if a_free.shape[0] else None
     if graph is None:
         return
     _, label = connected_components(graph, directed=False)

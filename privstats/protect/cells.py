@@ -198,7 +198,7 @@ class Relations:
     def __len__(self) -> int:
         return int(self.total.size)
 
-    def parts_of(self, r: int) -> np.ndarray:
+    def parts_of(self, r: int | np.integer) -> np.ndarray:
         return self.parts[self.ptr[r] : self.ptr[r + 1]]
 
     def __iter__(self):
@@ -364,7 +364,7 @@ class Table:
         for axis in range(len(dims) - 1, -1, -1):
             dim = dims[axis]
             index = pd.Index(codes[dim])
-            at = index.get_indexer(frame[dim])
+            at = index.get_indexer(pd.Index(frame[dim]))
             if (at < 0).any():
                 raise DisclosureError(f"dimension '{dim}' has codes outside its hierarchy")
             positions += at * stride
@@ -459,9 +459,9 @@ def _relations(
     parts_rows: list[list[np.ndarray]] = []
     for axis, dim in enumerate(dims):
         where = {code: i for i, code in enumerate(codes[dim])}
-        for agg, parts in dim_relations[dim]:
+        for agg, members in dim_relations[dim]:
             a = where[agg]
-            p = np.array([where[c] for c in parts], dtype=np.int64)
+            p = np.array([where[c] for c in members], dtype=np.int64)
             tot = np.take(grid, a, axis=axis).ravel()
             par = np.moveaxis(np.take(grid, p, axis=axis), axis, -1).reshape(tot.size, p.size)
             totals.append(tot)

@@ -124,6 +124,7 @@ class ProtectionRecord:
             CellNote(
                 key=dict(c["key"]),
                 reasons=tuple(c.get("reasons", ())),
+                # A stored interval is two numbers; tuple() of them is typed of any length.
                 interval=tuple(_float(x) for x in c["interval"]) if "interval" in c else None,  # type: ignore[arg-type]
             )
             for c in data.get("cells", ())
@@ -158,7 +159,8 @@ class ProtectionRecord:
 
 
 def rules_dict(rules: Any) -> dict[str, Any]:
-    return dataclasses.asdict(rules) if dataclasses.is_dataclass(rules) else dict(rules)
+    is_instance = dataclasses.is_dataclass(rules) and not isinstance(rules, type)
+    return dataclasses.asdict(rules) if is_instance else dict(rules)
 
 
 def _interval(bounds: tuple[float, float]) -> list[float | str]:

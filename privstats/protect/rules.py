@@ -74,11 +74,13 @@ class Verdicts:
 
     @property
     def primary(self) -> np.ndarray:
-        return self.flags.to_numpy(dtype=bool).any(axis=1)
+        # np.any, not .any(): numpy's stubs type the method's result as a scalar or an array
+        return np.any(self.flags.to_numpy(dtype=bool), axis=1)
 
     def fired(self, cell: int) -> tuple[Rule, ...]:
         row = self.flags.iloc[cell]
-        return tuple(Rule(name) for name, hit in row.items() if hit)
+        # The columns are rule values (str); pandas types a label as any Hashable.
+        return tuple(Rule(str(name)) for name, hit in row.items() if hit)
 
     def count(self) -> dict[str, int]:
         return {name: int(self.flags[name].sum()) for name in self.flags.columns}

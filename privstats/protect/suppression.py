@@ -416,16 +416,19 @@ class _CutLoop:
         dev = self.dev
         cols = np.flatnonzero(x > 1e-9)
         scale = x[cols]
-        sub = dev.matrix[:, cols].tocsr()
-        rows = np.flatnonzero(np.diff(sub.indptr) > 0)
-        sub = sub[rows].tocsc()
+        by_row = dev.matrix[:, cols].tocsr()
+        rows = np.flatnonzero(np.diff(by_row.indptr) > 0)
         model = _lp_model(
-            sub, dev.row_lo[rows], dev.row_hi[rows], -dev.down[cols] * scale, dev.up[cols] * scale
+            by_row[rows].tocsc(),
+            dev.row_lo[rows],
+            dev.row_hi[rows],
+            -dev.down[cols] * scale,
+            dev.up[cols] * scale,
         )
         local = {int(c): k for k, c in enumerate(cols)}
         proven: set[int] = set()
         cuts = []
-        self.violated: list[int] = []
+        self.violated = []
         previous = None
         for t in pending:
             if t in proven:
@@ -479,7 +482,9 @@ class _CutLoop:
         # Inequality rows carry mu = -pi >= 0; equality rows any sign.
         inequality = dev.row_lo == -_INF
         pi[inequality] = np.minimum(pi[inequality], 0.0)
-        d = dev.matrix_t @ pi
+        # scipy-stubs type a sparse matrix times an array as sparse or dense; times a 1-D
+        # array it is a 1-D array.
+        d: np.ndarray = dev.matrix_t @ pi  # type: ignore[assignment]
         d[cell] += sense
         coef = dev.up * np.maximum(d, 0.0) + dev.down * np.maximum(-d, 0.0)
         mu_slack = float(-(pi[inequality] @ dev.row_hi[inequality]))

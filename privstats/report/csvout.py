@@ -48,6 +48,7 @@ def _number(value: int | float) -> str:
 
 def _cell(cell: Cell) -> str:
     if cell.state is CellState.VALUE:
+        # A VALUE cell's value is a number (Cell checks it); the type allows text and None.
         return _number(cell.value)  # type: ignore[arg-type]
     if cell.state is CellState.HIDDEN:
         return HIDDEN_MARKER

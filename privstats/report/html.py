@@ -224,6 +224,7 @@ def _shown_cells(table: ReportTable, language: Language) -> list[list[_ShownCell
         out = []
         for cell, places in zip(row, decimals, strict=True):
             if cell.state is CellState.VALUE:
+                # A VALUE cell's value is a number (Cell checks it); the type allows text and None.
                 text = format_number(cell.value, language, places)  # type: ignore[arg-type]
                 out.append(_ShownCell(text, "num"))
             elif cell.state is CellState.HIDDEN:

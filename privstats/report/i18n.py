@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import string
-from numbers import Real
+from decimal import Decimal
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -638,7 +638,7 @@ def report_title(report: str, language: Language | str) -> str:
     return message(key if key in MESSAGES else "title.default", language)
 
 
-def format_number(value: Real, language: Language | str, decimals: int = 0) -> str:
+def format_number(value: float | Decimal, language: Language | str, decimals: int = 0) -> str:
     """``value`` with the language's thousands separator and decimal mark."""
     lang = Language.parse(language)
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")

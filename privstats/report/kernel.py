@@ -19,6 +19,7 @@ class ReportKernelManager(AsyncKernelManager):
         config=True
     )
 
+    # Takes what jupyter_client's start_kernel takes, passed on whole as **kw.
     async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
         if not self.output_file:
             await super().start_kernel(**kw)

@@ -118,7 +118,9 @@ class NotebookParameter:
         }[kind]
         if not ok or (self.choices is not None and value not in self.choices):
             raise ParameterError(f"parameter '{self.name}' must be {self._expected()}")
-        return float(value) if kind is ParameterKind.FLOAT else value
+        if kind is ParameterKind.FLOAT and isinstance(value, int | float):
+            return float(value)
+        return value
 
     def convert_text(self, text: str) -> Any:
         """Convert a command-line ``-p name=text`` value to this parameter's type."""
@@ -287,8 +289,9 @@ def _read_annotation(
         return _SIMPLE[part.id], nullable, None
     if isinstance(part, ast.Subscript) and _dotted(part.value) in ("Literal", "typing.Literal"):
         values = _literal_members(part.slice)
-        if values and all(isinstance(v, str) for v in values):
-            return ParameterKind.STR, nullable, tuple(values)
+        texts = [v for v in values if isinstance(v, str)]
+        if values and len(texts) == len(values):
+            return ParameterKind.STR, nullable, tuple(texts)
     raise ReportError(f"parameter '{name}' has an annotation privstats cannot check")
 
 

@@ -910,13 +910,12 @@ def run_all_partners(
             except PrivstatsError as error:
                 for job in planned:
                     failed[job.partner or ""] = str(error)
-            finals = each(
-                lambda job: (_pass(job, "final", timeout, start_timeout), _publish(job, overwrite))[
-                    1
-                ],
-                "writing",
-                bar,
-            )
+
+            def final(job: _Job) -> ReportOutput:
+                _pass(job, "final", timeout, start_timeout)
+                return _publish(job, overwrite)
+
+            finals = each(final, "writing", bar)
     finally:
         for lock in locks:
             lock.release()

@@ -259,8 +259,9 @@ def publish_figure(
     for table in tables:
         check_name(table, "a table")
     buffer = io.BytesIO()
-    settings = {"svg.fonttype": "none", "svg.hashsalt": name, "svg.image_inline": True}
-    with matplotlib.rc_context(settings):
+    with matplotlib.rc_context(
+        {"svg.fonttype": "none", "svg.hashsalt": name, "svg.image_inline": True}
+    ):
         figure.savefig(
             buffer,
             format="svg",

@@ -336,6 +336,7 @@ def _top_rows(grid: _Grid, top: int) -> _Grid:
 
     def rank(row: int) -> float:
         cell = grid.cells[row][0] if grid.cells[row] else Cell(CellState.MISSING)
+        # A VALUE cell's value is a number (Cell checks it); the type allows text and None.
         return float(cell.value) if cell.state is CellState.VALUE else float("-inf")  # type: ignore[arg-type]
 
     keep = sorted(range(len(grid.rows)), key=rank, reverse=True)[:top]  # stable on ties
@@ -505,6 +506,7 @@ class ReportTable:
         places = []
         for column in range(len(self.columns)):
             values = [
+                # A VALUE cell's value is a number (Cell checks it); the type allows text and None.
                 float(row[column].value)  # type: ignore[arg-type]
                 for row in self.cells
                 if row[column].state is CellState.VALUE

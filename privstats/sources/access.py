@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -107,11 +107,12 @@ def expand_inputs(patterns: list[str]) -> list[Input]:
 def quick_fingerprint(source: Input) -> str | None:
     """Size plus the first and last MiB, hashed: finds a likely re-ingest without a full read.
     None for what cannot be read twice (standard input, a named pipe)."""
-    if not source.is_file:
+    path = source.path
+    if path is None or not source.is_file:
         return None
     digest = hashlib.sha256()
     try:
-        with source.path.open("rb") as handle:
+        with path.open("rb") as handle:
             size = handle.seek(0, 2)
             digest.update(str(size).encode())
             handle.seek(0)
@@ -126,10 +127,11 @@ def quick_fingerprint(source: Input) -> str | None:
 def content_size(source: Input) -> int | None:
     """The bytes of content a plain file holds, known before reading it (None for standard
     input, a named pipe, a gzip file)."""
-    if not source.is_file:
+    path = source.path
+    if path is None or not source.is_file:
         return None
     try:
-        with source.path.open("rb") as handle:  # type: ignore[union-attr]
+        with path.open("rb") as handle:
             if handle.read(2) == _GZIP_MAGIC:
                 return None
             return os.fstat(handle.fileno()).st_size
@@ -141,6 +143,7 @@ def raw_digest(source: Input) -> str:
     """SHA-256 of a file's bytes as stored."""
     digest = hashlib.sha256()
     try:
+        # Called for files only: standard input cannot be read twice.
         with source.path.open("rb") as handle:  # type: ignore[union-attr]
             while chunk := handle.read(1 << 22):
                 digest.update(chunk)
@@ -152,7 +155,7 @@ def raw_digest(source: Input) -> str:
 class _Hashing(io.RawIOBase):
     """Hashes the compressed bytes of a file while gzip reads them."""
 
-    def __init__(self, handle: BinaryIO, digest: Any) -> None:
+    def __init__(self, handle: io.BufferedIOBase, digest: Any) -> None:
         self.handle = handle
         self.digest = digest
 
@@ -218,9 +221,10 @@ class BlockReader:
     def raw_sha256(self) -> str:
         return (self.compressed or self.content).hexdigest()
 
-    def _open(self) -> BinaryIO:
+    def _open(self) -> io.BufferedIOBase:
         if self.source.path is None:
-            return sys.stdin.buffer
+            # A BufferedReader (typeshed types it as a BinaryIO, which has no readinto).
+            return sys.stdin.buffer  # type: ignore[return-value]
         if not self.source.is_file:
             return _open_stream(self.source)
         try:
@@ -232,7 +236,7 @@ class BlockReader:
         if magic == _GZIP_MAGIC:
             self.compressed = hashlib.sha256()
             hashing = io.BufferedReader(_Hashing(handle, self.compressed), 1 << 20)
-            return gzip.GzipFile(fileobj=hashing, mode="rb")  # type: ignore[return-value]
+            return gzip.GzipFile(fileobj=hashing, mode="rb")
         return handle
 
     def __iter__(self) -> Iterator[tuple[int, Any, int]]:
@@ -305,7 +309,7 @@ class BlockReader:
         self.content.update(view)
         self.size += len(view)
 
-    def _start(self, handle: BinaryIO) -> bytes:
+    def _start(self, handle: io.BufferedIOBase) -> bytes:
         """Where reading starts: with ``continuing``, the first line is read and, if it names
         an earlier input's length, that many bytes are read over (and hashed). The bytes read
         and not read over (the carry of the first block, not hashed yet)."""
@@ -337,7 +341,7 @@ class BlockReader:
         self.lines_read = self.skipped_lines = lines
         return bytes(head[length:])
 
-    def _fill(self, handle: BinaryIO, view: memoryview) -> int:
+    def _fill(self, handle: io.BufferedIOBase, view: memoryview) -> int:
         """Read until ``view`` is full or the input ends; the number of bytes read."""
         label = self.source.label
         filled = 0
@@ -365,12 +369,13 @@ class BlockReader:
         return start, block, lines
 
 
-def _open_stream(source: Input) -> BinaryIO:
+def _open_stream(source: Input) -> io.BufferedIOBase:
     """A named pipe (or another file that is no regular one) opened for reading, waiting up to
     ``PIPE_WAIT_SECONDS`` for a process to write to it: opened plainly, a pipe nobody writes to
     would hold the command, and the store's lock, for ever."""
     path = source.path
     try:
+        # Called for a path that is not a regular file, never for standard input (None).
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # type: ignore[arg-type]
     except OSError as exc:
         raise InputError(f"cannot read {source.label}: {exc.strerror}") from None
@@ -428,13 +433,14 @@ class BlockParser:
         return parsed, tally
 
     def _line_by_line(self, numbers: Any, raws: list[bytes], tally: BlockTally) -> RawFields:
-        rows = self.line_parser.parse(list(numbers), raws, tally)  # type: ignore[arg-type]
+        rows = self.line_parser.parse(list(numbers), raws, tally)
         return RawFields.from_columns(rows.numbers, rows.fields)
 
     def _rows(self, found: Scan, first_line: int) -> tuple[RawFields, np.ndarray]:
         """The tokeniser's rows as fields, and the lines to read one by one (line, start, end):
         those it handed over, and those whose token of several fields does not split as the
         format says."""
+        # Called from parse, only when the format has a token plan.
         plan: TokenPlan = self.plan  # type: ignore[assignment]
         rows = len(found.row_line)
         doubtful = np.zeros(rows, dtype=bool)
@@ -458,7 +464,7 @@ class BlockParser:
             if name in PLAIN_FIELDS:
                 raw.plain[name] = coded.materialize().filter(pa.array(~doubtful))
             else:
-                raw.coded[name] = coded.filter(keep)  # type: ignore[arg-type]
+                raw.coded[name] = coded.filter(keep)
         for name, t in plan.typed.items():
             action = Action(int(plan.program[t, 1]))
             if action is Action.TIME:

@@ -69,6 +69,7 @@ class CrmFiles(CrmSource):
     def label(self) -> str:
         return str(self.folder)
 
+    # The base class's format is a plain attribute; a folder's is made of its files'.
     @property
     def format(self) -> str:  # type: ignore[override]
         return "+".join(sorted({_format_of(p).value for p in self.files.values()}))

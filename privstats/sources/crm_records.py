@@ -235,7 +235,7 @@ class Validator:
             given = pl.col(f"t:{column.name}").is_not_null()
         missing = pl.lit(CrmReason.MISSING_VALUE.value)
         wrong = pl.lit(_WRONG[column.type].value)
-        problem = pl.when(given & value.is_null()).then(wrong)
+        problem: pl.Expr = pl.when(given & value.is_null()).then(wrong)
         if column.required:
             problem = pl.when(~given).then(missing).otherwise(problem)
         return problem

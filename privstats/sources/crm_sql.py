@@ -63,7 +63,8 @@ def redact(text: str, dsn: str) -> str:
     """``text`` with the DSN's password (as written and URL-decoded) replaced by ``***``."""
     hidden = {_raw_password(dsn)}
     with contextlib.suppress(psycopg.Error):
-        hidden.add(conninfo_to_dict(dsn).get("password") or "")
+        # psycopg types conninfo values as str or int; a password is text.
+        hidden.add(str(conninfo_to_dict(dsn).get("password") or ""))
     for secret in sorted((s for s in hidden if s), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
@@ -167,7 +168,7 @@ class CrmDatabase(CrmSource):
                             strict=True,
                         )
                     )
-                    yield cells_frame(kind, lines, columns)  # type: ignore[arg-type]
+                    yield cells_frame(kind, lines, columns)
         except psycopg.Error as exc:
             raise SourceError(self._read_failure(kind, exc)) from None
         tally.digest = digest.hexdigest()

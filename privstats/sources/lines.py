@@ -16,9 +16,18 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from privstats.quarantine import Quarantine, Reason
+from privstats.quarantine import Reason
 from privstats.sources.logformat import Field, LogFormat
+
+
+class Rejects(Protocol):
+    """Where rejected lines are counted: a ``Quarantine``, or a block's ``BlockTally``."""
+
+    non_utf8: int
+
+    def add(self, reason: Reason, lines: list[int], /) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,7 @@ class LineParser:
         return tuple(f for _, f in self._wanted)
 
     def parse(
-        self, numbers: Sequence[int], raws: Sequence[bytes], quarantine: Quarantine
+        self, numbers: Sequence[int], raws: Sequence[bytes], quarantine: Rejects
     ) -> FieldRows:
         """Parse raw lines (without their ``\\n``); bad ones go to ``quarantine``."""
         accepted: list[int] = []
@@ -101,7 +110,7 @@ class LineParser:
         )
 
 
-def decode(raw: bytes, quarantine: Quarantine) -> str:
+def decode(raw: bytes, quarantine: Rejects) -> str:
     """UTF-8 text of a line; invalid bytes become U+FFFD and the line is counted."""
     try:
         return raw.decode("utf-8")

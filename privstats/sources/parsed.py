@@ -7,7 +7,7 @@ numbers that are nearly all distinct (bytes, response time) are converted row by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -64,7 +64,7 @@ class Coded:
     def constant(cls, value: str | None, rows: int) -> Coded:
         return cls(np.zeros(rows, dtype=np.int32), pa.array([value], pa.string()))
 
-    def filter(self, mask: np.ndarray) -> Coded:
+    def filter(self, mask: np.ndarray | slice) -> Coded:
         return Coded(self.codes[mask], self.values)
 
     def per_row(self, per_value: np.ndarray) -> np.ndarray:
@@ -105,7 +105,7 @@ class RawFields:
 
     @classmethod
     def from_columns(
-        cls, line: Sequence[int] | np.ndarray, columns: dict[Field, Sequence[str | None]]
+        cls, line: Sequence[int] | np.ndarray, columns: Mapping[Field, Sequence[str | None]]
     ) -> RawFields:
         """Fields given as one text per row (the line-by-line paths)."""
         out = cls(np.asarray(line, dtype=np.int64))
@@ -147,10 +147,11 @@ class ParsedBlock:
         keep = pa.array(mask)
         coded = {
             name: (value.filter(mask) if value is not None else None)
-            for name, value in self._coded().items()
+            for name, value in self._optional().items()
         }
         return replace(
             self,
+            client=self.client.filter(mask),
             line=self.line[mask],
             ts=self.ts[mask],
             status=self.status[mask],
@@ -168,7 +169,7 @@ class ParsedBlock:
             return second
         coded: dict[str, Coded | None] = {}
         for (name, one), other in zip(
-            first._coded().items(), second._coded().values(), strict=True
+            first._optional().items(), second._optional().values(), strict=True
         ):
             coded[name] = (
                 None
@@ -180,6 +181,7 @@ class ParsedBlock:
             )
         return replace(
             first,
+            client=Coded.concat(first.client, second.client),
             line=np.concatenate([first.line, second.line]),
             ts=np.concatenate([first.ts, second.ts]),
             status=np.concatenate([first.status, second.status]),
@@ -191,12 +193,16 @@ class ParsedBlock:
     def parts(self) -> tuple[Coded, Coded, Coded]:
         """Method, target and protocol (split from the request line once per distinct line)."""
         if self.request is None:
+            # Formats without a request line (%r) log its three parts, none of them None.
             return self.method, self.target, self.protocol  # type: ignore[return-value]
         return split_requests(self.request)
 
     def _coded(self) -> dict[str, Coded | None]:
+        return {"client": self.client} | self._optional()
+
+    def _optional(self) -> dict[str, Coded | None]:
+        """The coded columns other than the client, which every format has."""
         return {
-            "client": self.client,
             "request": self.request,
             "method": self.method,
             "target": self.target,
@@ -332,13 +338,14 @@ def _timestamps(raw: RawFields, rows: int) -> tuple[np.ndarray, np.ndarray]:
     clf = Field.TIME_CLF in raw.coded or Field.TIME_CLF in raw.known
     time_field = Field.TIME_CLF if clf else Field.TIME_ISO
     if time_field in raw.known:
-        return raw.known[time_field], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
+        return raw.known[time_field], np.zeros(rows, dtype=bool)
     time = raw.coded.get(time_field) or Coded.constant(None, rows)
     if time_field is Field.TIME_CLF:
         read = _read_typed(time.values, time_field)
         if read is not None:
             return time.per_row(read.values), time.per_row(~read.vouched)
     pattern = "%d/%b/%Y:%H:%M:%S %z" if time_field is Field.TIME_CLF else "%Y-%m-%dT%H:%M:%S%z"
+    # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
     stamps = pl.from_arrow(time.values.cast(pa.string())).str.strptime(  # type: ignore[union-attr]
         pl.Datetime("us", "UTC"), pattern, strict=False
     )
@@ -352,11 +359,12 @@ def _timestamps(raw: RawFields, rows: int) -> tuple[np.ndarray, np.ndarray]:
 def _statuses(raw: RawFields, rows: int) -> tuple[np.ndarray, np.ndarray]:
     """HTTP status as int16, and which rows' status is not one (100 to 599)."""
     if Field.STATUS in raw.known:
-        return raw.known[Field.STATUS], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
+        return raw.known[Field.STATUS], np.zeros(rows, dtype=bool)
     status_coded = raw.coded.get(Field.STATUS) or Coded.constant(None, rows)
     read = _read_typed(status_coded.values, Field.STATUS)
     if read is not None:
         return status_coded.per_row(read.values), status_coded.per_row(~read.vouched)
+    # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
     status_values = pl.from_arrow(status_coded.values.cast(pa.string())).str.to_integer(  # type: ignore[union-attr]
         strict=False
     )
@@ -368,7 +376,7 @@ def _statuses(raw: RawFields, rows: int) -> tuple[np.ndarray, np.ndarray]:
 def _sizes(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
     """Bytes sent ('-' is 0; null without the field), and which rows' size is not a size."""
     if Field.BYTES in raw.known:
-        return raw.known[Field.BYTES], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
+        return raw.known[Field.BYTES], np.zeros(rows, dtype=bool)
     size_text = raw.plain.get(Field.BYTES)
     if size_text is None:
         return pa.nulls(rows, pa.int64()), np.zeros(rows, dtype=bool)
@@ -403,10 +411,12 @@ def _dash_or_null(values: pa.Array) -> np.ndarray:
 
 def split_requests(request: Coded) -> tuple[Coded, Coded, Coded]:
     """Method, target and protocol of request lines, split once per distinct line."""
+    # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
     parts = pl.from_arrow(request.values.cast(pa.string())).str.extract_groups(REQUEST)  # type: ignore[union-attr]
-    return tuple(  # type: ignore[return-value]
+    method, target, protocol = (
         request.with_values(parts.struct.field(str(i)).to_arrow()) for i in (1, 2, 3)
     )
+    return method, target, protocol
 
 
 def _parts(raw: RawFields, rows: int) -> tuple[Coded, Coded, Coded]:
@@ -444,14 +454,15 @@ def _response_us(raw: RawFields, rows: int) -> tuple[pa.Array, np.ndarray]:
         (Field.RESPONSE_S, 10**6),
     ):
         if name in raw.known:
-            return raw.known[name], np.zeros(rows, dtype=bool)  # type: ignore[return-value]
+            return raw.known[name], np.zeros(rows, dtype=bool)
         text = raw.plain.get(name)
         if text is None:
             continue
         read = _read_typed(text, name)
         if read is not None:
             return pa.array(read.values, mask=~read.known), np.zeros(rows, dtype=bool)
-        value = pl.from_arrow(text.cast(pa.string()))
+        # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
+        value: pl.Series = pl.from_arrow(text.cast(pa.string()))  # type: ignore[assignment]
         number = value.cast(pl.Float64, strict=False)
         unknown = (value.is_null() | value.is_in(["-", ""])).to_numpy()
         micros = (number * scale).round(0)

@@ -227,7 +227,7 @@ def _plan_file(
     # Bad lines copy hits that carry identifiers, under a client seen nowhere else.
     carriers = [h for h in hits if h.planted or h.login != "-"] or hits
     n_bad = max(1, round(bad_ratio * len(hits)))
-    kinds = [ORDINARY[(file_index + k) % len(ORDINARY)] for k in range(n_bad)]
+    kinds: list[MalformedKind] = [ORDINARY[(file_index + k) % len(ORDINARY)] for k in range(n_bad)]
     if huge_line:
         kinds.append(MalformedKind.TOO_LONG)
     for kind in kinds:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -115,11 +116,26 @@ class _Clock:
         self.minute_seconds = pl.Series([f"{m:02d}:{s:02d}" for m in range(60) for s in range(60)])
 
 
+@dataclass(frozen=True)
 class _Pools:
     """Realistic values drawn once; lines index into them."""
 
-    def __init__(self, **pools: object) -> None:
-        self.__dict__.update(pools)
+    clients: pl.Series
+    n_clients: int
+    agents: pl.Series
+    client_agent: np.ndarray
+    emails: pl.Series
+    variables: pl.Series
+    variable_offset: np.ndarray
+    variable_size: np.ndarray
+    referers: pl.Series
+    referer_p: np.ndarray
+    template_p: np.ndarray
+    prefixes: pl.Series
+    suffixes: pl.Series
+    methods: pl.Series
+    logged_in: np.ndarray
+    static: np.ndarray
 
     @classmethod
     def build(cls, lines: int, seed: int) -> _Pools:
@@ -176,14 +192,16 @@ class _Pools:
             f"&h=AT{rng.getrandbits(120):030x}"
             for _ in range(500)
         ]
-        ids = pl.Series(np.arange(1_000, 1_000 + min(999_000, max(10_000, lines // 2))))
-        ids = ids.cast(pl.Utf8).to_list()
+        numbers = pl.Series(np.arange(1_000, 1_000 + min(999_000, max(10_000, lines // 2))))
+        ids: list[str] = numbers.cast(pl.Utf8).to_list()
         # One pool for every variable path part; a template kind owns a slice of it.
-        variable_pools = {
+        variable_pools: dict[str, list[str]] = {
             "": [""], "id": ids, "uuid": uuids, "slug": slugs, "query": queries,
             "token": tokens40, "asset": assets, "post": list(_posts()),
         }  # fmt: skip
-        offsets, sizes, combined = {}, {}, []
+        offsets: dict[str, int] = {}
+        sizes: dict[str, int] = {}
+        combined: list[str] = []
         for kind, values in variable_pools.items():
             offsets[kind], sizes[kind] = len(combined), len(values)
             combined += values

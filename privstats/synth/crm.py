@@ -210,7 +210,7 @@ def _activity(world: World, rng: random.Random) -> list[dict[str, Any]]:
     web_users = {
         v.account.account_id for v in world.visitors if v.kind is VisitorKind.USER and v.account
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for day_index in range(world.days):
         day = world.start + dt.timedelta(days=day_index)
         weekend = day.weekday() >= 5

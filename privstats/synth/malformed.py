@@ -8,10 +8,12 @@ CRLF line ends are valid lines: the ingest should keep them, so they are counted
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import json
 import re
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from privstats.synth.formats import LogFormatName, render
 from privstats.synth.traffic import Hit
@@ -53,15 +55,17 @@ def odd_agent(kind: OddKind) -> str:
     return _latin1("Mozilla/5.0 (Windows NT 10.0; fr-FR) Navigateur/2.1 (Français; Zoé)")
 
 
-def malformed_line(kind: MalformedKind, fmt: LogFormatName, hit: Hit, tz: object) -> str:
+def malformed_line(
+    kind: MalformedKind, fmt: LogFormatName, hit: Hit, tz: ZoneInfo | dt.timezone
+) -> str:
     """The line ``hit`` would give in ``fmt``, broken in the way ``kind`` names."""
     if kind is MalformedKind.TOO_LONG:
         filler = quote(f"{hit.target} ") * (HUGE_LINE_BYTES // max(1, len(quote(hit.target))))
         hit = dataclasses.replace(hit, target=f"/crm/search?q={filler[:HUGE_LINE_BYTES]}")
-        return render(fmt, hit, tz)  # type: ignore[arg-type]
+        return render(fmt, hit, tz)
     if fmt is LogFormatName.NGINX_JSON:
         return _malformed_json(kind, fmt, hit, tz)
-    line = render(fmt, hit, tz)  # type: ignore[arg-type]
+    line = render(fmt, hit, tz)
     status = f'" {hit.status} '
     if kind is MalformedKind.WRONG_FIELD_COUNT:
         if fmt.has_agent:  # the user-agent field is missing
@@ -82,8 +86,10 @@ def malformed_line(kind: MalformedKind, fmt: LogFormatName, hit: Hit, tz: object
     return f"{head}{status}12kB {rest.split(' ', 1)[1]}" if " " in rest else f"{head}{status}12kB"
 
 
-def _malformed_json(kind: MalformedKind, fmt: LogFormatName, hit: Hit, tz: object) -> str:
-    record = json.loads(render(fmt, hit, tz))  # type: ignore[arg-type]
+def _malformed_json(
+    kind: MalformedKind, fmt: LogFormatName, hit: Hit, tz: ZoneInfo | dt.timezone
+) -> str:
+    record = json.loads(render(fmt, hit, tz))
     if kind is MalformedKind.WRONG_FIELD_COUNT:
         del record["status"], record["request"]
     elif kind is MalformedKind.UNTERMINATED_QUOTE:

@@ -422,6 +422,7 @@ def build_world(rng: random.Random, visitors: int, start: dt.date, days: int) ->
     contact_slugs = _Unique(slugs.seen)
 
     def add(kind: VisitorKind, **kw: object) -> None:
+        # kw are Visitor's other fields, of several types, which **object does not tell apart.
         result.append(Visitor(visitor_id=len(result), kind=kind, **kw))  # type: ignore[arg-type]
 
     users = live[: quotas[VisitorKind.USER]]

@@ -13,8 +13,9 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
+import numpy as np
 import pandas as pd
 
 from privstats.config import RuleSet, load_config
@@ -42,6 +43,51 @@ __all__ = [
 ]
 
 
+# A list or tuple of measures gives one table per measure; anything else, one table.
+@overload
+def crosstab(
+    index: str | Sequence[str],
+    columns: str | Sequence[str] | None = None,
+    values: str | None = None,
+    aggfunc: str | Measure | None = None,
+    margins: bool = ...,
+    *,
+    store: Store | Path | str | None = ...,
+    table: str = ...,
+    start: dt.date | str | None = ...,
+    end: dt.date | str | None = ...,
+    where: Mapping[str, Any] | None = ...,
+    rules: RuleSet | None = ...,
+    method: Method | str = ...,
+    hierarchies: Mapping[str, str] | None = ...,
+    cap: int | None = ...,
+    tz: str = ...,
+    versus: Mapping[str, Any] | None = ...,
+    per: str | None = ...,
+    top: int | None = ...,
+) -> ProtectedTable: ...
+@overload
+def crosstab(
+    index: str | Sequence[str],
+    columns: str | Sequence[str] | None = None,
+    values: str | None = None,
+    aggfunc: list[str | Measure] | tuple[str | Measure, ...] = ...,
+    margins: bool = ...,
+    *,
+    store: Store | Path | str | None = ...,
+    table: str = ...,
+    start: dt.date | str | None = ...,
+    end: dt.date | str | None = ...,
+    where: Mapping[str, Any] | None = ...,
+    rules: RuleSet | None = ...,
+    method: Method | str = ...,
+    hierarchies: Mapping[str, str] | None = ...,
+    cap: int | None = ...,
+    tz: str = ...,
+    versus: Mapping[str, Any] | None = ...,
+    per: str | None = ...,
+    top: int | None = ...,
+) -> TableSet: ...
 def crosstab(
     index: str | Sequence[str],
     columns: str | Sequence[str] | None = None,
@@ -107,14 +153,14 @@ def crosstab(
     if mode is decisions.Mode.FINAL:
         return decisions.decided(planned)
     found = _store(store)
-    table = protect_alone(query, found, rules, method)
-    if not len(table.shown):
+    protected = protect_alone(query, found, rules, method)
+    if not len(protected.shown):
         # No row matched: an empty period is missing data (an error); filters that match
         # nothing in a period with data are an answer.
         require_rows(found, [query.table], query.start, query.end)
     if mode is decisions.Mode.PLAN:
         decisions.record(planned)
-    return table
+    return protected
 
 
 def protect_alone(
@@ -135,11 +181,12 @@ def protect_alone(
     truth = _engine.true_table(asked, store, rules)
     if truth.grid is None:
         return _empty(query, rules, method)
-    known = None
+    known: np.ndarray | None = None
     unpublished = ~_engine.published(query, truth.grid)
     if public_total:
-        margin = truth.grid.keys.eq(TOTAL).to_numpy()
-        known = margin.all(axis=1)
+        margin = (truth.grid.keys == TOTAL).to_numpy()
+        # np.all, not margin.all: numpy's stubs type the method's result as a scalar or an array
+        known = np.all(margin, axis=1)
         unpublished |= margin.any(axis=1) & ~known
     return protect(
         truth.grid, rules, method=method, query=query.to_dict(), known=known,

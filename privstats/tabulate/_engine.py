@@ -123,7 +123,7 @@ def published(query: Query, grid: Table) -> np.ndarray:
     mask = np.ones(grid.n, dtype=bool)
     if query.top is None:
         return mask
-    leaves = np.flatnonzero(~grid.keys.eq(TOTAL).to_numpy().any(axis=1))
+    leaves = np.flatnonzero(~(grid.keys == TOTAL).to_numpy().any(axis=1))
     values = np.nan_to_num(grid.values)
     codes = grid.keys[grid.dims[0]].astype(str).to_numpy()
     ranked = sorted(leaves, key=lambda c: (-values[c], codes[c]))
@@ -139,6 +139,7 @@ def column_type(table: str, name: str) -> pl.DataType:
         kind = schema.field(name).type
         if pa.types.is_dictionary(kind):
             return pl.String()
+        # pyarrow is untyped: polars cannot tell from_arrow's Series overload from its frame one.
         return pl.from_arrow(pa.array([], type=kind)).dtype  # type: ignore[union-attr]
     return _DERIVED_TYPES[name]()
 

@@ -47,7 +47,7 @@ class Mode(enum.StrEnum):
 _bound: dict[str, Any] = {"mode": None, "folder": None}
 
 
-def bind(mode: Mode | str | None, folder: Path | str | None) -> None:
+def bind(mode: Mode | str | None, folder: os.PathLike[str] | str | None) -> None:
     """Bind this process's ``crosstab`` calls to a run's pass (the runner's setup cell does)."""
     _bound["mode"] = Mode(mode) if mode else None
     _bound["folder"] = Path(folder) if folder else None

@@ -108,6 +108,7 @@ def interval(value: object, marker: str, rules: RuleSet, method: Method | str) -
         return HIDDEN
     if marker.startswith("<"):
         return (1.0, float(rules.threshold - 1))
+    # A number: None, NaN and markers were handled above.
     number = float(value)  # type: ignore[arg-type]
     if Method(method) is Method.ROUND:
         return (max(number - (rules.round_base - 1), 0.0), number + rules.round_base - 1.0)
@@ -543,7 +544,7 @@ def _roles(
     """Each cell's role in the linked set, the values released earlier, and known intervals."""
     grid = entry.grid
     n = grid.n
-    margin = grid.keys.eq(TOTAL).to_numpy()
+    margin = (grid.keys == TOTAL).to_numpy()
     grand = margin.all(axis=1) if entry.implicit_total else np.zeros(n, bool)
     other_margins = margin.any(axis=1) & ~grand if entry.implicit_total else np.zeros(n, bool)
     roles = np.full(n, Role.UNPUBLISHED, dtype=object)
@@ -592,7 +593,12 @@ def _notes(
         lo, hi = outcome.lo[-1][cell], outcome.hi[-1][cell]
         interval_ = (float(lo), float(hi)) if np.isfinite(lo) or np.isfinite(hi) else None
         notes.append(
-            _record.CellNote(key=keys.iloc[cell].to_dict(), reasons=reasons, interval=interval_)
+            _record.CellNote(
+                # The key frame's columns are dimension names; pandas types labels as Hashable.
+                key=keys.iloc[cell].to_dict(),  # type: ignore[arg-type]
+                reasons=reasons,
+                interval=interval_,
+            )
         )
     return notes
 
@@ -644,7 +650,8 @@ def _result(
 def _failed(entry: _Entry, message: str) -> ProtectedTable:
     grid = entry.grid
     published = (
-        ~(grid.keys.eq(TOTAL).to_numpy().any(axis=1))
+        # np.any, not .any(): numpy's stubs type the method's result as a scalar or an array
+        ~np.any((grid.keys == TOTAL).to_numpy(), axis=1)
         if entry.implicit_total
         else np.ones(grid.n, bool)
     )

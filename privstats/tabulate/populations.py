@@ -132,7 +132,8 @@ def build_atoms(
         )
         atom_of_leaf = [rows.select(c, "_atom").unique() for c in leaves]
         contributions = rows.group_by("_atom", "_period", "_person").agg(pl.col("_c").sum())
-    n = int(contributions["_atom"].max()) + 1 if contributions.height else 0
+    # polars types max() as any literal or None; of a non-empty Int64 column it is an int.
+    n = int(contributions["_atom"].max()) + 1 if contributions.height else 0  # type: ignore[arg-type]
     value, persons, by_period, top1, top2 = _per_atom(contributions, n)
     cells = tuple(
         _incidence(pairs, name, table, n)
@@ -146,7 +147,8 @@ def _by_unit(contributions: pl.DataFrame, n: int) -> sp.csr_matrix:
     """atoms × units of ``_c``, from one row per atom, key period and unit."""
     unit = pl.struct("_period", "_person").rank("dense").cast(pl.Int64) - 1
     frame = contributions.with_columns(_unit=unit)
-    units = int(frame["_unit"].max()) + 1 if frame.height else 0
+    # polars types max() as any literal or None; of a non-empty Int64 column it is an int.
+    units = int(frame["_unit"].max()) + 1 if frame.height else 0  # type: ignore[arg-type]
     return sp.csr_matrix(
         (
             frame["_c"].to_numpy().astype(float),

@@ -20,10 +20,10 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from privstats.sources._scan import _hash, _plain, _quoted, _same
 
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources import _scan, parsed
+from privstats.sources._scan import _hash, _plain, _quoted, _same
 from privstats.sources.access import BlockParser
 from privstats.sources.lines import LineParser
 from privstats.sources.logformat import Field, resolve_format
