@@ -15,7 +15,7 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from babel.dates import format_date
 
@@ -266,12 +266,12 @@ def chart_svg(table: ReportTable, language: Language) -> str | None:
         ChartKind.RANKED: 0.6 + 0.28 * rows,
         ChartKind.HEATMAP: 0.9 + 0.3 * rows,
     }.get(kind, 2.8)
-    settings = {
+    settings: dict[str, Any] = {
         "svg.fonttype": "none", "svg.hashsalt": table.name, "font.size": 9,
         "font.family": "DejaVu Sans", "axes.edgecolor": _MUTED, "axes.labelcolor": "#1d2327",
         "xtick.color": _MUTED, "ytick.color": _MUTED,
     }  # fmt: skip
-    with rc_context(settings):
+    with rc_context(settings):  # type: ignore[arg-type]  # typed as the literal rc names
         figure = Figure(figsize=(_WIDTH, height))
         axes = _DRAW[kind](figure, data, language)
         if kind in (ChartKind.LINE, ChartKind.BAR):

@@ -43,16 +43,14 @@ def resource(config: Config) -> pl.Expr:
     """``page``, ``asset`` or ``api`` from the path template (a missing path is a page)."""
     path = pl.col("path").cast(pl.String)
     settings = config.report
-    expression = pl.when(path.is_null()).then(pl.lit(PAGE))
-    if settings.api_patterns:
-        expression = expression.when(path.str.contains(_glob(settings.api_patterns))).then(
-            pl.lit(API)
+    # API patterns first: "/api/v1/export.json" is a call, not a static file.
+    kinds = [(settings.api_patterns, API), (settings.asset_patterns, ASSET)]
+    expression = pl.lit(PAGE)
+    for patterns, kind in reversed([(p, k) for p, k in kinds if p]):
+        expression = (
+            pl.when(path.str.contains(_glob(patterns))).then(pl.lit(kind)).otherwise(expression)
         )
-    if settings.asset_patterns:
-        expression = expression.when(path.str.contains(_glob(settings.asset_patterns))).then(
-            pl.lit(ASSET)
-        )
-    return expression.otherwise(pl.lit(PAGE))
+    return pl.when(path.is_null()).then(pl.lit(PAGE)).otherwise(expression)
 
 
 def channel(config: Config) -> pl.Expr:
