@@ -93,6 +93,13 @@ DERIVED = {
     "megabytes": ("bytes", "the response size in megabytes (a value)"),
     "entry": ("path", "true on the first page view of a visitor's day (an entry page)"),
 }
+# Dimensions read from another table through the person, and the tables that have them.
+JOINED = {
+    "signup_month": (
+        ("crm_activity", "crm_contact_forms"),
+        "the month the person signed up (from their account): cohorts, retention",
+    ),
+}
 _PSEUDONYMS = frozenset({"visitor", "person", "org", "key_period"})
 _CODES = frozenset({"status"})  # numbers that are codes, not amounts
 
@@ -136,7 +143,11 @@ def columns(table: str = "access") -> pd.DataFrame:
     stored = set(TABLES[table].names)
     for name, (needs, description) in DERIVED.items():
         if needs in stored:
+            use = "value" if name in ("response_ms", "megabytes") else "dimension"
+            rows.append({"column": name, "type": "derived", "use": use, "description": description})
+    for name, (holders, description) in JOINED.items():
+        if table in holders:
             rows.append(
-                {"column": name, "type": "derived", "use": "dimension", "description": description}
+                {"column": name, "type": "joined", "use": "dimension", "description": description}
             )
     return pd.DataFrame(rows).set_index("column")

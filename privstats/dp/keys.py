@@ -46,7 +46,9 @@ _FIXED: dict[str, tuple[str, ...]] = {
 # organisation and partner.
 _ONE_PER_UNIT_ACCESS = ("device", "browser", "browser_major", "os", "is_bot")
 _ONE_PER_DAY = ("day", "week", "month", "weekday")
-_ONE_PER_PERSON = ("partner", "size_band", "industry", "signup_channel", "plan", "country")
+_ONE_PER_PERSON = (
+    "partner", "size_band", "industry", "signup_channel", "plan", "country", "signup_month",
+)
 
 
 def days(start: dt.date, end: dt.date) -> list[str]:

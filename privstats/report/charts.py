@@ -118,10 +118,15 @@ def _ticks(axes: Axes, data: _Data, language: Language, axis: str = "x") -> None
         axes.set_yticks(positions, labels)
 
 
-def _number_axis(axes: Axes, language: Language, axis: str = "y") -> None:
-    from matplotlib.ticker import MaxNLocator
+def _number_axis(axes: Axes, data: _Data, language: Language, axis: str = "y") -> None:
+    from matplotlib.ticker import MaxNLocator, NullFormatter
 
     target = axes.yaxis if axis == "y" else axes.xaxis
+    if not any(v is not None for s in data.series for v in s.values):
+        # Every cell hidden: an axis of numbers would be made up; only the marks are drawn.
+        (axes.set_ylim if axis == "y" else axes.set_xlim)(0, 1)
+        target.set_major_formatter(NullFormatter())
+        return
     target.set_major_locator(MaxNLocator(nbins=5))
     target.set_major_formatter(_formatter(language))
 
@@ -225,10 +230,11 @@ def _heatmap(figure: Figure, data: _Data, language: Language) -> Axes:
     axes.set_yticks(range(len(data.categories)), data.categories)
     axes.set_xticks(range(len(data.series)), [s.label for s in data.series])
     axes.tick_params(axis="x", labelsize=8)
-    colorbar = figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
-    if colorbar.solids is not None:
-        colorbar.solids.set_rasterized(False)  # matplotlib embeds a bitmap for many colours
-    colorbar.ax.yaxis.set_major_formatter(_formatter(language))
+    if masked.count():  # a scale for the shown cells; none when every cell is hidden
+        colorbar = figure.colorbar(image, ax=axes, fraction=0.04, pad=0.02)
+        if colorbar.solids is not None:
+            colorbar.solids.set_rasterized(False)  # matplotlib embeds a bitmap for many colours
+        colorbar.ax.yaxis.set_major_formatter(_formatter(language))
     return axes
 
 
@@ -277,7 +283,7 @@ def chart_svg(table: ReportTable, language: Language) -> str | None:
         if kind in (ChartKind.LINE, ChartKind.BAR):
             _style(axes)
         if kind is not ChartKind.HEATMAP:
-            _number_axis(axes, language, "x" if kind is ChartKind.RANKED else "y")
+            _number_axis(axes, data, language, "x" if kind is ChartKind.RANKED else "y")
         _labels(axes, table, kind)
         _legend(axes, data, language, kind)
         buffer = io.BytesIO()

@@ -39,8 +39,9 @@ class Headline:
     unit: str = ""
     percent: bool = False
     decimals: int = 0
-    scale: float = 1.0  # e.g. 0.001: microseconds shown as milliseconds
     previous: bool = True
+    # The code of the column to read (default: the total across, if any, else the first).
+    column: str | None = None
 
     def __post_init__(self) -> None:
         check_name(self.table, "a table")
@@ -54,25 +55,28 @@ class Reading:
     at_least: bool = False
 
 
-def _column(table: ReportTable) -> int:
-    """The column a figure reads: the total across, if the table has one, else the first."""
+def _column(table: ReportTable, code: str | None = None) -> int | None:
+    """The column a figure reads: the one of ``code``, else the total across if the table has
+    one, else the first; None when ``code`` is not a column."""
     codes = table.column_codes or table.columns
+    if code is not None:
+        return next((j for j, c in enumerate(codes) if c[0] == code), None)
     return next((j for j, c in enumerate(codes) if all(p == TOTAL_CODE for p in c)), 0)
 
 
-def _total(table: ReportTable) -> float | None:
+def _total(table: ReportTable, column: int) -> float | None:
     for i, codes in enumerate(table.row_codes or table.rows):
         if all(code == TOTAL_CODE for code in codes):
-            cell = table.cells[i][_column(table)]
+            cell = table.cells[i][column]
             return float(cell.value) if cell.state is CellState.VALUE else None  # type: ignore[arg-type]
     return None
 
 
-def _leaves(table: ReportTable) -> list[tuple[str, float | None]]:
+def _leaves(table: ReportTable, column: int) -> list[tuple[str, float | None]]:
     out = []
     for i, codes in enumerate(table.row_codes or table.rows):
         if TOTAL_CODE not in codes:
-            cell = table.cells[i][_column(table)]
+            cell = table.cells[i][column]
             value = float(cell.value) if cell.state is CellState.VALUE else None  # type: ignore[arg-type]
             out.append((codes[0], value))
     return out
@@ -82,18 +86,19 @@ def read(headline: Headline, tables: Mapping[str, ReportTable], prefix: str = ""
     """The figure from ``tables`` (those named ``prefix + name``); None where a cell it
     needs is hidden or the table is not published."""
     table = tables.get(prefix + headline.table)
-    if table is None:
+    column = _column(table, headline.column) if table is not None else None
+    if table is None or column is None:
         return Reading(None)
-    leaves = _leaves(table)
+    leaves = _leaves(table, column)
     value: float | None
     at_least = False
     if headline.read is Read.TOTAL:
-        value = _total(table)
+        value = _total(table, column)
     elif headline.read is Read.CELLS:
         picked = [v for code, v in leaves if code in headline.rows]
         value = None if not picked or None in picked else sum(picked)  # type: ignore[arg-type]
     elif headline.read is Read.PER_ROW:
-        total = _total(table)
+        total = _total(table, column)
         value = None if total is None or not leaves else total / len(leaves)
     else:
         shown = [v for _, v in leaves if v is not None]
@@ -101,9 +106,10 @@ def read(headline: Headline, tables: Mapping[str, ReportTable], prefix: str = ""
         at_least = len(shown) < len(leaves)
     if value is not None and headline.over is not None:
         over = tables.get(prefix + headline.over)
-        denominator = _total(over) if over is not None else None
+        place = _column(over) if over is not None else None
+        denominator = _total(over, place) if over is not None and place is not None else None
         value = value / denominator if denominator else None
-    return Reading(value * headline.scale if value is not None else None, at_least)
+    return Reading(value, at_least)
 
 
 @dataclass(frozen=True)

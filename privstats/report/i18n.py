@@ -138,6 +138,23 @@ MESSAGES: dict[str, dict[Language, str]] = {
     "crm.industries.title": _both(
         "Aktywne organizacje według branży i wielkości", "Active organisations by industry and size"
     ),
+    "crm.cohorts.heading": _both("Kohorty: rejestracje i powroty", "Cohorts: sign-ups and return"),
+    "crm.cohorts.registrations": _both("Nowe konta według miesięcy", "New accounts by month"),
+    "crm.cohorts.title": _both(
+        "Aktywne osoby według miesiąca rejestracji i miesiąca aktywności",
+        "Active persons by month of sign-up and month of activity",
+    ),
+    "crm.cohorts.caption": _both(
+        "Wiersz to osoby zarejestrowane w danym miesiącu; kolumna to miesiąc, w którym były "
+        "aktywne (przekątna: pierwszy miesiąc, dalej: powroty).",
+        "A row holds the persons who signed up in its month; a column the month they were "
+        "active in (the diagonal: their first month; right of it: their return).",
+    ),
+    "crm.funnel.registered": _both("Zarejestrowani w {month}", "Signed up in {month}"),
+    "crm.funnel.first": _both("…aktywni w pierwszym miesiącu", "…active in their first month"),
+    "crm.funnel.second": _both("…aktywni w drugim miesiącu", "…active in their second month"),
+    "dim.signup_month": _both("miesiąc rejestracji", "month of sign-up"),
+    "dim.month": _both("miesiąc", "month"),
     "crm.headline.active": _both("Aktywne osoby w okresie", "Persons active in the period"),
     "crm.headline.daily": _both(
         "Aktywne osoby dziennie (średnio)", "Active persons per day (average)"

@@ -49,6 +49,9 @@ DERIVED_NEEDS: dict[str, tuple[str, ...]] = {
     "response_ms": ("response_us",), "megabytes": ("bytes",),
     "browser_version": ("browser", "browser_major"),
 }  # fmt: skip
+# Dimensions read from another table through the person: a CRM person's sign-up month (from
+# their account) on each of their activity rows, for cohorts and retention.
+JOINED: dict[str, tuple[str, ...]] = {"signup_month": ("crm_activity", "crm_contact_forms")}
 # Derived values to sum or average (the others are dimensions): the stored units, rescaled for
 # readers. A power of ten, so every cell is the stored figure's exactly, moved by its decimals.
 VALUES = {"response_ms": ("response_us", 1000), "megabytes": ("bytes", 1_000_000)}
@@ -57,7 +60,7 @@ _DERIVED_TYPES = {
     "hour": pl.Int64, "day": pl.String, "week": pl.String, "month": pl.String,
     "weekday": pl.Int64, "status_class": pl.String, "error": pl.Int64, "resource": pl.String,
     "channel": pl.String, "entry": pl.Boolean, "response_ms": pl.Float64, "megabytes": pl.Float64,
-    "browser_version": pl.String,
+    "browser_version": pl.String, "signup_month": pl.String,
 }  # fmt: skip
 # The code of every row ``versus`` does not single out.
 OTHERS = "others"
@@ -172,7 +175,8 @@ def read_rows(
         raise DisclosureError(f"table '{table}' has no '{unit}' to count or measure per")
     filters = query.where if apply_where else ()
     for name in [*dims, *([values] if values else []), *(f.column for f in query.where), *extra]:
-        if name not in stored and not set(DERIVED_NEEDS.get(name, ("",))) <= stored:
+        joined = table in JOINED.get(name, ())
+        if name not in stored and not joined and not set(DERIVED_NEEDS.get(name, ("",))) <= stored:
             raise DisclosureError(f"table '{table}' has no column '{name}'")
         if name in (period, person, "visitor", "person", "ts"):
             raise DisclosureError(
@@ -189,6 +193,7 @@ def read_rows(
     local = local_time(query.tz)
     derived = derived_columns(query.tz)
     used = {*dims, *(f.column for f in query.where), *extra, *([values] if values else [])}
+    lazy = with_joined(lazy, store, table, used)
     lazy = lazy.with_columns(**{k: v for k, v in derived.items() if k in used and k not in stored})
     if first:
         lazy = lazy.filter(local.dt.date() >= first)
@@ -215,6 +220,18 @@ def read_rows(
                 .alias(name)
             )  # fmt: skip
     return frame
+
+
+def with_joined(lazy: pl.LazyFrame, store: Store, table: str, names: set[str]) -> pl.LazyFrame:
+    """``lazy`` with the joined dimensions (``JOINED``) among ``names`` added."""
+    if "signup_month" in names and table in JOINED["signup_month"]:
+        # An account's ts is its sign-up day (UTC midnight); a person without an account
+        # (erased, or not exported) gets no month.
+        accounts = store.scan("crm_accounts").group_by("person").agg(
+            signup_month=pl.col("ts").min().dt.strftime("%Y-%m")
+        )
+        lazy = lazy.join(accounts, on="person", how="left")
+    return lazy
 
 
 def local_time(tz: str) -> pl.Expr:

@@ -167,11 +167,13 @@ def _family_rows(store: Store, queries: Sequence[Query], family: Family) -> pl.D
     first = None if None in starts else min(d for d in starts if d is not None)
     last = None if None in ends else max(d for d in ends if d is not None)
     names = {n for q in queries for n in (*q.dims, *(f.column for f in q.where))}
-    needs = {c for n in names for c in _engine.DERIVED_NEEDS.get(n, (n,))}
-    raw = sorted(needs - {"ts"})
+    joined = {n for n in names if table in _engine.JOINED.get(n, ())}
+    needs = {c for n in names - joined for c in _engine.DERIVED_NEEDS.get(n, (n,))}
+    raw = sorted((needs | joined) - {"ts"})
     pad = dt.timedelta(days=1)
     period = PERSON_KEYS[table][0]
     lazy = store.scan(table, first and first - pad, last and last + pad)
+    lazy = _engine.with_joined(lazy, store, table, joined)
     return (
         lazy.with_columns(_person=_engine.linked_unit(table))
         .select(
@@ -196,7 +198,7 @@ def _leaf(store: Store, query: Query, table: Table) -> pl.Expr:
     derived = _engine.derived_columns(query.tz)
 
     def resolve(name: str) -> pl.Expr:
-        return derived[name] if name in _engine.DERIVED else pl.col(name)
+        return derived.get(name, pl.col(name))
 
     inside = pl.lit(True)
     day = _engine.local_time(query.tz).dt.date()

@@ -89,3 +89,10 @@ def test_a_heatmap_is_drawn_in_vectors_without_an_embedded_image():
     )  # fmt: skip
     svg = charts.chart_svg(grid, Language.EN)
     assert svg is not None and "<image" not in svg and "data:" not in svg
+
+
+def test_a_chart_of_hidden_cells_only_draws_no_made_up_scale():
+    svg = charts.chart_svg(table(["2026-09", "2026-10"], [None, None], "bar", "month"),
+                           Language.EN)  # fmt: skip
+    assert svg is not None and "cell hidden" in svg
+    assert ">0.0<" not in svg and ">-0.1<" not in svg

@@ -57,3 +57,15 @@ def test_a_hidden_cell_hides_the_figure_and_a_missing_period_shows_no_change():
 
 def test_a_table_not_published_gives_nothing():
     assert read(Headline("x", "withheld-table"), {}).value is None
+
+
+def test_a_cell_of_a_column_is_read_by_its_code():
+    cohorts = ReportTable(
+        name="cohorts", title="c", columns=(("2026-09",), ("2026-10",)),
+        column_codes=(("2026-09",), ("2026-10",)), rows=(("2026-09",),),
+        row_codes=(("2026-09",),), cells=((Cell(CellState.VALUE, 40.0), Cell(CellState.VALUE, 25.0)),),
+        record={}, status="ok",
+    )  # fmt: skip
+    second = Headline("back", "cohorts", Read.CELLS, ("2026-09",), column="2026-10")
+    assert read(second, {"cohorts": cohorts}).value == 25
+    assert read(Headline("none", "cohorts", column="2027-01"), {"cohorts": cohorts}).value is None

@@ -42,7 +42,8 @@ TITLES = {
 }
 CRM_TABLES = {
     "active-persons", "active-organisations", "active-persons-by-day",
-    "organisations-by-industry", "contact-forms", "imported-records", "importing-persons",
+    "organisations-by-industry", "registrations-by-month", "active-persons-by-cohort",
+    "contact-forms", "imported-records", "importing-persons",
 }  # fmt: skip
 PARTNER_TABLES = {
     "organisations-by-size", "persons-per-organisation", "events-per-person",

@@ -92,3 +92,12 @@ def test_a_protected_table_of_page_views_in_milliseconds(
     table = tabulate.crosstab("resource", aggfunc="visitors", margins=True, store=store)
     shown = table.shown.set_index("resource")["value"]
     assert shown["page"] == 30 and shown["Total"] == 30
+
+
+def test_every_derived_and_joined_dimension_is_in_the_data_dictionary() -> None:
+    from privstats import dictionary
+
+    assert set(dictionary.DERIVED) == set(_engine.DERIVED)
+    assert set(dictionary.JOINED) == set(_engine.JOINED)
+    assert "resource" in dictionary.columns("access").index
+    assert "signup_month" in dictionary.columns("crm_activity").index
