@@ -47,7 +47,13 @@ _FIXED: dict[str, tuple[str, ...]] = {
 _ONE_PER_UNIT_ACCESS = ("device", "browser", "browser_major", "os", "is_bot")
 _ONE_PER_DAY = ("day", "week", "month", "weekday")
 _ONE_PER_PERSON = (
-    "partner", "size_band", "industry", "signup_channel", "plan", "country", "signup_month",
+    "partner",
+    "size_band",
+    "industry",
+    "signup_channel",
+    "plan",
+    "country",
+    "signup_month",
 )
 
 

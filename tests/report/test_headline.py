@@ -63,7 +63,8 @@ def test_a_cell_of_a_column_is_read_by_its_code():
     cohorts = ReportTable(
         name="cohorts", title="c", columns=(("2026-09",), ("2026-10",)),
         column_codes=(("2026-09",), ("2026-10",)), rows=(("2026-09",),),
-        row_codes=(("2026-09",),), cells=((Cell(CellState.VALUE, 40.0), Cell(CellState.VALUE, 25.0)),),
+        row_codes=(("2026-09",),),
+        cells=((Cell(CellState.VALUE, 40.0), Cell(CellState.VALUE, 25.0)),),
         record={}, status="ok",
     )  # fmt: skip
     second = Headline("back", "cohorts", Read.CELLS, ("2026-09",), column="2026-10")
