@@ -227,8 +227,10 @@ def with_joined(lazy: pl.LazyFrame, store: Store, table: str, names: set[str]) -
     if "signup_month" in names and table in JOINED["signup_month"]:
         # An account's ts is its sign-up day (UTC midnight); a person without an account
         # (erased, or not exported) gets no month.
-        accounts = store.scan("crm_accounts").group_by("person").agg(
-            signup_month=pl.col("ts").min().dt.strftime("%Y-%m")
+        accounts = (
+            store.scan("crm_accounts")
+            .group_by("person")
+            .agg(signup_month=pl.col("ts").min().dt.strftime("%Y-%m"))
         )
         lazy = lazy.join(accounts, on="person", how="left")
     return lazy
