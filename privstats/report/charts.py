@@ -98,8 +98,8 @@ def _short_day(code: str, language: Language) -> str | None:
     return format_date(day, "d.MM" if language is Language.PL else "d MMM", locale=language.value)
 
 
-def _ticks(axes: Axes, data: _Data, language: Language, axis: str = "x") -> None:
-    """At most ``_MAX_TICKS`` labels, evenly spaced; days written short."""
+def _ticks(axes: Axes, data: _Data, language: Language) -> None:
+    """At most ``_MAX_TICKS`` labels along x, evenly spaced; days written short."""
     n = len(data.categories)
     step = max(1, math.ceil(n / _MAX_TICKS))
     positions = list(range(0, n, step))
@@ -107,15 +107,12 @@ def _ticks(axes: Axes, data: _Data, language: Language, axis: str = "x") -> None
     for p in positions:
         short = _short_day(data.codes[p], language)
         labels.append(short if short is not None else data.categories[p])
-    if axis == "x":
-        axes.set_xticks(positions, labels)
-        longest = max((len(label) for label in labels), default=0)
-        if longest * len(positions) > 90:
-            axes.tick_params(axis="x", labelrotation=30)
-            for label in axes.get_xticklabels():
-                label.set_horizontalalignment("right")
-    else:
-        axes.set_yticks(positions, labels)
+    axes.set_xticks(positions, labels)
+    longest = max((len(label) for label in labels), default=0)
+    if longest * len(positions) > 90:  # about the characters a 7.5-inch axis holds at 9 pt
+        axes.tick_params(axis="x", labelrotation=30)
+        for label in axes.get_xticklabels():
+            label.set_horizontalalignment("right")
 
 
 def _number_axis(axes: Axes, data: _Data, language: Language, axis: str = "y") -> None:

@@ -29,7 +29,7 @@ from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from privstats.exceptions import ReportError
+from privstats.exceptions import PrivstatsError, ReportError
 from privstats.report import charts
 from privstats.report.headline import Headline, figures
 from privstats.report.i18n import (
@@ -40,6 +40,7 @@ from privstats.report.i18n import (
     format_timestamp,
     message,
 )
+from privstats.report.parameters import period_days
 from privstats.report.table import (
     HIDDEN_MARKER,
     MISSING_MARKER,
@@ -412,8 +413,11 @@ def _covered(document: ReportDocument) -> str | None:
         return None
     first, last = document.covered
     try:
-        start, end = _period_bounds(document.period)
-    except ValueError:
+        if "_" in document.period:  # a range of days: "2026-10-01_2026-10-15"
+            start, end = (dt.date.fromisoformat(d) for d in document.period.split("_", 1))
+        else:
+            start, end = period_days(document.period)
+    except (ValueError, PrivstatsError):
         return None
     if (first, last) == (start, end):
         return None
@@ -424,15 +428,6 @@ def _covered(document: ReportDocument) -> str | None:
         last=format_date(last, "d MMMM y", locale=language.value),
         days=(last - first).days + 1, of=(end - start).days + 1,
     )  # fmt: skip
-
-
-def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
-    if "_" in period:
-        first, last = period.split("_", 1)
-        return dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-    start = dt.date.fromisoformat(period + "-01")
-    following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return start, following - dt.timedelta(days=1)
 
 
 def render_report(document: ReportDocument) -> str:

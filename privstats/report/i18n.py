@@ -246,6 +246,10 @@ MESSAGES |= {
         "W tym okresie nie ma żadnych danych do tej tabeli.",
         "There are no records for this table in the period.",
     ),
+    "common.empty": _both(
+        "„{title}”: w tym okresie nie ma czego policzyć.",
+        "“{title}”: there is nothing to count in the period.",
+    ),
     "common.withheld": _both(
         "Tabela „{title}” nie jest pokazana: jej komórek nie da się ochronić razem z pozostałymi "
         "tabelami wydanymi temu samemu odbiorcy.",

@@ -367,6 +367,9 @@ def _collect(
                     for h in payload["headlines"]
                 )
                 items.append(HeadlineItem(figures))
+            elif kind == "empty":
+                items.append(TextItem(message("common.empty", language,
+                                              title=str(payload["title"]))))  # fmt: skip
             elif kind == "withheld":
                 items.append(TextItem(message("common.withheld", language,
                                               title=str(payload["title"]))))  # fmt: skip

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from privstats.exceptions import ReportError
 from privstats.report.headline import Headline
 from privstats.report.table import ReportTable, check_name
@@ -165,6 +167,12 @@ def publish(
         reason = getattr(record, "message", None) or "it could not be protected"
         _stage("withheld", name, {"kind": "withheld", "name": name, "title": title,
                                   "reason": str(reason)})  # fmt: skip
+        return None
+    shown = getattr(table, "shown", None)
+    if isinstance(shown, pd.DataFrame) and hasattr(table, "dims") and not len(shown):
+        # Nothing to count in the period (no crawler came, no page failed): the report says
+        # so in the table's place; an empty table would be a file with nothing to check.
+        _stage("empty", name, {"kind": "empty", "name": name, "title": title})
         return None
     staged = ReportTable.from_protected(
         table,

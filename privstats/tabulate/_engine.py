@@ -88,6 +88,10 @@ def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> True
     """The unprotected table behind ``query``."""
     rules = rules or RuleSet()
     frame = read_rows(store, query)
+    if query.kind == "statistic" and query.values not in (None, PERSONS):
+        # A mean or quantile is taken over the rows that have the value (a log format
+        # without response times has none): without any, the table is empty, not an error.
+        frame = frame.filter(pl.col(query.values).is_not_null())
     if frame.height == 0:
         return TrueTable(query, None)
     dims = list(query.dims)
@@ -188,8 +192,7 @@ def read_rows(
     last = query.end if end is None else end
     # The store is partitioned by UTC day; a local day may reach into its neighbours.
     pad = dt.timedelta(days=1)
-    lazy = store.scan(table, first and first - pad, last and last + pad)
-    lazy = lazy.with_columns(_person=linked_unit(table))
+    lazy = rows(store, table, first and first - pad, last and last + pad)
     local = local_time(query.tz)
     derived = derived_columns(query.tz)
     used = {*dims, *(f.column for f in query.where), *extra, *([values] if values else [])}
@@ -220,6 +223,35 @@ def read_rows(
                 .alias(name)
             )  # fmt: skip
     return frame
+
+
+# Rows held in memory, at most, for tables read again and again (a report's queries, a linked
+# set's tables all read the same days): beyond it each query reads the store itself.
+CACHED_ROWS = 20_000_000
+_cache: dict[tuple[str, ...], pl.DataFrame] = {}
+
+
+def rows(store: Store, table: str, first: dt.date | None, last: dt.date | None) -> pl.LazyFrame:
+    """Every stored row of ``table`` from ``first`` to ``last`` with ``_person``, its linked
+    unit: read once and kept while the store's files stay the same (their names change with
+    every write), when they hold at most ``CACHED_ROWS`` rows; else scanned lazily."""
+    entries = [
+        e for e in store.catalog().files
+        if e["table"] == table
+        and not (e.get("day") and first and dt.date.fromisoformat(e["day"]) < first)
+        and not (e.get("day") and last and dt.date.fromisoformat(e["day"]) > last)
+    ]  # fmt: skip
+    lazy = store.scan(table, first, last).with_columns(_person=linked_unit(table))
+    if sum(int(e.get("rows", CACHED_ROWS)) for e in entries) > CACHED_ROWS:
+        return lazy
+    key = (str(store.root), table, *sorted(e["path"] for e in entries))
+    frame = _cache.pop(key, None)
+    if frame is None:
+        frame = lazy.collect()
+    _cache[key] = frame  # the latest last: the first is the least recently read
+    while sum(f.height for f in _cache.values()) > CACHED_ROWS:
+        del _cache[next(iter(_cache))]
+    return frame.lazy()
 
 
 def with_joined(lazy: pl.LazyFrame, store: Store, table: str, names: set[str]) -> pl.LazyFrame:

@@ -172,24 +172,20 @@ def _family_rows(store: Store, queries: Sequence[Query], family: Family) -> pl.D
     raw = sorted((needs | joined) - {"ts"})
     pad = dt.timedelta(days=1)
     period = PERSON_KEYS[table][0]
-    lazy = store.scan(table, first and first - pad, last and last + pad)
+    lazy = _engine.rows(store, table, first and first - pad, last and last + pad)
     lazy = _engine.with_joined(lazy, store, table, joined)
-    return (
-        lazy.with_columns(_person=_engine.linked_unit(table))
-        .select(
-            "ts",
-            *raw,
-            *(
-                [_engine.value_column(family[2]).cast(pl.Float64).alias("_value")]
-                if family[0] == "sum"
-                else []
-            ),
-            (pl.lit("-") if period == "-" else pl.col(period).cast(pl.String)).alias("_period"),
-            "_person",
-            *([pl.col("org").alias("_unit")] if family[0] == "organisations" else []),
-        )
-        .collect()
-    )
+    return lazy.select(
+        "ts",
+        *raw,
+        *(
+            [_engine.value_column(family[2]).cast(pl.Float64).alias("_value")]
+            if family[0] == "sum"
+            else []
+        ),
+        (pl.lit("-") if period == "-" else pl.col(period).cast(pl.String)).alias("_period"),
+        "_person",
+        *([pl.col("org").alias("_unit")] if family[0] == "organisations" else []),
+    ).collect()
 
 
 def _leaf(store: Store, query: Query, table: Table) -> pl.Expr:

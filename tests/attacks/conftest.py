@@ -256,6 +256,15 @@ class Released:
                 return line[at]
         raise KeyError(f"no row {labels} in {self.file.name}")
 
+    def code(self, family: str) -> str:
+        """The row label of a browser ``family`` in a table by browser and major version
+        ("Firefox" is the row "Firefox 120"); the family itself when no row has it (the table
+        then says nobody of it came, and ``Attacker.cell`` reads 0)."""
+        for line in self.rows:
+            if line[0] == family or line[0].rsplit(" ", 1)[0] == family:
+                return line[0]
+        return family
+
     def has(self, row: str | Sequence[str]) -> bool:
         """Whether a row of that label is published (a code without data has no row)."""
         labels = [row] if isinstance(row, str) else list(row)

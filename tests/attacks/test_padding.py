@@ -26,7 +26,7 @@ def test_fake_visitors_do_not_make_a_personal_page_public(tmp_path: Path) -> Non
     assert world.report("traffic_report", period="2026-10") == 0, world.outputs[-1]
     assert world.release(world.folder("traffic_report", None, "2026-10")), world.outputs[-1]
 
-    sections = world.latest("traffic_report", "sections")
+    sections = world.latest("traffic_report", "top-pages")
     assert sections is not None
     published = sections.has(PAGE)
     real = (sections.value(PAGE) or 0) - FAKES if published else 0

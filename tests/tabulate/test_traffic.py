@@ -101,3 +101,13 @@ def test_every_derived_and_joined_dimension_is_in_the_data_dictionary() -> None:
     assert set(dictionary.JOINED) == set(_engine.JOINED)
     assert "resource" in dictionary.columns("access").index
     assert "signup_month" in dictionary.columns("crm_activity").index
+
+
+def test_a_quantile_of_a_value_no_row_has_is_an_empty_table(
+    tmp_path: Path, config: Config, key: SecretKey
+) -> None:
+    # The combined log format has no response time: nothing to take the median of.
+    store = store_with(tmp_path, config, key, [visit(f"198.51.100.{i}", "/", i) for i in range(30)])
+    table = tabulate.pivot_table(values="response_ms", index="resource", aggfunc="median",
+                                 margins=True, store=store)  # fmt: skip
+    assert len(table.shown) == 0
