@@ -292,7 +292,7 @@ def _localise(table: ReportTable, language: Language) -> ReportTable:
     )
 
 
-def _table_context(table: ReportTable, language: Language) -> dict[str, Any]:
+def _table_context(table: ReportTable, language: Language, note: bool = True) -> dict[str, Any]:
     total_rows = [TOTAL_CODE in labels for labels in table.rows]
     table = _localise(table, language)
     corner = len(table.rows[0]) if table.rows else max(len(table.row_names), 1)
@@ -311,6 +311,7 @@ def _table_context(table: ReportTable, language: Language) -> dict[str, Any]:
         "hidden_note": _note(table, language),
         "legend_title": message("legend.title", language),
         "download": message("table.download", language, file=f"{table.name}.csv"),
+        "show_note": note,
     }
 
 
@@ -338,11 +339,13 @@ def _stylesheet() -> Markup:
     return Markup(text)
 
 
-def render_table_fragment(table: ReportTable, language: Language | str) -> str:
-    """One table as an HTML fragment (the notebook's preview, and the report's building block)."""
+def render_table_fragment(table: ReportTable, language: Language | str, note: bool = True) -> str:
+    """One table as an HTML fragment (the notebook's preview, and the report's building block);
+    ``note=False`` leaves out the line under it (hidden cells or margin of error, the file),
+    which a charted table shows under its chart instead."""
     lang = Language.parse(language)
     template = _environment().get_template("table.html.j2")
-    return template.render(**_table_context(table, lang))
+    return template.render(**_table_context(table, lang, note))
 
 
 def _number(value: Any, language: Language) -> str:
@@ -430,6 +433,17 @@ def _covered(document: ReportDocument) -> str | None:
     )  # fmt: skip
 
 
+def _table_block(table: ReportTable, language: Language, chart: Markup | None) -> dict[str, Any]:
+    """A table's section: its chart (if any) with the line under it always in sight (hidden
+    cells or the margin of error, and the file), and the numbers, folded below a chart."""
+    # Escaped by its template.
+    fragment = Markup(render_table_fragment(table, language, note=chart is None))
+    note = f"{_note(table, language)} " + message(
+        "table.download", language, file=f"{table.name}.csv"
+    )
+    return {"kind": "table", "table": table, "html": fragment, "chart": chart, "note": note}
+
+
 def render_report(document: ReportDocument) -> str:
     """The complete ``report.html``."""
     language = document.language
@@ -438,10 +452,9 @@ def render_report(document: ReportDocument) -> str:
     headline: list[Any] = []
     for item in document.items:
         if isinstance(item, ReportTable):
-            fragment = Markup(render_table_fragment(item, language))  # escaped by its template
             svg = charts.chart_svg(_localise(item, language), language)
             chart = sanitize_svg(svg, f"chart-{item.name}", item.title) if svg else None
-            blocks.append({"kind": "table", "table": item, "html": fragment, "chart": chart})
+            blocks.append(_table_block(item, language, chart))
         elif (
             isinstance(item, FigureItem)
             and blocks
@@ -451,7 +464,8 @@ def render_report(document: ReportDocument) -> str:
         ):
             # A notebook's own chart of the table just above it: shown as that table's chart,
             # the numbers folded below it.
-            blocks[-1]["chart"] = sanitize_svg(item.svg, f"fig-{item.name}", item.alt or item.title)
+            chart = sanitize_svg(item.svg, f"fig-{item.name}", item.alt or item.title)
+            blocks[-1] = _table_block(blocks[-1]["table"], language, chart)
         elif isinstance(item, FigureItem):
             note = (
                 message("figure.from_tables", language, tables=", ".join(item.tables))

@@ -64,6 +64,22 @@ def rehash(folder: Path) -> None:
     path.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def tables_of(folder: Path) -> int:
+    """How many tables the report in ``folder`` published (a table that cannot be protected
+    with the others is withheld: the count is the manifest's, not the notebook's)."""
+    return len(json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["tables"])
+
+
+def shown_row(folder: Path, file: str) -> bytes:
+    """The first CSV line of ``file`` whose value is shown (a number of 10 or more), as bytes
+    with its line end: what a forger would change."""
+    for line in (folder / file).read_bytes().split(b"\r\n")[1:]:
+        value = line.rsplit(b",", 1)[-1]
+        if value.isdigit() and int(value) >= 10 and not line.startswith(b"Total"):
+            return b"\r\n" + line + b"\r\n"
+    raise AssertionError(f"{file} shows no value to change")
+
+
 def edit_manifest(folder: Path, change) -> None:
     path = folder / MANIFEST
     manifest = json.loads(path.read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from gate.conftest import Rendered, edit_manifest, rehash
+from gate.conftest import Rendered, edit_manifest, rehash, shown_row
 
 from privstats.exceptions import GateError
 from privstats.gate import AuditFailed, ReleaseLedger, audit_path, release
@@ -110,7 +110,9 @@ def test_a_failing_report_leaves_an_existing_release_area_as_it_was(
     release(report, "anna", store=traffic.store)
     before = _tree(released)
     csv = report / "visitors-by-day.csv"
-    csv.write_bytes(csv.read_bytes().replace(b"2026-10-03,109\r\n", b"2026-10-03,3\r\n"))
+    row = shown_row(report, csv.name)
+    day = row.strip().split(b",")[0]
+    csv.write_bytes(csv.read_bytes().replace(row, b"\r\n" + day + b",3\r\n"))
     rehash(report)
     with pytest.raises(AuditFailed):
         release(report, "anna", store=traffic.store)

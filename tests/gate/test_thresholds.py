@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from gate.conftest import Probe, Rendered, edit_manifest, rehash
+from gate.conftest import Probe, Rendered, edit_manifest, rehash, shown_row
 
 from privstats.gate import audit_path
 from privstats.gate.published import read_report
@@ -146,9 +146,11 @@ def test_a_number_changed_in_the_page_alone_is_caught_against_the_csv(
     folder = traffic.copy_to(tmp_path)
     page = folder / "report.html"
     html = page.read_text(encoding="utf-8")
-    assert '<td class="num">175</td>' in html
-    page.write_text(html.replace('<td class="num">175</td>', '<td class="num">4</td>', 1),
-                    encoding="utf-8")  # fmt: skip
+    # The first table's first day, as the page shows it (the CSV keeps it too).
+    first = shown_row(folder, "visitors-by-day.csv").strip().split(b",")[1].decode()
+    shown = f'<td class="num">{first}</td>'
+    assert html.index(shown) > html.index('id="data-visitors-by-day"')  # the first table
+    page.write_text(html.replace(shown, '<td class="num">4</td>', 1), encoding="utf-8")
     rehash(folder)
     result = audit_path(folder, store=traffic.store)
     assert _kinds(result) == {("consistency", "differs-from-csv")}

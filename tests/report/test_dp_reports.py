@@ -32,7 +32,9 @@ def test_every_table_of_a_dp_traffic_report_is_noisy_with_its_margin_of_error(
 ) -> None:
     folder = dp_reports["traffic_report"]
     tables = _manifest(folder)["tables"]
-    assert {t["name"] for t in tables} == NOISY  # percentiles (one request's time) left out
+    # Percentiles (one request's time) are left out; a table whose keys come from the data
+    # (pages, browsers) may select none on the sample's three days and then says so instead.
+    assert NOISY - {"top-pages", "browsers"} <= {t["name"] for t in tables} <= NOISY
     html = (folder / "report.html").read_text(encoding="utf-8")
     for table in tables:
         noise = table["record"]["protection"]["dp"]
@@ -72,10 +74,12 @@ def test_releasing_a_dp_report_charges_its_budget_and_the_audit_shows_it(
     assert any(line.startswith("visitor-day/2026-10-01: spent ρ = 0") for line in audited.budget)
     release(folder, "Anna Nowak", released_root=released, store=sample_store)
     spent = spending(BudgetLedger(released), load_config().dp).accounts
-    # Nine tables of ρ = 0.005 on each day of October: within the day's 0.05.
-    assert spent["visitor-day/2026-10-15"].rho == pytest.approx(9 * 0.005)
+    # ρ = 0.005 for each table released (nine at most) on each day of October: within 0.05.
+    tables = len(_manifest(folder)["tables"])
+    assert spent["visitor-day/2026-10-15"].rho == pytest.approx(tables * 0.005)
     again = audit_path(folder, store=sample_store, ledger=released)
-    assert any("visitor-day/2026-10-15: spent ρ = 0.045" in line for line in again.budget)
+    spent_text = f"{tables * 0.005:g}"
+    assert any(f"visitor-day/2026-10-15: spent ρ = {spent_text}" in line for line in again.budget)
 
 
 def test_a_partner_listed_under_dp_gets_dp_reports_unless_asked_otherwise(

@@ -33,6 +33,8 @@ from privstats.store import Store
 from privstats.tabulate.query import Filter, Query
 
 TITLES = {
+    ("traffic_report", "pl"): "Ruch w serwisie",
+    ("traffic_report", "en"): "Website traffic",
     ("crm_activity_report", "pl"): "Aktywność w systemie CRM",
     ("crm_activity_report", "en"): "CRM activity",
     ("partner_summary", "pl"): "Podsumowanie dla partnera",
@@ -304,7 +306,9 @@ def test_a_report_over_days_takes_start_and_end(tmp_path, sample_store) -> None:
         output.folder == tmp_path / "crm_activity_report" / "all" / "2026-10-02_2026-10-03" / "en"
     )
     for table in _manifest(output.folder)["tables"]:
-        assert table["record"]["query"]["start"] == "2026-10-02"
+        # Cohort tables look back over the year up to the days; every table ends with them.
+        year = table["name"] in ("registrations-by-month", "active-persons-by-cohort")
+        assert table["record"]["query"]["start"] == ("2025-11-01" if year else "2026-10-02")
         assert table["record"]["query"]["end"] == "2026-10-03"
 
 
