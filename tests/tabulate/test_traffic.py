@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import polars as pl
+
 from privstats import tabulate
 from privstats.config import Config, ReportConfig
 from privstats.key import SecretKey
@@ -20,7 +22,7 @@ def visit(client: str, path: str, minute: int, referer: str = "-", day: int = 1)
     )
 
 
-def rows(store, config: Config, dims: list[str], **where) -> dict[tuple[str, ...], int]:
+def rows(store, dims: list[str], **where) -> dict[tuple[str, ...], int]:
     query = Query.build(dims, table="access", where=where or None)
     frame = _engine.read_rows(store, query, dims=dims)
     counts = frame.group_by(dims).len()
@@ -38,14 +40,12 @@ def test_requests_are_page_views_static_files_or_api_calls(
     ]
     store = store_with(tmp_path, config, key, lines)
     monkeypatch.chdir(tmp_path)  # the configuration's [report] patterns: the defaults
-    assert rows(store, config, ["resource"]) == {("page",): 1, ("asset",): 2, ("api",): 1}
+    assert rows(store, ["resource"]) == {("page",): 1, ("asset",): 2, ("api",): 1}
 
 
-def test_asset_patterns_are_a_setting(tmp_path: Path, config: Config, key: SecretKey) -> None:
+def test_asset_patterns_are_a_setting(config: Config) -> None:
     own = dataclasses.replace(config, report=ReportConfig(asset_patterns=("/pricing",)))
     kinds = _engine.derived_columns("UTC", own)["resource"]
-    import polars as pl
-
     frame = pl.DataFrame({"path": ["/pricing", "/static/site.css"]}).with_columns(kind=kinds)
     assert frame["kind"].to_list() == ["asset", "page"]
 
@@ -62,7 +62,7 @@ def test_channels_come_from_the_referring_domain(
     ]
     store = store_with(tmp_path, config, key, lines)
     monkeypatch.chdir(tmp_path)
-    assert rows(store, config, ["channel"]) == {
+    assert rows(store, ["channel"]) == {
         ("direct",): 1, ("search",): 1, ("social",): 1, ("referral",): 1, ("unknown",): 1,
     }  # fmt: skip
 
@@ -78,7 +78,7 @@ def test_an_entry_page_is_the_first_page_view_of_a_visitors_day(
     ]
     store = store_with(tmp_path, config, key, lines)
     monkeypatch.chdir(tmp_path)
-    assert rows(store, config, ["day", "path"], entry=True) == {
+    assert rows(store, ["day", "path"], entry=True) == {
         ("2026-10-01", "/blog"): 1, ("2026-10-02", "/pricing"): 1,
     }  # fmt: skip
 
