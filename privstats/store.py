@@ -158,20 +158,17 @@ class Store:
         """Data files of ``table`` whose day lies in [start, end] (inclusive)."""
         return self._files(self.catalog(), table, start, end)
 
+    def entries(
+        self, table: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> list[dict[str, Any]]:
+        """Catalog entries (path, day, rows) of ``table``'s files whose day lies in [start,
+        end] (inclusive; a file without a day always)."""
+        return _entries(self.catalog(), table, start, end)
+
     def _files(
         self, catalog: Catalog, table: str, start: dt.date | None, end: dt.date | None
     ) -> list[Path]:
-        chosen = []
-        for entry in catalog.files:
-            if entry["table"] != table:
-                continue
-            day = entry.get("day")
-            if day and start and dt.date.fromisoformat(day) < start:
-                continue
-            if day and end and dt.date.fromisoformat(day) > end:
-                continue
-            chosen.append(self.root / entry["path"])
-        return sorted(chosen)
+        return sorted(self.root / entry["path"] for entry in _entries(catalog, table, start, end))
 
     def scan(
         self, table: str, start: dt.date | None = None, end: dt.date | None = None
@@ -576,6 +573,22 @@ class _PartitionFile:
             self._writer.close()
         with contextlib.suppress(OSError):
             os.close(self._fd)
+
+
+def _entries(
+    catalog: Catalog, table: str, start: dt.date | None, end: dt.date | None
+) -> list[dict[str, Any]]:
+    chosen = []
+    for entry in catalog.files:
+        if entry["table"] != table:
+            continue
+        day = entry.get("day")
+        if day and start and dt.date.fromisoformat(day) < start:
+            continue
+        if day and end and dt.date.fromisoformat(day) > end:
+            continue
+        chosen.append(entry)
+    return chosen
 
 
 def _catalog_problem(data: dict[str, Any]) -> str | None:

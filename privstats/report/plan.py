@@ -81,15 +81,13 @@ class ReportPlan:
     def covered(self, tables: Iterable[str]) -> tuple[dt.date, dt.date] | None:
         """The first and last day within the period that the store holds data of ``tables``
         (by the store's UTC day partitions), or None when it holds none."""
-        wanted = set(tables)
         days = [
             dt.date.fromisoformat(entry["day"])
-            for entry in self.store.catalog().files
-            if entry["table"] in wanted and entry.get("day")
+            for table in set(tables)
+            for entry in self.store.entries(table, self.start, self.end)
+            if entry.get("day")
         ]
-        inside = [d for d in days if (self.start is None or d >= self.start)
-                  and (self.end is None or d <= self.end)]  # fmt: skip
-        return (min(inside), max(inside)) if inside else None
+        return (min(days), max(days)) if days else None
 
     def query(self) -> dict[str, Any]:
         """``crosstab``'s arguments that every table of the report shares."""

@@ -235,12 +235,7 @@ def rows(store: Store, table: str, first: dt.date | None, last: dt.date | None) 
     """Every stored row of ``table`` from ``first`` to ``last`` with ``_person``, its linked
     unit: read once and kept while the store's files stay the same (their names change with
     every write), when they hold at most ``CACHED_ROWS`` rows; else scanned lazily."""
-    entries = [
-        e for e in store.catalog().files
-        if e["table"] == table
-        and not (e.get("day") and first and dt.date.fromisoformat(e["day"]) < first)
-        and not (e.get("day") and last and dt.date.fromisoformat(e["day"]) > last)
-    ]  # fmt: skip
+    entries = store.entries(table, first, last)
     lazy = store.scan(table, first, last).with_columns(_person=linked_unit(table))
     if sum(int(e.get("rows", CACHED_ROWS)) for e in entries) > CACHED_ROWS:
         return lazy
