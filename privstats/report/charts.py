@@ -67,13 +67,11 @@ class _Data:
 def _data(table: ReportTable) -> _Data:
     """The table's leaf cells: rows and columns with a total left out."""
 
-    def is_total(codes: Sequence[str], labels: Sequence[str]) -> bool:
-        return TOTAL_CODE in codes or TOTAL_CODE in labels
-
+    # A table laid out already has no codes: its labels are its codes.
     row_codes = table.row_codes or table.rows
     column_codes = table.column_codes or table.columns
-    rows = [i for i, r in enumerate(table.rows) if not is_total(row_codes[i], r)]
-    columns = [j for j, c in enumerate(table.columns) if not is_total(column_codes[j], c)]
+    rows = [i for i, codes in enumerate(row_codes) if TOTAL_CODE not in codes]
+    columns = [j for j, codes in enumerate(column_codes) if TOTAL_CODE not in codes]
     series = []
     for j in columns:
         values: list[float | None] = []

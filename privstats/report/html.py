@@ -308,10 +308,8 @@ def _table_context(table: ReportTable, language: Language, note: bool = True) ->
         "row_names_row": row_names if any(row_names) else [],
         "body": list(zip(table.rows, _shown_cells(table, language), total_rows, strict=True)),
         "legend": _legend(table, language),
-        "hidden_note": _note(table, language),
         "legend_title": message("legend.title", language),
-        "download": message("table.download", language, file=f"{table.name}.csv"),
-        "show_note": note,
+        "note": _note_line(table, language) if note else "",
     }
 
 
@@ -367,6 +365,12 @@ def _note(table: ReportTable, language: Language) -> str:
     if margin is None:
         return message("table.hidden_cells", language, count=table.hidden_count)
     return message("table.dp_note", language, margin=_number(margin, language))
+
+
+def _note_line(table: ReportTable, language: Language) -> str:
+    """The line under a table: its note and where its data is."""
+    download = message("table.download", language, file=f"{table.name}.csv")
+    return f"{_note(table, language)} {download}"
 
 
 def _methodology(document: ReportDocument) -> list[str]:
@@ -438,9 +442,7 @@ def _table_block(table: ReportTable, language: Language, chart: Markup | None) -
     cells or the margin of error, and the file), and the numbers, folded below a chart."""
     # Escaped by its template.
     fragment = Markup(render_table_fragment(table, language, note=chart is None))
-    note = f"{_note(table, language)} " + message(
-        "table.download", language, file=f"{table.name}.csv"
-    )
+    note = _note_line(table, language)
     return {"kind": "table", "table": table, "html": fragment, "chart": chart, "note": note}
 
 
