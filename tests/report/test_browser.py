@@ -85,6 +85,9 @@ class DevTools:
         if session:
             message["sessionId"] = session
         self.socket.send(json.dumps(message))
+        # wait_for and drain leave the socket with what was left of their own deadline (a
+        # fraction of a second): a reply is given the full time again.
+        self.socket.settimeout(30)
         while True:
             reply = json.loads(self.socket.recv())
             if reply.get("id") == self.next_id:
