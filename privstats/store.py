@@ -200,7 +200,7 @@ class Store:
                     lazy = lazy.head(rows)
                 return lazy.collect()
 
-            yield self._snapshot(table, start, end, collect)
+            yield self.snapshot(table, start, end, collect)
 
         return register_io_source(source, schema=schema, explain_name=f"privstats {table}")
 
@@ -220,12 +220,12 @@ class Store:
                 [pq.read_table(f, columns=columns) for f in files], promote_options="permissive"
             )
 
-        data = self._snapshot(table, start, end, collect)
+        data = self.snapshot(table, start, end, collect)
         if columns:
             data = data.select(columns)
         return data.to_pandas()
 
-    def _snapshot(
+    def snapshot(
         self,
         table: str,
         start: dt.date | None,

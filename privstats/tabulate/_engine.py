@@ -37,7 +37,18 @@ from privstats.exceptions import DisclosureError
 from privstats.protect import TOTAL, Additivity, CellKind, Hierarchy, Table
 from privstats.schema import PERSON_KEYS, TABLES
 from privstats.store import Store
-from privstats.tabulate import traffic
+from privstats.tabulate import backends, traffic
+from privstats.tabulate.backends import (
+    NETWORK,
+    PERIOD,
+    PERSON,
+    ROWS,
+    SUM,
+    UNIT,
+    VALUE,
+    Backend,
+    Reduction,
+)
 from privstats.tabulate.query import PERSONS, QUANTILES, Filter, Measure, Query
 
 # Dimensions derived from stored columns (the time stamp, the status, the path, the referer),
@@ -84,14 +95,13 @@ class TrueTable:
     sums: Table | None = None
 
 
-def true_table(query: Query, store: Store, rules: RuleSet | None = None) -> TrueTable:
-    """The unprotected table behind ``query``."""
+def true_table(
+    query: Query, store: Store, rules: RuleSet | None = None, backend: Backend | None = None
+) -> TrueTable:
+    """The unprotected table behind ``query``, its rows reduced by ``backend`` (by default the
+    one ``[engine] backend`` names)."""
     rules = rules or RuleSet()
-    frame = read_rows(store, query)
-    if query.kind == "statistic" and query.values not in (None, PERSONS):
-        # A mean or quantile is taken over the rows that have the value (a log format
-        # without response times has none): without any, the table is empty, not an error.
-        frame = frame.filter(pl.col(query.values).is_not_null())
+    frame = contributions(store, query, backend)
     if frame.height == 0:
         return TrueTable(query, None)
     dims = list(query.dims)
@@ -151,7 +161,17 @@ def column_type(table: str, name: str) -> pl.DataType:
     return _DERIVED_TYPES[name]()
 
 
-def read_rows(
+def default_backend() -> Backend:
+    """The backend ``--engine`` or ``[engine] backend`` names."""
+    return backends.backend(load_config().backend)
+
+
+def contributions(store: Store, query: Query, backend: Backend | None = None) -> pl.DataFrame:
+    """The rows of ``query`` reduced to one line per cell, period and unit (``Reduction``)."""
+    return (backend or default_backend()).reduce(store, reduction(store, query))
+
+
+def reduction(
     store: Store,
     query: Query,
     *,
@@ -160,12 +180,11 @@ def read_rows(
     start: dt.date | None = None,
     end: dt.date | None = None,
     apply_where: bool = True,
-) -> pl.DataFrame:
-    """The rows a query reads: its dimensions as text (``versus`` applied), the measured column,
-    ``_period``, ``_person`` (the linked unit) and, where needed, ``_unit`` (organisation).
+) -> Reduction:
+    """What a backend reads for ``query``, its columns and filter values checked.
 
-    ``dims``, ``start`` and ``end`` override the query's; ``extra`` adds columns (as stored or
-    derived, untouched); ``apply_where=False`` leaves the filters to the caller.
+    ``dims``, ``start`` and ``end`` override the query's; ``extra`` names columns the caller
+    reads besides (checked too); ``apply_where=False`` leaves the filters to the caller.
     """
     table = query.table
     if table not in TABLES:
@@ -174,10 +193,9 @@ def read_rows(
     period, person = PERSON_KEYS[table]
     dims = list(query.dims if dims is None else dims)
     values = query.values if query.values not in (None, PERSONS) else None
-    unit = "org" if query.measure is Measure.ORGANISATIONS or query.per == "org" else None
-    if unit is not None and unit not in stored:
-        raise DisclosureError(f"table '{table}' has no '{unit}' to count or measure per")
-    filters = query.where if apply_where else ()
+    org = query.measure is Measure.ORGANISATIONS or query.per == "org"
+    if org and "org" not in stored:
+        raise DisclosureError(f"table '{table}' has no 'org' to count or measure per")
     for name in [*dims, *([values] if values else []), *(f.column for f in query.where), *extra]:
         joined = table in JOINED.get(name, ())
         if name not in stored and not joined and not set(DERIVED_NEEDS.get(name, ("",))) <= stored:
@@ -188,41 +206,49 @@ def read_rows(
             )
     if values is not None and not column_type(table, values).is_numeric():
         raise DisclosureError(f"'{values}' is not a number to sum or average")
-    first = query.start if start is None else start
-    last = query.end if end is None else end
-    # The store is partitioned by UTC day; a local day may reach into its neighbours.
-    pad = dt.timedelta(days=1)
-    lazy = rows(store, table, first and first - pad, last and last + pad)
-    local = local_time(query.tz)
-    derived = derived_columns(query.tz)
-    used = {*dims, *(f.column for f in query.where), *extra, *([values] if values else [])}
-    lazy = with_joined(lazy, store, table, used)
-    lazy = lazy.with_columns(**{k: v for k, v in derived.items() if k in used and k not in stored})
-    if first:
-        lazy = lazy.filter(local.dt.date() >= first)
-    if last:
-        lazy = lazy.filter(local.dt.date() <= last)
-    for condition in filter_conditions(store, table, filters):
-        lazy = lazy.filter(condition)
-    picked = [*dims, *([values] if values else [])]
-    frame = lazy.select(
-        *[pl.col(d).cast(pl.String).fill_null(NONE_CODE) for d in dims],
-        *([pl.col(values)] if values else []),
-        *[pl.col(c) for c in extra if c not in picked],
-        (pl.lit("-") if period == "-" else pl.col(period).cast(pl.String)).alias("_period"),
-        pl.col("_person"),
-        *([pl.col(unit).alias("_unit")] if unit is not None else []),
-        *([pl.col("network").cast(pl.String).alias("_network")] if "network" in stored else []),
-    ).collect()
-    for name, code in query.versus:
+    for _name, code in query.versus:
         if code == OTHERS:
             raise DisclosureError(f"versus cannot single out the code '{OTHERS}'")
-        if name in frame.columns:
-            frame = frame.with_columns(
-                pl.when(pl.col(name) == code).then(pl.lit(code)).otherwise(pl.lit(OTHERS))
-                .alias(name)
-            )  # fmt: skip
-    return frame
+    statistic = query.kind == "statistic"
+    return Reduction(
+        table=table,
+        dims=tuple(dims),
+        first=query.start if start is None else start,
+        last=query.end if end is None else end,
+        tz=query.tz,
+        where=typed_filters(store, table, query.where) if apply_where else (),
+        versus=query.versus,
+        values=values,
+        by_value=statistic and query.per is None and query.measure in QUANTILES,
+        require_value=statistic and values is not None,
+        org=org,
+        network="network" in stored,
+        traffic=traffic.Settings.of(load_config()),
+        none=NONE_CODE,
+        others=OTHERS,
+    )
+
+
+def read_rows(
+    store: Store,
+    query: Query,
+    *,
+    dims: Sequence[str] | None = None,
+    extra: Sequence[str] = (),
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    apply_where: bool = True,
+) -> pl.DataFrame:
+    """The rows a query reads, unreduced (DP bounds them unit by unit): its dimensions as text
+    (``versus`` applied), the measured column, ``_period``, ``_person`` (the linked unit) and,
+    where needed, ``_unit`` (organisation). Arguments as ``reduction``'s; ``extra`` columns
+    come as stored or derived, untouched."""
+    from privstats.tabulate.backends import polars_backend
+
+    asked = reduction(
+        store, query, dims=dims, extra=extra, start=start, end=end, apply_where=apply_where
+    )
+    return polars_backend.rows(store, asked, extra).drop(VALUE, strict=False).collect()
 
 
 # Rows held in memory, at most, for tables read again and again (a report's queries, a linked
@@ -267,11 +293,15 @@ def local_time(tz: str) -> pl.Expr:
     return pl.col("ts").dt.convert_time_zone(tz)
 
 
-def derived_columns(tz: str, config: Config | None = None) -> dict[str, pl.Expr]:
+def derived_columns(
+    tz: str, config: Config | None = None, settings: traffic.Settings | None = None
+) -> dict[str, pl.Expr]:
     """The derived dimensions: from the time stamp in ``tz``, the status, and (with the
-    configuration's ``[report]`` and ``[anonymise]`` settings) the path and the referer."""
+    configuration's ``[report]`` and ``[anonymise]`` settings, or ``settings``) the path and the
+    referer."""
     local = local_time(tz)
-    config = config or load_config()
+    if settings is None:
+        settings = traffic.Settings.of(config or load_config())
     return {
         "hour": local.dt.hour().cast(pl.Int64),
         "day": local.dt.date().cast(pl.String),
@@ -280,9 +310,9 @@ def derived_columns(tz: str, config: Config | None = None) -> dict[str, pl.Expr]
         "weekday": local.dt.weekday().cast(pl.Int64),
         "status_class": (pl.col("status") // 100).cast(pl.String) + "xx",
         "error": (pl.col("status") >= 500).cast(pl.Int64),
-        "resource": traffic.resource(config),
-        "channel": traffic.channel(config),
-        "entry": traffic.entry(config, local.dt.date()),
+        "resource": traffic.resource(settings),
+        "channel": traffic.channel(settings),
+        "entry": traffic.entry(settings, local.dt.date()),
         "browser_version": pl.concat_str(
             pl.col("browser").cast(pl.String),
             pl.col("browser_major").cast(pl.String).fill_null(""),
@@ -300,6 +330,23 @@ def value_column(name: str) -> pl.Expr:
     return pl.col(stored).cast(pl.Float64) / divisor
 
 
+def stored_value(name: str) -> pl.Expr:
+    """The stored integer column a value (derived or not) comes from."""
+    return pl.col(VALUES[name][0] if name in VALUES else name)
+
+
+def divisor(name: str | None) -> int:
+    """What a stored integer of ``name`` is divided by for readers (1: shown as stored)."""
+    return VALUES[name][1] if name in VALUES else 1
+
+
+def scaled(amount: pl.Expr, name: str | None) -> pl.Expr:
+    """``amount`` (a count, or a sum of ``name``'s stored integers) as readers see it: a float,
+    a derived value moved by its decimals. Sums stay integers until here, so that no order of
+    adding (a backend's, a thread's) changes the last digit of a cell."""
+    return amount.cast(pl.Float64) / divisor(name)
+
+
 def linked_unit(table: str) -> pl.Expr:
     """The most linked identity of each row (see the module's notes)."""
     if table == "access":
@@ -308,27 +355,35 @@ def linked_unit(table: str) -> pl.Expr:
     return pl.col(PERSON_KEYS[table][-1])
 
 
-def filter_conditions(
-    store: Store,
-    table: str,
-    filters: Sequence[Filter],
-    resolve: Callable[[str], pl.Expr] = pl.col,
-) -> list[pl.Expr]:
-    """One boolean expression per filter, its values checked against the column's type and,
-    for a stored column of codes, against the codes the store's table holds. ``resolve``
-    gives the expression of a column by name (derived ones included)."""
-    conditions = []
+def typed_filters(store: Store, table: str, filters: Sequence[Filter]) -> tuple[Filter, ...]:
+    """``filters`` with their values as the column's type, checked, for a stored column of
+    codes, against the codes the store's table holds."""
+    typed = []
     for f in filters:
         kind = column_type(table, f.column)
-        column = resolve(f.column)
         if f.between is not None:
             low, high = (_typed(f.column, kind, v) for v in f.between)
-            condition = column.is_between(low, high)
+            typed.append(Filter(f.column, between=(low, high), negate=f.negate))
         else:
-            values = [_typed(f.column, kind, v) for v in f.values]
+            values = tuple(_typed(f.column, kind, v) for v in f.values)
             if kind == pl.String and f.column in TABLES[table].names:
                 _check_known(store, table, f.column, values)
-            condition = column.is_in(values)
+            typed.append(Filter(f.column, values, negate=f.negate))
+    return tuple(typed)
+
+
+def filter_conditions(
+    filters: Sequence[Filter], resolve: Callable[[str], pl.Expr] = pl.col
+) -> list[pl.Expr]:
+    """One boolean expression per filter (typed by ``typed_filters``). ``resolve`` gives the
+    expression of a column by name (derived ones included)."""
+    conditions = []
+    for f in filters:
+        column = resolve(f.column)
+        if f.between is not None:
+            condition = column.is_between(*f.between)
+        else:
+            condition = column.is_in(list(f.values))
         if f.negate:
             condition = ~condition | column.is_null()
         conditions.append(condition)
@@ -431,30 +486,31 @@ def _cells(
     for statistics, what their rules need; and whether the cap clipped a contribution."""
     dims = list(query.dims)
     if query.kind == "statistic":
-        rows = expand(frame, dims, query.margins, hierarchies)
+        expanded = expand(frame, dims, query.margins, hierarchies)
         if query.per is not None:
-            return _unit_statistics(rows, query, rules), False
-        return _statistics(rows, query, rules), False
-    keys = [*dims, "_period", "_person"]
-    contribution = pl.len() if query.values is None else pl.col(query.values).sum()
-    leaves = frame.group_by(keys).agg(c=contribution.cast(pl.Float64))
+            return _unit_statistics(expanded, query, rules), False
+        return _statistics(expanded, query, rules), False
+    keys = [*dims, PERIOD, PERSON]
+    amount = pl.col(ROWS if query.values is None else SUM).sum()
+    leaves = frame.group_by(keys).agg(c=amount)
     # A person's contribution to a total is the sum of their contributions to its parts.
     per_person = (
         expand(leaves, dims, query.margins, hierarchies).group_by(keys).agg(pl.col("c").sum())
     )
-    cap_binds = query.cap is not None and bool((per_person["c"] > query.cap).any())
-    if query.cap is not None:
-        per_person = per_person.with_columns(c=pl.col("c").clip(upper_bound=query.cap))
-    cells = _leaders(per_person, dims)
+    cap = None if query.cap is None else query.cap * divisor(query.values)
+    cap_binds = cap is not None and bool((per_person["c"] > cap).any())
+    if cap is not None:
+        per_person = per_person.with_columns(c=pl.col("c").clip(upper_bound=cap))
+    cells = _leaders(per_person, dims, name=query.values)
     if query.measure is Measure.VISITORS:
         # Distinct persons, counted once per key period (exact per period, additive over them).
         cells = cells.with_columns(value=pl.col("visits").cast(pl.Float64))
     if query.measure is Measure.ORGANISATIONS:
         # Organisation pseudonyms never rotate: distinct over the whole period.
         units = (
-            expand(frame.select(*dims, "_unit"), dims, query.margins, hierarchies)
+            expand(frame.select(*dims, UNIT), dims, query.margins, hierarchies)
             .group_by(dims)
-            .agg(orgs=pl.col("_unit").n_unique().cast(pl.Float64))
+            .agg(orgs=pl.col(UNIT).n_unique().cast(pl.Float64))
         )
         cells = cells.join(units, on=dims).with_columns(value=pl.col("orgs")).drop("orgs")
     return cells.drop("visits").to_pandas(), cap_binds
@@ -465,34 +521,37 @@ def _networks(
 ) -> pl.DataFrame | None:
     """Per cell, the distinct client networks of its busiest key period: nine fake visitors
     from one network do not make nine people. None where the store keeps no networks."""
-    if "_network" not in frame.columns or frame["_network"].null_count() == frame.height:
+    if NETWORK not in frame.columns or frame[NETWORK].null_count() == frame.height:
         return None
     dims = list(query.dims)
-    rows = expand(frame.select(*dims, "_period", "_network"), dims, query.margins, hierarchies)
+    lines = expand(frame.select(*dims, PERIOD, NETWORK), dims, query.margins, hierarchies)
     return (
-        rows.group_by([*dims, "_period"])
-        .agg(n=pl.col("_network").drop_nulls().n_unique())
+        lines.group_by([*dims, PERIOD])
+        .agg(n=pl.col(NETWORK).drop_nulls().n_unique())
         .group_by(dims)
         .agg(networks=pl.col("n").max().cast(pl.Float64))
     )
 
 
-def _leaders(per_person: pl.DataFrame, dims: list[str], column: str = "c") -> pl.DataFrame:
+def _leaders(
+    per_person: pl.DataFrame, dims: list[str], column: str = "c", name: str | None = None
+) -> pl.DataFrame:
     """Per cell: the sum of contributions, persons (largest single-period count), and upper
-    bounds of the two largest contributions."""
+    bounds of the two largest contributions; integer contributions of ``name`` (a value)
+    added as integers and only then shown as readers see them."""
     c = pl.col(column)
-    per_period = per_person.group_by([*dims, "_period"]).agg(
+    per_period = per_person.group_by([*dims, PERIOD]).agg(
         n=pl.len(),
         total=c.sum(),
         first=c.max(),
-        second=pl.when(pl.len() > 1).then(c.top_k(2).min()).otherwise(0.0),
+        second=pl.when(pl.len() > 1).then(c.top_k(2).min()).otherwise(0),
     )
     return per_period.group_by(dims).agg(
         persons=pl.col("n").max(),
         visits=pl.col("n").sum(),
-        value=pl.col("total").sum(),
-        top1=pl.col("first").sum(),
-        top2=pl.col("second").sum(),
+        value=scaled(pl.col("total").sum(), name),
+        top1=scaled(pl.col("first").sum(), name),
+        top2=scaled(pl.col("second").sum(), name),
     )
 
 
@@ -515,58 +574,59 @@ def _quantile_cells(per_unit: pl.DataFrame, dims: list[str], q: float, window: i
     return grouped.select(*dims, value=mean, side=side.cast(pl.Float64))
 
 
-def _persons(rows: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
+def _persons(lines: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
     return (
-        rows.group_by([*dims, "_period"])
-        .agg(n=pl.col("_person").n_unique())
+        lines.group_by([*dims, PERIOD])
+        .agg(n=pl.col(PERSON).n_unique())
         .group_by(dims)
         .agg(persons=pl.col("n").max())
     )
 
 
-def _statistics(rows: pl.DataFrame, query: Query, rules: RuleSet) -> Any:
+def _statistics(lines: pl.DataFrame, query: Query, rules: RuleSet) -> Any:
     """A mean over rows (with the sum it comes from), or a quantile over units."""
     dims = list(query.dims)
     assert query.values is not None
-    column = pl.col(query.values).cast(pl.Float64)
-    keys = [*dims, "_period", "_person"]
+    keys = [*dims, PERIOD, PERSON]
     if query.measure is Measure.MEAN:
-        per_person = rows.group_by(keys).agg(c=column.sum(), rows=pl.len())
-        leaders = _leaders(per_person, dims)
+        per_person = lines.group_by(keys).agg(c=pl.col(SUM).sum(), rows=pl.col(ROWS).sum())
+        leaders = _leaders(per_person, dims, name=query.values)
         count = per_person.group_by(dims).agg(rows=pl.col("rows").sum())
         cells = leaders.join(count, on=dims).with_columns(
             magnitude=pl.col("value"), value=pl.col("value") / pl.col("rows")
         )
         return cells.drop("visits", "rows").to_pandas()
-    # Each unit's median counts once: a visitor with 5,000 requests weighs as much as anyone;
-    # a unit without the measure is not among the persons the quantile describes.
-    rows = rows.filter(pl.col(query.values).is_not_null())
-    per_unit = rows.group_by(keys).agg(amount=column.median())
+    # Each unit's median counts once: a visitor with 5,000 requests weighs as much as anyone.
+    # Every row's value, as readers see it, from each distinct value and its count.
+    value = scaled(pl.col(VALUE), query.values).repeat_by(pl.col(ROWS)).explode()
+    per_unit = lines.group_by(keys).agg(amount=value.median())
     cells = _quantile_cells(per_unit, dims, QUANTILES[query.measure], rules.quantile_window)
-    return cells.join(_persons(rows, dims), on=dims).to_pandas()
+    return cells.join(_persons(lines, dims), on=dims).to_pandas()
 
 
-def _unit_statistics(rows: pl.DataFrame, query: Query, rules: RuleSet) -> Any:
+def _unit_statistics(lines: pl.DataFrame, query: Query, rules: RuleSet) -> Any:
     """A mean or quantile over units (organisations or persons) of each cell's per-unit amount."""
     dims = list(query.dims)
-    units = ["_unit"] if query.per == "org" else ["_period", "_person"]
+    units = [UNIT] if query.per == "org" else [PERIOD, PERSON]
+    name = query.values if query.values != PERSONS else None
     if query.values == PERSONS:
-        amount = pl.struct("_period", "_person").n_unique()
+        amount = pl.struct(PERIOD, PERSON).n_unique().cast(pl.Int64)
     elif query.values is not None:
-        amount = pl.col(query.values).sum()
+        amount = pl.col(SUM).sum()
     else:
-        amount = pl.len()
-    per_unit = rows.group_by([*dims, *units]).agg(amount=amount.cast(pl.Float64))
+        amount = pl.col(ROWS).sum()
+    per_unit = lines.group_by([*dims, *units]).agg(amount=amount)
     counted = per_unit.group_by(dims).agg(units=pl.len().cast(pl.Float64))
     if query.measure is Measure.MEAN:
         # The mean of the units' amounts is their sum over their number: the sum's rules apply,
         # with each unit as one contributor.
-        leaders = per_unit.with_columns(_period=pl.lit("-"), _person=pl.lit(0))
-        cells = _leaders(leaders, dims, "amount").join(counted, on=dims)
+        leaders = per_unit.with_columns(pl.lit("-").alias(PERIOD), pl.lit(0).alias(PERSON))
+        cells = _leaders(leaders, dims, "amount", name).join(counted, on=dims)
         cells = cells.with_columns(
             magnitude=pl.col("value"), value=pl.col("value") / pl.col("units")
         ).drop("visits", "persons")
     else:
+        per_unit = per_unit.with_columns(amount=scaled(pl.col("amount"), name))
         cells = _quantile_cells(per_unit, dims, QUANTILES[query.measure], rules.quantile_window)
         cells = cells.join(counted, on=dims)
-    return cells.join(_persons(rows, dims), on=dims).to_pandas()
+    return cells.join(_persons(lines, dims), on=dims).to_pandas()

@@ -202,7 +202,8 @@ def _leaf(store: Store, query: Query, table: Table) -> pl.Expr:
         inside &= day >= query.start
     if query.end:
         inside &= day <= query.end
-    for condition in _engine.filter_conditions(store, query.table, query.where, resolve):
+    typed = _engine.typed_filters(store, query.table, query.where)
+    for condition in _engine.filter_conditions(typed, resolve):
         inside &= condition.fill_null(False)
     versus = dict(query.versus)
     position: pl.Expr = pl.lit(0, dtype=pl.Int64)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -26,34 +27,49 @@ RESOURCES = (PAGE, API, ASSET)
 
 # Registrable domains' first label of search engines and social networks (google.pl and
 # google.com alike). A short fixed list: a site that is neither is a referral, never guessed.
-_SEARCH = ("google", "bing", "duckduckgo", "yahoo", "yandex", "baidu", "ecosia", "qwant",
+SEARCH_LABELS = ("google", "bing", "duckduckgo", "yahoo", "yandex", "baidu", "ecosia", "qwant",
            "seznam", "naver", "startpage", "brave", "onet", "wp")  # fmt: skip
-_SOCIAL = ("facebook", "fb", "instagram", "linkedin", "lnkd", "twitter", "t", "x", "reddit",
+SOCIAL_LABELS = ("facebook", "fb", "instagram", "linkedin", "lnkd", "twitter", "t", "x", "reddit",
            "youtube", "pinterest", "tiktok", "wykop", "mastodon", "threads", "vk", "telegram",
            "whatsapp", "bsky")  # fmt: skip
 
 
-def _glob(patterns: Sequence[str]) -> str:
+@dataclass(frozen=True)
+class Settings:
+    """What classifies requests and referers: ``[report]`` patterns, ``[anonymise]`` domains."""
+
+    asset_patterns: tuple[str, ...] = ()
+    api_patterns: tuple[str, ...] = ()
+    site_domains: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, config: Config) -> Settings:
+        report = config.report
+        return cls(report.asset_patterns, report.api_patterns, config.anonymise.site_domains)
+
+    def resource_rules(self) -> list[tuple[str, str]]:
+        """(anchored regular expression, kind) in the order they apply: API patterns first,
+        since "/api/v1/export.json" is a call, not a static file."""
+        kinds = [(self.api_patterns, API), (self.asset_patterns, ASSET)]
+        return [(glob(patterns), kind) for patterns, kind in kinds if patterns]
+
+
+def glob(patterns: Sequence[str]) -> str:
     """One anchored regular expression matching any of the shell-style ``patterns``."""
     alternatives = (re.escape(p).replace(r"\*", ".*") for p in patterns)
     return "^(?:" + "|".join(alternatives) + ")$"
 
 
-def resource(config: Config) -> pl.Expr:
+def resource(settings: Settings) -> pl.Expr:
     """``page``, ``asset`` or ``api`` from the path template (a missing path is a page)."""
     path = pl.col("path").cast(pl.String)
-    settings = config.report
-    # API patterns first: "/api/v1/export.json" is a call, not a static file.
-    kinds = [(settings.api_patterns, API), (settings.asset_patterns, ASSET)]
     expression = pl.lit(PAGE)
-    for patterns, kind in reversed([(p, k) for p, k in kinds if p]):
-        expression = (
-            pl.when(path.str.contains(_glob(patterns))).then(pl.lit(kind)).otherwise(expression)
-        )
+    for pattern, kind in reversed(settings.resource_rules()):
+        expression = pl.when(path.str.contains(pattern)).then(pl.lit(kind)).otherwise(expression)
     return pl.when(path.is_null()).then(pl.lit(PAGE)).otherwise(expression)
 
 
-def channel(config: Config) -> pl.Expr:
+def channel(settings: Settings) -> pl.Expr:
     """How the visitor came: ``direct`` (no referer), ``internal`` (the service's own domains:
     the referer kind stored at ingest, or ``[anonymise] site_domains`` as configured today),
     ``search``, ``social``, ``referral`` (any other site) or ``unknown`` (a referer without a
@@ -61,19 +77,19 @@ def channel(config: Config) -> pl.Expr:
     kind = pl.col("referer_kind").cast(pl.String)
     domain = pl.col("referer_domain").cast(pl.String)
     label = domain.str.split(".").list.first()
-    own = domain.is_in(list(config.anonymise.site_domains))
+    own = domain.is_in(list(settings.site_domains))
     return (
         pl.when(kind == "none").then(pl.lit(DIRECT))
         .when((kind == "internal") | own).then(pl.lit(INTERNAL))
         .when(domain.is_null()).then(pl.lit(UNKNOWN))
-        .when(label.is_in(list(_SEARCH))).then(pl.lit(SEARCH))
-        .when(label.is_in(list(_SOCIAL))).then(pl.lit(SOCIAL))
+        .when(label.is_in(list(SEARCH_LABELS))).then(pl.lit(SEARCH))
+        .when(label.is_in(list(SOCIAL_LABELS))).then(pl.lit(SOCIAL))
         .otherwise(pl.lit(REFERRAL))
     )  # fmt: skip
 
 
-def entry(config: Config, day: pl.Expr) -> pl.Expr:
+def entry(settings: Settings, day: pl.Expr) -> pl.Expr:
     """True on the first page view of each visitor's (local) day: its entry page."""
-    page = resource(config) == PAGE
+    page = resource(settings) == PAGE
     first = pl.col("ts").filter(page).min().over("key_period", "visitor", day)
     return page & (pl.col("ts") == first)
