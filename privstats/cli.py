@@ -3,7 +3,7 @@
 Errors privstats raises on purpose print their message; anything unexpected prints only its
 type (a library's message may quote input data), unless ``--debug`` asks for the traceback.
 Every command exits with the same codes for the same situation (``EXIT_CODES``). The global
-options (``--config``, ``--store``, ``-q``, ``--debug``) may stand before or after the command.
+options (``--config``, ``--store``, ``--engine``, ``-q``, ``--debug``) may stand before or after the command.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from privstats.config import Config
 
 CONFIG_FILE = "privstats.toml"  # privstats.config.CONFIG_FILE, for the help without the imports
+BACKENDS = ("polars", "duckdb")  # privstats.config's, likewise
+ENGINE_ENV = "PRIVSTATS_ENGINE"
 
 EXIT_CODES = """\
 exit codes (the same situation gives the same code in every command):
@@ -46,6 +48,9 @@ exit codes (the same situation gives the same code in every command):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.engine:
+        # In the environment, so that the report kernels this command starts use it too.
+        os.environ[ENGINE_ENV] = args.engine
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="privstats: %(message)s",
@@ -94,6 +99,10 @@ def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     parser.add_argument(
         "--store", type=Path, help="store folder (overrides the configuration)", **default
     )
+    parser.add_argument(
+        "--engine", choices=BACKENDS, help="tabulation backend (overrides [engine] backend)",
+        **default,
+    )  # fmt: skip
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only errors and failures", **default
     )

@@ -25,6 +25,8 @@ from privstats.sources.crm_schema import CrmConfig
 CONFIG_FILE = "privstats.toml"
 KEY_ENV = "PRIVSTATS_KEY_FILE"
 CONFIG_ENV = "PRIVSTATS_CONFIG"
+# The tabulation backend for this process and the report kernels it starts (``--engine``).
+ENGINE_ENV = "PRIVSTATS_ENGINE"
 
 
 class Rotation(enum.StrEnum):
@@ -267,6 +269,23 @@ class ReportConfig:
                 )
 
 
+# The tabulation backends (``privstats.tabulate.backends.NAMES``; config cannot import it).
+BACKENDS = ("polars", "duckdb")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    # Where a table's rows are read and reduced: "polars" (embedded) or "duckdb" (out of core).
+    backend: str = "polars"
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(
+                f"engine.backend: unknown backend '{self.backend[:40]}'; "
+                f"backends: {', '.join(BACKENDS)}"
+            )
+
+
 @dataclass(frozen=True)
 class Config:
     key: KeyConfig = field(default_factory=KeyConfig)
@@ -278,6 +297,7 @@ class Config:
     crm: CrmConfig = field(default_factory=CrmConfig)
     dp: DPConfig = field(default_factory=DPConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
     # The folder relative paths are resolved against (the config file's folder).
     root: Path = field(default_factory=Path.cwd, compare=False, metadata={"toml": False})
     # The file it was loaded from (None: the defaults), for a report kernel to load it too.
@@ -296,6 +316,11 @@ class Config:
     def key_path(self) -> Path:
         raw = os.environ.get(KEY_ENV) or self.key.file
         return (self.root / os.path.expanduser(raw)).resolve()
+
+    @property
+    def backend(self) -> str:
+        """The tabulation backend: ``$PRIVSTATS_ENGINE`` (``--engine``), else ``[engine]``."""
+        return EngineConfig(os.environ.get(ENGINE_ENV) or self.engine.backend).backend
 
     def with_store(self, path: Path) -> Config:
         return dataclasses.replace(self, store=StoreConfig(path=str(Path(path).resolve())))

@@ -124,6 +124,17 @@ def test_store_info_without_a_store_says_so(
     assert "no store at" in capsys.readouterr().err
 
 
+def test_engine_is_set_for_the_command_and_the_kernels_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PRIVSTATS_ENGINE", raising=False)
+    assert main(["--engine", "duckdb", "--store", str(tmp_path / "none"), "store", "info"]) == 2
+    assert os.environ["PRIVSTATS_ENGINE"] == "duckdb"
+    with pytest.raises(SystemExit):
+        main(["--engine", "oracle", "store", "info"])
+    assert "invalid choice: 'oracle'" in capsys.readouterr().err
+
+
 def test_synth_writes_a_world_or_one_big_log(tmp_path: Path) -> None:
     assert main(["synth", "--out", str(tmp_path / "w"), "--days", "1", "--no-huge-line"]) == 0
     assert (tmp_path / "w" / "manifest.json").is_file()

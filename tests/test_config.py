@@ -56,6 +56,7 @@ def test_values_become_typed(tmp_path: Path) -> None:
         ("[ingest]\nmax_bad_ratio = 2\n", "max_bad_ratio must lie between 0 and 1"),
         ("[anonymise]\nroutes = ['u/x']\n", "anonymise.routes entries look like"),
         ("[key\n", "is not valid TOML"),
+        ('[engine]\nbackend = "spark2"\n', "unknown backend 'spark2'; backends: polars, duckdb"),
     ],
 )
 def test_bad_settings_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -86,7 +87,22 @@ def test_key_path_comes_from_the_environment_first(
     assert Config().key_path == tmp_path / "k"
 
 
+def test_the_backend_comes_from_the_command_line_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "privstats.toml"
+    path.write_text('[engine]\nbackend = "duckdb"\n')
+    monkeypatch.delenv("PRIVSTATS_ENGINE", raising=False)
+    assert load_config(path).backend == "duckdb"
+    monkeypatch.setenv("PRIVSTATS_ENGINE", "polars")  # what --engine polars sets
+    assert load_config(path).backend == "polars"
+    monkeypatch.setenv("PRIVSTATS_ENGINE", "oracle")
+    with pytest.raises(ConfigError, match="unknown backend 'oracle'"):
+        _ = load_config(path).backend
+
+
 def test_the_command_line_names_the_configuration_file_as_the_package_does() -> None:
     from privstats import cli, config
 
     assert cli.CONFIG_FILE == config.CONFIG_FILE
+    assert (cli.BACKENDS, cli.ENGINE_ENV) == (config.BACKENDS, config.ENGINE_ENV)
