@@ -28,12 +28,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from privstats.config import Config
+from privstats.config import Config, CrmConfig, CrmKind
 from privstats.crm import ingest_crm
 from privstats.key import SecretKey
 from privstats.sources.crm_files import CrmFiles
 from privstats.sources.crm_records import CrmSource
-from privstats.sources.crm_schema import CrmConfig, CrmKind
 from privstats.sources.crm_sql import CrmDatabase
 
 ORGANISATIONS = 2000

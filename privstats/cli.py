@@ -3,7 +3,8 @@
 Errors privstats raises on purpose print their message; anything unexpected prints only its
 type (a library's message may quote input data), unless ``--debug`` asks for the traceback.
 Every command exits with the same codes for the same situation (``EXIT_CODES``). The global
-options (``--config``, ``--store``, ``--engine``, ``-q``, ``--debug``) may stand before or after the command.
+options (``--config``, ``--store``, ``--engine``, ``-q``, ``--debug``) may stand before or after
+the command.
 """
 
 from __future__ import annotations

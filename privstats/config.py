@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
+import re
 import tomllib
 import types
 import typing
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from privstats.exceptions import ConfigError
-from privstats.sources.crm_schema import CrmConfig
+from privstats.schema import Action
 
 CONFIG_FILE = "privstats.toml"
 KEY_ENV = "PRIVSTATS_KEY_FILE"
@@ -267,6 +268,116 @@ class ReportConfig:
                 raise ConfigError(
                     "report.asset_patterns and api_patterns look like '/static/*' or '*.css'"
                 )
+
+
+class CrmKind(enum.StrEnum):
+    """The four CRM inputs, named as their export files and default database tables are."""
+
+    ORGANISATIONS = "organisations"
+    ACCOUNTS = "accounts"
+    CONTACT_FORMS = "contact_forms"
+    ACTIVITY = "activity"
+
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}(\.[A-Za-z_][A-Za-z0-9_$]{0,62})?$")
+
+DEFAULT_EXTERNAL_SYSTEMS = ("salesforce", "hubspot", "pipedrive", "subiekt")
+BUILT_IN_CHANNELS = ("email", "google", "facebook")
+BUILT_IN_SOURCES = ("web", "api", "mobile")
+IMPORT_PREFIX = "import:"
+
+
+@dataclass(frozen=True)
+class CrmConfig:
+    """The ``[crm]`` section: database table names, time zone, vocabularies of kept values."""
+
+    # Database table per record kind (``schema.table`` allowed); kinds left out keep their name.
+    tables: dict[str, str] = field(default_factory=dict)
+    # Time zone of timestamps written without an offset.
+    timezone: str = "UTC"
+    # External systems accounts sign up through and activity is imported from.
+    external_systems: tuple[str, ...] = DEFAULT_EXTERNAL_SYSTEMS
+    plans: tuple[str, ...] = ("free", "team", "business", "enterprise")
+    size_bands: tuple[str, ...] = ("1-9", "10-49", "50-249", "250+")
+    industries: tuple[str, ...] = (
+        "agriculture", "construction", "education", "finance", "healthcare", "hospitality",
+        "it_services", "logistics", "manufacturing", "marketing", "real_estate", "retail",
+        "other",
+    )  # fmt: skip
+    modules: tuple[str, ...] = (
+        "contacts", "companies", "deals", "tasks", "calendar", "invoices", "campaigns",
+        "reports", "imports",
+    )  # fmt: skip
+    topics: tuple[str, ...] = ("sales", "support", "billing", "partnership", "other")
+    # Records read and validated at a time: memory stays bounded by this, whatever the size.
+    batch_rows: int = 50_000
+    # Seconds to wait for the database server to answer a connection.
+    connect_timeout: int = 10
+
+    def __post_init__(self) -> None:
+        kinds = {k.value for k in CrmKind}
+        for kind, table in self.tables.items():
+            if kind not in kinds:
+                raise ConfigError(
+                    f"crm.tables.{kind} is not a CRM record kind (one of {', '.join(kinds)})"
+                )
+            if not _TABLE_NAME.match(table):
+                raise ConfigError(f"crm.tables.{kind} must be a table name like 'crm.accounts'")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                "crm.timezone must be an IANA time zone such as 'Europe/Warsaw'"
+            ) from None
+        for name in ("external_systems", "plans", "size_bands", "industries", "modules", "topics"):
+            values = getattr(self, name)
+            if not values:
+                raise ConfigError(f"crm.{name} must not be empty")
+            if name != "size_bands" and not all(_SLUG.match(v) for v in values):
+                raise ConfigError(
+                    f"crm.{name} entries are lowercase codes (letters, digits, '_', '-', '.')"
+                )
+        if not 100 <= self.batch_rows <= 10_000_000:
+            raise ConfigError("crm.batch_rows must lie between 100 and 10000000")
+        if not 1 <= self.connect_timeout <= 600:
+            raise ConfigError("crm.connect_timeout must lie between 1 and 600 seconds")
+
+    def table(self, kind: CrmKind) -> str:
+        return self.tables.get(kind.value, kind.value)
+
+    def vocabularies(self) -> Vocabularies:
+        return Vocabularies(
+            closed={
+                "signup_channel": frozenset((*BUILT_IN_CHANNELS, *self.external_systems)),
+                "plan": frozenset(self.plans),
+                "size_band": frozenset(self.size_bands),
+                "industry": frozenset(self.industries),
+                "module": frozenset(self.modules),
+                "action": frozenset(a.value for a in Action),
+                "topic": frozenset(self.topics),
+                "source": frozenset(
+                    (*BUILT_IN_SOURCES, *(IMPORT_PREFIX + s for s in self.external_systems))
+                ),
+            },
+            patterns={
+                # Partners are businesses known by short keys; partner reports are addressed
+                # to them, so any well-formed key is accepted.
+                "partner": _SLUG.pattern,
+                "country": r"^[A-Z]{2}$",
+            },
+        )
+
+
+@dataclass(frozen=True)
+class Vocabularies:
+    """Closed value sets and strict patterns for the CODE columns."""
+
+    closed: dict[str, frozenset[str]]
+    patterns: dict[str, str]
+
+    def uppercase(self, vocabulary: str) -> bool:
+        return vocabulary == "country"
 
 
 # The tabulation backends (``privstats.tabulate.backends.NAMES``; config cannot import it).

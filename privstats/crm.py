@@ -37,20 +37,15 @@ import pyarrow as pa
 
 from privstats.anonymise import person_pseudonyms, visitor_pseudonyms
 from privstats.anonymise.pseudonyms import period_format
-from privstats.config import Config, Rotation
+from privstats.config import Config, CrmConfig, CrmKind, Rotation
 from privstats.exceptions import ConfigError, InputError, StoreError, TooManyBadLinesError
 from privstats.integrity import MISSING
 from privstats.key import SecretKey
 from privstats.quarantine import Quarantine, Reason
+from privstats.schema import CRM_TABLES
 from privstats.sources.crm_files import CrmFiles, ExportFormat
 from privstats.sources.crm_records import CrmReason, CrmSource, Problem, Tally
-from privstats.sources.crm_schema import (
-    MESSAGE_BANDS,
-    STORE_TABLE_OF,
-    STORE_TABLES,
-    CrmConfig,
-    CrmKind,
-)
+from privstats.sources.crm_schema import MESSAGE_BANDS, STORE_TABLE_OF
 from privstats.sources.crm_sql import CrmDatabase
 from privstats.store import Store, Transaction, utc_now
 
@@ -465,7 +460,7 @@ def _band(length: pl.Expr) -> pl.Expr:
 
 
 def _arrow(frame: pl.DataFrame, table: str) -> pa.Table:
-    return frame.to_arrow().cast(STORE_TABLES[table])
+    return frame.to_arrow().cast(CRM_TABLES[table])
 
 
 def _rows_by_day(table: pa.Table) -> dict[str, int]:
@@ -479,7 +474,7 @@ def _rows_by_day(table: pa.Table) -> dict[str, int]:
 
 def _settings_fingerprint(crm: CrmConfig, rotation: Rotation) -> str:
     """Changes when a setting that shapes the stored rows changes (a re-ingest is then due)."""
-    text = f"{crm!r}|{rotation.value}|{sorted(STORE_TABLES)}"
+    text = f"{crm!r}|{rotation.value}|{sorted(CRM_TABLES)}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -7,11 +7,21 @@ a handful of families.
 
 from __future__ import annotations
 
+import enum
+
 import pyarrow as pa
 
-from privstats.sources import crm_schema
-
 _dict = pa.dictionary(pa.int32(), pa.string())
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    VIEW = "view"
+    UPDATE = "update"
+    DELETE = "delete"
+    EXPORT = "export"
+    IMPORT = "import"
+
 
 ACCESS = pa.schema(
     [
@@ -40,11 +50,66 @@ ACCESS = pa.schema(
     metadata={"privstats.table": "access", "privstats.schema_version": "1"},
 )
 
-TABLES: dict[str, pa.Schema] = {"access": ACCESS, **crm_schema.STORE_TABLES}
+# Shared by the tables that carry an organisation: its opaque key and public attributes.
+_ORGANISATION = [
+    pa.field("org", pa.int64(), nullable=False),
+    pa.field("size_band", _dict),
+    pa.field("industry", _dict),
+    pa.field("partner", _dict),
+]
+
+CRM_ACCOUNTS = pa.schema(
+    [
+        # The sign-up day (UTC midnight): a second-exact time could single out the account's
+        # registration request in the web log. Registrations of a period filter on it.
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("person", pa.int64(), nullable=False),
+        *_ORGANISATION,
+        pa.field("signup_channel", _dict, nullable=False),
+        pa.field("plan", _dict, nullable=False),
+        pa.field("country", _dict),
+        pa.field("closed", pa.date32()),
+    ],
+    metadata={"privstats.table": "crm_accounts", "privstats.schema_version": "1"},
+)
+
+CRM_ACTIVITY = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("person", pa.int64(), nullable=False),
+        *_ORGANISATION,
+        pa.field("module", _dict, nullable=False),
+        pa.field("action", _dict, nullable=False),
+        pa.field("records_affected", pa.int64(), nullable=False),
+        pa.field("source", _dict, nullable=False),
+    ],
+    metadata={"privstats.table": "crm_activity", "privstats.schema_version": "1"},
+)
+
+CRM_CONTACT_FORMS = pa.schema(
+    [
+        pa.field("ts", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("person", pa.int64(), nullable=False),
+        # The access logs' visitor scheme (period key, client address, no user agent here).
+        pa.field("key_period", _dict, nullable=False),
+        pa.field("visitor", pa.int64()),
+        pa.field("topic", _dict, nullable=False),
+        pa.field("message_length", _dict, nullable=False),
+    ],
+    metadata={"privstats.table": "crm_contact_forms", "privstats.schema_version": "1"},
+)
+
+CRM_TABLES: dict[str, pa.Schema] = {
+    "crm_accounts": CRM_ACCOUNTS,
+    "crm_activity": CRM_ACTIVITY,
+    "crm_contact_forms": CRM_CONTACT_FORMS,
+}
+
+TABLES: dict[str, pa.Schema] = {"access": ACCESS, **CRM_TABLES}
 
 # The columns a person-level threshold counts distinct values of, per table: a key period and
 # the pseudonym within it. CRM person pseudonyms never rotate: one period for all time.
 PERSON_KEYS: dict[str, tuple[str, ...]] = {
     "access": ("key_period", "visitor"),
-    **{table: ("-", *keys) for table, keys in crm_schema.PERSON_KEYS.items()},
+    **{table: ("-", "person") for table in CRM_TABLES},
 }

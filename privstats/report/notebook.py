@@ -18,7 +18,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from privstats.config import Config, RuleSet, load_config
+from privstats.config import IMPORT_PREFIX, Config, RuleSet, load_config
 from privstats.exceptions import ParameterError
 from privstats.report.i18n import (
     MESSAGES,
@@ -30,7 +30,6 @@ from privstats.report.i18n import (
 )
 from privstats.report.parameters import period_days
 from privstats.report.table import HIDDEN_MARKER, TOTAL_CODE
-from privstats.sources.crm_schema import IMPORT_PREFIX
 
 __all__ = [
     "Series",

@@ -23,11 +23,12 @@ from typing import IO
 
 import polars as pl
 
+from privstats.config import CrmConfig, CrmKind
 from privstats.exceptions import InputError
 from privstats.quarantine import Reason
 from privstats.sources.crm_records import CrmReason, CrmSource, RawRecords, Tally, cells_frame
 from privstats.sources.crm_records import read_all as _read_all
-from privstats.sources.crm_schema import ColumnType, CrmConfig, CrmKind, read_columns
+from privstats.sources.crm_schema import ColumnType, read_columns
 
 # A JSON line (or CSV field) longer than this is nobody's CRM record: quarantined unread.
 MAX_RECORD_CHARS = 1 << 20

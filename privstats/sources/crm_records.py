@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from privstats.config import CrmConfig, CrmKind
 from privstats.quarantine import Quarantine, Reason
 from privstats.sources.crm_schema import (
     KEY_COLUMN,
     Column,
     ColumnType,
-    CrmConfig,
-    CrmKind,
     length_column,
     raw_schema,
     read_columns,

@@ -30,10 +30,11 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from privstats.config import CrmConfig, CrmKind
 from privstats.exceptions import SourceError
 from privstats.sources.crm_records import CrmSource, RawRecords, Tally, cells_frame
 from privstats.sources.crm_records import read_all as _read_all
-from privstats.sources.crm_schema import ColumnType, CrmConfig, CrmKind, read_columns
+from privstats.sources.crm_schema import ColumnType, read_columns
 
 # The column whose order numbers the rows of each table.
 ORDER_COLUMN: dict[CrmKind, str] = {

@@ -10,13 +10,12 @@ from canaries import EMAILS, texts_in
 from crm_exports import OBJECTOR, PLANTED, crm_rows, planted_leaks, write_exports
 from pgserver import load_csv, reader_dsn
 
-from privstats.config import Config
+from privstats.config import Config, CrmKind
 from privstats.crm import ingest_crm
 from privstats.erasure import erase
 from privstats.exceptions import PrivstatsError
 from privstats.key import SecretKey
 from privstats.sources.crm_files import CrmFiles, ExportFormat
-from privstats.sources.crm_schema import CrmKind
 from privstats.sources.crm_sql import CrmDatabase
 from privstats.store import Store
 

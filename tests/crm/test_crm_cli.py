@@ -11,8 +11,8 @@ from crm_exports import crm_rows, planted_leaks, write_exports
 from pgserver import PostgresServer, load_csv, private_server, reader_dsn
 
 from privstats.cli import main
+from privstats.config import CrmKind
 from privstats.sources import crm_sql
-from privstats.sources.crm_schema import CrmKind
 
 
 def test_ingest_crm_from_a_database_and_a_wrong_password(

@@ -11,9 +11,9 @@ import pytest
 from crm_exports import planted_leaks, write_exports
 from pgserver import PostgresServer, load_csv, reader_dsn, refused_dsn
 
+from privstats.config import CrmConfig, CrmKind
 from privstats.exceptions import SourceError
 from privstats.sources.crm_files import read_crm_exports
-from privstats.sources.crm_schema import CrmConfig, CrmKind
 from privstats.sources.crm_sql import CrmDatabase, describe_dsn, read_crm_database, redact
 
 # How an operator's database would type the columns (the rest is text).

@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 from pgserver import load_csv, reader_dsn
 
-from privstats.config import Config
+from privstats.config import Config, CrmConfig, CrmKind
 from privstats.crm import ingest_crm
 from privstats.erasure import erase, read_erasure_requests
 from privstats.key import SecretKey
+from privstats.schema import CRM_TABLES
 from privstats.sources.crm_files import CrmFiles, ExportFormat
-from privstats.sources.crm_schema import STORE_TABLES, CrmConfig, CrmKind
 from privstats.sources.crm_sql import CrmDatabase
 from privstats.store import Store
 from privstats.synth import generate
@@ -38,7 +38,7 @@ def stored(config: Config, table: str) -> pd.DataFrame:
 
 
 def assert_same_store(files: Config, database: Config) -> None:
-    for table in STORE_TABLES:
+    for table in CRM_TABLES:
         left, right = stored(files, table), stored(database, table)
         assert len(left) > 0, table
         pd.testing.assert_frame_equal(left, right, check_exact=True)

@@ -19,9 +19,10 @@ from crm_exports import (
     write_exports,
 )
 
+from privstats.config import CrmConfig, CrmKind
 from privstats.exceptions import InputError
 from privstats.sources.crm_files import CrmFiles, ExportFormat, read_crm_exports
-from privstats.sources.crm_schema import CrmConfig, CrmKind, raw_schema
+from privstats.sources.crm_schema import raw_schema
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 

@@ -6,16 +6,11 @@ import tomllib
 import polars as pl
 import pytest
 
+from privstats.config import CrmConfig, CrmKind
 from privstats.exceptions import ConfigError
+from privstats.schema import CRM_TABLES
 from privstats.sources.crm_records import Tally, Validator, cells_frame
-from privstats.sources.crm_schema import (
-    STORE_TABLES,
-    CrmConfig,
-    CrmKind,
-    message_band,
-    raw_schema,
-    read_columns,
-)
+from privstats.sources.crm_schema import message_band, raw_schema, read_columns
 
 UTC = dt.UTC
 
@@ -182,12 +177,12 @@ def test_raw_frames_keep_no_name_and_store_tables_no_identifier() -> None:
         names = raw_schema(kind).names
         assert not any("name" in n for n in names)
         assert "message" not in names
-    stored = {name for schema in STORE_TABLES.values() for name in schema.names}
+    stored = {name for schema in CRM_TABLES.values() for name in schema.names}
     assert stored.isdisjoint(
         {"email", "first_name", "last_name", "name", "message", "client_ip", "account_id",
          "org_id", "created_at", "consent_statistics", "consent_publication"}
     )  # fmt: skip
-    assert all(schema.field("person").type == "int64" for schema in STORE_TABLES.values())
+    assert all(schema.field("person").type == "int64" for schema in CRM_TABLES.values())
 
 
 @pytest.mark.parametrize(
