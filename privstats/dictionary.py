@@ -94,11 +94,12 @@ DERIVED = {
     "entry": ("path", "true on the first page view of a visitor's day (an entry page)"),
 }
 # Dimensions read from another table through the person, and the tables that have them.
+# What each joined dimension (``tabulate._engine.JOINED``, which says where it is read from and
+# which tables hold it) means.
 JOINED = {
-    "signup_month": (
-        ("crm_activity", "crm_contact_forms"),
-        "the month the person signed up (from their account): cohorts, retention",
-    ),
+    "signup_month": "the month the person signed up (their first account at the row's partner)",
+    "active_month": "each month the person was active (CRM activity at the account's partner): "
+    "one row per month, none if never; retention by month of sign-up",
 }
 _PSEUDONYMS = frozenset({"visitor", "person", "org", "key_period"})
 _CODES = frozenset({"status"})  # numbers that are codes, not amounts
@@ -145,8 +146,10 @@ def columns(table: str = "access") -> pd.DataFrame:
         if needs in stored:
             use = "value" if name in ("response_ms", "megabytes") else "dimension"
             rows.append({"column": name, "type": "derived", "use": use, "description": description})
-    for name, (holders, description) in JOINED.items():
-        if table in holders:
+    from privstats.tabulate._engine import JOINED as HOLDERS
+
+    for name, description in JOINED.items():
+        if table in HOLDERS[name].holders:
             rows.append(
                 {"column": name, "type": "joined", "use": "dimension", "description": description}
             )

@@ -22,6 +22,9 @@ class Read(enum.StrEnum):
     TOTAL = "total"  # the table's total (its margin)
     CELLS = "cells"  # the sum of the cells of ``rows``
     PER_ROW = "per_row"  # the total over the number of rows (visitor-days per day)
+    # The mean of the cells, where the total is no sum of them (CRM persons per day: a person
+    # is one in the period's total however many days they came); "at least" when one is hidden.
+    MEAN = "mean"
     LARGEST = "largest"  # the largest cell (shown as "at least" when a cell is hidden)
 
 
@@ -100,6 +103,10 @@ def read(headline: Headline, tables: Mapping[str, ReportTable], prefix: str = ""
     elif headline.read is Read.PER_ROW:
         total = _total(table, column)
         value = None if total is None or not leaves else total / len(leaves)
+    elif headline.read is Read.MEAN:
+        shown = [v for _, v in leaves if v is not None]
+        value = sum(shown) / len(leaves) if shown else None
+        at_least = len(shown) < len(leaves)
     else:
         shown = [v for _, v in leaves if v is not None]
         value = max(shown) if shown else None

@@ -146,14 +146,17 @@ MESSAGES: dict[str, dict[Language, str]] = {
     ),
     "crm.cohorts.caption": _both(
         "Wiersz to osoby zarejestrowane w danym miesiącu; kolumna to miesiąc, w którym były "
-        "aktywne (przekątna: pierwszy miesiąc, dalej: powroty).",
+        "aktywne (przekątna: pierwszy miesiąc, dalej: powroty). Osoba aktywna w kilku "
+        "miesiącach liczy się w każdym z nich.",
         "A row holds the persons who signed up in its month; a column the month they were "
-        "active in (the diagonal: their first month; right of it: their return).",
+        "active in (the diagonal: their first month; right of it: their return). A person "
+        "active in several months counts in each.",
     ),
     "crm.funnel.registered": _both("Zarejestrowani w {month}", "Signed up in {month}"),
     "crm.funnel.first": _both("…aktywni w pierwszym miesiącu", "…active in their first month"),
     "crm.funnel.second": _both("…aktywni w drugim miesiącu", "…active in their second month"),
     "dim.signup_month": _both("miesiąc rejestracji", "month of sign-up"),
+    "dim.active_month": _both("miesiąc aktywności", "month active"),
     "dim.month": _both("miesiąc", "month"),
     "crm.headline.active": _both("Aktywne osoby w okresie", "Persons active in the period"),
     "crm.headline.daily": _both(

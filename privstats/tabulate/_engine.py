@@ -60,9 +60,31 @@ DERIVED_NEEDS: dict[str, tuple[str, ...]] = {
     "response_ms": ("response_us",), "megabytes": ("bytes",),
     "browser_version": ("browser", "browser_major"),
 }  # fmt: skip
-# Dimensions read from another table through the person: a CRM person's sign-up month (from
-# their account) on each of their activity rows, for cohorts and retention.
-JOINED: dict[str, tuple[str, ...]] = {"signup_month": ("crm_activity", "crm_contact_forms")}
+
+
+@dataclass(frozen=True)
+class Joined:
+    """A dimension read from another table (``source``) through the person, at the same partner
+    where both tables name one, as a month of the query's time zone: the month of the person's
+    first row there (``first``), else every month they have a row in (a row of ``holders``
+    then stands once in each such month, and once with no month if there is none)."""
+
+    source: str
+    holders: tuple[str, ...]
+    first: bool
+
+    def keys(self, table: str) -> list[str]:
+        both = set(TABLES[table].names) & set(TABLES[self.source].names)
+        return ["person", *(["partner"] if "partner" in both else [])]
+
+
+# A person's sign-up month on each of their CRM rows, and on an account every month its person
+# was active in: cohorts and retention, the latter in the accounts' own family so that the
+# protection of a release sees each cohort's active persons inside its sign-ups.
+JOINED: dict[str, Joined] = {
+    "signup_month": Joined("crm_accounts", ("crm_activity", "crm_contact_forms"), first=True),
+    "active_month": Joined("crm_activity", ("crm_accounts",), first=False),
+}
 # Derived values to sum or average (the others are dimensions): the stored units, rescaled for
 # readers. A power of ten, so every cell is the stored figure's exactly, moved by its decimals.
 VALUES = {"response_ms": ("response_us", 1000), "megabytes": ("bytes", 1_000_000)}
@@ -71,7 +93,7 @@ _DERIVED_TYPES = {
     "hour": pl.Int64, "day": pl.String, "week": pl.String, "month": pl.String,
     "weekday": pl.Int64, "status_class": pl.String, "error": pl.Int64, "resource": pl.String,
     "channel": pl.String, "entry": pl.Boolean, "response_ms": pl.Float64, "megabytes": pl.Float64,
-    "browser_version": pl.String, "signup_month": pl.String,
+    "browser_version": pl.String, "signup_month": pl.String, "active_month": pl.String,
 }  # fmt: skip
 # The code of every row ``versus`` does not single out.
 OTHERS = "others"
@@ -197,7 +219,7 @@ def reduction(
     if org and "org" not in stored:
         raise DisclosureError(f"table '{table}' has no 'org' to count or measure per")
     for name in [*dims, *([values] if values else []), *(f.column for f in query.where), *extra]:
-        joined = table in JOINED.get(name, ())
+        joined = name in JOINED and table in JOINED[name].holders
         if name not in stored and not joined and not set(DERIVED_NEEDS.get(name, ("",))) <= stored:
             raise DisclosureError(f"table '{table}' has no column '{name}'")
         if name in (period, person, "visitor", "person", "ts"):
@@ -275,17 +297,23 @@ def rows(store: Store, table: str, first: dt.date | None, last: dt.date | None) 
     return frame.lazy()
 
 
-def with_joined(lazy: pl.LazyFrame, store: Store, table: str, names: set[str]) -> pl.LazyFrame:
+def with_joined(
+    lazy: pl.LazyFrame, store: Store, table: str, names: set[str], tz: str
+) -> pl.LazyFrame:
     """``lazy`` with the joined dimensions (``JOINED``) among ``names`` added."""
-    if "signup_month" in names and table in JOINED["signup_month"]:
-        # An account's ts is its sign-up day (UTC midnight); a person without an account
-        # (erased, or not exported) gets no month.
-        accounts = (
-            store.scan("crm_accounts")
-            .group_by("person")
-            .agg(signup_month=pl.col("ts").min().dt.strftime("%Y-%m"))
-        )
-        lazy = lazy.join(accounts, on="person", how="left")
+    for name, joined in JOINED.items():
+        if name not in names or table not in joined.holders:
+            continue
+        keys = joined.keys(table)
+        month = pl.col("ts").dt.convert_time_zone(tz).dt.strftime("%Y-%m")
+        rows = store.scan(joined.source)
+        if joined.first:
+            # An account's ts is its sign-up day; a person without one (erased, not exported)
+            # gets no month.
+            months = rows.group_by(keys).agg(month.min().alias(name))
+        else:
+            months = rows.select(*keys, month.alias(name)).unique()
+        lazy = lazy.join(months, on=keys, how="left", nulls_equal=True)
     return lazy
 
 

@@ -167,13 +167,13 @@ def _family_rows(store: Store, queries: Sequence[Query], family: Family) -> pl.D
     first = None if None in starts else min(d for d in starts if d is not None)
     last = None if None in ends else max(d for d in ends if d is not None)
     names = {n for q in queries for n in (*q.dims, *(f.column for f in q.where))}
-    joined = {n for n in names if table in _engine.JOINED.get(n, ())}
+    joined = {n for n in names if n in _engine.JOINED and table in _engine.JOINED[n].holders}
     needs = {c for n in names - joined for c in _engine.DERIVED_NEEDS.get(n, (n,))}
     raw = sorted((needs | joined) - {"ts"})
     pad = dt.timedelta(days=1)
     period = PERSON_KEYS[table][0]
     lazy = _engine.rows(store, table, first and first - pad, last and last + pad)
-    lazy = _engine.with_joined(lazy, store, table, joined)
+    lazy = _engine.with_joined(lazy, store, table, joined, queries[0].tz)
     return lazy.select(
         "ts",
         *raw,

@@ -71,7 +71,10 @@ QUERIES = {
         "action", table="crm_activity", aggfunc="p90", per="person", margins=True
     ),
     "cohorts": Query.build(
-        "signup_month", "module", table="crm_activity", aggfunc="visitors", margins=True
+        "signup_month", "module", table="crm_activity", aggfunc="visitors", margins=True, tz=LOCAL
+    ),
+    "retention on accounts": Query.build(
+        "month", "active_month", table="crm_accounts", aggfunc="visitors", margins=True, tz=LOCAL
     ),
     "new accounts by channel": Query.build(
         "signup_channel", "plan", table="crm_accounts", aggfunc="visitors", margins=True
@@ -105,7 +108,8 @@ def test_duckdb_reduces_every_query_as_polars_does(week: Store, name: str) -> No
 
 
 @pytest.mark.parametrize("name", ["calendar subtotals", "median response by resource",
-                                  "organisations by industry and size", "cohorts"])  # fmt: skip
+                                  "organisations by industry and size", "cohorts",
+                                  "retention on accounts"])  # fmt: skip
 def test_the_tables_of_both_backends_are_identical(week: Store, name: str) -> None:
     query = QUERIES[name]
     tables = [

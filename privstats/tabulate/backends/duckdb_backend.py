@@ -114,7 +114,11 @@ def _scan(paths: list[Path]) -> str:
     return f"read_parquet([{files}], union_by_name = true, hive_partitioning = false)"
 
 
-def _sql(r: Reduction, files: list[Path], accounts: list[Path]) -> tuple[str, dict[str, Any]]:
+def _sql(
+    r: Reduction, files: list[Path], sources: dict[str, list[Path]]
+) -> tuple[str, dict[str, Any]]:
+    """The reduction's query; ``sources`` lists the files of the tables joined dimensions
+    read."""
     p = _Parameters()
     stored = set(TABLES[r.table].names)
     period, _ = PERSON_KEYS[r.table]
@@ -137,18 +141,26 @@ def _sql(r: Reduction, files: list[Path], accounts: list[Path]) -> tuple[str, di
             f" timezone({p(r.tz)}, ts) AS _local FROM {scan})"
         ]
     source = "src"
-    if "signup_month" in used and r.table in _engine.JOINED["signup_month"]:
-        # An account's ts is its sign-up day (UTC midnight, read in UTC); a person without an
-        # account gets no month.
-        months = (
-            "SELECT person, strftime(min(ts), '%Y-%m') AS signup_month"
-            f" FROM {_scan(accounts)} GROUP BY person"
-            if accounts
-            else "SELECT NULL::BIGINT AS person, NULL::VARCHAR AS signup_month"
+    for name, joined in _engine.JOINED.items():
+        if name not in used or r.table not in joined.holders:
+            continue
+        keys = joined.keys(r.table)
+        month = f"strftime(timezone({p(r.tz)}, {'min(ts)' if joined.first else 'ts'}), '%Y-%m')"
+        files = sources[joined.source]
+        if not files:
+            months = f"SELECT {', '.join(f'NULL AS {k}' for k in keys)}, NULL AS {_name(name)}"
+        elif joined.first:
+            months = f"SELECT {', '.join(keys)}, {month} AS {_name(name)} FROM {_scan(files)}"
+            months += " GROUP BY ALL"
+        else:
+            months = f"SELECT DISTINCT {', '.join(keys)}, {month} AS {_name(name)}"
+            months += f" FROM {_scan(files)}"
+        on = " AND ".join(f"{source}.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
+        steps.append(
+            f"j_{name} AS (SELECT {source}.*, m.{_name(name)} FROM {source}"
+            f" LEFT JOIN ({months}) m ON {on})"
         )
-        steps.append(f"joined AS (SELECT src.*, m.signup_month FROM src LEFT JOIN ({months}) m"
-                     " ON src.person = m.person)")  # fmt: skip
-        source = "joined"
+        source = f"j_{name}"
     derived = {k: v for k, v in _derived(r, p).items() if k in used and k not in stored}
     columns = "".join(f", {sql} AS {_name(name)}" for name, sql in derived.items())
     # Derived columns before the filters: an entry page is the first of the visitor's day,
@@ -207,7 +219,8 @@ class DuckDBBackend:
         def read(files: list[Path]) -> pl.DataFrame:
             if not files:
                 return _empty(r)
-            sql, parameters = _sql(r, files, store.files("crm_accounts"))
+            sources = {j.source: store.files(j.source) for j in _engine.JOINED.values()}
+            sql, parameters = _sql(r, files, sources)
             spill = Path(tempfile.gettempdir()) / "privstats-duckdb"
             with duckdb.connect(config=_SETTINGS) as connection:
                 connection.execute("SET TimeZone = 'UTC'")

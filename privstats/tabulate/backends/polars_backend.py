@@ -36,7 +36,7 @@ def rows(store: Store, reduction: Reduction, extra: Sequence[str] = ()) -> pl.La
     lazy = _engine.rows(store, r.table, r.first and r.first - _PAD, r.last and r.last + _PAD)
     derived = _engine.derived_columns(r.tz, settings=r.traffic)
     used = {*r.dims, *(f.column for f in r.where), *extra, *([r.values] if r.values else [])}
-    lazy = _engine.with_joined(lazy, store, r.table, used)
+    lazy = _engine.with_joined(lazy, store, r.table, used, r.tz)
     lazy = lazy.with_columns(**{k: v for k, v in derived.items() if k in used and k not in stored})
     day = _engine.local_time(r.tz).dt.date()
     if r.first:
