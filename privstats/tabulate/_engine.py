@@ -449,16 +449,18 @@ def _typed(column: str, kind: pl.DataType, value: Any) -> Any:
 
 
 def _check_known(store: Store, table: str, column: str, values: Sequence[str]) -> None:
-    """A code the store has never held is a misspelling, never an empty answer."""
+    """A code neither the store has held nor the configuration names (a CRM vocabulary's
+    code without records yet: an empty answer) is a misspelling, never an empty answer."""
     frame = store.scan(table).select(pl.col(column).cast(pl.String).drop_nulls().unique())
     known = set(frame.collect()[column].to_list())
-    unknown = [v for v in values if v not in known]
+    configured = load_config().crm.vocabularies().closed.get(column, frozenset())
+    unknown = [v for v in values if v not in known and v not in configured]
     if unknown:
-        listed = sorted(known)[:_LISTED]
-        more = f" and {len(known) - _LISTED} more" if len(known) > _LISTED else ""
+        listed = sorted(known | configured)[:_LISTED]
+        more = f" and {len(known | configured) - _LISTED} more" if len(listed) == _LISTED else ""
         raise DisclosureError(
-            f"where: the store's '{column}' holds none of {len(unknown)} value(s) asked for; "
-            f"its values are: {', '.join(listed) or 'none'}{more}"
+            f"where: {len(unknown)} of the {len(values)} value(s) asked for are no code of "
+            f"'{column}'; its codes are: {', '.join(listed) or 'none'}{more}"
         )
 
 
