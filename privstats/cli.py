@@ -569,7 +569,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
-    from privstats.report.review import run_review_command
+    from privstats.gate.review import run_review_command
 
     return run_review_command(args, config=_config(args))
 

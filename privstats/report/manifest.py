@@ -21,6 +21,10 @@ from privstats.report.html import FigureItem
 from privstats.report.table import HIDDEN_MARKER, MISSING_MARKER, ReportTable, json_default
 
 MANIFEST = "manifest.json"
+# Beside the report folders, never in them: what only the reviewer reads (the executed notebook,
+# each table's full record of which rule hid which cell).
+WORK_FOLDER = ".work"
+REVIEW_RECORDS = "records.json"
 FORMAT_VERSION = 1
 _CHUNK = 1 << 20
 

@@ -59,6 +59,8 @@ from privstats.report.html import (
 )
 from privstats.report.i18n import Language, message, report_title
 from privstats.report.manifest import (
+    REVIEW_RECORDS,
+    WORK_FOLDER,
     ManifestInput,
     build_manifest,
     sha256_file,
@@ -90,9 +92,7 @@ logging.getLogger("papermill").addFilter(_CheckedParameters())
 KERNEL_NAME = "python3"
 SETUP_TAG = "privstats-setup"
 INJECTED_TAG = "injected-parameters"
-WORK_FOLDER = ".work"
 EXECUTED = "executed.ipynb"
-REVIEW_RECORDS = "records.json"
 KERNEL_LOG = "kernel.log"
 # The Python environment the kernel must run in: the runner's own.
 RUNNER_PREFIX = sys.prefix

@@ -25,10 +25,10 @@ from report.samples import (
 from privstats.config import load_config
 from privstats.demo import demo_config, ingest_generated
 from privstats.exceptions import NoDataError, ParameterError, ReportError
+from privstats.gate.review import review_report, run_review
 from privstats.key import SecretKey
 from privstats.report import run_report
 from privstats.report.manifest import verify_manifest
-from privstats.report.review import review_report, run_review
 from privstats.store import Store
 from privstats.tabulate.query import Filter, Query
 

@@ -31,10 +31,8 @@ import pandas as pd
 
 from privstats.exceptions import ReportError
 from privstats.report.i18n import Language, message
-from privstats.report.manifest import MANIFEST, verify_manifest
+from privstats.report.manifest import MANIFEST, REVIEW_RECORDS, WORK_FOLDER, verify_manifest
 
-WORK_FOLDER = ".work"
-REVIEW_RECORDS = "records.json"
 _PASSING = frozenset({"pass", "suppressed"})
 SECONDARY = "secondary"  # the engine's reason for a cell hidden to protect others
 OTHER_STORE = "other-store"  # the gate's finding for a report made from another store
