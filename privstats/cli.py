@@ -407,16 +407,19 @@ def _ingest_access_with(args: argparse.Namespace, agents: AgentWorker | None) ->
     config = _config(args)
     key = load_key(config.key_path)
     _arrow_without_pandas()
-    results = ingest_access(
-        config,
-        key,
-        args.paths,
-        log_format=args.format,
-        max_bad_ratio=args.max_bad_ratio,
-        agents=agents,
-        wait=args.wait,
-        contain=not args.debug,
-    )
+    from privstats.process import for_ingest
+
+    with for_ingest():
+        results = ingest_access(
+            config,
+            key,
+            args.paths,
+            log_format=args.format,
+            max_bad_ratio=args.max_bad_ratio,
+            agents=agents,
+            wait=args.wait,
+            contain=not args.debug,
+        )
     for result in results:
         print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
     failed = [r for r in results if not r.ok]
@@ -604,8 +607,10 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from privstats.demo import run_demo
+    from privstats.process import for_ingest
 
-    return run_demo(days=args.days, visitors=args.visitors, seed=args.seed, out=args.out)
+    with for_ingest():
+        return run_demo(days=args.days, visitors=args.visitors, seed=args.seed, out=args.out)
 
 
 def script() -> NoReturn:

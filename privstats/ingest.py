@@ -13,19 +13,13 @@ the GIL, so the stages share both cores.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import functools
-import gc
 import logging
 import queue
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import pyarrow as pa
 
 from privstats.anonymise import AccessAnonymiser, BlockVisitors, warm_up
 from privstats.anonymise.useragents import AgentWorker
@@ -116,7 +110,7 @@ def ingest_access(
     inputs = expand_inputs(patterns)
     store = Store(config.store_path)
     results = []
-    with store.locked(wait), _memory_returned(), _collector_paused(), _switching_often():
+    with store.locked(wait):
         for source in inputs:
             try:
                 results.append(_ingest_one(config, key, store, source, fmt, ratio, agents))
@@ -314,69 +308,6 @@ def _restore(
     )
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while ingesting. The ingest makes next to no reference
-    cycles (about 400 objects, collected at the end of a log of 2 or of 20 million lines),
-    while the collector's passes over each block's young objects cost 0.13 s of the GIL in
-    2 million lines (188 collections)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextlib.contextmanager
-def _switching_often() -> Iterator[None]:
-    """The GIL handed between threads every millisecond, not every five, while ingesting.
-
-    The parser and writer threads spend most of a block in C without the GIL and need it back
-    for short stretches of Python between their calls; each time, they wait for the
-    anonymising thread to give it up, up to the interval. At 1 ms, a 2-million-line ingest
-    took 0.15 s less (standard error 0.05 s, 16 alternating pairs).
-    """
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(0.001)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
-
-
-@contextlib.contextmanager
-def _memory_returned() -> Iterator[None]:
-    """While ingesting, give freed memory back to the system soon, so the peak stays flat.
-
-    Every allocator keeps the most memory it ever held, and ingest goes through three (Arrow's,
-    polars', glibc's): Arrow allocates from jemalloc with a one-second decay instead of
-    mimalloc, and glibc serves blocks of 1 MiB or more from their own mappings.
-    """
-    previous = pa.default_memory_pool()
-    try:
-        pool = pa.jemalloc_memory_pool()
-        pa.jemalloc_set_decay_ms(1000)
-    except NotImplementedError:  # a pyarrow built without jemalloc
-        pool = previous
-    pa.set_memory_pool(pool)
-    _mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
-
-
-_M_MMAP_THRESHOLD = -3
-
-
-def _mallopt(option: int, value: int) -> None:
-    """Tune glibc's malloc, where there is one (elsewhere this does nothing)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt(option, value)
-
-
 def _ahead(
     items: Iterator[Any],
     work: Callable[[Any], Any],
@@ -409,8 +340,9 @@ def _ahead(
         except BaseException as exc:  # handed to the consumer, raised there
             slots.put(exc)
         finally:
-            # Left to the garbage collector (paused while ingesting, and the exception's
-            # traceback holds this frame), an earlier stage's thread would outlive the ingest.
+            # Left to the garbage collector (which the command line pauses while ingesting, and
+            # the exception's traceback holds this frame), an earlier stage's thread would
+            # outlive the ingest.
             close = getattr(items, "close", None)
             if close is not None:
                 close()

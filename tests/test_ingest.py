@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 from canaries import canary_log_lines, leaks, texts_in
 
@@ -19,6 +20,7 @@ from privstats.config import Config
 from privstats.exceptions import StoreError
 from privstats.ingest import ingest_access
 from privstats.key import SecretKey
+from privstats.process import for_ingest
 from privstats.store import Store
 
 LINE = (
@@ -205,25 +207,31 @@ def test_a_stage_that_fails_stops_the_stages_before_it_at_once() -> None:
     assert not [t for t in threading.enumerate() if t.name.startswith("privstats-")]
 
 
-def test_the_collector_and_the_switch_interval_are_as_they_were_after_an_ingest(
+def test_the_library_leaves_the_process_alone_and_the_commands_settings_are_restored(
     tmp_path: Path, config: Config, key: SecretKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The collector, the switch interval and Arrow's pool are the whole process's: set by the
+    command line around an ingest (``for_ingest``), never by the library, and put back after,
+    an ingest that breaks included."""
     seen = []
 
     def warm_up(*_: object) -> None:
         seen.append((gc.isenabled(), sys.getswitchinterval()))
-        if len(seen) > 1:
+        if len(seen) > 2:
             raise RuntimeError("an ingest that breaks")
 
     monkeypatch.setattr(ingest, "warm_up", warm_up)
-    interval = sys.getswitchinterval()
+    interval, pool = sys.getswitchinterval(), pa.default_memory_pool().backend_name
     ingest_access(config, key, [str(write_log(tmp_path / "a.log", days=1))])
-    assert seen == [(False, 0.001)] and gc.isenabled()
-    assert sys.getswitchinterval() == interval
-    with pytest.raises(RuntimeError):
-        ingest_access(config, key, [str(write_log(tmp_path / "b.log", days=2))], contain=False)
-    assert seen == [(False, 0.001)] * 2 and gc.isenabled()
-    assert sys.getswitchinterval() == interval
+    assert seen == [(True, interval)]
+    with for_ingest():
+        ingest_access(config, key, [str(write_log(tmp_path / "b.log", days=2))])
+    assert seen[1] == (False, 0.001)
+    with pytest.raises(RuntimeError), for_ingest():
+        ingest_access(config, key, [str(write_log(tmp_path / "c.log", days=3))], contain=False)
+    assert seen[2] == (False, 0.001)
+    assert gc.isenabled() and sys.getswitchinterval() == interval
+    assert pa.default_memory_pool().backend_name == pool
 
 
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(
