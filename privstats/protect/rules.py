@@ -1,6 +1,7 @@
 """Primary disclosure rules: which cells may not be shown as they are.
 
-Each rule is an enum member; its parameters come from ``privstats.config.RuleSet``. The
+Each rule is one class in ``RULES`` (its name an enum member, its settings fields of
+``privstats.config.RuleSet``): a new rule is one more class, registered with ``@primary``. The
 comparisons follow ACRO 1.0.2 so that verdicts match it cell for cell (a test holds us to
 that), with two deliberate differences, both about cells nobody contributes to:
 
@@ -31,8 +32,11 @@ meets them too, through the sum it is taken of (``magnitude``), as ACRO treats a
 
 from __future__ import annotations
 
+import abc
 import enum
 from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -86,65 +90,157 @@ class Verdicts:
         return {name: int(self.flags[name].sum()) for name in self.flags.columns}
 
 
-def assess(table: Table, rules: RuleSet) -> Verdicts:
-    """Apply every configured primary rule to every cell of ``table``."""
-    cells = table.cells
-    persons = table.persons
-    magnitude = table.kind is CellKind.MAGNITUDE or MAGNITUDE in cells
-    # The total the magnitude rules judge: a mean's sum, or the cell itself.
-    value = cells[MAGNITUDE].to_numpy(float) if MAGNITUDE in cells else table.values
-    n = table.n
-    none = np.zeros(n, dtype=bool)
+@dataclass(frozen=True, eq=False)
+class Cells:
+    """What the rules read of a table's cells: persons, the value they judge (a mean's sum, or
+    the cell itself), and the optional columns, each as an array (NaN or 0 where absent)."""
 
-    threshold = (persons >= 1) & (persons < rules.threshold)
-    units = cells[UNITS].to_numpy(float) if UNITS in cells else np.full(n, np.nan)
-    few_units = (persons >= 1) & (np.nan_to_num(units, nan=np.inf) < rules.threshold)
-    side = cells[SIDE].to_numpy(float) if SIDE in cells else np.full(n, np.nan)
-    quantile = (persons >= 1) & (np.nan_to_num(side, nan=np.inf) < rules.quantile_side)
-    networks = cells[NETWORKS].to_numpy(float) if NETWORKS in cells else np.full(n, np.nan)
-    few_networks = (persons >= 1) & (np.nan_to_num(networks, nan=np.inf) < rules.min_networks)
+    table: Table
+    rules: RuleSet
 
-    negatives = cells[NEGATIVES].to_numpy(float) if NEGATIVES in cells else np.zeros(n)
-    negative = ((negatives > 0) | (np.nan_to_num(value) < 0)) if rules.check_negative else none
-    missing_count = cells[MISSING].to_numpy(float) if MISSING in cells else np.zeros(n)
-    is_nan = np.isnan(value) & (persons >= 1)
-    missing = ((missing_count > 0) | is_nan) if rules.check_missing else none
-    zeros = (persons <= 0) if rules.check_zeros else none
+    def column(self, name: str, absent: float = np.nan) -> np.ndarray:
+        cells = self.table.cells
+        return cells[name].to_numpy(float) if name in cells else np.full(self.table.n, absent)
 
-    if magnitude:
-        top1 = cells[TOP1].to_numpy(float)
-        top2 = cells[TOP2].to_numpy(float)
-        topn = _top_n(table, rules.nk_n, top1, top2)
-        contributes = persons >= 1
+    @cached_property
+    def persons(self) -> np.ndarray:
+        return self.table.persons
+
+    @cached_property
+    def contributes(self) -> np.ndarray:
+        return self.persons >= 1
+
+    @cached_property
+    def value(self) -> np.ndarray:
+        return self.column(MAGNITUDE) if MAGNITUDE in self.table.cells else self.table.values
+
+    @cached_property
+    def magnitude(self) -> bool:
+        return self.table.kind is CellKind.MAGNITUDE or MAGNITUDE in self.table.cells
+
+    @cached_property
+    def negative(self) -> np.ndarray:
+        if not self.rules.check_negative:
+            return np.zeros(self.table.n, dtype=bool)
+        return (self.column(NEGATIVES, 0.0) > 0) | (np.nan_to_num(self.value) < 0)
+
+    def fewer(self, name: str, least: float) -> np.ndarray:
+        """Cells with persons whose ``name`` column (where there is one) is below ``least``."""
+        return self.contributes & (np.nan_to_num(self.column(name), nan=np.inf) < least)
+
+
+class PrimaryRule(abc.ABC):
+    """One primary rule: the cells it hides."""
+
+    rule: ClassVar[Rule]
+
+    @abc.abstractmethod
+    def fires(self, cells: Cells) -> np.ndarray: ...
+
+
+# Every primary rule, in the order their columns appear in ``Verdicts.flags``.
+RULES: dict[Rule, PrimaryRule] = {}
+_P = TypeVar("_P", bound=type[PrimaryRule])
+
+
+def primary(cls: _P) -> _P:
+    """Registers a rule class in ``RULES``."""
+    RULES[cls.rule] = cls()
+    return cls
+
+
+@primary
+class Threshold(PrimaryRule):
+    rule = Rule.THRESHOLD
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        return cells.contributes & (cells.persons < cells.rules.threshold)
+
+
+@primary
+class Dominance(PrimaryRule):
+    rule = Rule.DOMINANCE
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        if not cells.magnitude:
+            return np.zeros(cells.table.n, dtype=bool)
+        top1, top2 = cells.column(TOP1), cells.column(TOP2)
+        topn = _top_n(cells.table, cells.rules.nk_n, top1, top2)
         with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(value != 0, topn / value, np.nan)
-        dominance = contributes & (share >= rules.nk_k / 100.0)
-        remainder = value - top1 - top2
-        all_zero = contributes & (top1 == 0) & (remainder <= 0)
-        p_percent = contributes & (
-            (top1 > 0) & (remainder < rules.p_ratio / 100.0 * top1) | all_zero
-        )
+            share = np.where(cells.value != 0, topn / cells.value, np.nan)
         # Dominance is undefined with negative contributions; NEGATIVE hides those cells.
-        if rules.check_negative:
-            dominance &= ~negative
-            p_percent &= ~negative
-    else:
-        dominance = p_percent = none
+        return cells.contributes & (share >= cells.rules.nk_k / 100.0) & ~cells.negative
 
-    flags = pd.DataFrame(
-        {
-            Rule.THRESHOLD.value: threshold,
-            Rule.DOMINANCE.value: dominance,
-            Rule.P_PERCENT.value: p_percent,
-            Rule.UNITS.value: few_units,
-            Rule.QUANTILE.value: quantile,
-            Rule.NETWORKS.value: few_networks,
-            Rule.ZEROS.value: zeros,
-            Rule.NEGATIVE.value: negative,
-            Rule.MISSING.value: missing,
-        }
-    )
-    return Verdicts(flags=flags)
+
+@primary
+class PPercent(PrimaryRule):
+    rule = Rule.P_PERCENT
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        if not cells.magnitude:
+            return np.zeros(cells.table.n, dtype=bool)
+        top1, top2 = cells.column(TOP1), cells.column(TOP2)
+        remainder = cells.value - top1 - top2
+        all_zero = cells.contributes & (top1 == 0) & (remainder <= 0)
+        near = (top1 > 0) & (remainder < cells.rules.p_ratio / 100.0 * top1)
+        return cells.contributes & (near | all_zero) & ~cells.negative
+
+
+@primary
+class Units(PrimaryRule):
+    rule = Rule.UNITS
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        return cells.fewer(UNITS, cells.rules.threshold)
+
+
+@primary
+class Quantile(PrimaryRule):
+    rule = Rule.QUANTILE
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        return cells.fewer(SIDE, cells.rules.quantile_side)
+
+
+@primary
+class Networks(PrimaryRule):
+    rule = Rule.NETWORKS
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        return cells.fewer(NETWORKS, cells.rules.min_networks)
+
+
+@primary
+class Zeros(PrimaryRule):
+    rule = Rule.ZEROS
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        return (cells.persons <= 0) & cells.rules.check_zeros
+
+
+@primary
+class Negative(PrimaryRule):
+    rule = Rule.NEGATIVE
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        return cells.negative
+
+
+@primary
+class Missing(PrimaryRule):
+    rule = Rule.MISSING
+
+    def fires(self, cells: Cells) -> np.ndarray:
+        if not cells.rules.check_missing:
+            return np.zeros(cells.table.n, dtype=bool)
+        is_nan = np.isnan(cells.value) & cells.contributes
+        return (cells.column(MISSING, 0.0) > 0) | is_nan
+
+
+def assess(table: Table, rules: RuleSet) -> Verdicts:
+    """Apply every registered primary rule to every cell of ``table``."""
+    cells = Cells(table, rules)
+    return Verdicts(pd.DataFrame({rule.value: check.fires(cells) for rule, check in RULES.items()}))
 
 
 def _top_n(table: Table, n: int, top1: np.ndarray, top2: np.ndarray) -> np.ndarray:
