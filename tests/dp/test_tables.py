@@ -60,8 +60,9 @@ def test_keys_the_data_brings_pass_dp_partition_selection(fresh_store: Store) ->
     table = dp(fresh_store, "path", aggfunc="visitors")
     noise = table.record.protection["dp"]
     assert noise["keys"] == "selected" and 0 < noise["delta"] <= 1e-8
-    # Only keys whose noisy count passed the threshold are shown, each above it.
-    assert (table.shown["value"] > noise["threshold"]).all()
+    # Only keys whose noisy count reached the threshold are shown (OpenDP keeps a noisy
+    # count equal to it: the noise is whole numbers, so one in a few runs lands on it).
+    assert (table.shown["value"] >= noise["threshold"]).all()
     truth = privstats.crosstab("path", aggfunc="visitors", store=fresh_store, **OCTOBER)
     assert len(table.shown) < len(truth.shown)
 
