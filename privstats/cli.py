@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from privstats.config import Config
 
 CONFIG_FILE = "privstats.toml"  # privstats.config.CONFIG_FILE, for the help without the imports
-BACKENDS = ("polars", "duckdb")  # privstats.config's, likewise
+BACKENDS = ("polars", "duckdb", "spark")  # privstats.config's, likewise
 ENGINE_ENV = "PRIVSTATS_ENGINE"
 
 EXIT_CODES = """\

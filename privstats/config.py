@@ -381,7 +381,7 @@ class Vocabularies:
 
 
 # The tabulation backends (``privstats.tabulate.backends.NAMES``; config cannot import it).
-BACKENDS = ("polars", "duckdb")
+BACKENDS = ("polars", "duckdb", "spark")
 
 
 @dataclass(frozen=True)

@@ -409,7 +409,8 @@ def filter_conditions(
     for f in filters:
         column = resolve(f.column)
         if f.between is not None:
-            condition = column.is_between(*f.between)
+            # Literals: polars reads a bare string bound as a column's name.
+            condition = column.is_between(pl.lit(f.between[0]), pl.lit(f.between[1]))
         else:
             condition = column.is_in(list(f.values))
         if f.negate:

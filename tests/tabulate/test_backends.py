@@ -42,6 +42,9 @@ QUERIES = {
     "pages, no assets nor API": Query.build(
         "path", where={"resource": "page", "status": Not(range(400, 600))}
     ),
+    "days between two, a text range": Query.build(
+        "day", where={"day": Between("2026-10-02", "2026-10-04")}, tz=LOCAL
+    ),
     "bytes by device": Query.build("device", values="bytes", aggfunc="sum", margins=True),
     "megabytes by day": Query.build("day", values="megabytes", aggfunc="sum", tz=LOCAL),
     "median response by resource": Query.build(

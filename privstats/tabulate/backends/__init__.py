@@ -84,6 +84,10 @@ def backend(name: str) -> Backend:
         from privstats.tabulate.backends.duckdb_backend import DuckDBBackend
 
         return DuckDBBackend()
+    if name == "spark":
+        from privstats.tabulate.backends.spark_backend import SparkBackend
+
+        return SparkBackend()
     raise ConfigError(
         f"engine.backend: unknown backend '{name[:40]}'; backends: {', '.join(NAMES)}"
     )

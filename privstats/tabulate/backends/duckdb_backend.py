@@ -78,8 +78,9 @@ def _derived(r: Reduction, p: _Parameters) -> dict[str, str]:
     page = f"({resource}) = 'page'"
     first_page = f"min(ts) FILTER (WHERE {page})"
     first_page += " OVER (PARTITION BY key_period, visitor, CAST(_local AS DATE))"
+    # Times the reciprocal, as polars computes a division by a constant: the same last digit.
     values = {
-        name: f"CAST({stored} AS DOUBLE) / {divisor}"
+        name: f"CAST({stored} AS DOUBLE) * {p(1 / divisor)}"
         for name, (stored, divisor) in _engine.VALUES.items()
     }
     return {
