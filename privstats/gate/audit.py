@@ -176,7 +176,7 @@ def _without_catalog_ids(leaks: list[Finding], reports: Sequence[ReportFolder]) 
     digests_only = {
         report.display(MANIFEST)
         for report in reports
-        if isinstance(ids := report.manifest.get("input_catalog_ids"), list)
+        if (ids := report.manifest.input_catalog_ids) is not None
         and all(isinstance(i, str) and _SHA256.match(i) for i in ids)
     }
     return [
@@ -226,7 +226,7 @@ def check_manifest(folder: Path, relative: str, report: ReportFolder | None) -> 
 
     if report is None:
         return []
-    listed = report.manifest["files"]
+    listed = report.manifest.files
     actual = file_hashes(folder)
     found = []
     for name in sorted(actual.keys() - listed.keys()):
@@ -261,7 +261,7 @@ def check_manifest(folder: Path, relative: str, report: ReportFolder | None) -> 
             found.append(GateFinding(display(name), "", Check.MANIFEST, "wrong-sha256",
                                      f"its SHA-256 is not the one {MANIFEST} states: changed "
                                      "after the report was made"))  # fmt: skip
-    artefacts = {HTML, *(t.get("file") for t in report.manifest["tables"] if isinstance(t, dict))}
+    artefacts = {HTML, *(t.file for t in report.manifest.tables if t is not None)}
     for name in sorted(actual):
         if name not in artefacts:
             found.append(GateFinding(display(name), "", Check.MANIFEST, "not-an-artefact",

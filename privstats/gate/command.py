@@ -74,14 +74,16 @@ def _released_root(args: argparse.Namespace, config: Config) -> Path:
     ``reports/<name>/<partner>/<period>``, else the configured release area."""
     if args.released is not None:
         return Path(args.released)
-    from privstats.gate.published import MANIFEST
     from privstats.gate.release import default_released_root
+    from privstats.report.manifest import Manifest
 
     path = Path(args.path)
+    manifest, _ = Manifest.read(path)
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        return default_released_root(path, manifest)
-    except (OSError, ValueError, AttributeError, IndexError, GateError):
+        return (
+            default_released_root(path, manifest) if manifest is not None else config.released_path
+        )
+    except (OSError, ValueError, IndexError, GateError):
         return config.released_path
 
 

@@ -14,9 +14,9 @@ from privstats.store import Store
 
 def other_store(report: ReportFolder, store: Store) -> GateFinding | None:
     """A finding when ``report`` was not made from ``store`` (or cannot be told); else None."""
-    ids = report.manifest.get("input_catalog_ids")
+    ids = report.manifest.input_catalog_ids
     file = report.display(MANIFEST)
-    if not isinstance(ids, list) or not ids:
+    if not ids:
         return note(file, Check.RECOMPUTE, "no-inputs",
                     "the manifest names no input: which store the report was made from "
                     "cannot be told")  # fmt: skip

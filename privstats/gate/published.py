@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from privstats.gate.findings import Check, GateFinding
+from privstats.report.manifest import MANIFEST, Manifest, TableEntry
 from privstats.report.table import CellState
 
-MANIFEST = "manifest.json"
 HTML = "report.html"
 _NUMBER = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -54,7 +53,7 @@ class PublishedTable:
 
     name: str
     file: str  # relative to the report folder
-    entry: Mapping[str, Any]
+    entry: TableEntry
     header: tuple[str, ...]
     label_columns: int
     labels: tuple[tuple[str, ...], ...]  # per data row, its row labels (one per index level)
@@ -62,8 +61,7 @@ class PublishedTable:
 
     @property
     def record(self) -> Mapping[str, Any]:
-        record = self.entry.get("record")
-        return record if isinstance(record, Mapping) else {}
+        return self.entry.record
 
     @property
     def query(self) -> Mapping[str, Any]:
@@ -102,26 +100,25 @@ class ReportFolder:
 
     folder: Path
     relative: str  # relative to the audited path, "." for the path itself
-    manifest: Mapping[str, Any]
+    manifest: Manifest
     tables: tuple[PublishedTable, ...]
     html_tables: Mapping[str, list[list[str]]]  # table name -> rows of value-cell texts
 
     @property
     def name(self) -> str:
-        return str(self.manifest.get("report") or self.folder.name)
+        return self.manifest.report or self.folder.name
 
     @property
     def partner(self) -> str | None:
-        partner = self.manifest.get("partner")
-        return str(partner) if partner is not None else None
+        return self.manifest.partner
 
     @property
     def period(self) -> str:
-        return str(self.manifest.get("period") or "")
+        return self.manifest.period or ""
 
     @property
     def language(self) -> str:
-        return str(self.manifest.get("language") or "en")
+        return self.manifest.language or "en"
 
     def display(self, file: str) -> str:
         """A file of this report as findings name it, relative to the audited path."""
@@ -145,38 +142,27 @@ def _cell(text: str, line: int, column: int, hidden: str, missing: str) -> Publi
     return PublishedCell(CellState.TEXT, text, line, column)
 
 
-def read_manifest(folder: Path, display: str) -> tuple[dict[str, Any] | None, list[GateFinding]]:
-    path = folder / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        return None, [GateFinding(display, "", Check.MANIFEST, "unreadable", "cannot be read")]
-    except (ValueError, UnicodeDecodeError):
-        return None, [GateFinding(display, "", Check.MANIFEST, "malformed", "not valid JSON")]
-    if not isinstance(manifest, dict):
-        return None, [GateFinding(display, "", Check.MANIFEST, "malformed", "not a JSON object")]
-    problems = []
-    for key, kind in (("files", dict), ("tables", list)):
-        if not isinstance(manifest.get(key), kind):
-            problems.append(
-                GateFinding(display, f"/{key}", Check.MANIFEST, "malformed",
-                            f"'{key}' is missing or not a JSON {kind.__name__}")
-            )  # fmt: skip
-    return (None if problems else manifest), problems
+def read_manifest(folder: Path, display: str) -> tuple[Manifest | None, list[GateFinding]]:
+    manifest, problems = Manifest.read(folder)
+    findings = []
+    for pointer, text in problems:
+        kind = "unreadable" if text == "cannot be read" else "malformed"
+        findings.append(GateFinding(display, pointer, Check.MANIFEST, kind, text))
+    return manifest, findings
 
 
 def read_table(
-    folder: Path, entry: Mapping[str, Any], index: int, report: ReportFolder | None = None
+    folder: Path, entry: TableEntry | None, index: int, report: ReportFolder | None = None
 ) -> tuple[PublishedTable | None, list[GateFinding]]:
     """Parse the CSV of the ``index``-th table of a manifest."""
     display = report.display if report is not None else (lambda f: f)
     pointer = f"/tables/{index}"
-    name = entry.get("name")
-    file = entry.get("file")
-    if not isinstance(name, str) or not isinstance(file, str) or "/" in file or file[:1] == ".":
+    if entry is None:
         return None, [GateFinding(display(MANIFEST), pointer, Check.MANIFEST, "malformed",
-                                  "a table entry without a plain name and file")]  # fmt: skip
-    markers = (report.manifest.get("markers") if report is not None else None) or {}
+                                  "a table entry that is not an object with a plain name "
+                                  "and file")]  # fmt: skip
+    name, file = entry.name, entry.file
+    markers = report.manifest.markers if report is not None else {}
     hidden = str(markers.get("hidden", "x"))
     missing = str(markers.get("missing", "."))
     path = folder / file
@@ -196,8 +182,7 @@ def read_table(
     if not rows:
         return None, [GateFinding(display(file), "", Check.CLAIMS, "empty", "no header")]
     header = rows[0]
-    shape = entry.get("shape")
-    width = shape[1] if isinstance(shape, list) and len(shape) == 2 else None
+    width = entry.shape[1] if entry.shape is not None else None
     if not isinstance(width, int) or not 0 < width < len(header):
         return None, [
             GateFinding(
@@ -231,7 +216,7 @@ def read_table(
                 for k, t in enumerate(row[levels:])
             )
         )
-    if isinstance(shape, list) and shape[0] != len(rows) - 1:
+    if entry.shape is not None and entry.shape[0] != len(rows) - 1:
         problems.append(
             GateFinding(
                 display(file),
@@ -323,18 +308,7 @@ def read_report(folder: Path, relative: str) -> tuple[ReportFolder | None, list[
         return None, problems
     report = ReportFolder(folder, relative, manifest, (), read_html_tables(folder))
     tables: list[PublishedTable] = []
-    for index, entry in enumerate(manifest["tables"]):
-        if not isinstance(entry, Mapping):
-            problems.append(
-                GateFinding(
-                    display,
-                    f"/tables/{index}",
-                    Check.MANIFEST,
-                    "malformed",
-                    "a table entry that is not an object",
-                )
-            )
-            continue
+    for index, entry in enumerate(manifest.tables):
         table, found = read_table(folder, entry, index, report)
         problems += found
         if table is not None:

@@ -29,7 +29,6 @@ ledger is right and the next release completes the rename.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import shutil
@@ -53,7 +52,7 @@ from privstats.gate.ledger import (
 )
 from privstats.gate.published import MANIFEST
 from privstats.leaks import CanarySet
-from privstats.report.manifest import sha256_file
+from privstats.report.manifest import Manifest, sha256_file
 from privstats.store import Store, fsync_path
 
 RELEASED = "released"
@@ -88,13 +87,13 @@ class Release:
         return "\n".join(lines)
 
 
-def default_released_root(folder: Path, manifest: Mapping[str, Any]) -> Path:
+def default_released_root(folder: Path, manifest: Manifest) -> Path:
     """``reports/released`` for a folder at ``reports/<name>/<partner>/<period>/<language>``."""
     expected = (
-        str(manifest.get("report")),
-        str(manifest.get("partner") or ALL_PARTNERS),
-        str(manifest.get("period")),
-        str(manifest.get("language")),
+        str(manifest.report),
+        manifest.partner or ALL_PARTNERS,
+        str(manifest.period),
+        str(manifest.language),
     )
     resolved = folder.resolve()
     if tuple(p.name for p in (*resolved.parents[2::-1], resolved)) != expected:
@@ -177,7 +176,8 @@ def release(
             # on a release that did not happen (safe), never a release that spent nothing.
             # Over a cap, BudgetExceeded leaves both ledgers as they were.
             budget.charge(
-                budget.BudgetLedger(root, anchor=ledger.anchor), release_id, manifest,
+                budget.BudgetLedger(root, anchor=ledger.anchor), release_id,
+                {"report": manifest.report, "partner": manifest.partner, "period": manifest.period},
                 _dp_tables(manifest),
                 (config or load_config()).dp,
             )  # fmt: skip
@@ -197,35 +197,29 @@ def ledger_anchor(store: Store | Path | str) -> Path:
     return (store.root if isinstance(store, Store) else Path(store)) / HEADS_FILE
 
 
-def _dp_tables(manifest: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+def _dp_tables(manifest: Manifest) -> list[tuple[str, Mapping[str, Any]]]:
     """(name, ``protection["dp"]``) of every DP table of the report."""
     out = []
-    for table in manifest.get("tables") or []:
-        record = table.get("record") if isinstance(table, Mapping) else None
-        if isinstance(record, Mapping) and record.get("method") == "dp":
-            noise = (record.get("protection") or {}).get("dp")
+    for table in manifest.tables:
+        if table is not None and table.record.get("method") == "dp":
+            noise = (table.record.get("protection") or {}).get("dp")
             if not isinstance(noise, Mapping):
-                raise GateError(f"DP table '{table.get('name')}' has no record of its noise")
-            out.append((str(table.get("name")), noise))
+                raise GateError(f"DP table '{table.name}' has no record of its noise")
+            out.append((table.name, noise))
     return out
 
 
-def _manifest(folder: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        raise GateError(f"{folder} is not a report folder with a readable {MANIFEST}") from None
-    if not isinstance(manifest, dict):
+def _manifest(folder: Path) -> Manifest:
+    manifest, problems = Manifest.read(folder)
+    if manifest is None:
+        if any(pointer == "" for pointer, _ in problems):
+            raise GateError(f"{folder} is not a report folder with a readable {MANIFEST}")
         raise GateError(f"{folder}/{MANIFEST} is not a manifest")
     return manifest
 
 
-def _components(manifest: Mapping[str, Any]) -> tuple[str, str, str]:
-    parts = (
-        str(manifest.get("report") or ""),
-        str(manifest.get("partner") or ALL_PARTNERS),
-        str(manifest.get("period") or ""),
-    )
+def _components(manifest: Manifest) -> tuple[str, str, str]:
+    parts = (manifest.report or "", manifest.partner or ALL_PARTNERS, manifest.period or "")
     if not all(_COMPONENT.match(part) and part not in (".", "..") for part in parts):
         raise GateError("the manifest's report, partner or period is not a plain name")
     return parts
@@ -288,7 +282,7 @@ def _settle(ledger: ReleaseLedger) -> list[str]:
 
 
 def _entry(
-    manifest: Mapping[str, Any],
+    manifest: Manifest,
     report: AuditReport,
     hashes: Mapping[str, str],
     reviewer: str,
@@ -297,16 +291,15 @@ def _entry(
     relative: str,
 ) -> dict[str, Any]:
     tables = []
-    for table in manifest.get("tables") or []:
-        if not isinstance(table, Mapping):
+    for table in manifest.tables:
+        if table is None:
             continue
-        given = table.get("record")
-        record = given if isinstance(given, Mapping) else {}
+        record = table.record
         tables.append({
-            "name": table.get("name"),
-            "file": table.get("file"),
-            "status": table.get("status"),
-            "hidden_cells": table.get("hidden_cells"),
+            "name": table.name,
+            "file": table.file,
+            "status": table.status,
+            "hidden_cells": table.hidden_cells,
             "method": record.get("method"),
             "rules": record.get("rules"),
             "query": record.get("query"),
@@ -314,20 +307,22 @@ def _entry(
         })  # fmt: skip
     return {
         "release_id": release_id,
-        "report": manifest.get("report"),
-        "partner": manifest.get("partner"),
-        "period": manifest.get("period"),
-        "title": manifest.get("title"),
-        "language": manifest.get("language"),
+        "report": manifest.report,
+        "partner": manifest.partner,
+        "period": manifest.period,
+        "title": manifest.title,
+        "language": manifest.language,
         "folder": relative,
         "reviewer": reviewer,
         "released_at": moment.isoformat(timespec="seconds"),
-        "generated_at": manifest.get("generated_at"),
-        "parameters": manifest.get("parameters"),
-        "rules": manifest.get("rules"),
-        "software": manifest.get("software"),
-        "notebook_sha256": manifest.get("notebook_sha256"),
-        "input_catalog_ids": manifest.get("input_catalog_ids"),
+        "generated_at": manifest.generated_at,
+        "parameters": dict(manifest.parameters),
+        "rules": dict(manifest.rules) if manifest.rules is not None else None,
+        "software": dict(manifest.software),
+        "notebook_sha256": manifest.notebook_sha256,
+        "input_catalog_ids": (
+            list(manifest.input_catalog_ids) if manifest.input_catalog_ids is not None else None
+        ),
         "files": dict(hashes),
         "content_sha256": content_sha256(hashes),
         "data_sha256": content_sha256({k: v for k, v in hashes.items() if k != MANIFEST}),

@@ -30,8 +30,8 @@ _JOIN = " / "
 
 def published_of(report: ReportFolder, table: PublishedTable) -> Published | None:
     """The table as its readers hold it, or None when its record or layout is unreadable."""
-    layout = table.entry.get("layout")
-    if not isinstance(layout, dict):
+    layout = table.entry.layout
+    if layout is None:
         return None
     try:
         query = Query.from_dict(table.query)
@@ -39,8 +39,7 @@ def published_of(report: ReportFolder, table: PublishedTable) -> Published | Non
         method = Method(table.method or Method.SUPPRESS)
     except (DisclosureError, ConfigError, TypeError, ValueError):
         return None
-    index = [str(d) for d in layout.get("index") or ()]
-    columns = [str(d) for d in layout.get("columns") or ()]
+    index, columns = list(layout.index), list(layout.columns)
     if sorted(index + columns) != sorted(query.dims) or len(index) != table.label_columns:
         return None
     cells: dict[Key, Interval] = {}

@@ -31,7 +31,14 @@ import pandas as pd
 
 from privstats.exceptions import ReportError
 from privstats.report.i18n import Language, message
-from privstats.report.manifest import MANIFEST, REVIEW_RECORDS, WORK_FOLDER, verify_manifest
+from privstats.report.manifest import (
+    MANIFEST,
+    REVIEW_RECORDS,
+    WORK_FOLDER,
+    Manifest,
+    TableEntry,
+    verify_manifest,
+)
 
 _PASSING = frozenset({"pass", "suppressed"})
 SECONDARY = "secondary"  # the engine's reason for a cell hidden to protect others
@@ -290,8 +297,8 @@ def _intervals(record: Mapping[str, Any]) -> IntervalSummary | None:
     )
 
 
-def _table(entry: Mapping[str, Any], full: Mapping[str, Any] | None) -> TableReview:
-    record = entry.get("record") or {}
+def _table(entry: TableEntry, full: Mapping[str, Any] | None) -> TableReview:
+    record = entry.record
     audit = record.get("audit") or {}
     reasons: Counter[str] = Counter()
     primary = secondary = None
@@ -301,13 +308,12 @@ def _table(entry: Mapping[str, Any], full: Mapping[str, Any] | None) -> TableRev
             reasons.update(fired)
         secondary = sum(list(fired) == [SECONDARY] for fired in notes)
         primary = len(notes) - secondary
-    shape = entry.get("shape") or [0, 0]
     return TableReview(
-        name=str(entry.get("name", "")),
-        title=str(entry.get("title", "")),
-        status=str(entry.get("status", "unknown")),
-        shape=(int(shape[0]), int(shape[1])),
-        hidden=int(entry.get("hidden_cells", 0)),
+        name=entry.name,
+        title=entry.title or "",
+        status=entry.status or "unknown",
+        shape=entry.shape or (0, 0),
+        hidden=entry.hidden_cells or 0,
         rules=dict(record.get("rules") or {}),
         method=str(record.get("method", "suppress")),
         audit_passed=audit.get("passed") if isinstance(audit.get("passed"), bool) else None,
@@ -357,10 +363,9 @@ def review_report(
     folder = Path(folder)
     if not (folder / MANIFEST).is_file():
         raise ReportError(f"{folder} is not a report folder: it has no {MANIFEST}")
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise ReportError(f"the {MANIFEST} of {folder} cannot be read") from None
+    manifest, _ = Manifest.read(folder)
+    if manifest is None:
+        raise ReportError(f"the {MANIFEST} of {folder} cannot be read")
     work = Path(work_folder) if work_folder else work_folder_of(folder)
     records_file = work / REVIEW_RECORDS
     full: dict[str, Any] | None = None
@@ -370,8 +375,9 @@ def review_report(
         except (OSError, ValueError):
             raise ReportError(f"the reviewer's records at {records_file} cannot be read") from None
     tables = tuple(
-        _table(entry, None if full is None else full.get(entry.get("name")))
-        for entry in manifest.get("tables", ())
+        _table(entry, None if full is None else full.get(entry.name))
+        for entry in manifest.tables
+        if entry is not None
     )
     options = {"store": store, "ledger": ledger, "canaries": canaries}
     audited = _gate(folder, options) if gate else None
@@ -379,14 +385,14 @@ def review_report(
     leaks = () if audited is not None else _leak_scan(folder) if leak_scan else None
     return ReportReview(
         folder=folder,
-        report=str(manifest.get("report", "")),
-        partner=manifest.get("partner"),
-        period=str(manifest.get("period", "")),
-        generated_at=str(manifest.get("generated_at", "")),
-        parameters=dict(manifest.get("parameters") or {}),
-        rules=manifest.get("rules"),
+        report=manifest.report or "",
+        partner=manifest.partner,
+        period=manifest.period or "",
+        generated_at=manifest.generated_at or "",
+        parameters=dict(manifest.parameters),
+        rules=manifest.rules,
         tables=tables,
-        figures=len(manifest.get("figures", ())),
+        figures=len(manifest.figures),
         file_problems=tuple(verify_manifest(folder)),
         full_records=full is not None,
         leak_findings=leaks,

@@ -118,7 +118,7 @@ def check_claims(
     found: list[GateFinding] = []
     record = table.record
     status = str(record.get("status", ""))
-    if status not in SHOWN_STATUSES or str(table.entry.get("status", status)) != status:
+    if status not in SHOWN_STATUSES or (table.entry.status or status) != status:
         found.append(
             GateFinding(
                 manifest,
@@ -156,7 +156,7 @@ def check_claims(
             )
         )
         return found
-    run_rules = report.manifest.get("rules")
+    run_rules = report.manifest.rules
     for source, other in (("the report's run", run_rules), ("the configuration", required)):
         if other is None:
             continue
@@ -192,7 +192,7 @@ def check_claims(
 def _check_counts(report: ReportFolder, table: PublishedTable, file: str) -> list[GateFinding]:
     found = []
     hidden = table.count(CellState.HIDDEN)
-    stated = table.entry.get("hidden_cells")
+    stated = table.entry.hidden_cells
     if stated != hidden:
         found.append(
             GateFinding(
