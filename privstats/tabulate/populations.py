@@ -16,7 +16,6 @@ Private: atoms are made of the true data.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +28,7 @@ from privstats.protect import Table
 from privstats.schema import PERSON_KEYS
 from privstats.store import Store
 from privstats.tabulate import _engine
+from privstats.tabulate.backends import PAD
 from privstats.tabulate.query import QUANTILES, Measure, Query
 
 Family = tuple[str, ...]
@@ -170,9 +170,8 @@ def _family_rows(store: Store, queries: Sequence[Query], family: Family) -> pl.D
     joined = {n for n in names if n in _engine.JOINED and table in _engine.JOINED[n].holders}
     needs = {c for n in names - joined for c in _engine.DERIVED_NEEDS.get(n, (n,))}
     raw = sorted((needs | joined) - {"ts"})
-    pad = dt.timedelta(days=1)
     period = PERSON_KEYS[table][0]
-    lazy = _engine.rows(store, table, first and first - pad, last and last + pad)
+    lazy = _engine.rows(store, table, first and first - PAD, last and last + PAD)
     lazy = _engine.with_joined(lazy, store, table, joined, queries[0].tz)
     return lazy.select(
         "ts",

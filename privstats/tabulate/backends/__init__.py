@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 # The backends built, by the name ``[engine] backend`` gives.
 NAMES = BACKENDS
+# The store is partitioned by UTC day; a local day may reach into its neighbours: a backend
+# reads a day more on either side.
+PAD = dt.timedelta(days=1)
 # Columns of a reduction besides its dimensions.
 PERIOD, PERSON, UNIT, NETWORK = "_period", "_person", "_unit", "_network"
 ROWS, SUM, VALUE = "_rows", "_sum", "_value"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
@@ -13,6 +12,7 @@ from privstats.store import Store
 from privstats.tabulate import _engine
 from privstats.tabulate.backends import (
     NETWORK,
+    PAD,
     PERIOD,
     PERSON,
     ROWS,
@@ -22,9 +22,6 @@ from privstats.tabulate.backends import (
     Reduction,
 )
 
-# The store is partitioned by UTC day; a local day may reach into its neighbours.
-_PAD = dt.timedelta(days=1)
-
 
 def rows(store: Store, reduction: Reduction, extra: Sequence[str] = ()) -> pl.LazyFrame:
     """The rows ``reduction`` reads, before reducing: its dimensions as text (``versus``
@@ -33,7 +30,7 @@ def rows(store: Store, reduction: Reduction, extra: Sequence[str] = ()) -> pl.La
     r = reduction
     stored = set(TABLES[r.table].names)
     period, _ = PERSON_KEYS[r.table]
-    lazy = _engine.rows(store, r.table, r.first and r.first - _PAD, r.last and r.last + _PAD)
+    lazy = _engine.rows(store, r.table, r.first and r.first - PAD, r.last and r.last + PAD)
     derived = _engine.derived_columns(r.tz, settings=r.traffic)
     used = {*r.dims, *(f.column for f in r.where), *extra, *([r.values] if r.values else [])}
     lazy = _engine.with_joined(lazy, store, r.table, used, r.tz)
