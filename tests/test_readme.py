@@ -23,7 +23,7 @@ SAMPLE_CRM = REPO / "data" / "sample" / "crm"
 # minutes that print their figures (two need the '.[bench]' extras).
 ELSEWHERE = {
     "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/privstats demo": (
-        ".ci/run", ".venv/bin/pip install -q -e '.[test]'"),
+        ".ci/run", ".venv/bin/pip install -q -e '.[test,spark]'"),
     "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest": (
         ".ci/run", ".venv/bin/python -m pytest"),
     "privstats ingest crm --dsn postgresql://stats@db.internal/crm": (
