@@ -125,7 +125,7 @@ def test_every_readme_command_is_run_here_or_named_elsewhere() -> None:
         assert command in commands, f"the README no longer says: {command}"
         assert text in (REPO / file).read_text(encoding="utf-8"), (command, file)
     benchmarks = [c for c in commands if BENCHMARKS.match(c)]
-    assert len(benchmarks) == 7 and all((REPO / c.split()[1]).is_file() for c in benchmarks)
+    assert len(benchmarks) == 8 and all((REPO / c.split()[1]).is_file() for c in benchmarks)
 
 
 def test_the_readme_commands_work_in_the_demo_and_in_a_project(places: dict[str, Path]) -> None:
