@@ -384,10 +384,15 @@ class Vocabularies:
 BACKENDS = ("polars", "duckdb", "spark")
 
 
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     # Where a table's rows are read and reduced: "polars" (embedded) or "duckdb" (out of core).
     backend: str = "polars"
+    # The memory DuckDB may hold before it spills to disk ("" : its own default, 80 % of RAM).
+    duckdb_memory: str = ""
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -395,6 +400,8 @@ class EngineConfig:
                 f"engine.backend: unknown backend '{self.backend[:40]}'; "
                 f"backends: {', '.join(BACKENDS)}"
             )
+        if self.duckdb_memory and not _MEMORY.match(self.duckdb_memory):
+            raise ConfigError("engine.duckdb_memory looks like '4GB' or '512MiB'")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ def test_values_become_typed(tmp_path: Path) -> None:
         ("[anonymise]\nroutes = ['u/x']\n", "anonymise.routes entries look like"),
         ("[key\n", "is not valid TOML"),
         ('[engine]\nbackend = "spark2"\n', "unknown backend 'spark2'; backends: polars, duckdb"),
+        ('[engine]\nduckdb_memory = "lots"\n', "engine.duckdb_memory looks like '4GB'"),
     ],
 )
 def test_bad_settings_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:

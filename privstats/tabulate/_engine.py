@@ -185,7 +185,8 @@ def column_type(table: str, name: str) -> pl.DataType:
 
 def default_backend() -> Backend:
     """The backend ``--engine`` or ``[engine] backend`` names."""
-    return backends.backend(load_config().backend)
+    config = load_config()
+    return backends.backend(config.backend, config.engine)
 
 
 def contributions(store: Store, query: Query, backend: Backend | None = None) -> pl.DataFrame:

@@ -15,6 +15,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from privstats.config import EngineConfig
 from privstats.demo import demo_config, ingest_generated, ingest_generated_crm
 from privstats.exceptions import ConfigError, StoreError
 from privstats.key import SecretKey
@@ -121,6 +122,12 @@ def test_the_tables_of_both_backends_are_identical(week: Store, name: str) -> No
     assert tables[0] is not None and tables[1] is not None
     assert len(tables[0].cells) > 1
     pd.testing.assert_frame_equal(tables[0].cells, tables[1].cells, check_exact=True)
+
+
+def test_duckdb_held_to_a_memory_limit_gives_the_same_lines(week: Store) -> None:
+    query = QUERIES["entry pages"]
+    limited = backend("duckdb", EngineConfig(duckdb_memory="64MB"))
+    assert _lines(week, query, limited).equals(_lines(week, query, backend("polars")))
 
 
 def test_an_empty_period_reduces_to_no_lines_with_the_engines_columns(week: Store) -> None:

@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from privstats.config import BACKENDS
+from privstats.config import BACKENDS, EngineConfig
 from privstats.exceptions import ConfigError
 from privstats.tabulate.traffic import Settings
 
@@ -77,8 +77,8 @@ class Backend(Protocol):
     def reduce(self, store: Store, reduction: Reduction) -> pl.DataFrame: ...
 
 
-def backend(name: str) -> Backend:
-    """The backend called ``name``."""
+def backend(name: str, settings: EngineConfig | None = None) -> Backend:
+    """The backend called ``name``, with ``[engine]``'s ``settings`` (default: the defaults)."""
     if name == "polars":
         from privstats.tabulate.backends.polars_backend import PolarsBackend
 
@@ -86,7 +86,7 @@ def backend(name: str) -> Backend:
     if name == "duckdb":
         from privstats.tabulate.backends.duckdb_backend import DuckDBBackend
 
-        return DuckDBBackend()
+        return DuckDBBackend((settings or EngineConfig()).duckdb_memory)
     if name == "spark":
         from privstats.tabulate.backends.spark_backend import SparkBackend
 

@@ -52,6 +52,10 @@ DIALECT = sql.Dialect(
 class DuckDBBackend:
     name = "duckdb"
 
+    def __init__(self, memory: str = "") -> None:
+        # Checked by EngineConfig: digits and a unit, safe to write into SET.
+        self.memory = memory
+
     def reduce(self, store: Store, reduction: Reduction) -> pl.DataFrame:
         r = reduction
         first, last = r.first and r.first - PAD, r.last and r.last + PAD
@@ -68,6 +72,8 @@ class DuckDBBackend:
             with duckdb.connect(config=_SETTINGS) as connection:
                 connection.execute("SET TimeZone = 'UTC'")
                 connection.execute(f"SET temp_directory = '{spill}'")
+                if self.memory:
+                    connection.execute(f"SET memory_limit = '{self.memory}'")
                 try:
                     result = connection.sql(text, params=parameters).to_arrow_table()
                 except duckdb.Error as exc:
