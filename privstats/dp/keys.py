@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from privstats.anonymise.referers import RefererKind
 from privstats.anonymise.useragents import Device
 from privstats.config import Config
-from privstats.tabulate._engine import OTHERS
+from privstats.tabulate.backends import OTHERS
 from privstats.tabulate.query import Query
 
 _DEVICES = (Device.DESKTOP, Device.MOBILE, Device.TABLET, Device.BOT, Device.OTHER)

@@ -26,7 +26,7 @@ from privstats.protect.record import checksum
 from privstats.solvers import quiet_highs
 from privstats.store import Store
 from privstats.tabulate import _engine, decisions
-from privstats.tabulate._engine import OTHERS
+from privstats.tabulate.backends import OTHERS
 from privstats.tabulate.query import PERSONS, Between, Measure, Not, Query
 from privstats.workspace import open_store, require_rows, store_partners
 

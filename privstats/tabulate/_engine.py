@@ -40,6 +40,7 @@ from privstats.store import Store
 from privstats.tabulate import backends, traffic
 from privstats.tabulate.backends import (
     NETWORK,
+    OTHERS,
     PERIOD,
     PERSON,
     ROWS,
@@ -95,10 +96,6 @@ _DERIVED_TYPES = {
     "channel": pl.String, "entry": pl.Boolean, "response_ms": pl.Float64, "megabytes": pl.Float64,
     "browser_version": pl.String, "signup_month": pl.String, "active_month": pl.String,
 }  # fmt: skip
-# The code of every row ``versus`` does not single out.
-OTHERS = "others"
-# The code of a missing value in a dimension.
-NONE_CODE = "(none)"
 # Unknown filter values listed in an error, at most.
 _LISTED = 20
 
@@ -247,8 +244,6 @@ def reduction(
         org=org,
         network="network" in stored,
         traffic=traffic.Settings.of(load_config()),
-        none=NONE_CODE,
-        others=OTHERS,
     )
 
 
@@ -456,10 +451,11 @@ def _check_known(store: Store, table: str, column: str, values: Sequence[str]) -
     frame = store.scan(table).select(pl.col(column).cast(pl.String).drop_nulls().unique())
     known = set(frame.collect()[column].to_list())
     configured = load_config().crm.vocabularies().closed.get(column, frozenset())
-    unknown = [v for v in values if v not in known and v not in configured]
+    codes = known | configured
+    unknown = [v for v in values if v not in codes]
     if unknown:
-        listed = sorted(known | configured)[:_LISTED]
-        more = f" and {len(known | configured) - _LISTED} more" if len(listed) == _LISTED else ""
+        listed = sorted(codes)[:_LISTED]
+        more = f" and {len(codes) - _LISTED} more" if len(codes) > _LISTED else ""
         raise DisclosureError(
             f"where: {len(unknown)} of the {len(values)} value(s) asked for are no code of "
             f"'{column}'; its codes are: {', '.join(listed) or 'none'}{more}"

@@ -28,7 +28,7 @@ from privstats.protect import Table
 from privstats.schema import PERSON_KEYS
 from privstats.store import Store
 from privstats.tabulate import _engine
-from privstats.tabulate.backends import PAD
+from privstats.tabulate.backends import NONE_CODE, OTHERS, PAD
 from privstats.tabulate.query import QUANTILES, Measure, Query
 
 Family = tuple[str, ...]
@@ -209,10 +209,10 @@ def _leaf(store: Store, query: Query, table: Table) -> pl.Expr:
     stride = 1
     for axis in range(len(table.dims) - 1, -1, -1):
         dim = table.dims[axis]
-        code = resolve(dim).cast(pl.String).fill_null(_engine.NONE_CODE)
+        code = resolve(dim).cast(pl.String).fill_null(NONE_CODE)
         if dim in versus:
             code = pl.when(code == versus[dim]).then(pl.lit(versus[dim]))
-            code = code.otherwise(pl.lit(_engine.OTHERS))
+            code = code.otherwise(pl.lit(OTHERS))
         codes = [str(c) for c in table.codes[dim]]
         at = code.replace_strict(codes, list(range(len(codes))), default=-1, return_dtype=pl.Int64)
         position = pl.when((at < 0) | (position < 0)).then(-1).otherwise(position + at * stride)

@@ -9,7 +9,7 @@ import pytest
 from privstats import tabulate
 from privstats.store import Store
 from privstats.tabulate import _engine
-from privstats.tabulate.backends import backend
+from privstats.tabulate.backends import NONE_CODE, backend
 from privstats.tabulate.query import Query
 from tests.report.samples import build_sample_store
 
@@ -33,7 +33,7 @@ def test_activity_rows_carry_their_persons_sign_up_month_at_that_partner(store: 
     months = accounts.group_by("person", "partner").agg(month=_month(pl.col("ts")).min())
     truth = activity.join(months, on=["person", "partner"], how="left", nulls_equal=True)
     assert rows.height == activity.height
-    expected = truth["month"].fill_null(_engine.NONE_CODE).value_counts().sort("month")
+    expected = truth["month"].fill_null(NONE_CODE).value_counts().sort("month")
     found = rows["signup_month"].value_counts().sort("signup_month")
     assert found["count"].to_list() == expected["count"].to_list()
     # A protected cohort table counts persons, as every other table does.
@@ -53,7 +53,7 @@ def test_an_account_stands_once_in_each_month_its_person_was_active(store: Store
     assert rows.height == pairs.height >= accounts.height
     never = pairs.filter(pl.col("month").is_null()).height
     assert never > 0, "the sample holds accounts never used"
-    assert (rows["active_month"] == _engine.NONE_CODE).sum() == never
+    assert (rows["active_month"] == NONE_CODE).sum() == never
     # Every cohort's cell counts persons of its sign-ups: never more than the month's sign-ups.
     lines = _engine.contributions(store, query, backend("polars"))
     persons = lines.group_by("month", "active_month").agg(pl.col("_person").n_unique())

@@ -32,6 +32,9 @@ NAMES = BACKENDS
 # The store is partitioned by UTC day; a local day may reach into its neighbours: a backend
 # reads a day more on either side.
 PAD = dt.timedelta(days=1)
+# The code of a missing value in a dimension, and of every row ``versus`` does not single out.
+NONE_CODE = "(none)"
+OTHERS = "others"
 # Columns of a reduction besides its dimensions.
 PERIOD, PERSON, UNIT, NETWORK = "_period", "_person", "_unit", "_network"
 ROWS, SUM, VALUE = "_rows", "_sum", "_value"
@@ -44,7 +47,7 @@ class Reduction:
     One line per distinct (``dims``, period, unit[, organisation][, network][, value]) among
     the rows of ``table`` whose local day (in ``tz``) lies in [``first``, ``last``] and that pass
     ``where`` (values already typed). Columns: each dimension as text (a missing value is
-    ``none``, and each ``versus`` dimension is its code or ``others``), ``_period`` (text),
+    ``NONE_CODE``, and each ``versus`` dimension is its code or ``OTHERS``), ``_period`` (text),
     ``_person`` (the linked unit), ``_unit`` (the organisation, with ``org``), ``_network``
     (with ``network``), ``_rows`` (rows), ``_sum`` (the sum of ``values``, a stored integer
     column, with ``values`` and not ``by_value``) and ``_value`` (each distinct value, with
@@ -65,8 +68,6 @@ class Reduction:
     network: bool = False
     # What the derived columns resource, channel and entry read (``[report]``, ``[anonymise]``).
     traffic: Settings = field(default_factory=Settings)
-    none: str = "(none)"
-    others: str = "others"
 
 
 class Backend(Protocol):

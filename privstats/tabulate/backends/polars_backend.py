@@ -12,6 +12,8 @@ from privstats.store import Store
 from privstats.tabulate import _engine
 from privstats.tabulate.backends import (
     NETWORK,
+    NONE_CODE,
+    OTHERS,
     PAD,
     PERIOD,
     PERSON,
@@ -45,12 +47,12 @@ def rows(store: Store, reduction: Reduction, extra: Sequence[str] = ()) -> pl.La
     if r.values is not None and r.require_value:
         lazy = lazy.filter(pl.col(r.values).is_not_null())
     picked = [*r.dims, *([r.values] if r.values else [])]
-    dims = [pl.col(d).cast(pl.String).fill_null(r.none) for d in r.dims]
+    dims = [pl.col(d).cast(pl.String).fill_null(NONE_CODE) for d in r.dims]
     for name, code in r.versus:
         if name in r.dims:
             position = r.dims.index(name)
             dims[position] = (
-                pl.when(dims[position] == code).then(pl.lit(code)).otherwise(pl.lit(r.others))
+                pl.when(dims[position] == code).then(pl.lit(code)).otherwise(pl.lit(OTHERS))
                 .alias(name)
             )  # fmt: skip
     return lazy.select(

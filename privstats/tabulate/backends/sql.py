@@ -21,6 +21,8 @@ from privstats.schema import PERSON_KEYS, TABLES
 from privstats.tabulate import _engine, traffic
 from privstats.tabulate.backends import (
     NETWORK,
+    NONE_CODE,
+    OTHERS,
     PERIOD,
     PERSON,
     ROWS,
@@ -144,7 +146,7 @@ def floats(r: Reduction) -> list[str]:
 def _float_versus(column: str, code: str, r: Reduction, p: Parameters) -> str:
     """``versus`` on a double dimension without writing its doubles: the code is the text of
     one double, or of none (a code Polars would not write, like ``1.50``)."""
-    matches = [f"{column} IS NULL"] if code == r.none else []
+    matches = [f"{column} IS NULL"] if code == NONE_CODE else []
     try:
         number: float | None = float(code)
     except ValueError:
@@ -152,7 +154,7 @@ def _float_versus(column: str, code: str, r: Reduction, p: Parameters) -> str:
     if number is not None and pl.Series([number]).cast(pl.String)[0] == code:
         matches.append(f"{column} = {p(number)}")
     single = " OR ".join(matches) or "FALSE"
-    return f"CASE WHEN {single} THEN {p(code)} ELSE {p(r.others)} END"
+    return f"CASE WHEN {single} THEN {p(code)} ELSE {p(OTHERS)} END"
 
 
 def joined_sources(r: Reduction) -> list[str]:
@@ -224,14 +226,14 @@ def query(
     kept_as_numbers = floats(r)
     dims = []
     for dim in r.dims:
-        code = f"coalesce(CAST({d.name(dim)} AS {d.text}), {p(r.none)})"
+        code = f"coalesce(CAST({d.name(dim)} AS {d.text}), {p(NONE_CODE)})"
         if dim in kept_as_numbers:
             code = d.name(dim)
         elif dim in versus and _engine.column_type(r.table, dim).is_float():
             code = _float_versus(d.name(dim), versus[dim], r, p)
         elif dim in versus:
             code = f"CASE WHEN {code} = {p(versus[dim])} THEN {p(versus[dim])}"
-            code += f" ELSE {p(r.others)} END"
+            code += f" ELSE {p(OTHERS)} END"
         dims.append(f"{code} AS {d.name(dim)}")
     keys = [
         *dims,
@@ -267,5 +269,5 @@ def empty(r: Reduction) -> pl.DataFrame:
 def lines(r: Reduction, frame: pl.DataFrame) -> pl.DataFrame:
     """An engine's result as the engine's lines: doubles written as Polars writes them, the
     columns in order and type."""
-    frame = frame.with_columns(pl.col(d).cast(pl.String).fill_null(r.none) for d in floats(r))
+    frame = frame.with_columns(pl.col(d).cast(pl.String).fill_null(NONE_CODE) for d in floats(r))
     return frame.select(pl.col(name).cast(kind) for name, kind in empty(r).schema.items())
