@@ -75,6 +75,7 @@ from privstats.config import RuleSet, load_config  # noqa: E402
 from privstats.protect import TOTAL  # noqa: E402
 from privstats.store import Store  # noqa: E402
 from privstats.tabulate import _engine, backends, traffic  # noqa: E402
+from privstats.tabulate.backends import NONE_CODE  # noqa: E402
 from privstats.tabulate.query import QUANTILES, Measure, Query  # noqa: E402
 
 # The store is partitioned by UTC day; a local day may reach into its neighbours.
@@ -290,11 +291,11 @@ def hand_polars(plan: Plan) -> pl.DataFrame:
             lines.with_columns(**after)
             .group_by(*dims, "key_period", "_p")
             .agg(pl.col("c").sum())
-            .with_columns(pl.col(d).cast(pl.String).fill_null(_engine.NONE_CODE) for d in dims)
+            .with_columns(pl.col(d).cast(pl.String).fill_null(NONE_CODE) for d in dims)
         )
         cells = _polars_leaders(per_person, plan)
     return cells.with_columns(
-        pl.col(d).cast(pl.String).fill_null(_engine.NONE_CODE) for d in dims
+        pl.col(d).cast(pl.String).fill_null(NONE_CODE) for d in dims
     ).collect()
 
 
@@ -335,7 +336,7 @@ def _duckdb_sql(plan: Plan) -> str:
             texts.append(lambda k: _sql_resource(k, plan.rules))
         else:
             keys.append(f'"{d}"')
-            texts.append(lambda k: f"coalesce(CAST({k} AS VARCHAR), {_quote(_engine.NONE_CODE)})")
+            texts.append(lambda k: f"coalesce(CAST({k} AS VARCHAR), {_quote(NONE_CODE)})")
     named = ", ".join(f'd{i} AS "{d}"' for i, d in enumerate(dims))
     ds = ", ".join(f"d{i}" for i in range(len(dims)))
     if plan.quantile is not None:
